@@ -1,0 +1,79 @@
+//! Canonical JSON and SHA-256 content hashes.
+//!
+//! The canonical form is the JSON of RFC 8785 (JCS) restricted to what our records contain: object
+//! keys sorted by their UTF-8 bytes (equal to JCS's UTF-16 order for the ASCII keys we use), no
+//! insignificant whitespace, strings escaped as serde_json does (the same set JCS escapes), and
+//! integers only. Floating-point numbers are refused, because their text form is where platforms
+//! disagree: positions are stored as integer micro-degrees instead. The same value therefore hashes
+//! the same on every run, device and server.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Why a value has no canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CanonicalError {
+    /// The value could not be turned into JSON.
+    #[error("value cannot be serialised: {0}")]
+    Serialize(String),
+    /// A floating-point number was found at this path.
+    #[error("canonical JSON allows integers only; found a floating-point number at {0}")]
+    Float(String),
+}
+
+/// The canonical JSON text of a value.
+pub fn to_canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, CanonicalError> {
+    let value = serde_json::to_value(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
+    let mut out = String::new();
+    write(&value, "$", &mut out)?;
+    Ok(out)
+}
+
+/// Lower-case hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 (lower-case hex) of the canonical JSON of a value.
+pub fn content_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, CanonicalError> {
+    Ok(sha256_hex(to_canonical_json(value)?.as_bytes()))
+}
+
+fn write(value: &Value, path: &str, out: &mut String) -> Result<(), CanonicalError> {
+    match value {
+        Value::Null | Value::Bool(_) | Value::String(_) => out.push_str(&value.to_string()),
+        Value::Number(n) => {
+            if n.is_f64() {
+                return Err(CanonicalError::Float(path.to_owned()));
+            }
+            out.push_str(&n.to_string());
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(item, &format!("{path}[{i}]"), out)?;
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_unstable();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write(&map[key], &format!("{path}.{key}"), out)?;
+            }
+            out.push('}');
+        }
+    }
+    Ok(())
+}
