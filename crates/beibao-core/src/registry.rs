@@ -58,6 +58,21 @@ impl BoundingBox {
     }
 }
 
+/// The district (区) and its outline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct District {
+    /// 6-digit administrative code (370406 for Shanting).
+    pub code: String,
+    /// Name.
+    pub name: LocalText,
+    /// Outline (WGS-84, x = lon).
+    #[serde(
+        serialize_with = "geojson::ser::serialize_geometry",
+        deserialize_with = "geojson::de::deserialize_geometry"
+    )]
+    pub geometry: Polygon<f64>,
+}
+
 /// A police station (派出所).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
