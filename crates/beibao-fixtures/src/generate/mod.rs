@@ -103,6 +103,7 @@ pub fn generate(seed: u64) -> Generated {
     let seats: Vec<Coord<f64>> = TOWNS.iter().map(|t| Coord { x: t.lon, y: t.lat }).collect();
     let mut registry = Registry::default();
     let mut used_names = BTreeSet::new();
+    let mut issued_ids = BTreeSet::new();
     for (ti, row) in TOWNS.iter().enumerate() {
         let town_ring = voronoi_cell(&district_ring, &seats, ti);
         let station_code = format!("PCS-{}", row.code);
@@ -130,7 +131,7 @@ pub fn generate(seed: u64) -> Generated {
         registry.enterprises.extend(enterprises);
         for v in town_villages.clone() {
             let village = registry.villages[v].clone();
-            let households = people::households_of(&mut rng, row, &village);
+            let households = people::households_of(&mut rng, row, &village, &mut issued_ids);
             registry.households.extend(households);
         }
         staff_town(&mut rng, ti, row, &station_code, &mut registry, town_villages);

@@ -1,6 +1,8 @@
 //! Fictitious households: compositions typical of hill villages (many elderly, left-behind
 //! children), special groups at realistic rates, valid-checksum ID numbers.
 
+use std::collections::BTreeSet;
+
 use beibao_core::identity::check_char;
 use beibao_core::registry::{GeoPoint, Household, Person, Relation, SpecialGroup, Village};
 use chrono::{Datelike, Days, NaiveDate};
@@ -24,19 +26,27 @@ pub fn mobile(rng: &mut ChaCha8Rng) -> String {
     format!("1{second}{:09}", rng.random_range(0..1_000_000_000u32))
 }
 
-/// A valid ID number for someone born on `birth`, registered first in Shanting or a neighbour.
-fn id_number(rng: &mut ChaCha8Rng, birth: NaiveDate, male: bool, serial: u32) -> String {
+/// A valid ID number for someone born on `birth`, registered first in Shanting or a neighbour,
+/// unique in the register (`issued`).
+fn id_number(rng: &mut ChaCha8Rng, birth: NaiveDate, male: bool, serial: u32, issued: &mut BTreeSet<String>) -> String {
     let region = match rng.random_range(0..100) {
         0..92 => "370406",
         92..96 => "370481",
         96..98 => "370402",
         _ => "370404",
     };
-    // The sequence code's last digit is odd for men; `serial` keeps numbers unique in the register.
-    let seq = (serial % 500) * 2 + u32::from(male);
-    let body = format!("{region}{}{seq:03}", birth.format("%Y%m%d"));
-    let first17: [u8; 17] = body.as_bytes().try_into().expect("17 digits");
-    format!("{body}{}", check_char(&first17))
+    // The sequence code's last digit is odd for men; on a clash the next code of the same parity is used.
+    let mut n = serial % 500;
+    loop {
+        let seq = n * 2 + u32::from(male);
+        let body = format!("{region}{}{seq:03}", birth.format("%Y%m%d"));
+        let first17: [u8; 17] = body.as_bytes().try_into().expect("17 digits");
+        let id = format!("{body}{}", check_char(&first17));
+        if issued.insert(id.clone()) {
+            return id;
+        }
+        n = (n + 1) % 500;
+    }
 }
 
 struct Member {
@@ -110,7 +120,12 @@ fn composition(rng: &mut ChaCha8Rng) -> Vec<Member> {
 }
 
 /// Households of one village: 18–42 of them.
-pub fn households_of(rng: &mut ChaCha8Rng, town: &TownRow, village: &Village) -> Vec<Household> {
+pub fn households_of(
+    rng: &mut ChaCha8Rng,
+    town: &TownRow,
+    village: &Village,
+    issued: &mut BTreeSet<String>,
+) -> Vec<Household> {
     let n = rng.random_range(18..43);
     let today = reference_date();
     let village_surname = pick(rng, SURNAMES).0;
@@ -165,7 +180,7 @@ pub fn households_of(rng: &mut ChaCha8Rng, town: &TownRow, village: &Village) ->
                     Person {
                         id: format!("{id}-{}", i + 1),
                         name: person_name(rng, m.surname.as_deref()),
-                        id_number: id_number(rng, birth, m.male, serial + (k as u32) * 7),
+                        id_number: id_number(rng, birth, m.male, serial + (k as u32) * 7, issued),
                         phone: (adult && rng.random_bool(0.85)).then(|| mobile(rng)),
                         relation: m.relation,
                         groups,
