@@ -82,7 +82,8 @@ pub enum CalendarError {
 impl WorkCalendar {
     /// Load the calendar file (a JSON list of [`CalendarYear`]).
     pub fn from_json(text: &str) -> Result<WorkCalendar, CalendarError> {
-        let years: Vec<CalendarYear> = serde_json::from_str(text).map_err(|e| CalendarError::Malformed(e.to_string()))?;
+        let years: Vec<CalendarYear> =
+            serde_json::from_str(text).map_err(|e| CalendarError::Malformed(e.to_string()))?;
         WorkCalendar::from_years(&years)
     }
 

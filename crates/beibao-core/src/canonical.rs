@@ -26,7 +26,7 @@ pub enum CanonicalError {
 pub fn to_canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, CanonicalError> {
     let value = serde_json::to_value(value).map_err(|e| CanonicalError::Serialize(e.to_string()))?;
     let mut out = String::new();
-    write(&value, "$", &mut out)?;
+    write(&value, &mut Vec::new(), &mut out)?;
     Ok(out)
 }
 
@@ -41,12 +41,32 @@ pub fn content_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, Canonica
     Ok(sha256_hex(to_canonical_json(value)?.as_bytes()))
 }
 
-fn write(value: &Value, path: &str, out: &mut String) -> Result<(), CanonicalError> {
+/// One step of the path to a value, kept on a stack so a path is formatted only for an error.
+enum Step<'a> {
+    Index(usize),
+    Key(&'a str),
+}
+
+fn path(steps: &[Step<'_>]) -> String {
+    let mut out = String::from("$");
+    for step in steps {
+        match step {
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+        }
+    }
+    out
+}
+
+fn write<'a>(value: &'a Value, steps: &mut Vec<Step<'a>>, out: &mut String) -> Result<(), CanonicalError> {
     match value {
         Value::Null | Value::Bool(_) | Value::String(_) => out.push_str(&value.to_string()),
         Value::Number(n) => {
             if n.is_f64() {
-                return Err(CanonicalError::Float(path.to_owned()));
+                return Err(CanonicalError::Float(path(steps)));
             }
             out.push_str(&n.to_string());
         }
@@ -56,7 +76,9 @@ fn write(value: &Value, path: &str, out: &mut String) -> Result<(), CanonicalErr
                 if i > 0 {
                     out.push(',');
                 }
-                write(item, &format!("{path}[{i}]"), out)?;
+                steps.push(Step::Index(i));
+                write(item, steps, out)?;
+                steps.pop();
             }
             out.push(']');
         }
@@ -70,7 +92,9 @@ fn write(value: &Value, path: &str, out: &mut String) -> Result<(), CanonicalErr
                 }
                 out.push_str(&Value::String(key.clone()).to_string());
                 out.push(':');
-                write(&map[key], &format!("{path}.{key}"), out)?;
+                steps.push(Step::Key(key));
+                write(&map[key], steps, out)?;
+                steps.pop();
             }
             out.push('}');
         }

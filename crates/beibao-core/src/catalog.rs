@@ -282,17 +282,13 @@ impl Service {
                     options: many.iter().map(|o| o.code.clone()).collect(),
                 });
             }
-            (Some(code), options) => options.iter().find(|o| o.code == code).ok_or_else(|| {
-                FeeError::UnknownOption { service: self.code.clone(), option: code.to_owned() }
-            })?,
+            (Some(code), options) => options
+                .iter()
+                .find(|o| o.code == code)
+                .ok_or_else(|| FeeError::UnknownOption { service: self.code.clone(), option: code.to_owned() })?,
         };
-        let waiver = self
-            .fee
-            .waivers
-            .iter()
-            .filter(|w| groups.contains(&w.group))
-            .min_by_key(|w| w.payable_percent)
-            .copied();
+        let waiver =
+            self.fee.waivers.iter().filter(|w| groups.contains(&w.group)).min_by_key(|w| w.payable_percent).copied();
         let percent = waiver.map_or(100, |w| u32::from(w.payable_percent));
         // Round half up to the fen: a half fee of an odd amount never undercharges by rounding down twice.
         let payable_fen = (chosen.fen * percent).div_ceil(100);
@@ -422,13 +418,16 @@ impl Catalog {
         let mut services = Vec::with_capacity(raw.services.len());
         for (index, value) in raw.services.into_iter().enumerate() {
             let code = value.get("code").and_then(|c| c.as_str()).unwrap_or("?").to_owned();
-            if let Some(category) = value.get("category").and_then(|c| c.as_str()) {
-                if Category::from_code(category).is_none() {
-                    return Err(CatalogError::UnknownCategory { code, category: category.to_owned() });
-                }
+            if let Some(category) = value.get("category").and_then(|c| c.as_str())
+                && Category::from_code(category).is_none()
+            {
+                return Err(CatalogError::UnknownCategory { code, category: category.to_owned() });
             }
-            let service: Service = serde_json::from_value(value)
-                .map_err(|e| CatalogError::MalformedEntry { index, code, reason: e.to_string() })?;
+            let service: Service = serde_json::from_value(value).map_err(|e| CatalogError::MalformedEntry {
+                index,
+                code,
+                reason: e.to_string(),
+            })?;
             services.push(service);
         }
         let catalog = Catalog { version: raw.version, published_on: raw.published_on, services };
@@ -518,14 +517,15 @@ fn validate_service(s: &Service) -> Result<(), CatalogError> {
             return Err(CatalogError::BadWaiver { code: code(), reason });
         }
     }
-    if let Some(statutory) = s.statutory {
-        if statutory.basis == s.typical.basis && s.typical.days > statutory.days {
-            return Err(CatalogError::TypicalOverStatutory {
-                code: code(),
-                typical: s.typical.days,
-                statutory: statutory.days,
-            });
-        }
+    if let Some(statutory) = s.statutory
+        && statutory.basis == s.typical.basis
+        && s.typical.days > statutory.days
+    {
+        return Err(CatalogError::TypicalOverStatutory {
+            code: code(),
+            typical: s.typical.days,
+            statutory: statutory.days,
+        });
     }
     Ok(())
 }

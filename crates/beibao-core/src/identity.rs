@@ -12,8 +12,8 @@ const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 const CHECK: [u8; 11] = *b"10X98765432";
 /// Province-level codes of the mainland (GB/T 2260) that issue resident ID numbers.
 const PROVINCES: [&str; 31] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
-    "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44",
+    "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
 ];
 
 /// The check character for the first 17 digits (ISO 7064:1983 MOD 11-2).
@@ -39,7 +39,9 @@ pub enum IdNumberError {
     #[error("ID number is empty")]
     Empty,
     /// A 15-digit first-generation number: no longer valid since 2013-01-01; offer the 18-digit form.
-    #[error("15-digit first-generation ID number is no longer valid (since 2013-01-01); the 18-digit form is {upconverted}")]
+    #[error(
+        "15-digit first-generation ID number is no longer valid (since 2013-01-01); the 18-digit form is {upconverted}"
+    )]
     Legacy15 {
         /// The same number converted to 18 digits.
         upconverted: String,
@@ -320,7 +322,11 @@ impl Phone {
         }
         if digits.starts_with('1') && ext.is_none() {
             let ok = digits.len() == 11 && matches!(digits.as_bytes()[1], b'3'..=b'9');
-            return if ok { Ok(Phone::Mobile { number: digits.to_owned() }) } else { Err(PhoneError::Mobile(digits.len())) };
+            return if ok {
+                Ok(Phone::Mobile { number: digits.to_owned() })
+            } else {
+                Err(PhoneError::Mobile(digits.len()))
+            };
         }
         if !digits.starts_with('0') {
             return Err(if ext.is_some() { PhoneError::Landline } else { PhoneError::Mobile(digits.len()) });
@@ -399,10 +405,7 @@ pub fn mask_name(name: &str) -> String {
 
 /// Mask an address: keep it down to the village or group (村/组/社区), drop the house number.
 pub fn mask_address(address: &str) -> String {
-    let cut = ["组", "社区", "村", "居委会"]
-        .iter()
-        .filter_map(|m| address.rfind(m).map(|i| i + m.len()))
-        .max();
+    let cut = ["组", "社区", "村", "居委会"].iter().filter_map(|m| address.rfind(m).map(|i| i + m.len())).max();
     match cut {
         Some(i) if i < address.len() => format!("{}***", &address[..i]),
         Some(_) => address.to_owned(),

@@ -164,7 +164,12 @@ impl Indicator {
 }
 
 fn count(code: &'static str, zh: &str, en: &str, unit: (&str, &str), of: CountKey) -> Indicator {
-    Indicator { code, name: LocalText::new(zh, en), unit: LocalText::new(unit.0, unit.1), formula: Formula::Count { of } }
+    Indicator {
+        code,
+        name: LocalText::new(zh, en),
+        unit: LocalText::new(unit.0, unit.1),
+        formula: Formula::Count { of },
+    }
 }
 
 fn percent(code: &'static str, zh: &str, en: &str, numerator: CountKey, denominator: CountKey) -> Indicator {
@@ -192,12 +197,30 @@ pub fn all() -> Vec<Indicator> {
         count("services_on_site", "现场办结件数", "Services completed on site", jian, K::ServicesCompletedOnSite),
         count("services_carried_back", "带回办理件数", "Services carried back", jian, K::ServicesCarriedBack),
         count("door_deliveries", "送证上门数", "Door deliveries", jian, K::DoorDeliveries),
-        percent("on_site_rate", "现场办结率", "On-the-spot completion rate", K::ServicesCompletedOnSite, K::ServicesAccepted),
+        percent(
+            "on_site_rate",
+            "现场办结率",
+            "On-the-spot completion rate",
+            K::ServicesCompletedOnSite,
+            K::ServicesAccepted,
+        ),
         percent("on_time_rate", "按时办结率", "On-time rate", K::ServicesClosedOnTime, K::ServicesClosed),
         count("disputes_logged", "排查矛盾纠纷数", "Disputes logged", qi, K::DisputesLogged),
         count("disputes_resolved", "化解矛盾纠纷数", "Disputes resolved", qi, K::DisputesResolved),
-        percent("mediation_success_rate", "调解成功率", "Mediation success rate", K::DisputesResolved, K::MediationsConcluded),
-        percent("agreement_performance_rate", "协议履行率", "Agreement performance rate", K::AgreementsPerformed, K::AgreementsDue),
+        percent(
+            "mediation_success_rate",
+            "调解成功率",
+            "Mediation success rate",
+            K::DisputesResolved,
+            K::MediationsConcluded,
+        ),
+        percent(
+            "agreement_performance_rate",
+            "协议履行率",
+            "Agreement performance rate",
+            K::AgreementsPerformed,
+            K::AgreementsDue,
+        ),
         count("judicial_confirmations", "司法确认数", "Judicial confirmations", jian, K::JudicialConfirmations),
         count("recurrences", "反弹/民转刑数", "Recurrences and civil-to-criminal conversions", qi, K::Recurrences),
         count("publicity_sessions", "安全宣传次数", "Safety-publicity sessions", ci, K::PublicitySessions),
@@ -205,7 +228,13 @@ pub fn all() -> Vec<Indicator> {
         count("leaflets", "发放宣传资料份数", "Leaflets handed out", ("份", "copies"), K::LeafletsHandedOut),
         count("hazards_found", "隐患排查数", "Hazards found", ("处", "sites"), K::HazardsFound),
         count("hazards_fixed", "隐患整改数", "Hazards fixed", ("处", "sites"), K::HazardsFixed),
-        count("information_collected", "采集基础信息数", "Information collected", ("条", "records"), K::InformationCollected),
+        count(
+            "information_collected",
+            "采集基础信息数",
+            "Information collected",
+            ("条", "records"),
+            K::InformationCollected,
+        ),
         count("clue_reports", "上报线索/信息数", "Clue reports", ("条", "reports"), K::CluesReported),
         count("anti_fraud_installs", "反诈APP安装数", "Anti-fraud app installs", ren, K::AntiFraudInstalls),
         Indicator {

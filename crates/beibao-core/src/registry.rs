@@ -462,10 +462,10 @@ impl Registry {
             let Some(village) = village_by_code.get(h.village.as_str()) else {
                 return Err(dangling("household", &h.id, "village", &h.village));
             };
-            if let Some(loc) = h.location {
-                if !village.geometry.contains(&loc.to_point()) {
-                    return Err(misplaced("household", &h.id, "location lies outside its village"));
-                }
+            if let Some(loc) = h.location
+                && !village.geometry.contains(&loc.to_point())
+            {
+                return Err(misplaced("household", &h.id, "location lies outside its village"));
             }
             if h.members.iter().filter(|m| m.relation == Relation::Head).count() != 1 {
                 return Err(RegistryError::HeadCount(h.id.clone()));
@@ -474,7 +474,8 @@ impl Registry {
                 IdNumber::parse(&m.id_number, today)
                     .map_err(|e| RegistryError::BadPerson { id: m.id.clone(), what: e.to_string() })?;
                 if let Some(phone) = &m.phone {
-                    Phone::parse(phone).map_err(|e| RegistryError::BadPerson { id: m.id.clone(), what: e.to_string() })?;
+                    Phone::parse(phone)
+                        .map_err(|e| RegistryError::BadPerson { id: m.id.clone(), what: e.to_string() })?;
                 }
             }
         }

@@ -271,7 +271,7 @@ pub fn proof_of_visit(
     if fix.taken_at < visit.started_at - policy.max_fix_age || fix.taken_at > visit.ended_at + policy.max_fix_age {
         return ProofVerdict::StaleFix;
     }
-    if !(fix.accuracy_m <= policy.max_accuracy_m) {
+    if fix.accuracy_m.is_nan() || fix.accuracy_m > policy.max_accuracy_m {
         return ProofVerdict::PoorAccuracy { accuracy_m: fix.accuracy_m };
     }
     let here = fix.point().to_point();

@@ -92,9 +92,10 @@ pub fn load_calendar(dir: &Path) -> Result<WorkCalendar, LoadError> {
 pub fn load(dir: &Path) -> Result<Fixtures, LoadError> {
     let catalog = load_catalog(dir)?;
     let calendar = load_calendar(dir)?;
-    let district = features::<District>(dir, "geo/district.geojson")?
-        .pop()
-        .ok_or_else(|| LoadError::Parse { path: dir.join("geo/district.geojson"), message: "no district feature".into() })?;
+    let district = features::<District>(dir, "geo/district.geojson")?.pop().ok_or_else(|| LoadError::Parse {
+        path: dir.join("geo/district.geojson"),
+        message: "no district feature".into(),
+    })?;
     let (path, text) = read(dir, "registry/households.jsonl")?;
     let households = text
         .lines()

@@ -17,7 +17,7 @@ fn t(lang: Lang, zh: &str, en: &str) -> String {
 }
 
 fn yuan(fen: u32) -> String {
-    if fen % 100 == 0 { format!("¥{}", fen / 100) } else { format!("¥{}.{:02}", fen / 100, fen % 100) }
+    if fen.is_multiple_of(100) { format!("¥{}", fen / 100) } else { format!("¥{}.{:02}", fen / 100, fen % 100) }
 }
 
 fn fee_text(s: &Service, lang: Lang) -> String {
@@ -50,7 +50,8 @@ pub fn render(f: &Fixtures, lang: Lang) -> String {
     let km2 = f.district.geometry.geodesic_area_unsigned() / 1e6;
     let people: usize = r.households.iter().map(|h| h.members.len()).sum();
     let communities = r.villages.iter().filter(|v| v.kind == VillageKind::Community).count();
-    let _ = writeln!(out, "{} ({}) — {} {km2:.0} km²", f.district.name.get(lang), f.district.code, t(lang, "面积", "area"));
+    let _ =
+        writeln!(out, "{} ({}) — {} {km2:.0} km²", f.district.name.get(lang), f.district.code, t(lang, "面积", "area"));
     let _ = writeln!(
         out,
         "{} {} · {} {} ({} {communities}) · {} {} · {} {} · {} {} · {} {people} · {} {}",
@@ -130,7 +131,8 @@ pub fn render(f: &Fixtures, lang: Lang) -> String {
         let _ = writeln!(out, "  {} {} ({})", cat.code(), cat.name().get(lang), services.len());
         for s in services {
             let modes: Vec<String> = s.modes.iter().map(|m| m.name().get(lang).to_owned()).collect();
-            let _ = writeln!(out, "    {:<6}{}  [{}]  {}", s.code, s.name.get(lang), modes.join(" / "), fee_text(s, lang));
+            let _ =
+                writeln!(out, "    {:<6}{}  [{}]  {}", s.code, s.name.get(lang), modes.join(" / "), fee_text(s, lang));
         }
     }
 

@@ -9,7 +9,9 @@ use beibao_core::registry::{AssignmentTarget, SHANTING_BBOX, SpecialGroup, Villa
 use beibao_fixtures::generate::{self, TOWNS};
 use beibao_fixtures::{Fixtures, LoadError, default_dir, load};
 use chrono::NaiveDate;
-use geo::{Area, BooleanOps, BoundingRect, Contains, Distance, Euclidean, GeodesicArea, Intersects, IsConvex, Validation};
+use geo::{
+    Area, BooleanOps, BoundingRect, Contains, Distance, Euclidean, GeodesicArea, Intersects, IsConvex, Validation,
+};
 
 /// Floating-point noise allowed where two cells share an edge: 1e-12 square degrees is about 0.01 m².
 const SLIVER: f64 = 1e-12;
@@ -65,7 +67,11 @@ fn every_polygon_is_valid_and_inside_the_bbox() {
         assert!(t.geometry.is_valid(), "town {} polygon is valid: {:?}", t.code, t.geometry.validation_errors());
         assert!(bbox.contains(&t.geometry), "town {} lies inside the bounding box", t.code);
         assert!(t.geometry.exterior().is_convex(), "town {} is convex (a Voronoi cell of a convex outline)", t.code);
-        assert!(t.geometry.difference(&f.district.geometry).unsigned_area() < SLIVER, "town {} inside the district", t.code);
+        assert!(
+            t.geometry.difference(&f.district.geometry).unsigned_area() < SLIVER,
+            "town {} inside the district",
+            t.code
+        );
     }
     let towns: BTreeMap<&str, _> = f.registry.towns.iter().map(|t| (t.code.as_str(), t)).collect();
     for v in &f.registry.villages {
@@ -117,11 +123,16 @@ fn households_are_realistic_and_every_id_number_is_valid() {
         *per_village.entry(h.village.as_str()).or_default() += 1;
         assert!(!h.members.is_empty(), "household {} has members", h.id);
         for m in &h.members {
-            let id = IdNumber::parse(&m.id_number, today()).unwrap_or_else(|e| panic!("{} of {}: {e}", m.id_number, m.id));
+            let id =
+                IdNumber::parse(&m.id_number, today()).unwrap_or_else(|e| panic!("{} of {}: {e}", m.id_number, m.id));
             assert!(ids.insert(id), "ID number {} is unique in the register", m.id_number);
             assert!(person_ids.insert(m.id.as_str()));
             if m.groups.contains(&SpecialGroup::LeftBehindChild) {
-                assert!(IdNumber::parse(&m.id_number, today()).expect("valid").age_on(today()) < 17, "{} is a child", m.id);
+                assert!(
+                    IdNumber::parse(&m.id_number, today()).expect("valid").age_on(today()) < 17,
+                    "{} is a child",
+                    m.id
+                );
             }
         }
         if h.members.iter().any(|m| m.groups.contains(&SpecialGroup::ElderlyAlone)) {
@@ -223,7 +234,8 @@ fn load_errors_name_the_file_and_the_entry() {
     std::fs::write(&catalog, text).expect("restore");
 
     let households = dir.path().join("registry/households.jsonl");
-    let mut lines: Vec<String> = std::fs::read_to_string(&households).expect("read").lines().map(str::to_owned).collect();
+    let mut lines: Vec<String> =
+        std::fs::read_to_string(&households).expect("read").lines().map(str::to_owned).collect();
     lines[2] = "{\"id\": 3".into();
     std::fs::write(&households, lines.join("\n")).expect("write");
     let msg = load(dir.path()).expect_err("broken line").to_string();

@@ -378,10 +378,10 @@ impl Agreement {
                     }
                 }
             }
-            if let Some(g) = &p.guardian {
-                if blank(&g.name) || blank(&g.relation) || Phone::parse(&g.phone).is_err() {
-                    push(f("guardian"), "invalid", "guardian needs name, relation and a valid phone");
-                }
+            if let Some(g) = &p.guardian
+                && (blank(&g.name) || blank(&g.relation) || Phone::parse(&g.phone).is_err())
+            {
+                push(f("guardian"), "invalid", "guardian needs name, relation and a valid phone");
             }
             if let Some(proxy) = &p.proxy {
                 if security && p.role == PartyRole::Offender {
@@ -399,11 +399,17 @@ impl Agreement {
             if blank(&self.issues) {
                 push("issues".into(), "required", "matters in dispute");
             }
-            if written && (self.responsibilities.len() != self.parties.len() || self.responsibilities.iter().any(|r| blank(r))) {
+            if written
+                && (self.responsibilities.len() != self.parties.len() || self.responsibilities.iter().any(|r| blank(r)))
+            {
                 push("responsibilities".into(), "required", "each party's responsibility, one per party");
             }
             if !self.rights_notified {
-                push("rights_notified".into(), "required", "parties must be told of their rights before mediation (Art.30)");
+                push(
+                    "rights_notified".into(),
+                    "required",
+                    "parties must be told of their rights before mediation (Art.30)",
+                );
             }
         }
         if security {
@@ -422,7 +428,11 @@ impl Agreement {
                         }
                     }
                     if inc.occurred_at > self.concluded_at {
-                        push("incident.occurred_at".into(), "invalid", "the incident cannot happen after the agreement");
+                        push(
+                            "incident.occurred_at".into(),
+                            "invalid",
+                            "the incident cannot happen after the agreement",
+                        );
                     }
                 }
             }
@@ -484,9 +494,17 @@ impl Agreement {
                 Mark::Thumbprint => true,
             };
             if !exists {
-                out.push(FieldIssue { field: format!("signatures[{i}]"), code: "invalid", detail: "signer does not exist".into() });
+                out.push(FieldIssue {
+                    field: format!("signatures[{i}]"),
+                    code: "invalid",
+                    detail: "signer does not exist".into(),
+                });
             } else if !shaped {
-                out.push(FieldIssue { field: format!("signatures[{i}]"), code: "invalid", detail: "a signature needs its strokes".into() });
+                out.push(FieldIssue {
+                    field: format!("signatures[{i}]"),
+                    code: "invalid",
+                    detail: "a signature needs its strokes".into(),
+                });
             }
         }
     }
@@ -497,9 +515,9 @@ impl Agreement {
         if !issues.is_empty() {
             return Err(issues);
         }
-        let content_hash = self.content_hash().map_err(|e| {
-            vec![FieldIssue { field: "$".into(), code: "not_canonical", detail: e.to_string() }]
-        })?;
+        let content_hash = self
+            .content_hash()
+            .map_err(|e| vec![FieldIssue { field: "$".into(), code: "not_canonical", detail: e.to_string() }])?;
         Ok(FinalizedAgreement { agreement: self, content_hash })
     }
 }

@@ -144,18 +144,32 @@ impl BlockReason {
     pub fn message(self) -> LocalText {
         let (zh, en) = match self {
             BlockReason::CaseTypeMissing => ("请选择案由", "Choose the type of case"),
-            BlockReason::ExcludedCaseType(_) => ("该案由不适用治安调解", "This type of case cannot be mediated by the police"),
-            BlockReason::NotFromCivilDispute => ("治安调解限于因民间纠纷引起的案件", "Only cases arising from civil disputes"),
+            BlockReason::ExcludedCaseType(_) => {
+                ("该案由不适用治安调解", "This type of case cannot be mediated by the police")
+            }
+            BlockReason::NotFromCivilDispute => {
+                ("治安调解限于因民间纠纷引起的案件", "Only cases arising from civil disputes")
+            }
             BlockReason::NotMinor => ("治安调解限于情节较轻的案件", "Only cases with minor circumstances"),
             BlockReason::TooFewParties => ("调解至少需要两方当事人", "Mediation needs at least two parties"),
             BlockReason::ConsentMissing(_) => ("须双方当事人同意调解", "Every party must consent to mediation"),
             BlockReason::PartyRefuses => ("一方当事人明确拒绝调解", "A party expressly refuses mediation"),
-            BlockReason::RepeatedViolations => ("多次实施违反治安管理行为的不适用调解", "Repeated violations cannot be mediated"),
-            BlockReason::TroubleDuringMediation => ("调解过程中又挑起事端的不适用调解", "Trouble started again during mediation"),
+            BlockReason::RepeatedViolations => {
+                ("多次实施违反治安管理行为的不适用调解", "Repeated violations cannot be mediated")
+            }
+            BlockReason::TroubleDuringMediation => {
+                ("调解过程中又挑起事端的不适用调解", "Trouble started again during mediation")
+            }
             BlockReason::SuspectAbsconded => ("违法嫌疑人在调解过程中逃跑", "The suspect absconded during mediation"),
-            BlockReason::FactsUnclear => ("现场调解须事实清楚、因果关系明确", "On-the-spot mediation needs clear facts and causation"),
-            BlockReason::CompensationDisputed => ("现场调解须对赔偿无争议", "On-the-spot mediation needs no dispute over compensation"),
-            BlockReason::NotPerformedOnTheSpot => ("现场调解须当场履行", "On-the-spot mediation must be performed on the spot"),
+            BlockReason::FactsUnclear => {
+                ("现场调解须事实清楚、因果关系明确", "On-the-spot mediation needs clear facts and causation")
+            }
+            BlockReason::CompensationDisputed => {
+                ("现场调解须对赔偿无争议", "On-the-spot mediation needs no dispute over compensation")
+            }
+            BlockReason::NotPerformedOnTheSpot => {
+                ("现场调解须当场履行", "On-the-spot mediation must be performed on the spot")
+            }
         };
         LocalText::new(zh, en)
     }

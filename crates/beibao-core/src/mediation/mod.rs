@@ -74,14 +74,15 @@ impl Outcome {
         let (zh, en) = match self {
             Outcome::WrittenAgreement => ("达成书面协议", "Written agreement"),
             Outcome::OralAgreement => ("达成口头协议", "Oral agreement"),
-            Outcome::FailedInformedOfRemedies => ("调解不成-已告知诉讼仲裁途径", "Failed; told of litigation and arbitration"),
+            Outcome::FailedInformedOfRemedies => {
+                ("调解不成-已告知诉讼仲裁途径", "Failed; told of litigation and arbitration")
+            }
             Outcome::ReferredToPolice => ("转治安处理", "Referred to the police"),
             Outcome::ReferredToCommittee => ("转人民调解委员会", "Referred to the people's mediation committee"),
             Outcome::PartyRefused => ("一方拒绝调解", "A party refused mediation"),
-            Outcome::SettledAndApproved => (
-                "自行和解或人民调解并履行-经认可不予处罚",
-                "Settled and performed; approved, no punishment",
-            ),
+            Outcome::SettledAndApproved => {
+                ("自行和解或人民调解并履行-经认可不予处罚", "Settled and performed; approved, no punishment")
+            }
         };
         LocalText::new(zh, en)
     }

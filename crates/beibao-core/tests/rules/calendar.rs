@@ -58,7 +58,11 @@ fn adding_working_days() {
     for (start, n, due, why) in cases {
         assert_eq!(cal.add_working_days(date(start), n), date(due), "{start} + {n} working days: {why}");
     }
-    assert_eq!(cal.working_days_between(date("2026-09-30"), date("2026-10-10")), 3, "Oct 8, Oct 9 and the make-up Saturday Oct 10");
+    assert_eq!(
+        cal.working_days_between(date("2026-09-30"), date("2026-10-10")),
+        3,
+        "Oct 8, Oct 9 and the make-up Saturday Oct 10"
+    );
 }
 
 #[test]
@@ -72,7 +76,10 @@ fn year(y: i32, holidays: &[&str], workdays: &[&str]) -> CalendarYear {
         year: y,
         coverage: Coverage::Official,
         source: "test".into(),
-        holidays: vec![Holiday { name: LocalText::new("假日", "Holiday"), days: holidays.iter().map(|d| date(d)).collect() }],
+        holidays: vec![Holiday {
+            name: LocalText::new("假日", "Holiday"),
+            days: holidays.iter().map(|d| date(d)).collect(),
+        }],
         workdays: workdays.iter().map(|d| date(d)).collect(),
     }
 }

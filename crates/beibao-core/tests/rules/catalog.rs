@@ -63,7 +63,11 @@ fn id_card_fees_are_waived_for_dibao_and_tekun_and_halved_for_hardship() {
         assert_eq!(q.payable_fen, *payable, "HZ01 for {groups:?}: the most favourable waiver applies");
     }
     let hz03 = c.service("HZ03").expect("HZ03");
-    assert_eq!(hz03.quote(None, &[SpecialGroup::Dibao]).expect("quote").payable_fen, 4000, "no waiver on loss replacement");
+    assert_eq!(
+        hz03.quote(None, &[SpecialGroup::Dibao]).expect("quote").payable_fen,
+        4000,
+        "no waiver on loss replacement"
+    );
     let free = c.service("HZ06").expect("HZ06").quote(None, &[]).expect("free");
     assert_eq!((free.option, free.payable_fen), (None, 0));
 }
@@ -102,7 +106,11 @@ fn mutated(edit: impl FnOnce(&mut Value)) -> Result<Catalog, CatalogError> {
 fn loading_rejects_a_broken_catalog_and_names_the_entry() {
     type Edit = Box<dyn FnOnce(&mut Value)>;
     let cases: Vec<(&str, Edit, CatalogError)> = vec![
-        ("duplicate code", Box::new(|v| v["services"][1]["code"] = json!("HZ01")), CatalogError::DuplicateCode("HZ01".into())),
+        (
+            "duplicate code",
+            Box::new(|v| v["services"][1]["code"] = json!("HZ01")),
+            CatalogError::DuplicateCode("HZ01".into()),
+        ),
         (
             "unknown category",
             Box::new(|v| v["services"][0]["category"] = json!("XX")),
@@ -124,7 +132,11 @@ fn loading_rejects_a_broken_catalog_and_names_the_entry() {
             Box::new(|v| v["services"][0]["category"] = json!("JG")),
             CatalogError::CategoryMismatch { code: "HZ01".into(), category: "JG".into() },
         ),
-        ("no mode", Box::new(|v| v["services"][0]["modes"] = json!([])), CatalogError::BadModes { code: "HZ01".into() }),
+        (
+            "no mode",
+            Box::new(|v| v["services"][0]["modes"] = json!([])),
+            CatalogError::BadModes { code: "HZ01".into() },
+        ),
         (
             "repeated mode",
             Box::new(|v| v["services"][0]["modes"] = json!(["carry_back", "carry_back"])),

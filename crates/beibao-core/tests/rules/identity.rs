@@ -1,6 +1,5 @@
 use beibao_core::identity::{
-    IdNumber, IdNumberError, OtherIdKind, Phone, PhoneError, Sex, mask_address, mask_id_number, mask_mobile,
-    mask_name,
+    IdNumber, IdNumberError, OtherIdKind, Phone, PhoneError, Sex, mask_address, mask_id_number, mask_mobile, mask_name,
 };
 
 use crate::date;
@@ -124,7 +123,10 @@ fn phone_numbers() {
         ("19912345678", mobile("19912345678")),
         ("0632-8812345", Phone::Landline { area: "0632".into(), number: "8812345".into(), ext: None }),
         ("0632 88123456", Phone::Landline { area: "0632".into(), number: "88123456".into(), ext: None }),
-        ("0632-8812345-801", Phone::Landline { area: "0632".into(), number: "8812345".into(), ext: Some("801".into()) }),
+        (
+            "0632-8812345-801",
+            Phone::Landline { area: "0632".into(), number: "8812345".into(), ext: Some("801".into()) },
+        ),
         ("0632-8812345转12", Phone::Landline { area: "0632".into(), number: "8812345".into(), ext: Some("12".into()) }),
         ("010-12345678", Phone::Landline { area: "010".into(), number: "12345678".into(), ext: None }),
     ];

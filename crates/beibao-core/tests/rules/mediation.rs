@@ -47,7 +47,10 @@ fn eligibility_blocks_with_every_reason() {
         (ps, |i| i.consents = vec![true], vec![BlockReason::TooFewParties]),
         (
             ps,
-            |i| i.on_the_spot = Some(OnTheSpot { facts_clear: false, no_compensation_dispute: false, perform_on_the_spot: false }),
+            |i| {
+                i.on_the_spot =
+                    Some(OnTheSpot { facts_clear: false, no_compensation_dispute: false, perform_on_the_spot: false })
+            },
             vec![BlockReason::FactsUnclear, BlockReason::CompensationDisputed, BlockReason::NotPerformedOnTheSpot],
         ),
         (
@@ -56,7 +59,11 @@ fn eligibility_blocks_with_every_reason() {
                 i.case_type = Some(CaseType::GangFight);
                 i.consents = vec![false, false];
             },
-            vec![BlockReason::ExcludedCaseType(CaseType::GangFight), BlockReason::ConsentMissing(0), BlockReason::ConsentMissing(1)],
+            vec![
+                BlockReason::ExcludedCaseType(CaseType::GangFight),
+                BlockReason::ConsentMissing(0),
+                BlockReason::ConsentMissing(1),
+            ],
         ),
         (MediationKind::People, |_| {}, vec![]),
         (MediationKind::People, |i| i.party_refuses = true, vec![BlockReason::PartyRefuses]),
@@ -106,7 +113,11 @@ fn the_guardian_rule_follows_the_id_number() {
 }
 
 fn strokes() -> Vec<Vec<StrokePoint>> {
-    vec![vec![StrokePoint { x: 10, y: 20, t: 0 }, StrokePoint { x: 40, y: 22, t: 35 }, StrokePoint { x: 80, y: 18, t: 90 }]]
+    vec![vec![
+        StrokePoint { x: 10, y: 20, t: 0 },
+        StrokePoint { x: 40, y: 22, t: 35 },
+        StrokePoint { x: 80, y: 18, t: 90 },
+    ]]
 }
 
 fn sign(signer: Signer, n: u8) -> SignatureCapture {
@@ -150,7 +161,11 @@ pub fn people_agreement() -> Agreement {
         responsibilities: vec!["王建国未经协商加高院墙。".into(), "李秀兰堵塞排水沟。".into()],
         incident: None,
         terms: vec!["王建国负责修建排水沟。".into(), "李秀兰承担材料费三百元。".into()],
-        performance: Some(Performance { method: "现金支付".into(), place: "王庄村委会".into(), deadline: date("2026-12-20") }),
+        performance: Some(Performance {
+            method: "现金支付".into(),
+            place: "王庄村委会".into(),
+            deadline: date("2026-12-20"),
+        }),
         village: "370406102201".into(),
         place: "王庄村委会调解室".into(),
         gps: Some(AgreementGps::from_degrees(34.98321, 117.40211, 8.4)),
@@ -205,7 +220,10 @@ fn each_missing_field_is_reported() {
         (|a| a.performance = None, vec![f("performance", "required")]),
         (|a| a.performance.as_mut().expect("p").method.clear(), vec![f("performance.method", "required")]),
         (|a| a.performance.as_mut().expect("p").place.clear(), vec![f("performance.place", "required")]),
-        (|a| a.performance.as_mut().expect("p").deadline = "2026-11-01".parse().expect("d"), vec![f("performance.deadline", "invalid")]),
+        (
+            |a| a.performance.as_mut().expect("p").deadline = "2026-11-01".parse().expect("d"),
+            vec![f("performance.deadline", "invalid")],
+        ),
         (|a| a.place.clear(), vec![f("place", "required")]),
         (|a| a.village.clear(), vec![f("village", "required")]),
         (|a| a.rights_notified = false, vec![f("rights_notified", "required")]),
@@ -216,8 +234,14 @@ fn each_missing_field_is_reported() {
         (|a| a.parties[0].id_number = "370406195803120012".into(), vec![f("parties[0].id_number", "invalid")]),
         (|a| a.parties[0].id_number.clear(), vec![f("parties[0].id_number", "required")]),
         (|a| a.mediators.clear(), vec![f("mediators", "required"), f("signatures[2]", "invalid")]),
-        (|a| a.signatures.retain(|s| s.signer != Signer::Party(1)), vec![f("signatures.party[1]", "signature_required")]),
-        (|a| a.signatures.retain(|s| s.signer != Signer::Mediator(0)), vec![f("signatures.mediator[0]", "signature_required")]),
+        (
+            |a| a.signatures.retain(|s| s.signer != Signer::Party(1)),
+            vec![f("signatures.party[1]", "signature_required")],
+        ),
+        (
+            |a| a.signatures.retain(|s| s.signer != Signer::Mediator(0)),
+            vec![f("signatures.mediator[0]", "signature_required")],
+        ),
         (|a| a.signatures[0].strokes.clear(), vec![f("signatures[0]", "invalid")]),
         (
             |a| {
@@ -243,11 +267,23 @@ fn each_missing_field_is_reported() {
             vec![f("incident.occurred_at", "invalid")],
         ),
         (
-            |a| a.parties[1].proxy = Some(Proxy { name: "刘律师".into(), id_number: "370406195803120011".into(), authorization_scope: "全权".into() }),
+            |a| {
+                a.parties[1].proxy = Some(Proxy {
+                    name: "刘律师".into(),
+                    id_number: "370406195803120011".into(),
+                    authorization_scope: "全权".into(),
+                })
+            },
             vec![f("parties[1].proxy", "proxy_not_allowed")],
         ),
         (
-            |a| a.parties[0].proxy = Some(Proxy { name: "刘律师".into(), id_number: "370406195803120011".into(), authorization_scope: " ".into() }),
+            |a| {
+                a.parties[0].proxy = Some(Proxy {
+                    name: "刘律师".into(),
+                    id_number: "370406195803120011".into(),
+                    authorization_scope: " ".into(),
+                })
+            },
             vec![f("parties[0].proxy", "invalid")],
         ),
     ];
@@ -257,8 +293,11 @@ fn each_missing_field_is_reported() {
         assert_eq!(codes(&a.issues()), expected, "治安调解: {:?}", a);
     }
     let mut victim_proxy = security_agreement();
-    victim_proxy.parties[0].proxy =
-        Some(Proxy { name: "王小军".into(), id_number: "370406195803120011".into(), authorization_scope: "代为签署调解协议".into() });
+    victim_proxy.parties[0].proxy = Some(Proxy {
+        name: "王小军".into(),
+        id_number: "370406195803120011".into(),
+        authorization_scope: "代为签署调解协议".into(),
+    });
     assert_eq!(codes(&victim_proxy.issues()), vec![], "the victim may be represented with a written authorisation");
 }
 
@@ -267,7 +306,8 @@ fn a_minor_party_needs_a_guardian_who_signs() {
     let mut a = people_agreement();
     a.parties[1] = party(PartyRole::Respondent, "李小梅", "370402201206110125", "13912345678");
     assert_eq!(codes(&a.issues()), vec![("parties[1].guardian".to_owned(), "guardian_required")], "a 14-year-old");
-    a.parties[1].guardian = Some(Guardian { name: "李强".into(), relation: "父亲".into(), phone: "13912345670".into() });
+    a.parties[1].guardian =
+        Some(Guardian { name: "李强".into(), relation: "父亲".into(), phone: "13912345670".into() });
     assert_eq!(codes(&a.issues()), vec![("signatures.guardian[1]".to_owned(), "signature_required")]);
     a.signatures.push(sign(Signer::Guardian(1), 4));
     assert_eq!(codes(&a.issues()), vec![], "guardian present and signed");
@@ -277,7 +317,11 @@ fn a_minor_party_needs_a_guardian_who_signs() {
     let mut b = people_agreement();
     // 17 years old on 2026-11-20: born 2009-05-01.
     b.parties[1] = party(PartyRole::Respondent, "李小军", "37040620090501001X", "13912345678");
-    assert_eq!(codes(&b.issues()), vec![("parties[1].guardian".to_owned(), "guardian_required")], "17 and not self-supporting");
+    assert_eq!(
+        codes(&b.issues()),
+        vec![("parties[1].guardian".to_owned(), "guardian_required")],
+        "17 and not self-supporting"
+    );
     b.parties[1].self_supporting = true;
     assert_eq!(codes(&b.issues()), vec![], "17, self-supporting, agreed not to notify");
 }
@@ -291,7 +335,11 @@ fn oral_people_mediation_records_content_without_signatures() {
     a.responsibilities.clear();
     assert_eq!(codes(&a.issues()), vec![], "an oral agreement needs its content, not signatures (Art.28)");
     a.terms.clear();
-    assert_eq!(codes(&a.issues()), vec![("terms".to_owned(), "required")], "the content of an oral agreement is recorded");
+    assert_eq!(
+        codes(&a.issues()),
+        vec![("terms".to_owned(), "required")],
+        "the content of an oral agreement is recorded"
+    );
 }
 
 /// The content hash of `people_agreement()`. It must never change: printed agreements carry it as a
@@ -357,7 +405,11 @@ fn effect_and_deadlines() {
 
     let mut oral = a.clone();
     oral.form = AgreementForm::Oral;
-    assert_eq!(effect(&oral, None), Effect::Effective { at: oral.concluded_at }, "oral: effective when reached (Art.30)");
+    assert_eq!(
+        effect(&oral, None),
+        Effect::Effective { at: oral.concluded_at },
+        "oral: effective when reached (Art.30)"
+    );
 
     let s = security_agreement();
     let d = for_agreement(&s, effect(&s, Some(sealed)));

@@ -20,7 +20,16 @@ fn each_mode_walks_its_path() {
         (Mode::OnSite, &[S::AcceptedOnSite, S::CompletedOnSite]),
         (
             Mode::CarryBack,
-            &[S::AcceptedOnSite, S::CarriedBack, S::Submitted, S::Approved, S::Made, S::ReadyToDeliver, S::Delivered, S::Closed],
+            &[
+                S::AcceptedOnSite,
+                S::CarriedBack,
+                S::Submitted,
+                S::Approved,
+                S::Made,
+                S::ReadyToDeliver,
+                S::Delivered,
+                S::Closed,
+            ],
         ),
         (Mode::Appointment, &[S::AcceptedOnSite, S::Submitted, S::Closed]),
         (
@@ -113,23 +122,93 @@ fn concurrent_transitions_merge_by_rule() {
     let conflict = |reason| MergeOutcome::Conflict { reason };
     let cases = [
         // (mode, current on the server, incoming from → to, expected, why)
-        (Mode::CarryBack, S::Submitted, (S::CarriedBack, S::Submitted), MergeOutcome::AlreadyThere, "same target twice"),
-        (Mode::CarryBack, S::Closed, (S::Made, S::ReadyToDeliver), conflict(ConflictReason::TerminalWins), "request already closed"),
-        (Mode::CarryBack, S::Withdrawn, (S::CarriedBack, S::Submitted), conflict(ConflictReason::TerminalWins), "resident withdrew first"),
-        (Mode::CarryBack, S::Rejected, (S::CarriedBack, S::Withdrawn), conflict(ConflictReason::TerminalWins), "first terminal state wins"),
-        (Mode::CarryBack, S::CarriedBack, (S::CarriedBack, S::Closed), conflict(ConflictReason::Impossible), "illegal jump"),
-        (Mode::CarryBack, S::CarriedBack, (S::Made, S::Withdrawn), conflict(ConflictReason::Impossible), "withdrawal after making is illegal"),
-        (Mode::CarryBack, S::Submitted, (S::CarriedBack, S::Withdrawn), apply(S::Withdrawn), "withdrawal wins over a desk step"),
-        (Mode::CarryBack, S::Approved, (S::AcceptedOnSite, S::Withdrawn), apply(S::Withdrawn), "terminal wins though the sender was behind"),
-        (Mode::CarryBack, S::Made, (S::AcceptedOnSite, S::Withdrawn), conflict(ConflictReason::Stale), "too late to withdraw once made"),
+        (
+            Mode::CarryBack,
+            S::Submitted,
+            (S::CarriedBack, S::Submitted),
+            MergeOutcome::AlreadyThere,
+            "same target twice",
+        ),
+        (
+            Mode::CarryBack,
+            S::Closed,
+            (S::Made, S::ReadyToDeliver),
+            conflict(ConflictReason::TerminalWins),
+            "request already closed",
+        ),
+        (
+            Mode::CarryBack,
+            S::Withdrawn,
+            (S::CarriedBack, S::Submitted),
+            conflict(ConflictReason::TerminalWins),
+            "resident withdrew first",
+        ),
+        (
+            Mode::CarryBack,
+            S::Rejected,
+            (S::CarriedBack, S::Withdrawn),
+            conflict(ConflictReason::TerminalWins),
+            "first terminal state wins",
+        ),
+        (
+            Mode::CarryBack,
+            S::CarriedBack,
+            (S::CarriedBack, S::Closed),
+            conflict(ConflictReason::Impossible),
+            "illegal jump",
+        ),
+        (
+            Mode::CarryBack,
+            S::CarriedBack,
+            (S::Made, S::Withdrawn),
+            conflict(ConflictReason::Impossible),
+            "withdrawal after making is illegal",
+        ),
+        (
+            Mode::CarryBack,
+            S::Submitted,
+            (S::CarriedBack, S::Withdrawn),
+            apply(S::Withdrawn),
+            "withdrawal wins over a desk step",
+        ),
+        (
+            Mode::CarryBack,
+            S::Approved,
+            (S::AcceptedOnSite, S::Withdrawn),
+            apply(S::Withdrawn),
+            "terminal wins though the sender was behind",
+        ),
+        (
+            Mode::CarryBack,
+            S::Made,
+            (S::AcceptedOnSite, S::Withdrawn),
+            conflict(ConflictReason::Stale),
+            "too late to withdraw once made",
+        ),
         (Mode::CarryBack, S::Made, (S::Delivered, S::Closed), apply(S::Closed), "closing wins and lies ahead"),
         (Mode::CarryBack, S::Approved, (S::Approved, S::Made), apply(S::Made), "sender saw the current state"),
         (Mode::CarryBack, S::Submitted, (S::Approved, S::Made), apply(S::Made), "target lies ahead"),
-        (Mode::CarryBack, S::Approved, (S::CarriedBack, S::Submitted), conflict(ConflictReason::Stale), "target lies behind"),
-        (Mode::OnSite, S::AcceptedOnSite, (S::AcceptedOnSite, S::CompletedOnSite), apply(S::CompletedOnSite), "on-site completion"),
+        (
+            Mode::CarryBack,
+            S::Approved,
+            (S::CarriedBack, S::Submitted),
+            conflict(ConflictReason::Stale),
+            "target lies behind",
+        ),
+        (
+            Mode::OnSite,
+            S::AcceptedOnSite,
+            (S::AcceptedOnSite, S::CompletedOnSite),
+            apply(S::CompletedOnSite),
+            "on-site completion",
+        ),
     ];
     for (mode, current, (from, to), expected, why) in cases {
-        assert_eq!(merge(mode, current, &step(from, to)), expected, "{why}: {mode:?} at {current:?}, incoming {from:?} → {to:?}");
+        assert_eq!(
+            merge(mode, current, &step(from, to)),
+            expected,
+            "{why}: {mode:?} at {current:?}, incoming {from:?} → {to:?}"
+        );
     }
     let mut unsigned = step(S::ReadyToDeliver, S::Delivered);
     unsigned.recipient_signature = None;
@@ -161,9 +240,16 @@ fn materials_checklist() {
     let c = catalog();
     let hz01 = c.service("HZ01").expect("HZ01");
     let ticked = |codes: &[&str]| codes.iter().map(|c| c.to_string()).collect::<Vec<_>>();
-    assert_eq!(check_materials(hz01, &ticked(&["hukou_book", "photo_fingerprints"])), Ok(()), "the guardian is conditional");
+    assert_eq!(
+        check_materials(hz01, &ticked(&["hukou_book", "photo_fingerprints"])),
+        Ok(()),
+        "the guardian is conditional"
+    );
     assert_eq!(check_materials(hz01, &ticked(&["hukou_book", "photo_fingerprints", "guardian_present"])), Ok(()));
-    assert_eq!(check_materials(hz01, &ticked(&["hukou_book"])), Err(ChecklistError::Missing(vec!["photo_fingerprints".into()])));
+    assert_eq!(
+        check_materials(hz01, &ticked(&["hukou_book"])),
+        Err(ChecklistError::Missing(vec!["photo_fingerprints".into()]))
+    );
     assert_eq!(
         check_materials(hz01, &ticked(&["hukou_book", "photo_fingerprints", "passport"])),
         Err(ChecklistError::Unknown(vec!["passport".into()]))

@@ -37,7 +37,10 @@ fn visit_rules() {
     type Edit = fn(&mut Visit);
     let cases: Vec<(Edit, VisitError)> = vec![
         (|v| v.purposes.clear(), VisitError::NoPurpose),
-        (|v| v.purposes.push(VisitPurpose::SpecialGroupCare), VisitError::DuplicatePurpose(VisitPurpose::SpecialGroupCare)),
+        (
+            |v| v.purposes.push(VisitPurpose::SpecialGroupCare),
+            VisitError::DuplicatePurpose(VisitPurpose::SpecialGroupCare),
+        ),
         (|v| v.ended_at = v.started_at - Duration::minutes(1), VisitError::EndsBeforeStart),
         (|v| v.ended_at = v.started_at + Duration::hours(13), VisitError::TooLong),
         (|v| v.persons_met = 0, VisitError::PersonsMismatch { persons: 0, outcome: VisitOutcome::Met }),
@@ -76,7 +79,11 @@ fn proof_of_visit_verdicts() {
         "an unknown accuracy proves nothing"
     );
     assert_eq!(verdict(Some((34.985, 117.405, 20.0)), None), ProofVerdict::InsideVillage);
-    assert_eq!(verdict(Some((34.985, 117.405, 100.0)), None), ProofVerdict::InsideVillage, "the accuracy gate is inclusive");
+    assert_eq!(
+        verdict(Some((34.985, 117.405, 100.0)), None),
+        ProofVerdict::InsideVillage,
+        "the accuracy gate is inclusive"
+    );
 
     match verdict(Some((34.9999, 117.405, 15.0)), Some(house)) {
         ProofVerdict::NearHousehold { distance_m } => {
@@ -100,7 +107,11 @@ fn stale_fixes_prove_nothing() {
     v.fix.as_mut().expect("fix").taken_at = v.started_at - Duration::minutes(11);
     assert_eq!(proof_of_visit(&v, &square(), None, &policy), ProofVerdict::StaleFix, "taken 11 min before the visit");
     v.fix.as_mut().expect("fix").taken_at = v.started_at - Duration::minutes(10);
-    assert_eq!(proof_of_visit(&v, &square(), None, &policy), ProofVerdict::InsideVillage, "10 min before is still fresh");
+    assert_eq!(
+        proof_of_visit(&v, &square(), None, &policy),
+        ProofVerdict::InsideVillage,
+        "10 min before is still fresh"
+    );
     v.fix.as_mut().expect("fix").taken_at = v.ended_at + Duration::minutes(11);
     assert_eq!(proof_of_visit(&v, &square(), None, &policy), ProofVerdict::StaleFix, "taken 11 min after the visit");
     assert!(ProofVerdict::InsideVillage.is_proven() && !ProofVerdict::StaleFix.is_proven());

@@ -70,16 +70,72 @@ pub struct TownRow {
 /// The ten towns: REFERENCE §4 (positions, codes and counts [P] except 西集 [S]). Enterprises: about
 /// 40 in 山城 (development zone), 12 each in 西集 and 桑村, the rest spread out; 101 in all.
 pub const TOWNS: [TownRow; 10] = [
-    TownRow { code: "370406001", zh: "山城街道", en: "Shancheng Subdistrict", lat: 35.100, lon: 117.460, villages: 40, enterprises: 40 },
-    TownRow { code: "370406101", zh: "店子镇", en: "Dianzi", lat: 35.040, lon: 117.310, villages: 26, enterprises: 6 },
-    TownRow { code: "370406102", zh: "西集镇", en: "Xiji", lat: 34.980, lon: 117.400, villages: 24, enterprises: 12 },
-    TownRow { code: "370406103", zh: "桑村镇", en: "Sangcun", lat: 35.120, lon: 117.340, villages: 38, enterprises: 12 },
-    TownRow { code: "370406104", zh: "北庄镇", en: "Beizhuang", lat: 35.040, lon: 117.600, villages: 22, enterprises: 5 },
-    TownRow { code: "370406105", zh: "城头镇", en: "Chengtou", lat: 35.190, lon: 117.370, villages: 30, enterprises: 5 },
-    TownRow { code: "370406106", zh: "徐庄镇", en: "Xuzhuang", lat: 35.140, lon: 117.620, villages: 24, enterprises: 5 },
-    TownRow { code: "370406107", zh: "水泉镇", en: "Shuiquan", lat: 35.190, lon: 117.540, villages: 30, enterprises: 6 },
-    TownRow { code: "370406108", zh: "冯卯镇", en: "Fengmao", lat: 35.230, lon: 117.450, villages: 30, enterprises: 5 },
-    TownRow { code: "370406109", zh: "凫城镇", en: "Fucheng", lat: 34.960, lon: 117.510, villages: 14, enterprises: 5 },
+    TownRow {
+        code: "370406001",
+        zh: "山城街道",
+        en: "Shancheng Subdistrict",
+        lat: 35.100,
+        lon: 117.460,
+        villages: 40,
+        enterprises: 40,
+    },
+    TownRow {
+        code: "370406101", zh: "店子镇", en: "Dianzi", lat: 35.040, lon: 117.310, villages: 26, enterprises: 6
+    },
+    TownRow {
+        code: "370406102", zh: "西集镇", en: "Xiji", lat: 34.980, lon: 117.400, villages: 24, enterprises: 12
+    },
+    TownRow {
+        code: "370406103",
+        zh: "桑村镇",
+        en: "Sangcun",
+        lat: 35.120,
+        lon: 117.340,
+        villages: 38,
+        enterprises: 12,
+    },
+    TownRow {
+        code: "370406104",
+        zh: "北庄镇",
+        en: "Beizhuang",
+        lat: 35.040,
+        lon: 117.600,
+        villages: 22,
+        enterprises: 5,
+    },
+    TownRow {
+        code: "370406105",
+        zh: "城头镇",
+        en: "Chengtou",
+        lat: 35.190,
+        lon: 117.370,
+        villages: 30,
+        enterprises: 5,
+    },
+    TownRow {
+        code: "370406106",
+        zh: "徐庄镇",
+        en: "Xuzhuang",
+        lat: 35.140,
+        lon: 117.620,
+        villages: 24,
+        enterprises: 5,
+    },
+    TownRow {
+        code: "370406107",
+        zh: "水泉镇",
+        en: "Shuiquan",
+        lat: 35.190,
+        lon: 117.540,
+        villages: 30,
+        enterprises: 6,
+    },
+    TownRow {
+        code: "370406108", zh: "冯卯镇", en: "Fengmao", lat: 35.230, lon: 117.450, villages: 30, enterprises: 5
+    },
+    TownRow {
+        code: "370406109", zh: "凫城镇", en: "Fucheng", lat: 34.960, lon: 117.510, villages: 14, enterprises: 5
+    },
 ];
 
 /// Everything the generator makes.
@@ -142,10 +198,8 @@ pub fn generate(seed: u64) -> Generated {
 fn random_point_in(rng: &mut ChaCha8Rng, poly: &geo::Polygon<f64>) -> Coord<f64> {
     let rect = poly.bounding_rect().expect("a non-empty polygon");
     loop {
-        let c = Coord {
-            x: rng.random_range(rect.min().x..rect.max().x),
-            y: rng.random_range(rect.min().y..rect.max().y),
-        };
+        let c =
+            Coord { x: rng.random_range(rect.min().x..rect.max().x), y: rng.random_range(rect.min().y..rect.max().y) };
         if poly.contains(&Point::from(c)) {
             return c;
         }

@@ -78,7 +78,10 @@ fn composition(rng: &mut ChaCha8Rng) -> Vec<Member> {
         // Elderly couple.
         7..22 => {
             let age = rng.random_range(60..88);
-            vec![member(Relation::Head, age, true), member(Relation::Spouse, age.saturating_sub(rng.random_range(0..5)), false)]
+            vec![
+                member(Relation::Head, age, true),
+                member(Relation::Spouse, age.saturating_sub(rng.random_range(0..5)), false),
+            ]
         }
         // Grandparents with left-behind grandchildren; the parents work in the cities.
         22..30 => {
@@ -97,7 +100,8 @@ fn composition(rng: &mut ChaCha8Rng) -> Vec<Member> {
         // Couple with children.
         30..70 => {
             let age = rng.random_range(28..56);
-            let mut out = vec![member(Relation::Head, age, true), member(Relation::Spouse, age - rng.random_range(0..4), false)];
+            let mut out =
+                vec![member(Relation::Head, age, true), member(Relation::Spouse, age - rng.random_range(0..4), false)];
             for _ in 0..rng.random_range(1..4) {
                 out.push(member(Relation::Child, rng.random_range(0..(age - 20).min(30)), rng.random_bool(0.5)));
             }
@@ -106,7 +110,8 @@ fn composition(rng: &mut ChaCha8Rng) -> Vec<Member> {
         // Three generations.
         70..95 => {
             let age = rng.random_range(35..61);
-            let mut out = vec![member(Relation::Head, age, true), member(Relation::Spouse, age - rng.random_range(0..4), false)];
+            let mut out =
+                vec![member(Relation::Head, age, true), member(Relation::Spouse, age - rng.random_range(0..4), false)];
             let parent_age = (age + rng.random_range(22..30)).min(98);
             out.push(member(Relation::Parent, parent_age, rng.random_bool(0.4)));
             for _ in 0..rng.random_range(1..3) {
@@ -134,7 +139,8 @@ pub fn households_of(
         .map(|k| {
             let id = format!("{}-{:03}", village.code, k + 1);
             let mut members = composition(rng);
-            let surname = if rng.random_bool(0.5) { village_surname.to_owned() } else { pick(rng, SURNAMES).0.to_owned() };
+            let surname =
+                if rng.random_bool(0.5) { village_surname.to_owned() } else { pick(rng, SURNAMES).0.to_owned() };
             for m in &mut members {
                 if matches!(m.relation, Relation::Head | Relation::Child | Relation::Grandchild)
                     || (m.relation == Relation::Parent && m.male)

@@ -1,0 +1,64 @@
+# Beibao — one entry point for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+# Debian/Ubuntu packages the build and tests need (grows as the app, the server and the UI arrive).
+APT_PACKAGES := build-essential pkg-config
+
+.PHONY: help deps build test lint fmt demo demo-en bench fixtures clean
+
+help:
+	@echo "make deps      install system packages (Debian/Ubuntu; prints the list elsewhere)"
+	@echo "make test      run every test of the repository"
+	@echo "make demo      show what exists today: the Shanting district and the service catalog"
+	@echo "make lint      rustfmt check and clippy with warnings as errors"
+	@echo "make bench     run every benchmark (prints figures)"
+	@echo "make fixtures  regenerate fixtures/geo and fixtures/registry from the fixed seed"
+
+deps:
+	@if command -v apt-get >/dev/null 2>&1; then \
+		missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+		if [ -n "$$missing" ]; then \
+			echo "installing: $$missing"; \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+		else echo "system packages present: $(APT_PACKAGES)"; fi; \
+	else \
+		echo "not a Debian/Ubuntu system: install the equivalents of: $(APT_PACKAGES)"; \
+		echo "and a Rust toolchain (rustup) with rustfmt and clippy; cargo-nextest is optional"; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+
+build:
+	$(CARGO) build --workspace --locked
+
+# nextest when present (one summary line for the whole run), cargo test otherwise.
+test:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --locked --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+demo:
+	@$(CARGO) run -q --locked -p beibao-fixtures -- summary
+	@echo
+	@echo "(English: make demo-en)"
+
+demo-en:
+	@$(CARGO) run -q --locked -p beibao-fixtures -- summary --lang en
+
+bench:
+	$(CARGO) bench --locked -p beibao-core --bench rules
+
+fixtures:
+	$(CARGO) run -q --locked -p beibao-fixtures -- generate
+
+clean:
+	$(CARGO) clean
