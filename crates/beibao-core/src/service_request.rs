@@ -6,9 +6,13 @@
 //! both move a request while apart, [`merge`] decides: terminal states win and an impossible
 //! transition is kept as a conflict, never dropped.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
-use crate::catalog::{Mode, Service};
+use crate::calendar::WorkCalendar;
+use crate::catalog::{FeeError, FeeQuote, Mode, Service};
+use crate::registry::SpecialGroup;
 use crate::text::LocalText;
 
 /// The states of a service request.
@@ -353,4 +357,101 @@ pub fn check_materials(service: &Service, ticked: &[String]) -> Result<(), Check
 /// Whether a request may be handled in `mode` for this service.
 pub fn mode_allowed(service: &Service, mode: Mode) -> bool {
     service.modes.contains(&mode)
+}
+
+/// A service request as the tablet records it at the door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRequest {
+    /// UUIDv7 made on the device.
+    pub id: Uuid,
+    /// Device that recorded it.
+    pub device_id: String,
+    /// Officer who accepted it.
+    pub officer_id: String,
+    /// Service code.
+    pub service: String,
+    /// Handling mode chosen at the door.
+    pub mode: Mode,
+    /// Household of the applicant, when in the register.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household: Option<String>,
+    /// Applicant: a person id of the register, or the name given.
+    pub applicant: String,
+    /// Materials ticked on the checklist.
+    pub materials: Vec<String>,
+    /// Fee quoted with waivers.
+    pub fee: FeeQuote,
+    /// Current state.
+    pub state: RequestState,
+    /// When it was accepted (device clock).
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// Why a request cannot be accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AcceptError {
+    /// The service is not handled that way.
+    #[error("service {service} cannot be handled as {mode:?}")]
+    ModeNotAllowed {
+        /// Service code.
+        service: String,
+        /// Mode asked for.
+        mode: Mode,
+    },
+    /// The checklist is incomplete.
+    #[error(transparent)]
+    Materials(#[from] ChecklistError),
+    /// The fee cannot be quoted.
+    #[error(transparent)]
+    Fee(#[from] FeeError),
+}
+
+impl AcceptError {
+    /// Stable error code for the UI and the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AcceptError::ModeNotAllowed { .. } => "mode_not_allowed",
+            AcceptError::Materials(e) => e.code(),
+            AcceptError::Fee(e) => e.code(),
+        }
+    }
+}
+
+/// What the officer enters to accept a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptance<'a> {
+    /// The service.
+    pub service: &'a Service,
+    /// Mode; the service's usual mode when `None`.
+    pub mode: Option<Mode>,
+    /// Ticked materials.
+    pub materials: &'a [String],
+    /// The applicant's special groups (for waivers).
+    pub groups: &'a [SpecialGroup],
+    /// Fee item, for services with several.
+    pub fee_option: Option<&'a str>,
+}
+
+/// Check an acceptance: mode allowed, checklist complete, fee quotable. Returns the mode, the fee and
+/// the state the request starts in.
+pub fn accept(a: &Acceptance<'_>) -> Result<(Mode, FeeQuote, RequestState), AcceptError> {
+    let mode = a.mode.unwrap_or_else(|| a.service.primary_mode());
+    if !mode_allowed(a.service, mode) {
+        return Err(AcceptError::ModeNotAllowed { service: a.service.code.clone(), mode });
+    }
+    check_materials(a.service, a.materials)?;
+    let fee = a.service.quote(a.fee_option, a.groups)?;
+    Ok((mode, fee, initial_state(mode)))
+}
+
+/// Whether a request closed on time: on or before its typical processing time after acceptance
+/// (按时办结率). Dates are China dates.
+pub fn closed_on_time(
+    service: &Service,
+    accepted_on: NaiveDate,
+    closed_on: NaiveDate,
+    calendar: &WorkCalendar,
+) -> bool {
+    closed_on <= service.typical.due_from(accepted_on, calendar)
 }

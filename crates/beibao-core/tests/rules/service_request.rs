@@ -257,3 +257,35 @@ fn materials_checklist() {
     assert!(mode_allowed(c.service("JG01").expect("JG01"), Mode::OnSite));
     assert!(!mode_allowed(hz01, Mode::OnSite), "an ID card cannot be finished at the door");
 }
+
+#[test]
+fn accepting_a_request_checks_mode_materials_and_fee() {
+    use beibao_core::registry::SpecialGroup;
+    use beibao_core::service_request::{AcceptError, Acceptance, accept, closed_on_time};
+    let c = catalog();
+    let hz01 = c.service("HZ01").expect("HZ01");
+    let ticked: Vec<String> = vec!["hukou_book".into(), "photo_fingerprints".into()];
+    let base =
+        Acceptance { service: hz01, mode: None, materials: &ticked, groups: &[SpecialGroup::Dibao], fee_option: None };
+    let (mode, fee, state) = accept(&base).expect("complete");
+    assert_eq!(
+        (mode, fee.payable_fen, state),
+        (Mode::CarryBack, 0, S::AcceptedOnSite),
+        "低保 pays nothing for a first ID card"
+    );
+    let on_site = Acceptance { mode: Some(Mode::OnSite), ..base.clone() };
+    assert_eq!(accept(&on_site), Err(AcceptError::ModeNotAllowed { service: "HZ01".into(), mode: Mode::OnSite }));
+    let short: Vec<String> = vec!["hukou_book".into()];
+    let missing = accept(&Acceptance { materials: &short, ..base.clone() }).expect_err("incomplete");
+    assert_eq!(missing.code(), "materials_missing");
+    let jg06 = c.service("JG06").expect("JG06");
+    let plates: Vec<String> = vec!["vehicle_licence".into(), "id_card".into()];
+    let no_item = accept(&Acceptance { service: jg06, materials: &plates, fee_option: None, ..base.clone() });
+    assert_eq!(no_item.expect_err("choose an item").code(), "fee_option_required");
+
+    let cal = crate::calendar();
+    let za01 = c.service("ZA01").expect("ZA01");
+    let d = crate::date;
+    assert!(closed_on_time(za01, d("2026-09-29"), d("2026-10-09"), &cal), "on the 3rd working day");
+    assert!(!closed_on_time(za01, d("2026-09-29"), d("2026-10-10"), &cal), "a day late");
+}
