@@ -6,6 +6,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
+//! | [`activity`] | publicity sessions, hazards, satisfaction ratings |
 //! | [`text`] | bilingual labels (zh-CN first, English second) |
 //! | [`catalog`] | the 38-service catalog, its loading rules and fee quotes with waivers |
 //! | [`registry`] | stations, towns, villages (with boundaries), enterprises, households, officers, assignments |
@@ -16,11 +17,14 @@
 //! | [`calendar`] | the working-day calendar (public holidays and 调休 make-up workdays) |
 //! | [`indicators`] | the supervisors' KPIs as data and formulas over counts |
 //! | [`canonical`] | canonical JSON and SHA-256 content hashes |
+//! | [`clock`] | the injected clock and id source |
 #![deny(missing_docs)]
 
+pub mod activity;
 pub mod calendar;
 pub mod canonical;
 pub mod catalog;
+pub mod clock;
 pub mod identity;
 pub mod indicators;
 pub mod mediation;

@@ -1,0 +1,232 @@
+//! Other field records: safety-publicity sessions, hazards found and fixed, satisfaction ratings.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::text::LocalText;
+
+/// Topic of a safety-publicity session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicityTopic {
+    /// 反诈.
+    AntiFraud,
+    /// 防溺水.
+    DrowningPrevention,
+    /// 消防.
+    FireSafety,
+    /// 交通安全.
+    TrafficSafety,
+    /// 禁毒.
+    AntiDrug,
+    /// 缉枪治爆.
+    GunsAndExplosives,
+    /// 其他.
+    Other,
+}
+
+impl PublicityTopic {
+    /// The topic's name.
+    pub fn name(self) -> LocalText {
+        let (zh, en) = match self {
+            PublicityTopic::AntiFraud => ("反诈", "Anti-fraud"),
+            PublicityTopic::DrowningPrevention => ("防溺水", "Drowning prevention"),
+            PublicityTopic::FireSafety => ("消防", "Fire safety"),
+            PublicityTopic::TrafficSafety => ("交通安全", "Traffic safety"),
+            PublicityTopic::AntiDrug => ("禁毒", "Anti-drug"),
+            PublicityTopic::GunsAndExplosives => ("缉枪治爆", "Guns and explosives"),
+            PublicityTopic::Other => ("其他", "Other"),
+        };
+        LocalText::new(zh, en)
+    }
+}
+
+/// A safety-publicity session (安全宣传).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicitySession {
+    /// UUIDv7 made on the device.
+    pub id: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// Village.
+    pub village: String,
+    /// Topic.
+    pub topic: PublicityTopic,
+    /// When.
+    pub held_at: DateTime<Utc>,
+    /// People attending.
+    pub attendees: u32,
+    /// Leaflets handed out.
+    pub leaflets: u32,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Kinds of hazards (隐患).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HazardKind {
+    /// 九小场所 fire safety.
+    SmallVenueFire,
+    /// 出租房.
+    RentedHousing,
+    /// 电动车充电.
+    EbikeCharging,
+    /// 道路交通.
+    Road,
+    /// 其他.
+    Other,
+}
+
+/// A hazard found in a village, closed when fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hazard {
+    /// UUIDv7 made on the device.
+    pub id: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// Village.
+    pub village: String,
+    /// Kind.
+    pub kind: HazardKind,
+    /// Where exactly.
+    pub place: String,
+    /// What is wrong.
+    pub description: String,
+    /// When found.
+    pub found_at: DateTime<Utc>,
+    /// Rectification deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<NaiveDate>,
+    /// When fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_at: Option<DateTime<Utc>>,
+}
+
+/// The three answers of the satisfaction question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Satisfaction {
+    /// 满意.
+    Satisfied,
+    /// 基本满意.
+    BasicallySatisfied,
+    /// 不满意.
+    Dissatisfied,
+}
+
+impl Satisfaction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::BasicallySatisfied => "basically_satisfied",
+            Satisfaction::Dissatisfied => "dissatisfied",
+        }
+    }
+}
+
+/// What a rating is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum RatingSubject {
+    /// A visit.
+    Visit(Uuid),
+    /// A service request.
+    ServiceRequest(Uuid),
+    /// A mediation.
+    Mediation(Uuid),
+}
+
+/// A resident's satisfaction rating after a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    /// UUIDv7 made on the device.
+    pub id: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// What was rated.
+    pub subject: RatingSubject,
+    /// The answer.
+    pub rating: Satisfaction,
+    /// When.
+    pub rated_at: DateTime<Utc>,
+}
+
+/// Why an activity record is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActivityError {
+    /// A required text is empty.
+    #[error("{0} is required")]
+    Required(&'static str),
+    /// A count is out of range.
+    #[error("{0} is not plausible")]
+    Implausible(&'static str),
+    /// A date lies before the record's start.
+    #[error("{0} lies before the hazard was found")]
+    BeforeFound(&'static str),
+}
+
+impl ActivityError {
+    /// Stable error code for the UI and the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActivityError::Required(_) => "required",
+            ActivityError::Implausible(_) => "implausible",
+            ActivityError::BeforeFound(_) => "before_found",
+        }
+    }
+}
+
+impl PublicitySession {
+    /// Check the record.
+    pub fn validate(&self) -> Result<(), ActivityError> {
+        if self.village.trim().is_empty() {
+            return Err(ActivityError::Required("village"));
+        }
+        if self.attendees == 0 || self.attendees > 5_000 {
+            return Err(ActivityError::Implausible("attendees"));
+        }
+        if self.leaflets > 100_000 {
+            return Err(ActivityError::Implausible("leaflets"));
+        }
+        Ok(())
+    }
+}
+
+impl Hazard {
+    /// Check the record.
+    pub fn validate(&self) -> Result<(), ActivityError> {
+        if self.village.trim().is_empty() {
+            return Err(ActivityError::Required("village"));
+        }
+        if self.place.trim().is_empty() {
+            return Err(ActivityError::Required("place"));
+        }
+        if self.description.trim().is_empty() {
+            return Err(ActivityError::Required("description"));
+        }
+        if let Some(d) = self.deadline
+            && d < crate::calendar::china_date(self.found_at)
+        {
+            return Err(ActivityError::BeforeFound("deadline"));
+        }
+        if let Some(f) = self.fixed_at
+            && f < self.found_at
+        {
+            return Err(ActivityError::BeforeFound("fixed_at"));
+        }
+        Ok(())
+    }
+}

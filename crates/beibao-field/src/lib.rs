@@ -1,0 +1,215 @@
+//! The officer's use cases: plain functions over the tablet store with an injected clock and id
+//! source. Every CLI verb (and later every Tauri command) is a one-line call into here. Each use case
+//! validates its input with beibao-core's rules and returns a [`FieldError`] with a stable code.
+
+mod error;
+mod mediation;
+mod records;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use beibao_core::calendar::{WorkCalendar, china_date};
+use beibao_core::catalog::Catalog;
+use beibao_core::clock::{Clock, IdSource};
+use beibao_core::indicators::{self, Indicator, IndicatorValue};
+use beibao_fixtures::Fixtures;
+use beibao_store::key::{Entropy, KdfParams};
+use beibao_store::outbox::{self, Pending};
+use beibao_store::queries::{self, DayItem, HouseholdHit};
+use beibao_store::records::audit;
+use beibao_store::registry::{self as reg, SeedCounts};
+use beibao_store::{Store, StoreError};
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub use crate::error::FieldError;
+pub use crate::mediation::MediationEdit;
+pub use crate::records::{AcceptInput, VisitDraft, VisitFinish};
+
+/// An unlocked tablet: the store, the officer and device it belongs to, and the injected clock and ids.
+pub struct Session {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    calendar: WorkCalendar,
+    catalog: Catalog,
+    officer_id: String,
+    device_id: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("officer_id", &self.officer_id).field("device_id", &self.device_id).finish()
+    }
+}
+
+/// The injected clock and id source.
+#[derive(Clone)]
+pub struct Env {
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Where record ids come from.
+    pub ids: Arc<dyn IdSource>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Env(..)")
+    }
+}
+
+/// What [`init`] made.
+#[derive(Debug, Clone, Serialize)]
+pub struct InitReport {
+    /// The officer.
+    pub officer_id: String,
+    /// The new device id.
+    pub device_id: String,
+    /// Catalog version installed.
+    pub catalog_version: String,
+    /// What was seeded.
+    pub seeded: SeedCounts,
+}
+
+/// Create an encrypted store for one officer and seed it from the fixtures.
+pub fn init(
+    path: &Path,
+    pin: &str,
+    officer_id: &str,
+    fixtures: &Fixtures,
+    kdf: KdfParams,
+    entropy: &mut dyn Entropy,
+    env: Env,
+) -> Result<(Session, InitReport), FieldError> {
+    let Env { clock, ids } = env;
+    if !fixtures.registry.officers.iter().any(|o| o.id == officer_id) {
+        return Err(FieldError::not_found("officer", officer_id));
+    }
+    let mut store = Store::create(path, pin, kdf, entropy)?;
+    let now = clock.now();
+    let device_id = format!("dev-{}", ids.next_id());
+    let seeded = store.write(|tx| {
+        reg::set_meta(tx, "officer_id", officer_id)?;
+        reg::set_meta(tx, "device_id", &device_id)?;
+        reg::install_catalog(tx, &fixtures.catalog, now)?;
+        let seeded = reg::seed_for_officer(tx, &fixtures.registry, officer_id)?;
+        audit(tx, now, officer_id, "init", Some(&device_id))?;
+        Ok(seeded)
+    })?;
+    let report = InitReport {
+        officer_id: officer_id.to_owned(),
+        device_id: device_id.clone(),
+        catalog_version: fixtures.catalog.version.clone(),
+        seeded,
+    };
+    let session = Session {
+        store,
+        clock,
+        ids,
+        calendar: fixtures.calendar.clone(),
+        catalog: fixtures.catalog.clone(),
+        officer_id: officer_id.to_owned(),
+        device_id,
+    };
+    Ok((session, report))
+}
+
+/// Unlock the store with the officer's PIN.
+pub fn unlock(path: &Path, pin: &str, calendar: WorkCalendar, env: Env) -> Result<Session, FieldError> {
+    let Env { clock, ids } = env;
+    let mut store = Store::unlock(path, pin, clock.now())?;
+    let meta = |key: &str| -> Result<String, FieldError> {
+        reg::meta(store.conn(), key)?.ok_or_else(|| StoreError::Corrupt(format!("meta `{key}` missing")).into())
+    };
+    let officer_id = meta("officer_id")?;
+    let device_id = meta("device_id")?;
+    let catalog = reg::catalog(store.conn())?.ok_or_else(|| StoreError::Corrupt("no catalog installed".into()))?;
+    let now = clock.now();
+    store.write(|tx| audit(tx, now, &officer_id, "unlock", None))?;
+    Ok(Session { store, clock, ids, calendar, catalog, officer_id, device_id })
+}
+
+/// One indicator with its value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Total {
+    /// The indicator.
+    pub indicator: Indicator,
+    /// Its value.
+    pub value: IndicatorValue,
+}
+
+impl Session {
+    /// Lock: close the store.
+    pub fn lock(mut self) -> Result<(), FieldError> {
+        let now = self.clock.now();
+        let officer = self.officer_id.clone();
+        self.store.write(|tx| audit(tx, now, &officer, "lock", None))?;
+        Ok(self.store.lock()?)
+    }
+
+    /// The officer.
+    pub fn officer_id(&self) -> &str {
+        &self.officer_id
+    }
+
+    /// The device.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    /// The installed catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The store (reads).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Today in China.
+    pub fn today(&self) -> NaiveDate {
+        china_date(self.clock.now())
+    }
+
+    /// Search households by name, ID tail or address.
+    pub fn search(&self, query: &str, village: Option<&str>) -> Result<Vec<HouseholdHit>, FieldError> {
+        // One Chinese character (a surname) is a useful search; one Latin letter or digit is not.
+        let q = query.trim();
+        if q.is_empty() || (q.chars().count() < 2 && q.is_ascii()) {
+            return Err(FieldError::invalid("query_too_short", "query", "type a name, 2+ characters or the ID tail"));
+        }
+        Ok(queries::search_households(self.store.conn(), query, village, 50)?)
+    }
+
+    /// Special-group households not visited in `days` days.
+    pub fn special_groups_due(&self, days: u64) -> Result<Vec<HouseholdHit>, FieldError> {
+        Ok(queries::special_groups_not_visited(self.store.conn(), self.today(), days)?)
+    }
+
+    /// The officer's day.
+    pub fn day(&self) -> Result<Vec<DayItem>, FieldError> {
+        Ok(queries::officer_day(self.store.conn(), self.today(), &self.catalog, &self.calendar)?)
+    }
+
+    /// Own totals for every indicator over China dates `[from, to]`.
+    pub fn totals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Total>, FieldError> {
+        if to < from {
+            return Err(FieldError::invalid("period_reversed", "to", "the period ends before it starts"));
+        }
+        let counts = queries::totals(self.store.conn(), &self.officer_id, from, to, &self.catalog, &self.calendar)?;
+        Ok(indicators::all()
+            .into_iter()
+            .map(|indicator| {
+                let value = indicator.evaluate(&counts);
+                Total { indicator, value }
+            })
+            .collect())
+    }
+
+    /// What waits to be synced.
+    pub fn pending(&self) -> Result<Pending, FieldError> {
+        Ok(outbox::pending_stats(self.store.conn())?)
+    }
+}

@@ -1,0 +1,289 @@
+//! Mediation on the spot: open (with the eligibility check), fill in, sign, finalize.
+
+use beibao_core::calendar::china_date;
+use beibao_core::identity::IdNumber;
+use beibao_core::mediation::agreement::{
+    Agreement, AgreementForm, AgreementGps, GuardianRule, Incident, Mark, Mediator, Party, Performance,
+    SignatureCapture, Signer, StrokePoint, guardian_rule,
+};
+use beibao_core::mediation::eligibility::{Eligibility, EligibilityInput, check};
+use beibao_core::mediation::{MediationKind, Outcome};
+use beibao_store::records::{self as rec, CaseStatus, Followup, MediationCase};
+use beibao_store::registry as reg;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{FieldError, Session};
+
+/// One change to a draft agreement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum MediationEdit {
+    /// Add a party (ID validated; a minor needs a guardian).
+    AddParty {
+        /// The party.
+        party: Party,
+    },
+    /// Facts, matters in dispute, each party's responsibility.
+    Facts {
+        /// Main facts.
+        facts: String,
+        /// Matters in dispute.
+        issues: String,
+        /// One per party.
+        responsibilities: Vec<String>,
+    },
+    /// The incident (治安调解).
+    Incident {
+        /// The incident.
+        incident: Incident,
+    },
+    /// Agreed terms.
+    Terms {
+        /// Terms.
+        terms: Vec<String>,
+    },
+    /// Performance method, place and deadline.
+    Performance {
+        /// Performance.
+        performance: Performance,
+    },
+    /// Mediators.
+    Mediators {
+        /// Mediators.
+        mediators: Vec<Mediator>,
+    },
+    /// Witnesses and others present.
+    Witnesses {
+        /// Names.
+        witnesses: Vec<String>,
+    },
+    /// Place and GPS.
+    Place {
+        /// Place description.
+        place: String,
+        /// Position.
+        gps: Option<AgreementGps>,
+    },
+    /// Written or oral.
+    Form {
+        /// Form.
+        form: AgreementForm,
+    },
+    /// The parties were told of their rights (Art.30).
+    RightsNotified,
+    /// The mediating authority.
+    Authority {
+        /// Name.
+        authority: String,
+    },
+}
+
+impl Session {
+    /// Open a mediation: refused with every reason when the dispute may not be mediated.
+    pub fn open_mediation(
+        &mut self,
+        kind: MediationKind,
+        village: &str,
+        eligibility: EligibilityInput,
+        accepted_on: NaiveDate,
+    ) -> Result<MediationCase, FieldError> {
+        if eligibility.kind != kind {
+            return Err(FieldError::invalid("kind_mismatch", "eligibility.kind", "the check is for another template"));
+        }
+        if let Eligibility::Blocked(reasons) = check(&eligibility) {
+            return Err(FieldError::MediationBlocked(reasons));
+        }
+        let v = reg::village(self.store.conn(), village)?.ok_or_else(|| FieldError::not_found("village", village))?;
+        let now = self.clock.now();
+        let case = MediationCase {
+            id: self.ids.next_id(),
+            device_id: self.device_id.clone(),
+            officer_id: self.officer_id.clone(),
+            kind,
+            village: v.code.clone(),
+            accepted_on,
+            opened_at: now,
+            eligibility,
+            status: CaseStatus::Draft,
+            outcome: None,
+            agreement: Agreement {
+                kind,
+                form: AgreementForm::Written,
+                serial: None,
+                authority: String::new(),
+                mediators: vec![],
+                witnesses: vec![],
+                parties: vec![],
+                facts: String::new(),
+                issues: String::new(),
+                responsibilities: vec![],
+                incident: None,
+                terms: vec![],
+                performance: None,
+                village: v.code.clone(),
+                place: v.name.zh.clone(),
+                gps: None,
+                concluded_at: now,
+                rights_notified: false,
+                signatures: vec![],
+            },
+            content_hash: None,
+            finalized_at: None,
+        };
+        let officer = self.officer_id.clone();
+        self.store.write(|tx| {
+            rec::save_draft(tx, &case)?;
+            rec::audit(tx, now, &officer, "mediation_open", Some(&case.id.to_string()))
+        })?;
+        Ok(case)
+    }
+
+    fn draft(&self, id: Uuid) -> Result<MediationCase, FieldError> {
+        let case = rec::mediation(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("mediation", id))?;
+        if case.status != CaseStatus::Draft {
+            return Err(beibao_store::StoreError::ReadOnly(format!("mediation {id}")).into());
+        }
+        Ok(case)
+    }
+
+    /// Apply one edit to a draft agreement.
+    pub fn edit_mediation(&mut self, id: Uuid, edit: MediationEdit) -> Result<MediationCase, FieldError> {
+        let mut case = self.draft(id)?;
+        let a = &mut case.agreement;
+        match edit {
+            MediationEdit::AddParty { party } => {
+                let on = self.today();
+                let parsed = IdNumber::parse(&party.id_number, on)
+                    .map_err(|e| FieldError::invalid(e.code(), "party.id_number", e.to_string()))?;
+                let needs_guardian = match guardian_rule(&parsed, on) {
+                    GuardianRule::Required => true,
+                    GuardianRule::RequiredUnlessSelfSupporting => !party.self_supporting,
+                    GuardianRule::NotRequired => false,
+                };
+                if needs_guardian && party.guardian.is_none() {
+                    return Err(FieldError::invalid(
+                        "guardian_required",
+                        "party.guardian",
+                        format!("the party is {}: a parent or guardian must attend", parsed.age_on(on)),
+                    ));
+                }
+                let mut party = party;
+                party.id_number = parsed.as_str().to_owned();
+                a.parties.push(party);
+            }
+            MediationEdit::Facts { facts, issues, responsibilities } => {
+                a.facts = facts;
+                a.issues = issues;
+                a.responsibilities = responsibilities;
+            }
+            MediationEdit::Incident { incident } => a.incident = Some(incident),
+            MediationEdit::Terms { terms } => a.terms = terms,
+            MediationEdit::Performance { performance } => a.performance = Some(performance),
+            MediationEdit::Mediators { mediators } => a.mediators = mediators,
+            MediationEdit::Witnesses { witnesses } => a.witnesses = witnesses,
+            MediationEdit::Place { place, gps } => {
+                a.place = place;
+                a.gps = gps;
+            }
+            MediationEdit::Form { form } => a.form = form,
+            MediationEdit::RightsNotified => a.rights_notified = true,
+            MediationEdit::Authority { authority } => a.authority = authority,
+        }
+        // Any edit invalidates signatures given to an earlier text.
+        a.signatures.clear();
+        self.store.write(|tx| rec::save_draft(tx, &case))?;
+        Ok(case)
+    }
+
+    /// Capture one signature or thumbprint (PNG plus strokes) on the draft.
+    pub fn sign_mediation(
+        &mut self,
+        id: Uuid,
+        signer: Signer,
+        mark: Mark,
+        strokes: Vec<Vec<StrokePoint>>,
+        png: &[u8],
+    ) -> Result<MediationCase, FieldError> {
+        if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
+            return Err(FieldError::invalid("signature_not_png", "png", "the signature must be a PNG image"));
+        }
+        if mark == Mark::Signature && (strokes.is_empty() || strokes.iter().any(Vec::is_empty)) {
+            return Err(FieldError::invalid("signature_empty", "strokes", "the signature has no strokes"));
+        }
+        let mut case = self.draft(id)?;
+        let now = self.clock.now();
+        let sha = self.store.write(|tx| rec::put_blob(tx, "image/png", png, now))?;
+        case.agreement.signatures.retain(|s| s.signer != signer);
+        case.agreement.signatures.push(SignatureCapture { signer, mark, strokes, image_sha256: sha, signed_at: now });
+        self.store.write(|tx| rec::save_draft(tx, &case))?;
+        Ok(case)
+    }
+
+    /// Finalize with an agreement outcome: every required field checked, content hashed, row
+    /// made read-only, op enqueued.
+    pub fn finalize_mediation(&mut self, id: Uuid, outcome: Outcome) -> Result<MediationCase, FieldError> {
+        let mut case = self.draft(id)?;
+        if !matches!(outcome, Outcome::WrittenAgreement | Outcome::OralAgreement | Outcome::SettledAndApproved)
+            || !outcome.applies_to(case.kind)
+        {
+            return Err(FieldError::invalid(
+                "outcome_not_agreement",
+                "outcome",
+                "finalize takes an agreement outcome of this template",
+            ));
+        }
+        let form = if outcome == Outcome::OralAgreement { AgreementForm::Oral } else { AgreementForm::Written };
+        if case.agreement.form != form {
+            return Err(FieldError::invalid(
+                "outcome_form_mismatch",
+                "outcome",
+                "the outcome does not match the agreement's form",
+            ));
+        }
+        let now = self.clock.now();
+        case.agreement.concluded_at = case.agreement.signatures.iter().map(|s| s.signed_at).max().unwrap_or(now);
+        let finalized = case.agreement.clone().finalize().map_err(FieldError::Incomplete)?;
+        case.status = CaseStatus::Finalized;
+        case.outcome = Some(outcome);
+        case.content_hash = Some(finalized.content_hash);
+        case.finalized_at = Some(now);
+        let op = self.ids.next_id();
+        self.store.write(|tx| rec::close_case(tx, &case, op, now))?;
+        Ok(case)
+    }
+
+    /// End a mediation without an agreement (failed, referred, refused).
+    pub fn end_mediation(&mut self, id: Uuid, outcome: Outcome) -> Result<MediationCase, FieldError> {
+        let mut case = self.draft(id)?;
+        if outcome.is_resolved() || !outcome.applies_to(case.kind) {
+            return Err(FieldError::invalid("outcome_is_agreement", "outcome", "use finalize for an agreement"));
+        }
+        let now = self.clock.now();
+        case.status = CaseStatus::Ended;
+        case.outcome = Some(outcome);
+        case.finalized_at = Some(now);
+        let op = self.ids.next_id();
+        self.store.write(|tx| rec::close_case(tx, &case, op, now))?;
+        Ok(case)
+    }
+
+    /// Record whether a finalized agreement was performed.
+    pub fn record_performance(&mut self, id: Uuid, performed: bool, note: String) -> Result<Followup, FieldError> {
+        let case = rec::mediation(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("mediation", id))?;
+        if case.status != CaseStatus::Finalized {
+            return Err(FieldError::invalid("not_finalized", "mediation", "only a finalized agreement is followed up"));
+        }
+        let f = Followup {
+            id: self.ids.next_id(),
+            mediation: id,
+            performed,
+            checked_on: china_date(self.clock.now()),
+            note,
+        };
+        let (op, now) = (self.ids.next_id(), self.clock.now());
+        self.store.write(|tx| rec::insert_followup(tx, &f, op, now))?;
+        Ok(f)
+    }
+}

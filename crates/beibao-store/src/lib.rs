@@ -1,0 +1,118 @@
+//! The tablet's store: one SQLCipher database per officer's tablet, opened with the officer's PIN.
+//!
+//! - [`Store::create`] makes a random database key, wraps it under the PIN ([`key`]) and migrates
+//!   the schema ([`schema`]); [`Store::unlock`] unwraps it, counting wrong PINs on disk.
+//! - Reads take `&Connection`; writes take a `&Transaction` ([`Store::write`]), so the types show
+//!   what mutates. Every domain write enqueues its outbox op in the same transaction ([`outbox`]).
+//! - [`queries`] answers the officer's day, searches and totals.
+
+pub mod error;
+pub mod key;
+pub mod outbox;
+pub mod queries;
+pub mod records;
+pub mod registry;
+pub mod schema;
+pub mod system;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use crate::error::StoreError;
+use crate::key::{DbKey, Entropy, KdfParams, KeyFile, key_path, unlock_key};
+
+/// An open, unlocked store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Create a new encrypted store at `path`, its key wrapped under `pin`.
+    pub fn create(path: &Path, pin: &str, kdf: KdfParams, entropy: &mut dyn Entropy) -> Result<Store, StoreError> {
+        key::check_pin_format(pin)?;
+        if path.exists() || key_path(path).exists() {
+            return Err(StoreError::AlreadyExists(path.to_owned()));
+        }
+        let mut raw = [0u8; key::KEY_LEN];
+        entropy.fill(&mut raw);
+        let db_key = DbKey(raw);
+        raw.iter_mut().for_each(|b| *b = 0);
+        let file = KeyFile::wrap(&db_key, pin, kdf, entropy)?;
+        let store = Store::open_with_key(path, &db_key, true)?;
+        // The key file is written last: a crash before it leaves a database nobody can open, which
+        // `create` refuses to overwrite, rather than a key without its database.
+        file.save(path)?;
+        Ok(store)
+    }
+
+    /// Unlock with the officer's PIN. A wrong PIN is counted; five in a row lock the store.
+    pub fn unlock(path: &Path, pin: &str, now: DateTime<Utc>) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
+        let db_key = unlock_key(path, pin, now)?;
+        Store::open_with_key(path, &db_key, false)
+    }
+
+    /// Re-wrap the key under a new PIN (the database itself is not rewritten).
+    pub fn change_pin(
+        path: &Path,
+        old_pin: &str,
+        new_pin: &str,
+        now: DateTime<Utc>,
+        entropy: &mut dyn Entropy,
+    ) -> Result<(), StoreError> {
+        key::check_pin_format(new_pin)?;
+        let db_key = unlock_key(path, old_pin, now)?;
+        let kdf = KeyFile::load(path)?.kdf;
+        KeyFile::wrap(&db_key, new_pin, kdf, entropy)?.save(path)
+    }
+
+    fn open_with_key(path: &Path, db_key: &DbKey, create: bool) -> Result<Store, StoreError> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
+        let mut conn = Connection::open_with_flags(path, flags)?;
+        conn.execute_batch(&format!("PRAGMA key = {};", db_key.pragma_literal()))?;
+        // The first read proves the key: SQLCipher reports "file is not a database" otherwise.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| StoreError::KeyFile(format!("the key does not open the database: {e}")))?;
+        schema::prepare(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(Store { conn, path: path.to_owned() })
+    }
+
+    /// Open with the raw key (crash tests and tools that already hold the key).
+    #[doc(hidden)]
+    pub fn open_with_raw_key(path: &Path, raw: [u8; key::KEY_LEN]) -> Result<Store, StoreError> {
+        Store::open_with_key(path, &DbKey(raw), false)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for reads.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Run `f` in one IMMEDIATE transaction and commit; roll back on error.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Lock: close the database. The key leaves memory with the connection.
+    pub fn lock(self) -> Result<(), StoreError> {
+        self.conn.close().map_err(|(_, e)| StoreError::Sqlite(e))
+    }
+}

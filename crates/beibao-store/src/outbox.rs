@@ -1,0 +1,161 @@
+//! The outbox: every domain write enqueues one op in the same transaction. Ops carry a monotonic
+//! per-device `seq`, an `op_id`, the frozen payload and its SHA-256; they leave the queue only when
+//! the server's acknowledgement is recorded.
+
+use beibao_core::canonical::sha256_hex;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{StoreError, corrupt};
+
+/// Kinds of ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// A visit record.
+    Visit,
+    /// A new service request.
+    ServiceRequest,
+    /// A service-request transition.
+    RequestEvent,
+    /// A finalized mediation agreement (or an ended mediation).
+    Mediation,
+    /// A performance check of an agreement.
+    MediationFollowup,
+    /// A publicity session.
+    Publicity,
+    /// A hazard found or fixed.
+    Hazard,
+    /// A satisfaction rating.
+    Rating,
+}
+
+impl OpKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Visit => "visit",
+            OpKind::ServiceRequest => "service_request",
+            OpKind::RequestEvent => "request_event",
+            OpKind::Mediation => "mediation",
+            OpKind::MediationFollowup => "mediation_followup",
+            OpKind::Publicity => "publicity",
+            OpKind::Hazard => "hazard",
+            OpKind::Rating => "rating",
+        }
+    }
+}
+
+/// One queued op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Op {
+    /// Per-device sequence number.
+    pub seq: i64,
+    /// Unique op id.
+    pub op_id: String,
+    /// Kind.
+    pub kind: String,
+    /// The record it carries.
+    pub entity_id: String,
+    /// The frozen payload (JSON).
+    pub payload: String,
+    /// SHA-256 of the payload.
+    pub sha256: String,
+    /// `pending`, `applied`, `duplicate` or `rejected`.
+    pub state: String,
+}
+
+/// Enqueue an op for a record; returns its `seq`.
+pub fn enqueue<T: Serialize>(
+    tx: &Transaction<'_>,
+    op_id: Uuid,
+    kind: OpKind,
+    entity_id: &str,
+    payload: &T,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let payload = serde_json::to_string(payload).map_err(corrupt)?;
+    tx.execute(
+        "INSERT INTO outbox (op_id, kind, entity_id, payload, sha256, bytes, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            op_id.to_string(),
+            kind.as_str(),
+            entity_id,
+            payload,
+            sha256_hex(payload.as_bytes()),
+            payload.len() as i64,
+            now.to_rfc3339()
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Ops not yet acknowledged, oldest first.
+pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Op>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, op_id, kind, entity_id, payload, sha256, state FROM outbox
+         WHERE state = 'pending' ORDER BY seq LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(Op {
+            seq: r.get(0)?,
+            op_id: r.get(1)?,
+            kind: r.get(2)?,
+            entity_id: r.get(3)?,
+            payload: r.get(4)?,
+            sha256: r.get(5)?,
+            state: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// What waits to be synced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// Ops waiting.
+    pub ops: u64,
+    /// Their payload bytes.
+    pub op_bytes: u64,
+    /// Blobs waiting.
+    pub blobs: u64,
+    /// Their bytes.
+    pub blob_bytes: u64,
+}
+
+/// Counts and bytes waiting to be synced.
+pub fn pending_stats(conn: &Connection) -> Result<Pending, StoreError> {
+    let (ops, op_bytes): (i64, i64) =
+        conn.query_row("SELECT count(*), coalesce(sum(bytes), 0) FROM outbox WHERE state = 'pending'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let (blobs, blob_bytes): (i64, i64) =
+        conn.query_row("SELECT count(*), coalesce(sum(size), 0) FROM blobs WHERE uploaded = 0", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(Pending { ops: ops as u64, op_bytes: op_bytes as u64, blobs: blobs as u64, blob_bytes: blob_bytes as u64 })
+}
+
+/// The op carrying a record, if any.
+pub fn op_for(conn: &Connection, entity_id: &str) -> Result<Option<Op>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, op_id, kind, entity_id, payload, sha256, state FROM outbox WHERE entity_id = ?1 ORDER BY seq LIMIT 1",
+            [entity_id],
+            |r| {
+                Ok(Op {
+                    seq: r.get(0)?,
+                    op_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    entity_id: r.get(3)?,
+                    payload: r.get(4)?,
+                    sha256: r.get(5)?,
+                    state: r.get(6)?,
+                })
+            },
+        )
+        .optional()?)
+}

@@ -1,0 +1,341 @@
+//! What the officer asks the tablet: the day's work, household search, special groups not visited
+//! lately, and own totals for every indicator.
+
+use beibao_core::calendar::{WorkCalendar, china_offset};
+use beibao_core::catalog::Catalog;
+use beibao_core::indicators::{CountKey, Counts};
+use beibao_core::service_request::closed_on_time;
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use crate::error::{StoreError, corrupt};
+
+/// The UTC instants bounding China dates `[from, to]`.
+pub fn day_bounds(from: NaiveDate, to: NaiveDate) -> (String, String) {
+    let start = |d: NaiveDate| {
+        china_offset()
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    };
+    let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
+    (start(from).to_rfc3339(), start(end).to_rfc3339())
+}
+
+/// A household found by a search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HouseholdHit {
+    /// Household id.
+    pub id: String,
+    /// Village code.
+    pub village: String,
+    /// Village name.
+    pub village_name: String,
+    /// Address.
+    pub address: String,
+    /// Head of household.
+    pub head: String,
+    /// Special groups (stored names).
+    pub groups: String,
+    /// Last visit, if any.
+    pub last_visit: Option<String>,
+}
+
+const HIT_SELECT: &str = "SELECT h.id, h.village, v.name_zh, h.address,
+        (SELECT name FROM persons p WHERE p.household = h.id AND p.relation = 'head'),
+        h.groups,
+        (SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id)
+     FROM households h JOIN villages v ON v.code = h.village";
+
+fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<HouseholdHit> {
+    Ok(HouseholdHit {
+        id: r.get(0)?,
+        village: r.get(1)?,
+        village_name: r.get(2)?,
+        address: r.get(3)?,
+        head: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        groups: r.get(5)?,
+        last_visit: r.get(6)?,
+    })
+}
+
+/// Search households by a member's name, the tail of an ID number (last 4–6 characters), or the
+/// address; optionally within one village.
+pub fn search_households(
+    conn: &Connection,
+    query: &str,
+    village: Option<&str>,
+    limit: usize,
+) -> Result<Vec<HouseholdHit>, StoreError> {
+    let q = query.trim();
+    let is_tail = (4..=6).contains(&q.len())
+        && q.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == q.len() - 1 && (b == b'X' || b == b'x')));
+    let like = format!("%{}%", q.replace(['%', '_'], ""));
+    let tail = q.to_uppercase();
+    let sql = format!(
+        "{HIT_SELECT}
+         WHERE (?3 IS NULL OR h.village = ?3)
+           AND (h.id IN (SELECT household FROM persons WHERE name LIKE ?1)
+                OR h.address LIKE ?1
+                OR (?4 AND h.id IN (SELECT household FROM persons WHERE id_tail LIKE '%' || ?2)))
+         ORDER BY h.village, h.id LIMIT ?5"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![like, tail, village, is_tail, limit as i64], hit)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Households with 孤寡老人, 留守儿童, 残疾人 or 特困 members not visited in the last `days` days
+/// (or never), oldest first.
+pub fn special_groups_not_visited(
+    conn: &Connection,
+    today: NaiveDate,
+    days: u64,
+) -> Result<Vec<HouseholdHit>, StoreError> {
+    let since = today.checked_sub_days(Days::new(days)).unwrap_or(today);
+    let (since, _) = day_bounds(since, since);
+    let mut stmt = conn.prepare_cached(&format!(
+        "WITH hits AS ({HIT_SELECT}
+           WHERE h.groups LIKE '%elderly_alone%' OR h.groups LIKE '%left_behind_child%'
+              OR h.groups LIKE '%disabled%' OR h.groups LIKE '%tekun%')
+         SELECT * FROM hits h WHERE NOT EXISTS (
+             SELECT 1 FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id AND w.started_at >= ?1)
+         ORDER BY coalesce((SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id), ''), h.id"
+    ))?;
+    let rows = stmt.query_map([since], hit)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One line of the day view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayItem {
+    /// `visit`, `delivery`, `follow_up`, `deadline`, `hazard`.
+    pub kind: &'static str,
+    /// Record id.
+    pub id: String,
+    /// What it is about.
+    pub title: String,
+    /// The date or time that matters.
+    pub when: String,
+}
+
+/// The officer's day: visits made today, documents waiting to be delivered, agreements whose
+/// follow-up falls within a week, requests whose typical time runs out within three days, hazards
+/// whose deadline falls within a week.
+pub fn officer_day(
+    conn: &Connection,
+    today: NaiveDate,
+    catalog: &Catalog,
+    calendar: &WorkCalendar,
+) -> Result<Vec<DayItem>, StoreError> {
+    let mut out = Vec::new();
+    let (start, end) = day_bounds(today, today);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, target_id, started_at FROM visits WHERE started_at >= ?1 AND started_at < ?2 ORDER BY started_at",
+    )?;
+    for row in stmt.query_map([&start, &end], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))? {
+        let (id, target, when) = row?;
+        out.push(DayItem { kind: "visit", id, title: target, when });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, service, applicant, accepted_at, state FROM service_requests
+         WHERE state NOT IN ('closed', 'completed_on_site', 'rejected', 'withdrawn') ORDER BY accepted_at",
+    )?;
+    let week = today.checked_add_days(Days::new(7)).unwrap_or(today);
+    for row in stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })? {
+        let (id, service, applicant, accepted_at, state) = row?;
+        if state == "ready_to_deliver" {
+            out.push(DayItem {
+                kind: "delivery",
+                id,
+                title: format!("{service} {applicant}"),
+                when: today.to_string(),
+            });
+            continue;
+        }
+        let accepted: DateTime<Utc> = accepted_at.parse().map_err(corrupt)?;
+        if let Some(s) = catalog.service(&service) {
+            let due = s.typical.due_from(beibao_core::calendar::china_date(accepted), calendar);
+            if due <= today.checked_add_days(Days::new(3)).unwrap_or(today) {
+                out.push(DayItem {
+                    kind: "deadline",
+                    id,
+                    title: format!("{service} {applicant}"),
+                    when: due.to_string(),
+                });
+            }
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, agreement FROM mediations m WHERE status = 'finalized'
+         AND NOT EXISTS (SELECT 1 FROM mediation_followups f WHERE f.mediation = m.id)",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, agreement) = row?;
+        let a: beibao_core::mediation::agreement::Agreement = serde_json::from_str(&agreement).map_err(corrupt)?;
+        if let Some(p) = &a.performance
+            && p.deadline <= week
+        {
+            out.push(DayItem { kind: "follow_up", id, title: a.place.clone(), when: p.deadline.to_string() });
+        }
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, deadline FROM hazards WHERE fixed_at IS NULL AND deadline IS NOT NULL AND deadline <= ?1 ORDER BY deadline",
+    )?;
+    for row in
+        stmt.query_map([week.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?
+    {
+        let (id, kind, when) = row?;
+        out.push(DayItem { kind: "hazard", id, title: kind, when });
+    }
+    Ok(out)
+}
+
+fn count(conn: &Connection, sql: &str, from: &str, to: &str) -> Result<u64, StoreError> {
+    let n: i64 = conn.prepare_cached(sql)?.query_row([from, to], |r| r.get(0))?;
+    Ok(n.max(0) as u64)
+}
+
+/// The officer's own counts over China dates `[from, to]`, for every indicator of beibao-core that
+/// the tablet records. Counts it does not record (judicial confirmations, recurrences, information
+/// collected, clue reports beyond ZA06) are absent and evaluate to 0.
+pub fn totals(
+    conn: &Connection,
+    officer: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+    catalog: &Catalog,
+    calendar: &WorkCalendar,
+) -> Result<Counts, StoreError> {
+    let (a, b) = day_bounds(from, to);
+    let (a, b) = (a.as_str(), b.as_str());
+    let mut c = Counts::new();
+    let visits = "FROM visits WHERE started_at >= ?1 AND started_at < ?2";
+    c.insert(
+        CountKey::HouseholdsVisited,
+        count(conn, &format!("SELECT count(DISTINCT target_id) {visits} AND target_kind = 'household'"), a, b)?,
+    );
+    c.insert(CountKey::PersonsMet, count(conn, &format!("SELECT coalesce(sum(persons_met), 0) {visits}"), a, b)?);
+    c.insert(
+        CountKey::SpecialGroupVisits,
+        count(conn, &format!("SELECT count(*) {visits} AND special_group = 1"), a, b)?,
+    );
+    c.insert(
+        CountKey::PresenceMinutes,
+        count(
+            conn,
+            &format!("SELECT CAST(round(coalesce(sum((julianday(ended_at) - julianday(started_at)) * 1440), 0)) AS INTEGER) {visits}"),
+            a,
+            b,
+        )?,
+    );
+    let accepted = "FROM service_requests WHERE accepted_at >= ?1 AND accepted_at < ?2";
+    c.insert(CountKey::ServicesAccepted, count(conn, &format!("SELECT count(*) {accepted}"), a, b)?);
+    c.insert(
+        CountKey::ServicesCompletedOnSite,
+        count(conn, &format!("SELECT count(*) {accepted} AND state = 'completed_on_site'"), a, b)?,
+    );
+    c.insert(
+        CountKey::ServicesCarriedBack,
+        count(conn, &format!("SELECT count(*) {accepted} AND mode = 'carry_back'"), a, b)?,
+    );
+    c.insert(
+        CountKey::AntiFraudInstalls,
+        count(conn, &format!("SELECT count(*) {accepted} AND service = 'WA01' AND state = 'completed_on_site'"), a, b)?,
+    );
+    c.insert(CountKey::CluesReported, count(conn, &format!("SELECT count(*) {accepted} AND service = 'ZA06'"), a, b)?);
+    c.insert(
+        CountKey::DoorDeliveries,
+        count(conn, "SELECT count(*) FROM request_events WHERE to_state = 'delivered' AND at >= ?1 AND at < ?2", a, b)?,
+    );
+    // Closed (and on time): terminal states reached in the period, except rejected and withdrawn.
+    let mut stmt = conn.prepare_cached(
+        "SELECT service, accepted_at, closed_at FROM service_requests
+         WHERE closed_at >= ?1 AND closed_at < ?2 AND state IN ('closed', 'completed_on_site')",
+    )?;
+    let (mut closed, mut on_time) = (0u64, 0u64);
+    for row in
+        stmt.query_map([a, b], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+    {
+        let (service, accepted_at, closed_at) = row?;
+        closed += 1;
+        let acc: DateTime<Utc> = accepted_at.parse().map_err(corrupt)?;
+        let clo: DateTime<Utc> = closed_at.parse().map_err(corrupt)?;
+        let china = beibao_core::calendar::china_date;
+        if catalog.service(&service).is_some_and(|s| closed_on_time(s, china(acc), china(clo), calendar)) {
+            on_time += 1;
+        }
+    }
+    c.insert(CountKey::ServicesClosed, closed);
+    c.insert(CountKey::ServicesClosedOnTime, on_time);
+    let opened = "FROM mediations WHERE opened_at >= ?1 AND opened_at < ?2";
+    c.insert(CountKey::DisputesLogged, count(conn, &format!("SELECT count(*) {opened}"), a, b)?);
+    let concluded = "FROM mediations WHERE status <> 'draft' AND finalized_at >= ?1 AND finalized_at < ?2";
+    c.insert(CountKey::MediationsConcluded, count(conn, &format!("SELECT count(*) {concluded}"), a, b)?);
+    c.insert(
+        CountKey::DisputesResolved,
+        count(
+            conn,
+            &format!("SELECT count(*) {concluded} AND outcome IN ('written_agreement', 'oral_agreement', 'settled_and_approved')"),
+            a,
+            b,
+        )?,
+    );
+    c.insert(
+        CountKey::AgreementsDue,
+        count(
+            conn,
+            "SELECT count(*) FROM mediations WHERE status = 'finalized'
+             AND json_extract(agreement, '$.performance.deadline') >= substr(?1, 1, 10)
+             AND json_extract(agreement, '$.performance.deadline') < substr(?2, 1, 10)",
+            &from.to_string(),
+            &to.checked_add_days(Days::new(1)).unwrap_or(to).to_string(),
+        )?,
+    );
+    c.insert(
+        CountKey::AgreementsPerformed,
+        count(
+            conn,
+            "SELECT count(*) FROM mediations m WHERE status = 'finalized'
+             AND json_extract(agreement, '$.performance.deadline') >= ?1
+             AND json_extract(agreement, '$.performance.deadline') < ?2
+             AND EXISTS (SELECT 1 FROM mediation_followups f WHERE f.mediation = m.id AND f.performed = 1)",
+            &from.to_string(),
+            &to.checked_add_days(Days::new(1)).unwrap_or(to).to_string(),
+        )?,
+    );
+    let held = "FROM publicity_sessions WHERE held_at >= ?1 AND held_at < ?2";
+    c.insert(CountKey::PublicitySessions, count(conn, &format!("SELECT count(*) {held}"), a, b)?);
+    c.insert(CountKey::PublicityAttendees, count(conn, &format!("SELECT coalesce(sum(attendees), 0) {held}"), a, b)?);
+    c.insert(CountKey::LeafletsHandedOut, count(conn, &format!("SELECT coalesce(sum(leaflets), 0) {held}"), a, b)?);
+    c.insert(
+        CountKey::HazardsFound,
+        count(conn, "SELECT count(*) FROM hazards WHERE found_at >= ?1 AND found_at < ?2", a, b)?,
+    );
+    c.insert(
+        CountKey::HazardsFixed,
+        count(conn, "SELECT count(*) FROM hazards WHERE fixed_at >= ?1 AND fixed_at < ?2", a, b)?,
+    );
+    let rated = "FROM ratings WHERE rated_at >= ?1 AND rated_at < ?2";
+    c.insert(CountKey::Ratings, count(conn, &format!("SELECT count(*) {rated}"), a, b)?);
+    c.insert(
+        CountKey::RatingsSatisfied,
+        count(conn, &format!("SELECT count(*) {rated} AND rating = 'satisfied'"), a, b)?,
+    );
+    let villages: i64 =
+        conn.query_row("SELECT count(*) FROM assignments WHERE officer = ?1 AND kind = 'village'", [officer], |r| {
+            r.get(0)
+        })?;
+    c.insert(CountKey::VillagesInScope, villages.max(0) as u64);
+    Ok(c)
+}

@@ -1,0 +1,452 @@
+//! Writes of the officer's records. Each takes the open transaction and enqueues the record's
+//! outbox op in it, so the record and its op commit together or not at all.
+
+use beibao_core::activity::{Hazard, PublicitySession, Rating, RatingSubject};
+use beibao_core::canonical::sha256_hex;
+use beibao_core::mediation::agreement::Agreement;
+use beibao_core::mediation::eligibility::EligibilityInput;
+use beibao_core::mediation::{MediationKind, Outcome};
+use beibao_core::service_request::{RequestState, ServiceRequest, Transition};
+use beibao_core::visit::{ProofVerdict, Visit, VisitTarget};
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{StoreError, corrupt};
+use crate::outbox::{OpKind, enqueue};
+
+fn name<T: Serialize>(v: T) -> Result<String, StoreError> {
+    match serde_json::to_value(v).map_err(corrupt)? {
+        serde_json::Value::String(s) => Ok(s),
+        other => Ok(other.to_string()),
+    }
+}
+
+fn from_name<T: serde::de::DeserializeOwned>(s: String) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(s)).map_err(corrupt)
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(corrupt)
+}
+
+/// A visit as stored: the record, its proof-of-visit verdict, whether it reached a special group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredVisit {
+    /// The record.
+    pub visit: Visit,
+    /// The verdict at the time of the visit.
+    pub verdict: ProofVerdict,
+    /// The household has 孤寡老人, 留守儿童, 残疾人 or 特困 members.
+    pub special_group: bool,
+}
+
+/// Record a visit and enqueue it.
+pub fn insert_visit(tx: &Transaction<'_>, v: &StoredVisit, op_id: Uuid, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    let (kind, target) = match &v.visit.target {
+        VisitTarget::Household(id) => ("household", id),
+        VisitTarget::Enterprise(id) => ("enterprise", id),
+    };
+    let purposes: Vec<String> = v.visit.purposes.iter().map(name).collect::<Result<_, _>>()?;
+    tx.prepare_cached(
+        "INSERT INTO visits (id, device_id, officer_id, village, target_kind, target_id, purposes, outcome,
+                             persons_met, started_at, ended_at, special_group, verdict, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        v.visit.id.to_string(),
+        v.visit.device_id,
+        v.visit.officer_id,
+        v.visit.village,
+        kind,
+        target,
+        purposes.join(","),
+        name(v.visit.outcome)?,
+        v.visit.persons_met,
+        v.visit.started_at.to_rfc3339(),
+        v.visit.ended_at.to_rfc3339(),
+        v.special_group,
+        json(&v.verdict)?,
+        json(v)?,
+    ])?;
+    enqueue(tx, op_id, OpKind::Visit, &v.visit.id.to_string(), v, now)
+}
+
+/// A visit by id.
+pub fn visit(conn: &Connection, id: Uuid) -> Result<Option<StoredVisit>, StoreError> {
+    let body: Option<String> =
+        conn.query_row("SELECT body FROM visits WHERE id = ?1", [id.to_string()], |r| r.get(0)).optional()?;
+    body.map(|b| serde_json::from_str(&b).map_err(corrupt)).transpose()
+}
+
+/// Record a new service request and enqueue it.
+pub fn insert_request(
+    tx: &Transaction<'_>,
+    r: &ServiceRequest,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let closed = r.state.is_terminal().then(|| r.accepted_at.to_rfc3339());
+    tx.execute(
+        "INSERT INTO service_requests (id, device_id, officer_id, service, mode, household, applicant, state,
+                                       payable_fen, accepted_at, closed_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            r.id.to_string(),
+            r.device_id,
+            r.officer_id,
+            r.service,
+            name(r.mode)?,
+            r.household,
+            r.applicant,
+            name(r.state)?,
+            r.fee.payable_fen,
+            r.accepted_at.to_rfc3339(),
+            closed,
+            json(r)?,
+        ],
+    )?;
+    enqueue(tx, op_id, OpKind::ServiceRequest, &r.id.to_string(), r, now)
+}
+
+/// A service request by id, in its current state.
+pub fn request(conn: &Connection, id: Uuid) -> Result<Option<ServiceRequest>, StoreError> {
+    let row: Option<(String, String)> = conn
+        .query_row("SELECT body, state FROM service_requests WHERE id = ?1", [id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    row.map(|(body, state)| {
+        let mut r: ServiceRequest = serde_json::from_str(&body).map_err(corrupt)?;
+        r.state = serde_json::from_value(serde_json::Value::String(state)).map_err(corrupt)?;
+        Ok(r)
+    })
+    .transpose()
+}
+
+/// A transition of a service request made on the tablet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEvent {
+    /// Event id.
+    pub id: Uuid,
+    /// The request.
+    pub request: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// The step.
+    pub transition: Transition,
+    /// When (device clock).
+    pub at: DateTime<Utc>,
+}
+
+/// Record a transition already checked against the state machine, move the request, enqueue the event.
+pub fn insert_request_event(
+    tx: &Transaction<'_>,
+    e: &RequestEvent,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let to: RequestState = e.transition.to;
+    let closed = to.is_terminal().then(|| e.at.to_rfc3339());
+    let changed = tx.execute(
+        "UPDATE service_requests SET state = ?2, closed_at = coalesce(?3, closed_at) WHERE id = ?1 AND state = ?4",
+        params![e.request.to_string(), name(to)?, closed, name(e.transition.from)?],
+    )?;
+    if changed != 1 {
+        return Err(StoreError::Missing { kind: "service request in that state", id: e.request.to_string() });
+    }
+    tx.execute(
+        "INSERT INTO request_events (id, request, from_state, to_state, outcome, at, body)
+         VALUES (?1, ?2, ?3, ?4, 'applied', ?5, ?6)",
+        params![
+            e.id.to_string(),
+            e.request.to_string(),
+            name(e.transition.from)?,
+            name(to)?,
+            e.at.to_rfc3339(),
+            json(e)?
+        ],
+    )?;
+    enqueue(tx, op_id, OpKind::RequestEvent, &e.id.to_string(), e, now)
+}
+
+/// Where a mediation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Being filled in on the tablet; not synced.
+    Draft,
+    /// Agreement signed and hashed; read-only.
+    Finalized,
+    /// Ended without an agreement (failed, referred, refused); read-only.
+    Ended,
+}
+
+/// A mediation case on the tablet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediationCase {
+    /// Case id.
+    pub id: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// 人民调解 or 治安调解.
+    pub kind: MediationKind,
+    /// Village.
+    pub village: String,
+    /// The day the case was accepted (time limits run from here).
+    pub accepted_on: NaiveDate,
+    /// When the case was opened.
+    pub opened_at: DateTime<Utc>,
+    /// The facts of the eligibility check.
+    pub eligibility: EligibilityInput,
+    /// Status.
+    pub status: CaseStatus,
+    /// Outcome once ended or finalized.
+    pub outcome: Option<Outcome>,
+    /// The agreement as filled in so far.
+    pub agreement: Agreement,
+    /// Content hash, once finalized.
+    pub content_hash: Option<String>,
+    /// When finalized.
+    pub finalized_at: Option<DateTime<Utc>>,
+}
+
+/// Insert or update a draft. Finalized cases are refused by the database itself (a trigger).
+pub fn save_draft(tx: &Transaction<'_>, c: &MediationCase) -> Result<(), StoreError> {
+    if c.status != CaseStatus::Draft {
+        return Err(StoreError::ReadOnly(format!("mediation {}", c.id)));
+    }
+    tx.execute(
+        "INSERT INTO mediations (id, device_id, officer_id, kind, village, accepted_on, status, outcome,
+                                 eligibility, agreement, opened_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'draft', NULL, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET village = ?5, eligibility = ?7, agreement = ?8",
+        params![
+            c.id.to_string(),
+            c.device_id,
+            c.officer_id,
+            name(c.kind)?,
+            c.village,
+            c.accepted_on.to_string(),
+            json(&c.eligibility)?,
+            json(&c.agreement)?,
+            c.opened_at.to_rfc3339(),
+        ],
+    )
+    .map_err(|e| read_only_or(e, c.id))?;
+    Ok(())
+}
+
+fn read_only_or(e: rusqlite::Error, id: Uuid) -> StoreError {
+    if e.to_string().contains("read-only") { StoreError::ReadOnly(format!("mediation {id}")) } else { e.into() }
+}
+
+/// Close a case (finalized with its hash, or ended with an outcome) and enqueue it. From here the
+/// row is read-only.
+pub fn close_case(tx: &Transaction<'_>, c: &MediationCase, op_id: Uuid, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    if c.status == CaseStatus::Draft {
+        return Err(StoreError::Corrupt("close_case needs a finalized or ended case".into()));
+    }
+    let changed = tx
+        .execute(
+            "UPDATE mediations SET status = ?2, outcome = ?3, agreement = ?4, content_hash = ?5, finalized_at = ?6
+             WHERE id = ?1",
+            params![
+                c.id.to_string(),
+                name(c.status)?,
+                c.outcome.map(name).transpose()?,
+                json(&c.agreement)?,
+                c.content_hash,
+                c.finalized_at.map(|t| t.to_rfc3339()),
+            ],
+        )
+        .map_err(|e| read_only_or(e, c.id))?;
+    if changed != 1 {
+        return Err(StoreError::Missing { kind: "mediation", id: c.id.to_string() });
+    }
+    enqueue(tx, op_id, OpKind::Mediation, &c.id.to_string(), c, now)
+}
+
+/// A mediation case by id.
+pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT device_id, officer_id, kind, village, accepted_on, status, outcome, eligibility, agreement,
+                    content_hash, finalized_at, opened_at FROM mediations WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, String>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, Option<String>>(10)?,
+                    r.get::<_, String>(11)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((device_id, officer_id, kind, village, accepted_on, status, outcome, elig, agreement, hash, fin, opened)) =
+        row
+    else {
+        return Ok(None);
+    };
+    let time = |s: &str| s.parse::<DateTime<Utc>>().map_err(corrupt);
+    Ok(Some(MediationCase {
+        id,
+        device_id,
+        officer_id,
+        kind: from_name(kind)?,
+        village,
+        accepted_on: accepted_on.parse().map_err(corrupt)?,
+        opened_at: time(&opened)?,
+        eligibility: serde_json::from_str(&elig).map_err(corrupt)?,
+        status: from_name(status)?,
+        outcome: outcome.map(from_name).transpose()?,
+        agreement: serde_json::from_str(&agreement).map_err(corrupt)?,
+        content_hash: hash,
+        finalized_at: fin.as_deref().map(time).transpose()?,
+    }))
+}
+
+/// A check of whether an agreement was performed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Followup {
+    /// Id.
+    pub id: Uuid,
+    /// The mediation.
+    pub mediation: Uuid,
+    /// Performed by the deadline.
+    pub performed: bool,
+    /// Day checked.
+    pub checked_on: NaiveDate,
+    /// Note.
+    pub note: String,
+}
+
+/// Record a performance check and enqueue it.
+pub fn insert_followup(tx: &Transaction<'_>, f: &Followup, op_id: Uuid, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO mediation_followups (id, mediation, performed, checked_on, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![f.id.to_string(), f.mediation.to_string(), f.performed, f.checked_on.to_string(), f.note],
+    )?;
+    enqueue(tx, op_id, OpKind::MediationFollowup, &f.id.to_string(), f, now)
+}
+
+/// Record a publicity session and enqueue it.
+pub fn insert_publicity(
+    tx: &Transaction<'_>,
+    p: &PublicitySession,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO publicity_sessions (id, device_id, officer_id, village, topic, held_at, attendees, leaflets, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            p.id.to_string(),
+            p.device_id,
+            p.officer_id,
+            p.village,
+            name(p.topic)?,
+            p.held_at.to_rfc3339(),
+            p.attendees,
+            p.leaflets,
+            json(p)?
+        ],
+    )?;
+    enqueue(tx, op_id, OpKind::Publicity, &p.id.to_string(), p, now)
+}
+
+/// Record a hazard (new, or its fix) and enqueue it. A fixed hazard is recorded by its id again with
+/// `fixed_at` set.
+pub fn put_hazard(tx: &Transaction<'_>, h: &Hazard, op_id: Uuid, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO hazards (id, device_id, officer_id, village, kind, found_at, deadline, fixed_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT(id) DO UPDATE SET fixed_at = ?8, body = ?9",
+        params![
+            h.id.to_string(),
+            h.device_id,
+            h.officer_id,
+            h.village,
+            name(h.kind)?,
+            h.found_at.to_rfc3339(),
+            h.deadline.map(|d| d.to_string()),
+            h.fixed_at.map(|t| t.to_rfc3339()),
+            json(h)?
+        ],
+    )?;
+    enqueue(tx, op_id, OpKind::Hazard, &h.id.to_string(), h, now)
+}
+
+/// A hazard by id.
+pub fn hazard(conn: &Connection, id: Uuid) -> Result<Option<Hazard>, StoreError> {
+    let body: Option<String> =
+        conn.query_row("SELECT body FROM hazards WHERE id = ?1", [id.to_string()], |r| r.get(0)).optional()?;
+    body.map(|b| serde_json::from_str(&b).map_err(corrupt)).transpose()
+}
+
+/// Record a satisfaction rating and enqueue it.
+pub fn insert_rating(tx: &Transaction<'_>, r: &Rating, op_id: Uuid, now: DateTime<Utc>) -> Result<i64, StoreError> {
+    let (kind, id) = match &r.subject {
+        RatingSubject::Visit(id) => ("visit", id),
+        RatingSubject::ServiceRequest(id) => ("service_request", id),
+        RatingSubject::Mediation(id) => ("mediation", id),
+    };
+    tx.execute(
+        "INSERT INTO ratings (id, device_id, officer_id, subject_kind, subject_id, rating, rated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            r.id.to_string(),
+            r.device_id,
+            r.officer_id,
+            kind,
+            id.to_string(),
+            r.rating.as_str(),
+            r.rated_at.to_rfc3339()
+        ],
+    )?;
+    enqueue(tx, op_id, OpKind::Rating, &r.id.to_string(), r, now)
+}
+
+/// Store a blob under its SHA-256 (idempotent); returns the hash.
+pub fn put_blob(tx: &Transaction<'_>, mime: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<String, StoreError> {
+    let sha = sha256_hex(bytes);
+    tx.execute(
+        "INSERT OR IGNORE INTO blobs (sha256, mime, size, bytes, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![sha, mime, bytes.len() as i64, bytes, now.to_rfc3339()],
+    )?;
+    Ok(sha)
+}
+
+/// A blob's bytes.
+pub fn blob(conn: &Connection, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    Ok(conn.query_row("SELECT bytes FROM blobs WHERE sha256 = ?1", [sha256], |r| r.get(0)).optional()?)
+}
+
+/// Append to the local audit log.
+pub fn audit(
+    tx: &Transaction<'_>,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    subject: Option<&str>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_log (at, actor, action, subject) VALUES (?1, ?2, ?3, ?4)",
+        params![at.to_rfc3339(), actor, action, subject],
+    )?;
+    Ok(())
+}

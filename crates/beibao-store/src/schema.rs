@@ -1,0 +1,45 @@
+//! Migrations: appended only, never edited; each runs with the `user_version` bump in one
+//! IMMEDIATE transaction, so a database is at one version or the next, never between. A database
+//! newer than the binary is refused.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::StoreError;
+
+/// The migrations, in order; migration `i` takes the database to version `i + 1`.
+pub const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_base.sql"), include_str!("migrations/0002_search.sql")];
+
+/// The schema version this binary writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// The database's `user_version`.
+pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Bring the database to the latest version; refuse one that is newer.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found = version(conn)?;
+    if found > latest() {
+        return Err(StoreError::TooNew { found, supported: latest() });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The connection settings applied on every open (not part of migrations): WAL, `synchronous=FULL`
+/// so a committed write survives power loss, foreign keys enforced.
+pub fn prepare(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
