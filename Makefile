@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 # Debian/Ubuntu packages the build and tests need (grows as the app, the server and the UI arrive).
-APT_PACKAGES := build-essential pkg-config
+APT_PACKAGES := build-essential pkg-config libssl-dev
 
 .PHONY: help deps build test lint fmt demo demo-en bench fixtures clean
 
