@@ -64,7 +64,8 @@ fn sigkill_at_random_moments_loses_nothing_committed() {
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
 
-        let store = Store::unlock(&path, pin, Utc::now()).unwrap_or_else(|e| panic!("iteration {i}: store does not open: {e}"));
+        let store =
+            Store::unlock(&path, pin, Utc::now()).unwrap_or_else(|e| panic!("iteration {i}: store does not open: {e}"));
         let conn = store.conn();
         let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).expect("integrity_check");
         assert_eq!(check, "ok", "iteration {i}: integrity_check");

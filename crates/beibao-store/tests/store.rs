@@ -66,15 +66,24 @@ fn create_unlock_lock_and_change_pin() {
     let dir = tempfile::tempdir().expect("tmp");
     let (path, store) = new_store(dir.path());
     store.lock().expect("lock");
-    assert!(matches!(
-        Store::create(&path, "246810", KdfParams::TEST_ONLY, &mut Counting(2)),
-        Err(StoreError::AlreadyExists(_))
-    ), "create never overwrites a store");
+    assert!(
+        matches!(
+            Store::create(&path, "246810", KdfParams::TEST_ONLY, &mut Counting(2)),
+            Err(StoreError::AlreadyExists(_))
+        ),
+        "create never overwrites a store"
+    );
     Store::unlock(&path, "246810", t0()).expect("the right PIN opens").lock().expect("lock");
     Store::change_pin(&path, "246810", "13579135", t0(), &mut Counting(3)).expect("change PIN");
-    assert!(matches!(Store::unlock(&path, "246810", t0()), Err(StoreError::WrongPin { .. })), "the old PIN no longer opens");
+    assert!(
+        matches!(Store::unlock(&path, "246810", t0()), Err(StoreError::WrongPin { .. })),
+        "the old PIN no longer opens"
+    );
     Store::unlock(&path, "13579135", t0()).expect("the new PIN opens");
-    assert!(matches!(Store::create(&dir.path().join("x.db"), "12ab56", KdfParams::TEST_ONLY, &mut Counting(1)), Err(StoreError::PinFormat)));
+    assert!(matches!(
+        Store::create(&dir.path().join("x.db"), "12ab56", KdfParams::TEST_ONLY, &mut Counting(1)),
+        Err(StoreError::PinFormat)
+    ));
     assert!(matches!(Store::unlock(&dir.path().join("none.db"), "246810", t0()), Err(StoreError::NotFound(_))));
 }
 
@@ -91,7 +100,9 @@ fn five_wrong_pins_lock_the_store_for_a_growing_delay_that_survives_restarts() {
         }
     }
     match Store::unlock(&path, "000000", t0()) {
-        Err(StoreError::LockedOut { until }) => assert_eq!(until, t0() + Duration::minutes(1), "the 5th wrong PIN locks for 1 min"),
+        Err(StoreError::LockedOut { until }) => {
+            assert_eq!(until, t0() + Duration::minutes(1), "the 5th wrong PIN locks for 1 min")
+        }
         other => panic!("the 5th wrong PIN locks, got {other:?}"),
     }
     // A restart is a new call with only the files: the lockout is on disk.
@@ -101,7 +112,11 @@ fn five_wrong_pins_lock_the_store_for_a_growing_delay_that_survives_restarts() {
     }
     match Store::unlock(&path, "000000", t0() + Duration::seconds(61)) {
         Err(StoreError::LockedOut { until }) => {
-            assert_eq!(until, t0() + Duration::seconds(61) + Duration::minutes(2), "the 6th wrong PIN doubles the delay")
+            assert_eq!(
+                until,
+                t0() + Duration::seconds(61) + Duration::minutes(2),
+                "the 6th wrong PIN doubles the delay"
+            )
         }
         other => panic!("a 6th wrong PIN locks again, got {other:?}"),
     }
@@ -118,7 +133,8 @@ fn the_database_file_shows_no_plaintext() {
     let dir = tempfile::tempdir().expect("tmp");
     let (path, mut store) = new_store(dir.path());
     let fixtures = beibao_fixtures::load(&beibao_fixtures::default_dir()).expect("fixtures");
-    let household = fixtures.registry.households.iter().find(|h| h.village.starts_with("370406102")).expect("a 西集 household");
+    let household =
+        fixtures.registry.households.iter().find(|h| h.village.starts_with("370406102")).expect("a 西集 household");
     let name = household.members[0].name.clone();
     let id_number = household.members[0].id_number.clone();
     let village = fixtures.registry.village(&household.village).expect("village");
@@ -149,14 +165,20 @@ fn the_database_file_shows_no_plaintext() {
     }
     drop(store);
     let plain = Connection::open(&path).expect("open without key");
-    assert!(plain.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err(), "no key, no data");
+    assert!(
+        plain.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).is_err(),
+        "no key, no data"
+    );
 }
 
 fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
     let mut stmt = conn
         .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
         .expect("prepare");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("query").collect::<Result<_, _>>().expect("rows")
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
 }
 
 #[test]
@@ -180,7 +202,11 @@ fn a_stored_version_1_database_upgrades_to_the_fresh_schema() {
     assert_eq!(schema::version(upgraded.conn()).expect("version"), schema::latest());
     let fresh_dir = tempfile::tempdir().expect("tmp");
     let (_, fresh) = new_store(fresh_dir.path());
-    assert_eq!(schema_of(upgraded.conn()), schema_of(fresh.conn()), "an upgraded database has exactly the fresh schema");
+    assert_eq!(
+        schema_of(upgraded.conn()),
+        schema_of(fresh.conn()),
+        "an upgraded database has exactly the fresh schema"
+    );
     let kept: String = upgraded.conn().query_row("SELECT address FROM households", [], |r| r.get(0)).expect("row");
     assert_eq!(kept, "山亭区西集镇王庄村1组1号", "data survives the upgrade");
 }
@@ -221,7 +247,10 @@ fn a_record_and_its_op_commit_together_or_not_at_all() {
     // Reusing an op id makes the outbox insert fail after the visit row was written: both roll back.
     let failed = store.write(|tx| records::insert_visit(tx, &visit(3), Uuid::from_u128(2), t0()));
     assert!(failed.is_err(), "a duplicate op id is refused");
-    assert!(records::visit(store.conn(), visit(3).visit.id).expect("read").is_none(), "the visit rolled back with its op");
+    assert!(
+        records::visit(store.conn(), visit(3).visit.id).expect("read").is_none(),
+        "the visit rolled back with its op"
+    );
     let pending = outbox::pending(store.conn(), 10).expect("pending");
     assert_eq!(pending.iter().map(|o| o.seq).collect::<Vec<_>>(), vec![s1, s2]);
     assert_eq!(pending[0].kind, OpKind::Visit.as_str());

@@ -21,8 +21,7 @@ fn main() {
         eprintln!("unlock: {e}");
         std::process::exit(1);
     });
-    let start: i64 =
-        store.conn().query_row("SELECT count(*) FROM visits", [], |r| r.get(0)).expect("count visits");
+    let start: i64 = store.conn().query_row("SELECT count(*) FROM visits", [], |r| r.get(0)).expect("count visits");
     let mut stdout = std::io::stdout().lock();
     for n in (start + 1).. {
         let at = Utc::now();

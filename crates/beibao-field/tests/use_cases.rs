@@ -1,0 +1,437 @@
+//! The officer's use cases end to end on a real encrypted store, with a fixed clock and
+//! sequential ids.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use beibao_core::activity::{
+    Hazard, HazardKind, PublicitySession, PublicityTopic, Rating, RatingSubject, Satisfaction,
+};
+use beibao_core::clock::{Clock, FixedClock, SequentialIds};
+use beibao_core::indicators::IndicatorValue;
+use beibao_core::mediation::agreement::{
+    AgreementGps, Mark, Mediator, MediatorRole, Party, PartyRole, Performance, Signer, StrokePoint,
+};
+use beibao_core::mediation::eligibility::{BlockReason, CaseType, EligibilityInput};
+use beibao_core::mediation::{MediationKind, Outcome};
+use beibao_core::service_request::RequestState;
+use beibao_core::visit::{GpsFix, ProofVerdict, VisitOutcome, VisitPurpose, VisitTarget};
+use beibao_field::{AcceptInput, Env, FieldError, MediationEdit, Session, VisitFinish};
+use beibao_fixtures::Fixtures;
+use beibao_store::key::{Entropy, KdfParams};
+use beibao_store::outbox;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use uuid::Uuid;
+
+const OFFICER: &str = "OF-03-01";
+const PIN: &str = "246810";
+const PNG: &[u8] = include_bytes!("../../../fixtures/demo/signature.png");
+
+struct Counting(u8);
+
+impl Entropy for Counting {
+    fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            self.0 = self.0.wrapping_mul(31).wrapping_add(7);
+            *b = self.0;
+        }
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-20T01:00:00Z".parse().expect("instant")
+}
+
+fn fixtures() -> Fixtures {
+    beibao_fixtures::load(&beibao_fixtures::default_dir()).expect("fixtures")
+}
+
+struct Tablet {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    clock: Arc<FixedClock>,
+    env: Env,
+    session: Session,
+    fixtures: Fixtures,
+}
+
+fn tablet() -> Tablet {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("tablet.db");
+    let clock = Arc::new(FixedClock::new(t0()));
+    let env = Env { clock: clock.clone(), ids: Arc::new(SequentialIds::default()) };
+    let fixtures = fixtures();
+    let (session, report) =
+        beibao_field::init(&path, PIN, OFFICER, &fixtures, KdfParams::TEST_ONLY, &mut Counting(3), env.clone())
+            .expect("init");
+    assert_eq!(
+        report.seeded.villages,
+        fixtures.registry.villages_of(OFFICER).len(),
+        "the officer's villages are seeded"
+    );
+    assert!(report.seeded.households > 0);
+    Tablet { _dir: dir, path, clock, env, session, fixtures }
+}
+
+/// A household of the officer's villages, preferring one with these groups.
+fn household(t: &Tablet, care: bool) -> beibao_core::registry::Household {
+    let villages = t.fixtures.registry.villages_of(OFFICER);
+    t.fixtures
+        .registry
+        .households
+        .iter()
+        .filter(|h| villages.contains(&h.village.as_str()))
+        .find(|h| h.location.is_some() && h.groups().iter().any(|g| g.counts_for_care_indicator()) == care)
+        .expect("a household")
+        .clone()
+}
+
+#[test]
+fn init_refuses_an_unknown_officer_and_unlock_checks_the_pin() {
+    let t = tablet();
+    let dir = tempfile::tempdir().expect("tmp");
+    let err = beibao_field::init(
+        &dir.path().join("x.db"),
+        PIN,
+        "OF-99-99",
+        &t.fixtures,
+        KdfParams::TEST_ONLY,
+        &mut Counting(1),
+        t.env.clone(),
+    )
+    .expect_err("unknown officer");
+    assert_eq!(err.code(), "not_found");
+    t.session.lock().expect("lock");
+    let err =
+        beibao_field::unlock(&t.path, "999999", t.fixtures.calendar.clone(), t.env.clone()).expect_err("wrong PIN");
+    assert_eq!(err.code(), "pin_wrong");
+    let s = beibao_field::unlock(&t.path, PIN, t.fixtures.calendar.clone(), t.env.clone()).expect("unlock");
+    assert_eq!((s.officer_id(), s.catalog().services.len()), (OFFICER, 38));
+}
+
+#[test]
+fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
+    let mut t = tablet();
+    let h = household(&t, true);
+    let home = h.location.expect("located");
+    let draft = t
+        .session
+        .start_visit(VisitTarget::Household(h.id.clone()), vec![VisitPurpose::SpecialGroupCare])
+        .expect("start");
+    t.clock.advance(Duration::minutes(25));
+    let fix = GpsFix { lat: home.lat + 0.0002, lon: home.lon, accuracy_m: 12.0, taken_at: t.clock.now() };
+    let stored = t
+        .session
+        .finish_visit(
+            draft,
+            VisitFinish { outcome: VisitOutcome::Met, persons_met: 2, fix: Some(fix), note: "送证上门".into() },
+        )
+        .expect("finish");
+    assert!(
+        matches!(stored.verdict, ProofVerdict::NearHousehold { distance_m } if distance_m < 30.0),
+        "{:?}",
+        stored.verdict
+    );
+    assert!(stored.special_group, "the household has a care group");
+    assert_eq!(stored.visit.ended_at - stored.visit.started_at, Duration::minutes(25));
+    let op = outbox::op_for(t.session.store().conn(), &stored.visit.id.to_string()).expect("op").expect("queued");
+    assert_eq!(op.kind, "visit");
+
+    let draft = t.session.start_visit(VisitTarget::Household(h.id.clone()), vec![]).expect("start");
+    let err = t.session.finish_visit(
+        draft,
+        VisitFinish { outcome: VisitOutcome::Met, persons_met: 1, fix: None, note: String::new() },
+    );
+    assert_eq!(err.expect_err("no purpose").code(), "visit_no_purpose");
+    let err = t
+        .session
+        .start_visit(VisitTarget::Household("nope".into()), vec![VisitPurpose::Publicity])
+        .expect_err("unknown");
+    assert_eq!(err.code(), "not_found");
+}
+
+#[test]
+fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
+    let mut t = tablet();
+    let h = household(&t, false);
+    let applicant = h.members[0].id.clone();
+    let dibao = h.groups().contains(&beibao_core::registry::SpecialGroup::Dibao);
+    let r = t
+        .session
+        .accept_service(AcceptInput {
+            service: "HZ01".into(),
+            mode: None,
+            household: Some(h.id.clone()),
+            applicant,
+            materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
+            fee_option: None,
+        })
+        .expect("accept");
+    assert_eq!(r.state, RequestState::AcceptedOnSite);
+    assert_eq!(r.fee.payable_fen, if dibao { 0 } else { 2000 });
+    for to in [
+        RequestState::CarriedBack,
+        RequestState::Submitted,
+        RequestState::Approved,
+        RequestState::Made,
+        RequestState::ReadyToDeliver,
+    ] {
+        assert_eq!(t.session.advance_service(r.id, to, None).expect("advance").state, to);
+    }
+    let err = t.session.advance_service(r.id, RequestState::Delivered, None).expect_err("needs a signature");
+    assert_eq!(err.code(), "transition_signature_required");
+    assert_eq!(t.session.deliver_service(r.id, b"not a png").expect_err("png").code(), "signature_not_png");
+    assert_eq!(t.session.deliver_service(r.id, PNG).expect("deliver").state, RequestState::Delivered);
+    assert_eq!(t.session.advance_service(r.id, RequestState::Closed, None).expect("close").state, RequestState::Closed);
+    assert_eq!(
+        t.session.advance_service(r.id, RequestState::Closed, None).expect_err("terminal").code(),
+        "transition_illegal"
+    );
+
+    let totals = t.session.totals(t.session.today(), t.session.today()).expect("totals");
+    let value = |code: &str| totals.iter().find(|x| x.indicator.code == code).map(|x| x.value).expect("indicator");
+    assert_eq!(value("door_deliveries"), IndicatorValue::Count { value: 1 });
+    assert_eq!(value("services_carried_back"), IndicatorValue::Count { value: 1 });
+    assert_eq!(value("on_time_rate"), IndicatorValue::Rate { numerator: 1, denominator: 1, value: Some(100.0) });
+
+    let err = t.session.accept_service(AcceptInput {
+        service: "HZ01".into(),
+        mode: Some(beibao_core::catalog::Mode::OnSite),
+        household: None,
+        applicant: "张三".into(),
+        materials: vec![],
+        fee_option: None,
+    });
+    assert_eq!(err.expect_err("mode").code(), "mode_not_allowed");
+    let pending = t.session.pending().expect("pending");
+    assert_eq!(pending.ops, 8, "1 request + 7 transitions queued");
+    assert_eq!(pending.blobs, 1, "the signature PNG waits on its own queue");
+}
+
+fn party(role: PartyRole, name: &str, id: &str) -> Party {
+    Party {
+        role,
+        name: name.into(),
+        id_number: id.into(),
+        address: "山亭区西集镇王庄村3组12号".into(),
+        phone: "13812345678".into(),
+        guardian: None,
+        self_supporting: false,
+        proxy: None,
+    }
+}
+
+fn consenting(kind: MediationKind, case_type: Option<CaseType>) -> EligibilityInput {
+    EligibilityInput {
+        kind,
+        case_type,
+        from_civil_dispute: true,
+        minor_circumstances: true,
+        consents: vec![true, true],
+        party_refuses: false,
+        repeated_violations: false,
+        trouble_during_mediation: false,
+        suspect_absconded: false,
+        on_the_spot: None,
+    }
+}
+
+#[test]
+fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
+    let mut t = tablet();
+    let village = t.fixtures.registry.villages_of(OFFICER)[0].to_owned();
+    let today = t.session.today();
+    let case = t
+        .session
+        .open_mediation(MediationKind::People, &village, consenting(MediationKind::People, None), today)
+        .expect("open");
+    let id = case.id;
+    let minor = party(PartyRole::Respondent, "李小梅", "370402201206110125");
+    assert_eq!(
+        t.session.edit_mediation(id, MediationEdit::AddParty { party: minor }).expect_err("guardian").code(),
+        "guardian_required"
+    );
+    assert_eq!(
+        t.session
+            .edit_mediation(
+                id,
+                MediationEdit::AddParty { party: party(PartyRole::Applicant, "王", "370406195803120012") }
+            )
+            .expect_err("id")
+            .code(),
+        "id_checksum"
+    );
+    let edits = vec![
+        MediationEdit::Authority { authority: "西集镇人民调解委员会".into() },
+        MediationEdit::Mediators {
+            mediators: vec![Mediator { name: "赵德明".into(), role: MediatorRole::Mediator }]
+        },
+        MediationEdit::AddParty { party: party(PartyRole::Applicant, "王建国", "370406195803120011") },
+        MediationEdit::AddParty { party: party(PartyRole::Respondent, "李秀兰", "370406194507010024") },
+        MediationEdit::Facts {
+            facts: "院墙滴水纠纷".into(),
+            issues: "排水沟".into(),
+            responsibilities: vec!["加高院墙".into(), "堵塞排水沟".into()],
+        },
+        MediationEdit::Terms { terms: vec!["王建国修建排水沟".into(), "李秀兰承担材料费".into()] },
+        MediationEdit::Performance {
+            performance: Performance {
+                method: "现金".into(),
+                place: "村委会".into(),
+                deadline: today + Duration::days(5),
+            },
+        },
+        MediationEdit::Place {
+            place: "村委会调解室".into(),
+            gps: Some(AgreementGps { lat_e6: 34_980_000, lon_e6: 117_400_000, accuracy_m: 8 }),
+        },
+        MediationEdit::RightsNotified,
+    ];
+    for e in edits {
+        t.session.edit_mediation(id, e).expect("edit");
+    }
+    let err = t.session.finalize_mediation(id, Outcome::WrittenAgreement).expect_err("unsigned");
+    match &err {
+        FieldError::Incomplete(issues) => {
+            assert_eq!(issues.len(), 3, "two parties and the mediator must sign: {issues:?}")
+        }
+        other => panic!("expected Incomplete, got {other:?}"),
+    }
+    let strokes = vec![vec![StrokePoint { x: 1, y: 2, t: 0 }, StrokePoint { x: 5, y: 3, t: 20 }]];
+    for signer in [Signer::Party(0), Signer::Party(1), Signer::Mediator(0)] {
+        t.clock.advance(Duration::minutes(1));
+        t.session.sign_mediation(id, signer, Mark::Signature, strokes.clone(), PNG).expect("sign");
+    }
+    let done = t.session.finalize_mediation(id, Outcome::WrittenAgreement).expect("finalize");
+    let hash = done.content_hash.clone().expect("hash");
+    assert_eq!(hash, done.agreement.content_hash().expect("canonical"), "the stored hash is the content's");
+    assert_eq!(
+        t.session.edit_mediation(id, MediationEdit::RightsNotified).expect_err("read-only").code(),
+        "read_only",
+        "a finalized agreement cannot change"
+    );
+    assert_eq!(
+        t.session.sign_mediation(id, Signer::Party(0), Mark::Thumbprint, vec![], PNG).expect_err("read-only").code(),
+        "read_only"
+    );
+    let f = t.session.record_performance(id, true, "已履行".into()).expect("followup");
+    assert!(f.performed);
+    let totals = t.session.totals(today, today + Duration::days(10)).expect("totals");
+    let value = |code: &str| totals.iter().find(|x| x.indicator.code == code).map(|x| x.value).expect("indicator");
+    assert_eq!(
+        value("mediation_success_rate"),
+        IndicatorValue::Rate { numerator: 1, denominator: 1, value: Some(100.0) }
+    );
+    assert_eq!(
+        value("agreement_performance_rate"),
+        IndicatorValue::Rate { numerator: 1, denominator: 1, value: Some(100.0) }
+    );
+    assert!(
+        t.session.day().expect("day").iter().all(|i| i.kind != "follow_up"),
+        "a performed agreement needs no follow-up"
+    );
+}
+
+#[test]
+fn an_excluded_public_order_case_is_blocked_with_its_reason() {
+    let mut t = tablet();
+    let village = t.fixtures.registry.villages_of(OFFICER)[0].to_owned();
+    let today = t.session.today();
+    let kind = MediationKind::PublicSecurity;
+    match t.session.open_mediation(kind, &village, consenting(kind, Some(CaseType::GangFight)), today) {
+        Err(FieldError::MediationBlocked(reasons)) => {
+            assert_eq!(reasons, vec![BlockReason::ExcludedCaseType(CaseType::GangFight)])
+        }
+        other => panic!("结伙斗殴 cannot be mediated, got {other:?}"),
+    }
+    let case =
+        t.session.open_mediation(kind, &village, consenting(kind, Some(CaseType::Assault)), today).expect("assault");
+    let ended = t.session.end_mediation(case.id, Outcome::FailedInformedOfRemedies).expect("end");
+    assert_eq!(ended.outcome, Some(Outcome::FailedInformedOfRemedies));
+    assert_eq!(t.session.end_mediation(case.id, Outcome::PartyRefused).expect_err("closed").code(), "read_only");
+}
+
+#[test]
+fn publicity_hazards_ratings_search_and_the_day() {
+    let mut t = tablet();
+    let village = t.fixtures.registry.villages_of(OFFICER)[0].to_owned();
+    let blank = |v: &str| PublicitySession {
+        id: Uuid::nil(),
+        device_id: String::new(),
+        officer_id: String::new(),
+        village: v.into(),
+        topic: PublicityTopic::AntiFraud,
+        held_at: t0(),
+        attendees: 40,
+        leaflets: 80,
+        note: String::new(),
+    };
+    t.session.record_publicity(blank(&village)).expect("publicity");
+    assert_eq!(
+        t.session.record_publicity(PublicitySession { attendees: 0, ..blank(&village) }).expect_err("nobody").code(),
+        "implausible"
+    );
+    let hazard = t
+        .session
+        .record_hazard(Hazard {
+            id: Uuid::nil(),
+            device_id: String::new(),
+            officer_id: String::new(),
+            village: village.clone(),
+            kind: HazardKind::EbikeCharging,
+            place: "村东小卖部".into(),
+            description: "电动车楼道充电".into(),
+            found_at: t0(),
+            deadline: Some(NaiveDate::from_ymd_opt(2026, 11, 23).expect("date")),
+            fixed_at: None,
+        })
+        .expect("hazard");
+    assert!(
+        t.session.day().expect("day").iter().any(|i| i.kind == "hazard"),
+        "an open hazard with a near deadline is on the day"
+    );
+    t.clock.advance(Duration::days(1));
+    let fixed = t.session.fix_hazard(hazard.id).expect("fix");
+    assert!(fixed.fixed_at.is_some());
+    assert_eq!(t.session.fix_hazard(hazard.id).expect_err("again").code(), "already_fixed");
+    t.session
+        .record_rating(Rating {
+            id: Uuid::nil(),
+            device_id: String::new(),
+            officer_id: String::new(),
+            subject: RatingSubject::Visit(Uuid::nil()),
+            rating: Satisfaction::Satisfied,
+            rated_at: t0(),
+        })
+        .expect("rating");
+    let totals = t.session.totals(NaiveDate::from_ymd_opt(2026, 11, 1).expect("d"), t.session.today()).expect("totals");
+    let value = |code: &str| totals.iter().find(|x| x.indicator.code == code).map(|x| x.value).expect("indicator");
+    assert_eq!(value("publicity_attendees"), IndicatorValue::Count { value: 40 });
+    assert_eq!(value("hazards_found"), IndicatorValue::Count { value: 1 });
+    assert_eq!(value("hazards_fixed"), IndicatorValue::Count { value: 1 });
+    assert_eq!(value("satisfaction_rate"), IndicatorValue::Rate { numerator: 1, denominator: 1, value: Some(100.0) });
+
+    let h = household(&t, false);
+    let head = h.head().expect("head").clone();
+    let by_name = t.session.search(&head.name, None).expect("by name");
+    assert!(by_name.iter().any(|x| x.id == h.id), "search by the head's name finds the household");
+    let tail = &head.id_number[14..];
+    assert!(
+        t.session.search(tail, None).expect("by tail").iter().any(|x| x.id == h.id),
+        "search by the ID tail {tail}"
+    );
+    let address = h.address.split("组").next().expect("address").to_owned() + "组";
+    assert!(t.session.search(&address, Some(&h.village)).expect("by address").iter().all(|x| x.village == h.village));
+    assert_eq!(t.session.search("a", None).expect_err("short").code(), "query_too_short");
+    let surname: String = head.name.chars().take(1).collect();
+    assert!(
+        !t.session.search(&surname, None).expect("one Chinese character").is_empty(),
+        "a surname alone is a search"
+    );
+    let due = t.session.special_groups_due(30).expect("due");
+    assert!(!due.is_empty(), "no one has been visited yet: every care household is due");
+    assert_eq!(
+        t.session.totals(t.session.today(), t.session.today() - Duration::days(1)).expect_err("reversed").code(),
+        "period_reversed"
+    );
+}
