@@ -4,12 +4,12 @@ CARGO ?= cargo
 # Debian/Ubuntu packages the build and tests need (grows as the app, the server and the UI arrive).
 APT_PACKAGES := build-essential pkg-config libssl-dev
 
-.PHONY: help deps build test lint fmt demo demo-en bench fixtures clean
+.PHONY: help deps build test lint fmt demo demo-en bench bench-core bench-store crash-long fixtures clean
 
 help:
 	@echo "make deps      install system packages (Debian/Ubuntu; prints the list elsewhere)"
 	@echo "make test      run every test of the repository"
-	@echo "make demo      show what exists today: the Shanting district and the service catalog"
+	@echo "make demo      the district and catalog, then a day of one officer's tablet through the beibao CLI"
 	@echo "make lint      rustfmt check and clippy with warnings as errors"
 	@echo "make bench     run every benchmark (prints figures)"
 	@echo "make fixtures  regenerate fixtures/geo and fixtures/registry from the fixed seed"
@@ -47,15 +47,22 @@ fmt:
 	$(CARGO) fmt --all
 
 demo:
-	@$(CARGO) run -q --locked -p beibao-fixtures -- summary
-	@echo
-	@echo "(English: make demo-en)"
+	@bash scripts/demo.sh
 
 demo-en:
 	@$(CARGO) run -q --locked -p beibao-fixtures -- summary --lang en
 
-bench:
+bench: bench-core bench-store
+
+bench-core:
 	$(CARGO) bench --locked -p beibao-core --bench rules
+
+bench-store:
+	$(CARGO) bench --locked -p beibao-store --bench store
+
+# The crash test with 2,000 kills instead of 200.
+crash-long:
+	BEIBAO_CRASH_ITERATIONS=2000 $(CARGO) test --locked -p beibao-store --test crash -- --nocapture
 
 fixtures:
 	$(CARGO) run -q --locked -p beibao-fixtures -- generate

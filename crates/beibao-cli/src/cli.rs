@@ -421,7 +421,7 @@ pub fn run(args: Args) -> Result<String, CliError> {
             let outcome: VisitOutcome = named("outcome", &format!("{outcome:?}").to_snake())?;
             let stored =
                 session.finish_visit(draft, VisitFinish { outcome, persons_met: *persons, fix, note: note.clone() })?;
-            out(json, &stored, |s| format!("走访已记录 {} · 核验 {:?}", s.visit.id, s.verdict))
+            out(json, &stored, |s| format!("走访已记录 {} · 核验：{}", s.visit.id, s.verdict.describe().zh))
         }
         Command::Service(cmd) => {
             let mut session = open(&args, &env)?;

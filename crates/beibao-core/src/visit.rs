@@ -251,6 +251,26 @@ pub enum ProofVerdict {
 }
 
 impl ProofVerdict {
+    /// What to show the officer.
+    pub fn describe(&self) -> LocalText {
+        match self {
+            ProofVerdict::NearHousehold { distance_m } => {
+                LocalText::new(format!("在户附近（{distance_m:.0} 米）"), format!("at the door ({distance_m:.0} m)"))
+            }
+            ProofVerdict::InsideVillage => LocalText::new("在村内", "inside the village"),
+            ProofVerdict::NoFix => LocalText::new("无定位", "no GPS fix"),
+            ProofVerdict::StaleFix => LocalText::new("定位过旧", "stale GPS fix"),
+            ProofVerdict::PoorAccuracy { accuracy_m } => LocalText::new(
+                format!("定位精度不足（{accuracy_m:.0} 米）"),
+                format!("poor accuracy ({accuracy_m:.0} m)"),
+            ),
+            ProofVerdict::Outside { distance_m } => LocalText::new(
+                format!("在村外（距村界 {distance_m:.0} 米）"),
+                format!("outside the village ({distance_m:.0} m away)"),
+            ),
+        }
+    }
+
     /// True when the verdict proves presence.
     pub fn is_proven(&self) -> bool {
         matches!(self, ProofVerdict::NearHousehold { .. } | ProofVerdict::InsideVillage)

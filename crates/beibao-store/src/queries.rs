@@ -41,12 +41,17 @@ pub struct HouseholdHit {
     pub groups: String,
     /// Last visit, if any.
     pub last_visit: Option<String>,
+    /// Latitude of the house, where known.
+    pub lat: Option<f64>,
+    /// Longitude of the house, where known.
+    pub lon: Option<f64>,
 }
 
 const HIT_SELECT: &str = "SELECT h.id, h.village, v.name_zh, h.address,
         (SELECT name FROM persons p WHERE p.household = h.id AND p.relation = 'head'),
         h.groups,
-        (SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id)
+        (SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id),
+        h.lat, h.lon
      FROM households h JOIN villages v ON v.code = h.village";
 
 fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<HouseholdHit> {
@@ -58,11 +63,14 @@ fn hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<HouseholdHit> {
         head: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
         groups: r.get(5)?,
         last_visit: r.get(6)?,
+        lat: r.get(7)?,
+        lon: r.get(8)?,
     })
 }
 
-/// Search households by a member's name, the tail of an ID number (last 4–6 characters), or the
-/// address; optionally within one village.
+/// Search households by a member's name (or its beginning: a surname), the last 4 or 6
+/// characters of an ID number, or a fragment of the address (3 characters or more); optionally
+/// within one village. Every branch runs on an index.
 pub fn search_households(
     conn: &Connection,
     query: &str,
@@ -70,20 +78,43 @@ pub fn search_households(
     limit: usize,
 ) -> Result<Vec<HouseholdHit>, StoreError> {
     let q = query.trim();
-    let is_tail = (4..=6).contains(&q.len())
-        && q.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == q.len() - 1 && (b == b'X' || b == b'x')));
-    let like = format!("%{}%", q.replace(['%', '_'], ""));
     let tail = q.to_uppercase();
+    let is_tail = (tail.len() == 4 || tail.len() == 6)
+        && tail.bytes().enumerate().all(|(i, b)| b.is_ascii_digit() || (i == tail.len() - 1 && b == b'X'));
+    // GLOB is case-sensitive and can use the name index when the pattern is a bound parameter
+    // without a leading wildcard; the user's own wildcard characters are dropped.
+    let name_prefix = format!("{}*", q.replace(['*', '?', '['], ""));
+    // A quoted FTS5 phrase: a substring of the address under the trigram tokenizer.
+    let phrase = (q.chars().count() >= 3).then(|| format!("\"{}\"", q.replace('"', "\"\"")));
+    // Candidates from each index, united; the sort and limit on ids alone; the display columns
+    // (head, last visit) only for the rows returned. Within a village the village's households
+    // come first (`+` keeps the planner off the name index, which would visit every 王 in the
+    // district); district-wide the name, tail and address indexes lead.
+    let cand = match village {
+        Some(_) => {
+            "SELECT p.household FROM households x JOIN persons p ON p.household = x.id
+                 WHERE x.village = ?3 AND (+p.name GLOB ?1
+                     OR (?4 AND length(?2) = 4 AND substr(p.id_number, -4) = ?2)
+                     OR (?4 AND length(?2) = 6 AND substr(p.id_number, -6) = ?2))
+             UNION SELECT x.id FROM households_fts f JOIN households x ON x.rowid = f.rowid
+                 WHERE ?5 IS NOT NULL AND households_fts MATCH ?5 AND x.village = ?3"
+        }
+        None => {
+            "SELECT household FROM persons WHERE name GLOB ?1
+             UNION SELECT household FROM persons WHERE ?4 AND length(?2) = 4 AND substr(id_number, -4) = ?2
+             UNION SELECT household FROM persons WHERE ?4 AND length(?2) = 6 AND substr(id_number, -6) = ?2
+             UNION SELECT x.id FROM households_fts f JOIN households x ON x.rowid = f.rowid
+                 WHERE ?5 IS NOT NULL AND households_fts MATCH ?5"
+        }
+    };
     let sql = format!(
-        "{HIT_SELECT}
-         WHERE (?3 IS NULL OR h.village = ?3)
-           AND (h.id IN (SELECT household FROM persons WHERE name LIKE ?1)
-                OR h.address LIKE ?1
-                OR (?4 AND h.id IN (SELECT household FROM persons WHERE id_tail LIKE '%' || ?2)))
-         ORDER BY h.village, h.id LIMIT ?5"
+        "WITH cand(id) AS ({cand}),
+         picked(id) AS (SELECT id FROM cand ORDER BY id LIMIT ?6)
+         {HIT_SELECT} JOIN picked ON picked.id = h.id
+         ORDER BY h.id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![like, tail, village, is_tail, limit as i64], hit)?;
+    let rows = stmt.query_map(params![name_prefix, tail, village, is_tail, phrase, limit as i64], hit)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -220,25 +251,19 @@ pub fn totals(
     let (a, b) = day_bounds(from, to);
     let (a, b) = (a.as_str(), b.as_str());
     let mut c = Counts::new();
-    let visits = "FROM visits WHERE started_at >= ?1 AND started_at < ?2";
-    c.insert(
-        CountKey::HouseholdsVisited,
-        count(conn, &format!("SELECT count(DISTINCT target_id) {visits} AND target_kind = 'household'"), a, b)?,
-    );
-    c.insert(CountKey::PersonsMet, count(conn, &format!("SELECT coalesce(sum(persons_met), 0) {visits}"), a, b)?);
-    c.insert(
-        CountKey::SpecialGroupVisits,
-        count(conn, &format!("SELECT count(*) {visits} AND special_group = 1"), a, b)?,
-    );
-    c.insert(
-        CountKey::PresenceMinutes,
-        count(
-            conn,
-            &format!("SELECT CAST(round(coalesce(sum((julianday(ended_at) - julianday(started_at)) * 1440), 0)) AS INTEGER) {visits}"),
-            a,
-            b,
-        )?,
-    );
+    // One pass over the period's visits, read from the covering index `visits_period`.
+    let (households, persons, special, minutes): (i64, i64, i64, i64) = conn
+        .prepare_cached(
+            "SELECT count(DISTINCT CASE WHEN target_kind = 'household' THEN target_id END),
+                coalesce(sum(persons_met), 0), coalesce(sum(special_group), 0),
+                CAST(round(coalesce(sum((julianday(ended_at) - julianday(started_at)) * 1440), 0)) AS INTEGER)
+         FROM visits INDEXED BY visits_period WHERE started_at >= ?1 AND started_at < ?2",
+        )?
+        .query_row([a, b], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    c.insert(CountKey::HouseholdsVisited, households.max(0) as u64);
+    c.insert(CountKey::PersonsMet, persons.max(0) as u64);
+    c.insert(CountKey::SpecialGroupVisits, special.max(0) as u64);
+    c.insert(CountKey::PresenceMinutes, minutes.max(0) as u64);
     let accepted = "FROM service_requests WHERE accepted_at >= ?1 AND accepted_at < ?2";
     c.insert(CountKey::ServicesAccepted, count(conn, &format!("SELECT count(*) {accepted}"), a, b)?);
     c.insert(
@@ -296,8 +321,8 @@ pub fn totals(
         count(
             conn,
             "SELECT count(*) FROM mediations WHERE status = 'finalized'
-             AND json_extract(agreement, '$.performance.deadline') >= substr(?1, 1, 10)
-             AND json_extract(agreement, '$.performance.deadline') < substr(?2, 1, 10)",
+             AND json_extract(agreement, '$.performance.deadline') >= ?1
+             AND json_extract(agreement, '$.performance.deadline') < ?2",
             &from.to_string(),
             &to.checked_add_days(Days::new(1)).unwrap_or(to).to_string(),
         )?,

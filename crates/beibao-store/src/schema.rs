@@ -7,7 +7,11 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::StoreError;
 
 /// The migrations, in order; migration `i` takes the database to version `i + 1`.
-pub const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_base.sql"), include_str!("migrations/0002_search.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_base.sql"),
+    include_str!("migrations/0002_search.sql"),
+    include_str!("migrations/0003_fast_search.sql"),
+];
 
 /// The schema version this binary writes.
 pub fn latest() -> i64 {

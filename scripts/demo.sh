@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# `make demo`: the district and catalog from the fixtures, then a day of one officer's tablet
+# through the `beibao` CLI on a fresh encrypted store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build -q --locked -p beibao-cli -p beibao-fixtures
+bin=target/debug
+dir=target/demo
+rm -rf "$dir" && mkdir -p "$dir"
+
+export BEIBAO_STORE="$dir/tablet.db" BEIBAO_PIN=246810
+now=2026-11-20T09:30:00+08:00
+b() { "$bin/beibao" --now "$now" "$@"; }
+j() { "$bin/beibao" --now "$now" --json "$@"; }
+field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
+
+echo "== 山亭区 fixtures =="
+"$bin/beibao-fixtures" summary | head -16
+echo "…"
+echo
+echo "== 西集派出所 OF-03-01: a day on the tablet =="
+b init --officer OF-03-01
+j due --days 30 > "$dir/due.json"
+echo "-- 30 天未走访的特殊群体户: $(python3 -c "import json,sys; print(len(json.load(sys.stdin)))" < "$dir/due.json") 户"
+household=$(field '[0]["id"]' < "$dir/due.json")
+village=$(field '[0]["village"]' < "$dir/due.json")
+lat=$(field '[0]["lat"]' < "$dir/due.json")
+lon=$(field '[0]["lon"]' < "$dir/due.json")
+echo "-- 特殊群体走访 $household"
+b visit --household "$household" --purpose special-group-care --persons 1 --minutes 25 --lat "$lat" --lon "$lon" --accuracy 15
+echo "-- 身份证换领 (带回办理)"
+request=$(j service accept --code HZ02 --household "$household" --applicant "$household-1" \
+  --materials old_id_card,hukou_book,photo_fingerprints | field '["id"]')
+b service advance --id "$request" --to carried_back
+echo "-- 人民调解 (院墙滴水纠纷)"
+case=$(j mediation open --kind people --village "$village" | field '["id"]')
+b mediation edit --id "$case" --file fixtures/demo/mediation-edits.json
+for signer in party:0 party:1 mediator:0; do
+  b mediation sign --id "$case" --signer "$signer" --png fixtures/demo/signature.png --strokes fixtures/demo/strokes.json >/dev/null
+done
+b mediation finalize --id "$case"
+echo "-- 反诈宣传"
+b publicity --village "$village" --topic anti-fraud --attendees 42 --leaflets 80
+echo
+echo "== 今日工作 =="
+b day
+echo
+echo "== 本月统计 =="
+b totals --from 2026-11-01
+echo
+b outbox
