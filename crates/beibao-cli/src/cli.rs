@@ -500,10 +500,14 @@ pub fn run(args: Args) -> Result<String, CliError> {
             };
             out(json, &case, |c| {
                 format!(
-                    "{} {} · {:?} · 当事人 {} · 签名 {}{}",
+                    "{} {} · {} · 当事人 {} · 签名 {}{}",
                     c.kind.name().zh,
                     c.id,
-                    c.status,
+                    match c.status {
+                        beibao_store::records::CaseStatus::Draft => "草稿",
+                        beibao_store::records::CaseStatus::Finalized => "已签署定稿",
+                        beibao_store::records::CaseStatus::Ended => "已结束",
+                    },
                     c.agreement.parties.len(),
                     c.agreement.signatures.len(),
                     c.content_hash.as_deref().map(|h| format!(" · 哈希 {h}")).unwrap_or_default()
