@@ -459,18 +459,10 @@ pub fn run(args: Args) -> Result<String, CliError> {
                     let kind: MediationKind = named("mediation kind", kind)?;
                     let input = match eligibility {
                         Some(path) => read_json(path)?,
-                        None => EligibilityInput {
+                        None => EligibilityInput::consenting(
                             kind,
-                            case_type: case_type.as_deref().map(|c| named::<CaseType>("case type", c)).transpose()?,
-                            from_civil_dispute: true,
-                            minor_circumstances: true,
-                            consents: vec![true, true],
-                            party_refuses: false,
-                            repeated_violations: false,
-                            trouble_during_mediation: false,
-                            suspect_absconded: false,
-                            on_the_spot: None,
-                        },
+                            case_type.as_deref().map(|c| named::<CaseType>("case type", c)).transpose()?,
+                        ),
                     };
                     let on = accepted_on.unwrap_or_else(|| session.today());
                     session.open_mediation(kind, village, input, on)?

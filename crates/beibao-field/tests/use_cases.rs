@@ -222,18 +222,7 @@ fn party(role: PartyRole, name: &str, id: &str) -> Party {
 }
 
 fn consenting(kind: MediationKind, case_type: Option<CaseType>) -> EligibilityInput {
-    EligibilityInput {
-        kind,
-        case_type,
-        from_civil_dispute: true,
-        minor_circumstances: true,
-        consents: vec![true, true],
-        party_refuses: false,
-        repeated_violations: false,
-        trouble_during_mediation: false,
-        suspect_absconded: false,
-        on_the_spot: None,
-    }
+    EligibilityInput::consenting(kind, case_type)
 }
 
 #[test]

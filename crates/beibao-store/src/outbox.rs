@@ -67,6 +67,20 @@ pub struct Op {
     pub state: String,
 }
 
+const OP_COLUMNS: &str = "seq, op_id, kind, entity_id, payload, sha256, state";
+
+fn op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Op> {
+    Ok(Op {
+        seq: r.get(0)?,
+        op_id: r.get(1)?,
+        kind: r.get(2)?,
+        entity_id: r.get(3)?,
+        payload: r.get(4)?,
+        sha256: r.get(5)?,
+        state: r.get(6)?,
+    })
+}
+
 /// Enqueue an op for a record; returns its `seq`.
 pub fn enqueue<T: Serialize>(
     tx: &Transaction<'_>,
@@ -95,21 +109,9 @@ pub fn enqueue<T: Serialize>(
 
 /// Ops not yet acknowledged, oldest first.
 pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Op>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, op_id, kind, entity_id, payload, sha256, state FROM outbox
-         WHERE state = 'pending' ORDER BY seq LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        Ok(Op {
-            seq: r.get(0)?,
-            op_id: r.get(1)?,
-            kind: r.get(2)?,
-            entity_id: r.get(3)?,
-            payload: r.get(4)?,
-            sha256: r.get(5)?,
-            state: r.get(6)?,
-        })
-    })?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {OP_COLUMNS} FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1"))?;
+    let rows = stmt.query_map([limit as i64], op_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -141,21 +143,6 @@ pub fn pending_stats(conn: &Connection) -> Result<Pending, StoreError> {
 
 /// The op carrying a record, if any.
 pub fn op_for(conn: &Connection, entity_id: &str) -> Result<Option<Op>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT seq, op_id, kind, entity_id, payload, sha256, state FROM outbox WHERE entity_id = ?1 ORDER BY seq LIMIT 1",
-            [entity_id],
-            |r| {
-                Ok(Op {
-                    seq: r.get(0)?,
-                    op_id: r.get(1)?,
-                    kind: r.get(2)?,
-                    entity_id: r.get(3)?,
-                    payload: r.get(4)?,
-                    sha256: r.get(5)?,
-                    state: r.get(6)?,
-                })
-            },
-        )
-        .optional()?)
+    let sql = format!("SELECT {OP_COLUMNS} FROM outbox WHERE entity_id = ?1 ORDER BY seq LIMIT 1");
+    Ok(conn.query_row(&sql, [entity_id], op_row).optional()?)
 }

@@ -95,6 +95,25 @@ pub struct EligibilityInput {
     pub on_the_spot: Option<OnTheSpot>,
 }
 
+impl EligibilityInput {
+    /// Two consenting parties and none of the aggravating facts: the usual start, to be corrected by
+    /// what the officer records.
+    pub fn consenting(kind: MediationKind, case_type: Option<CaseType>) -> EligibilityInput {
+        EligibilityInput {
+            kind,
+            case_type,
+            from_civil_dispute: true,
+            minor_circumstances: true,
+            consents: vec![true, true],
+            party_refuses: false,
+            repeated_violations: false,
+            trouble_during_mediation: false,
+            suspect_absconded: false,
+            on_the_spot: None,
+        }
+    }
+}
+
 /// The conditions of on-the-spot 治安调解 (《现场治安调解协议书》).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,18 +13,7 @@ use beibao_core::mediation::{MediationKind, Outcome};
 use crate::{at, calendar, date};
 
 fn input(kind: MediationKind) -> EligibilityInput {
-    EligibilityInput {
-        kind,
-        case_type: (kind == MediationKind::PublicSecurity).then_some(CaseType::Assault),
-        from_civil_dispute: true,
-        minor_circumstances: true,
-        consents: vec![true, true],
-        party_refuses: false,
-        repeated_violations: false,
-        trouble_during_mediation: false,
-        suspect_absconded: false,
-        on_the_spot: None,
-    }
+    EligibilityInput::consenting(kind, (kind == MediationKind::PublicSecurity).then_some(CaseType::Assault))
 }
 
 #[test]
