@@ -28,7 +28,7 @@ village=$(field '[0]["village"]' < "$dir/due.json")
 lat=$(field '[0]["lat"]' < "$dir/due.json")
 lon=$(field '[0]["lon"]' < "$dir/due.json")
 echo "-- 特殊群体走访 $household"
-b visit --household "$household" --purpose special-group-care --persons 1 --minutes 25 --lat "$lat" --lon "$lon" --accuracy 15
+b visit --household "$household" --purpose special_group_care --persons 1 --minutes 25 --lat "$lat" --lon "$lon" --accuracy 15
 echo "-- 身份证换领 (带回办理)"
 request=$(j service accept --code HZ02 --household "$household" --applicant "$household-1" \
   --materials old_id_card,hukou_book,photo_fingerprints | field '["id"]')
@@ -41,7 +41,7 @@ for signer in party:0 party:1 mediator:0; do
 done
 b mediation finalize --id "$case"
 echo "-- 反诈宣传"
-b publicity --village "$village" --topic anti-fraud --attendees 42 --leaflets 80
+b publicity --village "$village" --topic anti_fraud --attendees 42 --leaflets 80
 echo
 echo "== 今日工作 =="
 b day

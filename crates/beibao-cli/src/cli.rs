@@ -17,7 +17,7 @@ use beibao_field::{AcceptInput, Env, FieldError, MediationEdit, Session, VisitFi
 use beibao_store::key::{KdfParams, OsEntropy};
 use beibao_store::system::{SystemClock, UuidV7Ids};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -64,12 +64,13 @@ enum Command {
         /// Enterprise code.
         #[arg(long)]
         enterprise: Option<String>,
-        /// Purposes (repeat).
-        #[arg(long = "purpose", value_enum, required = true)]
-        purposes: Vec<PurposeArg>,
-        /// Outcome.
-        #[arg(long, value_enum, default_value = "met")]
-        outcome: OutcomeArg,
+        /// Purposes (repeat): service, special_group_care, hazard_check, publicity, dispute_screening,
+        /// information_collection.
+        #[arg(long = "purpose", value_parser = by_name::<VisitPurpose>, required = true)]
+        purposes: Vec<VisitPurpose>,
+        /// Outcome: met, nobody_home, declined.
+        #[arg(long, value_parser = by_name::<VisitOutcome>, default_value = "met")]
+        outcome: VisitOutcome,
         /// People spoken to.
         #[arg(long, default_value_t = 1)]
         persons: u16,
@@ -100,9 +101,10 @@ enum Command {
         /// Village code.
         #[arg(long)]
         village: String,
-        /// Topic.
-        #[arg(long, value_enum)]
-        topic: TopicArg,
+        /// Topic: anti_fraud, drowning_prevention, fire_safety, traffic_safety, anti_drug,
+        /// guns_and_explosives, other.
+        #[arg(long, value_parser = by_name::<PublicityTopic>)]
+        topic: PublicityTopic,
         /// Attendees.
         #[arg(long)]
         attendees: u32,
@@ -136,9 +138,9 @@ enum Command {
         /// Its id.
         #[arg(long)]
         id: Uuid,
-        /// The answer.
-        #[arg(long, value_enum)]
-        rating: RatingArg,
+        /// The answer: satisfied, basically_satisfied, dissatisfied.
+        #[arg(long, value_parser = by_name::<Satisfaction>)]
+        rating: Satisfaction,
     },
     /// Search households by name, ID tail or address.
     Search {
@@ -285,41 +287,6 @@ enum MediationCmd {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum PurposeArg {
-    Service,
-    SpecialGroupCare,
-    HazardCheck,
-    Publicity,
-    DisputeScreening,
-    InformationCollection,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OutcomeArg {
-    Met,
-    NobodyHome,
-    Declined,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum TopicArg {
-    AntiFraud,
-    DrowningPrevention,
-    FireSafety,
-    TrafficSafety,
-    AntiDrug,
-    GunsAndExplosives,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum RatingArg {
-    Satisfied,
-    BasicallySatisfied,
-    Dissatisfied,
-}
-
 /// A failure with its stable code.
 #[derive(Debug)]
 pub struct CliError {
@@ -337,6 +304,11 @@ impl From<FieldError> for CliError {
 
 fn usage(code: &str, message: impl Into<String>) -> CliError {
     CliError { code: code.to_owned(), message: message.into() }
+}
+
+/// A clap value parser for the core's enums, by their serde (snake_case) names.
+fn by_name<T: DeserializeOwned>(s: &str) -> Result<T, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| format!("`{s}` is not a valid value"))
 }
 
 /// Parse a snake_case name into one of the core's enums.
@@ -410,17 +382,16 @@ pub fn run(args: Args) -> Result<String, CliError> {
                 (None, Some(e)) => VisitTarget::Enterprise(e.clone()),
                 _ => return Err(usage("invalid_argument", "give --household or --enterprise")),
             };
-            let purposes: Vec<VisitPurpose> =
-                purposes.iter().map(|p| named("purpose", &format!("{p:?}").to_snake())).collect::<Result<_, _>>()?;
             let end = env.clock.now();
             let start_env =
                 Env { clock: Arc::new(FixedClock::new(end - Duration::minutes(*minutes))), ids: env.ids.clone() };
-            let draft = open(&args, &start_env)?.start_visit(target, purposes)?;
+            let draft = open(&args, &start_env)?.start_visit(target, purposes.clone())?;
             let mut session = open(&args, &env)?;
             let fix = lat.zip(*lon).map(|(lat, lon)| GpsFix { lat, lon, accuracy_m: *accuracy, taken_at: end });
-            let outcome: VisitOutcome = named("outcome", &format!("{outcome:?}").to_snake())?;
-            let stored =
-                session.finish_visit(draft, VisitFinish { outcome, persons_met: *persons, fix, note: note.clone() })?;
+            let stored = session.finish_visit(
+                draft,
+                VisitFinish { outcome: *outcome, persons_met: *persons, fix, note: note.clone() },
+            )?;
             out(json, &stored, |s| format!("走访已记录 {} · 核验：{}", s.visit.id, s.verdict.describe().zh))
         }
         Command::Service(cmd) => {
@@ -508,13 +479,12 @@ pub fn run(args: Args) -> Result<String, CliError> {
         }
         Command::Publicity { village, topic, attendees, leaflets } => {
             let mut session = open(&args, &env)?;
-            let topic: PublicityTopic = named("topic", &format!("{topic:?}").to_snake())?;
             let p = session.record_publicity(PublicitySession {
                 id: Uuid::nil(),
                 device_id: String::new(),
                 officer_id: String::new(),
                 village: village.clone(),
-                topic,
+                topic: *topic,
                 held_at: env.clock.now(),
                 attendees: *attendees,
                 leaflets: *leaflets,
@@ -555,13 +525,12 @@ pub fn run(args: Args) -> Result<String, CliError> {
                     return Err(usage("invalid_argument", format!("`{other}`: rate a visit, service or mediation")));
                 }
             };
-            let rating: Satisfaction = named("rating", &format!("{rating:?}").to_snake())?;
             let r = session.record_rating(Rating {
                 id: Uuid::nil(),
                 device_id: String::new(),
                 officer_id: String::new(),
                 subject,
-                rating,
+                rating: *rating,
                 rated_at: env.clock.now(),
             })?;
             out(json, &r, |r| format!("评价已记录 {} · {}", r.id, r.rating.as_str()))
@@ -637,27 +606,5 @@ fn parse_signer(s: &str) -> Result<Signer, CliError> {
         "guardian" => Ok(Signer::Guardian(n)),
         "mediator" => Ok(Signer::Mediator(n)),
         _ => Err(usage("invalid_argument", "signer is party:N, guardian:N or mediator:N")),
-    }
-}
-
-trait Snake {
-    fn to_snake(&self) -> String;
-}
-
-impl Snake for String {
-    /// `SpecialGroupCare` → `special_group_care`.
-    fn to_snake(&self) -> String {
-        let mut out = String::new();
-        for (i, c) in self.chars().enumerate() {
-            if c.is_uppercase() {
-                if i > 0 {
-                    out.push('_');
-                }
-                out.extend(c.to_lowercase());
-            } else {
-                out.push(c);
-            }
-        }
-        out
     }
 }

@@ -40,7 +40,7 @@ fn one_of_each_record_type_through_the_cli() {
     let village = hits[0]["village"].as_str().expect("village").to_owned();
 
     let visit =
-        ok_json(&store, &["visit", "--household", &household, "--purpose", "special-group-care", "--persons", "2"]);
+        ok_json(&store, &["visit", "--household", &household, "--purpose", "special_group_care", "--persons", "2"]);
     assert_eq!(visit["verdict"]["verdict"], "no_fix");
 
     let accepted = ok_json(
@@ -94,7 +94,7 @@ fn one_of_each_record_type_through_the_cli() {
 
     ok_json(
         &store,
-        &["publicity", "--village", &village, "--topic", "anti-fraud", "--attendees", "30", "--leaflets", "50"],
+        &["publicity", "--village", &village, "--topic", "anti_fraud", "--attendees", "30", "--leaflets", "50"],
     );
     let hazard = ok_json(&store, &["hazard", "--village", &village, "--place", "小卖部", "--description", "楼道充电"]);
     ok_json(&store, &["hazard", "--fix", hazard["id"].as_str().expect("id")]);

@@ -226,13 +226,6 @@ fn other_kind(s: &str) -> Option<OtherIdKind> {
     }
 }
 
-/// Classify a document number: a resident ID, or another document type that the forms accept
-/// under "other ID type" (returned as `Err(OtherIdType)` by [`IdNumber::parse`]).
-pub fn classify_document(raw: &str) -> Option<OtherIdKind> {
-    let s = raw.trim();
-    if s.len() == 18 { other_kind(s) } else { None }
-}
-
 fn check_body(body17: &str, today: NaiveDate) -> Result<(), IdNumberError> {
     let province = &body17[..2];
     if !PROVINCES.contains(&province) {

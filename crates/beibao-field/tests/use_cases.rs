@@ -182,6 +182,9 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
     assert_eq!(err.code(), "transition_signature_required");
     assert_eq!(t.session.deliver_service(r.id, b"not a png").expect_err("png").code(), "signature_not_png");
     assert_eq!(t.session.deliver_service(r.id, PNG).expect("deliver").state, RequestState::Delivered);
+    let sha = beibao_core::canonical::sha256_hex(PNG);
+    let stored = beibao_store::records::blob(t.session.store().conn(), &sha).expect("read blob");
+    assert_eq!(stored.as_deref(), Some(PNG), "the recipient's signature is kept by its SHA-256");
     assert_eq!(t.session.advance_service(r.id, RequestState::Closed, None).expect("close").state, RequestState::Closed);
     assert_eq!(
         t.session.advance_service(r.id, RequestState::Closed, None).expect_err("terminal").code(),

@@ -234,18 +234,3 @@ pub fn household(conn: &Connection, id: &str) -> Result<Option<Household>, Store
     let location = lat.zip(lon).map(|(lat, lon)| GeoPoint { lat, lon });
     Ok(Some(Household { id: id.to_owned(), village, address, location, members }))
 }
-
-/// The special groups of a household.
-pub fn household_groups(conn: &Connection, id: &str) -> Result<Vec<SpecialGroup>, StoreError> {
-    let text: Option<String> =
-        conn.query_row("SELECT groups FROM households WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    parse_groups(&text.unwrap_or_default())
-}
-
-/// The villages assigned to an officer on this tablet.
-pub fn assigned_villages(conn: &Connection, officer: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT target FROM assignments WHERE officer = ?1 AND kind = 'village' ORDER BY target")?;
-    let rows = stmt.query_map([officer], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
