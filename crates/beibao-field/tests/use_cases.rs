@@ -113,6 +113,7 @@ fn init_refuses_an_unknown_officer_and_unlock_checks_the_pin() {
 fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
     let mut t = tablet();
     let h = household(&t, true);
+    assert!(t.session.special_groups_due(30).expect("due").iter().any(|x| x.id == h.id), "not yet visited: due");
     let home = h.location.expect("located");
     let draft = t
         .session
@@ -134,6 +135,10 @@ fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
     );
     assert!(stored.special_group, "the household has a care group");
     assert_eq!(stored.visit.ended_at - stored.visit.started_at, Duration::minutes(25));
+    assert!(
+        t.session.special_groups_due(30).expect("due").iter().all(|x| x.id != h.id),
+        "a household visited today is no longer due"
+    );
     let op = outbox::op_for(t.session.store().conn(), &stored.visit.id.to_string()).expect("op").expect("queued");
     assert_eq!(op.kind, "visit");
 
