@@ -28,6 +28,7 @@ pub mod clock;
 pub mod identity;
 pub mod indicators;
 pub mod mediation;
+pub mod ops;
 pub mod registry;
 pub mod service_request;
 pub mod text;

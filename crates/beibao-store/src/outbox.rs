@@ -10,43 +10,7 @@ use uuid::Uuid;
 
 use crate::error::{StoreError, corrupt};
 
-/// Kinds of ops.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OpKind {
-    /// A visit record.
-    Visit,
-    /// A new service request.
-    ServiceRequest,
-    /// A service-request transition.
-    RequestEvent,
-    /// A finalized mediation agreement (or an ended mediation).
-    Mediation,
-    /// A performance check of an agreement.
-    MediationFollowup,
-    /// A publicity session.
-    Publicity,
-    /// A hazard found or fixed.
-    Hazard,
-    /// A satisfaction rating.
-    Rating,
-}
-
-impl OpKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::Visit => "visit",
-            OpKind::ServiceRequest => "service_request",
-            OpKind::RequestEvent => "request_event",
-            OpKind::Mediation => "mediation",
-            OpKind::MediationFollowup => "mediation_followup",
-            OpKind::Publicity => "publicity",
-            OpKind::Hazard => "hazard",
-            OpKind::Rating => "rating",
-        }
-    }
-}
+pub use beibao_core::ops::OpKind;
 
 /// One queued op.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,18 +3,16 @@
 
 use beibao_core::activity::{Hazard, PublicitySession, Rating, RatingSubject};
 use beibao_core::canonical::sha256_hex;
-use beibao_core::mediation::agreement::Agreement;
-use beibao_core::mediation::eligibility::EligibilityInput;
-use beibao_core::mediation::{MediationKind, Outcome};
-use beibao_core::service_request::{RequestState, ServiceRequest, Transition};
-use beibao_core::visit::{ProofVerdict, Visit, VisitTarget};
-use chrono::{DateTime, NaiveDate, Utc};
+use beibao_core::service_request::{RequestState, ServiceRequest};
+use beibao_core::visit::VisitTarget;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::error::{StoreError, corrupt};
-use crate::outbox::{OpKind, enqueue};
+use crate::outbox::enqueue;
+pub use beibao_core::ops::{CaseStatus, Followup, MediationCase, OpKind, RequestEvent, StoredVisit};
 
 fn name<T: Serialize>(v: T) -> Result<String, StoreError> {
     match serde_json::to_value(v).map_err(corrupt)? {
@@ -29,17 +27,6 @@ fn from_name<T: serde::de::DeserializeOwned>(s: String) -> Result<T, StoreError>
 
 fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(corrupt)
-}
-
-/// A visit as stored: the record, its proof-of-visit verdict, whether it reached a special group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StoredVisit {
-    /// The record.
-    pub visit: Visit,
-    /// The verdict at the time of the visit.
-    pub verdict: ProofVerdict,
-    /// The household has 孤寡老人, 留守儿童, 残疾人 or 特困 members.
-    pub special_group: bool,
 }
 
 /// Record a visit and enqueue it.
@@ -125,23 +112,6 @@ pub fn request(conn: &Connection, id: Uuid) -> Result<Option<ServiceRequest>, St
     .transpose()
 }
 
-/// A transition of a service request made on the tablet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestEvent {
-    /// Event id.
-    pub id: Uuid,
-    /// The request.
-    pub request: Uuid,
-    /// Device.
-    pub device_id: String,
-    /// Officer.
-    pub officer_id: String,
-    /// The step.
-    pub transition: Transition,
-    /// When (device clock).
-    pub at: DateTime<Utc>,
-}
-
 /// Record a transition already checked against the state machine, move the request, enqueue the event.
 pub fn insert_request_event(
     tx: &Transaction<'_>,
@@ -171,49 +141,6 @@ pub fn insert_request_event(
         ],
     )?;
     enqueue(tx, op_id, OpKind::RequestEvent, &e.id.to_string(), e, now)
-}
-
-/// Where a mediation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseStatus {
-    /// Being filled in on the tablet; not synced.
-    Draft,
-    /// Agreement signed and hashed; read-only.
-    Finalized,
-    /// Ended without an agreement (failed, referred, refused); read-only.
-    Ended,
-}
-
-/// A mediation case on the tablet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MediationCase {
-    /// Case id.
-    pub id: Uuid,
-    /// Device.
-    pub device_id: String,
-    /// Officer.
-    pub officer_id: String,
-    /// 人民调解 or 治安调解.
-    pub kind: MediationKind,
-    /// Village.
-    pub village: String,
-    /// The day the case was accepted (time limits run from here).
-    pub accepted_on: NaiveDate,
-    /// When the case was opened.
-    pub opened_at: DateTime<Utc>,
-    /// The facts of the eligibility check.
-    pub eligibility: EligibilityInput,
-    /// Status.
-    pub status: CaseStatus,
-    /// Outcome once ended or finalized.
-    pub outcome: Option<Outcome>,
-    /// The agreement as filled in so far.
-    pub agreement: Agreement,
-    /// Content hash, once finalized.
-    pub content_hash: Option<String>,
-    /// When finalized.
-    pub finalized_at: Option<DateTime<Utc>>,
 }
 
 /// Insert or update a draft. Finalized cases are refused by the database itself (a trigger).
@@ -254,7 +181,8 @@ pub fn close_case(tx: &Transaction<'_>, c: &MediationCase, op_id: Uuid, now: Dat
     }
     let changed = tx
         .execute(
-            "UPDATE mediations SET status = ?2, outcome = ?3, agreement = ?4, content_hash = ?5, finalized_at = ?6
+            "UPDATE mediations SET status = ?2, outcome = ?3, agreement = ?4, content_hash = ?5, finalized_at = ?6,
+                                   device_signature = ?7
              WHERE id = ?1",
             params![
                 c.id.to_string(),
@@ -263,6 +191,7 @@ pub fn close_case(tx: &Transaction<'_>, c: &MediationCase, op_id: Uuid, now: Dat
                 json(&c.agreement)?,
                 c.content_hash,
                 c.finalized_at.map(|t| t.to_rfc3339()),
+                c.device_signature,
             ],
         )
         .map_err(|e| read_only_or(e, c.id))?;
@@ -277,7 +206,7 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
     let row = conn
         .query_row(
             "SELECT device_id, officer_id, kind, village, accepted_on, status, outcome, eligibility, agreement,
-                    content_hash, finalized_at, opened_at FROM mediations WHERE id = ?1",
+                    content_hash, finalized_at, opened_at, device_signature FROM mediations WHERE id = ?1",
             [id.to_string()],
             |r| {
                 Ok((
@@ -293,11 +222,12 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
                     r.get::<_, Option<String>>(9)?,
                     r.get::<_, Option<String>>(10)?,
                     r.get::<_, String>(11)?,
+                    r.get::<_, Option<String>>(12)?,
                 ))
             },
         )
         .optional()?;
-    let Some((device_id, officer_id, kind, village, accepted_on, status, outcome, elig, agreement, hash, fin, opened)) =
+    let Some((device_id, officer_id, kind, village, accepted_on, status, outcome, elig, agreement, hash, fin, opened, sig)) =
         row
     else {
         return Ok(None);
@@ -317,22 +247,8 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
         agreement: serde_json::from_str(&agreement).map_err(corrupt)?,
         content_hash: hash,
         finalized_at: fin.as_deref().map(time).transpose()?,
+        device_signature: sig,
     }))
-}
-
-/// A check of whether an agreement was performed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Followup {
-    /// Id.
-    pub id: Uuid,
-    /// The mediation.
-    pub mediation: Uuid,
-    /// Performed by the deadline.
-    pub performed: bool,
-    /// Day checked.
-    pub checked_on: NaiveDate,
-    /// Note.
-    pub note: String,
 }
 
 /// Record a performance check and enqueue it.

@@ -11,6 +11,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_base.sql"),
     include_str!("migrations/0002_search.sql"),
     include_str!("migrations/0003_fast_search.sql"),
+    include_str!("migrations/0004_sync.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -1,0 +1,310 @@
+//! The payloads of outbox ops: what a tablet records, freezes into its outbox and pushes, and what
+//! the server parses and checks with the same rules. One type per [`OpKind`].
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::activity::{Hazard, PublicitySession, Rating};
+use crate::catalog::Catalog;
+use crate::mediation::agreement::Agreement;
+use crate::mediation::eligibility::EligibilityInput;
+use crate::mediation::{MediationKind, Outcome};
+use crate::service_request::{ServiceRequest, Transition, mode_allowed};
+use crate::visit::{ProofVerdict, Visit};
+
+/// Kinds of ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// A visit record.
+    Visit,
+    /// A new service request.
+    ServiceRequest,
+    /// A service-request transition.
+    RequestEvent,
+    /// A finalized mediation agreement (or an ended mediation).
+    Mediation,
+    /// A performance check of an agreement.
+    MediationFollowup,
+    /// A publicity session.
+    Publicity,
+    /// A hazard found or fixed.
+    Hazard,
+    /// A satisfaction rating.
+    Rating,
+}
+
+impl OpKind {
+    /// Every kind.
+    pub const ALL: [OpKind; 8] = [
+        OpKind::Visit,
+        OpKind::ServiceRequest,
+        OpKind::RequestEvent,
+        OpKind::Mediation,
+        OpKind::MediationFollowup,
+        OpKind::Publicity,
+        OpKind::Hazard,
+        OpKind::Rating,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpKind::Visit => "visit",
+            OpKind::ServiceRequest => "service_request",
+            OpKind::RequestEvent => "request_event",
+            OpKind::Mediation => "mediation",
+            OpKind::MediationFollowup => "mediation_followup",
+            OpKind::Publicity => "publicity",
+            OpKind::Hazard => "hazard",
+            OpKind::Rating => "rating",
+        }
+    }
+
+    /// The kind of a stored name.
+    pub fn parse(name: &str) -> Option<OpKind> {
+        OpKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// A visit as stored: the record, its proof-of-visit verdict, whether it reached a special group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredVisit {
+    /// The record.
+    pub visit: Visit,
+    /// The verdict at the time of the visit.
+    pub verdict: ProofVerdict,
+    /// The household has 孤寡老人, 留守儿童, 残疾人 or 特困 members.
+    pub special_group: bool,
+}
+
+/// A transition of a service request made on the tablet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestEvent {
+    /// Event id.
+    pub id: Uuid,
+    /// The request.
+    pub request: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// The step.
+    pub transition: Transition,
+    /// When (device clock).
+    pub at: DateTime<Utc>,
+}
+
+/// Where a mediation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Being filled in on the tablet; not synced.
+    Draft,
+    /// Agreement signed and hashed; read-only.
+    Finalized,
+    /// Ended without an agreement (failed, referred, refused); read-only.
+    Ended,
+}
+
+/// A mediation case on the tablet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediationCase {
+    /// Case id.
+    pub id: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// 人民调解 or 治安调解.
+    pub kind: MediationKind,
+    /// Village.
+    pub village: String,
+    /// The day the case was accepted (time limits run from here).
+    pub accepted_on: NaiveDate,
+    /// When the case was opened.
+    pub opened_at: DateTime<Utc>,
+    /// The facts of the eligibility check.
+    pub eligibility: EligibilityInput,
+    /// Status.
+    pub status: CaseStatus,
+    /// Outcome once ended or finalized.
+    pub outcome: Option<Outcome>,
+    /// The agreement as filled in so far.
+    pub agreement: Agreement,
+    /// Content hash, once finalized.
+    pub content_hash: Option<String>,
+    /// When finalized.
+    pub finalized_at: Option<DateTime<Utc>>,
+    /// The device's Ed25519 signature over the content hash (hex), once finalized on an enrolled
+    /// tablet; the server verifies it against the device's enrolled key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_signature: Option<String>,
+}
+
+/// A check of whether an agreement was performed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Followup {
+    /// Id.
+    pub id: Uuid,
+    /// The mediation.
+    pub mediation: Uuid,
+    /// Performed by the deadline.
+    pub performed: bool,
+    /// Day checked.
+    pub checked_on: NaiveDate,
+    /// Note.
+    pub note: String,
+}
+
+
+/// A parsed op payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpRecord {
+    /// A visit.
+    Visit(Box<StoredVisit>),
+    /// A new service request.
+    ServiceRequest(Box<ServiceRequest>),
+    /// A transition of a service request.
+    RequestEvent(Box<RequestEvent>),
+    /// A closed mediation.
+    Mediation(Box<MediationCase>),
+    /// A performance check.
+    MediationFollowup(Box<Followup>),
+    /// A publicity session.
+    Publicity(Box<PublicitySession>),
+    /// A hazard.
+    Hazard(Box<Hazard>),
+    /// A rating.
+    Rating(Box<Rating>),
+}
+
+/// Why an op is refused, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Stable code.
+    pub code: String,
+    /// What is wrong, for the log and the officer.
+    pub message: String,
+}
+
+impl Rejection {
+    /// A rejection.
+    pub fn new(code: &str, message: impl Into<String>) -> Rejection {
+        Rejection { code: code.to_owned(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+fn parse_as<T: serde::de::DeserializeOwned>(payload: &str) -> Result<Box<T>, Rejection> {
+    serde_json::from_str(payload).map(Box::new).map_err(|e| Rejection::new("malformed_payload", e.to_string()))
+}
+
+impl OpRecord {
+    /// Parse a payload of a kind.
+    pub fn parse(kind: OpKind, payload: &str) -> Result<OpRecord, Rejection> {
+        Ok(match kind {
+            OpKind::Visit => OpRecord::Visit(parse_as(payload)?),
+            OpKind::ServiceRequest => OpRecord::ServiceRequest(parse_as(payload)?),
+            OpKind::RequestEvent => OpRecord::RequestEvent(parse_as(payload)?),
+            OpKind::Mediation => OpRecord::Mediation(parse_as(payload)?),
+            OpKind::MediationFollowup => OpRecord::MediationFollowup(parse_as(payload)?),
+            OpKind::Publicity => OpRecord::Publicity(parse_as(payload)?),
+            OpKind::Hazard => OpRecord::Hazard(parse_as(payload)?),
+            OpKind::Rating => OpRecord::Rating(parse_as(payload)?),
+        })
+    }
+
+    /// The record's id.
+    pub fn id(&self) -> Uuid {
+        match self {
+            OpRecord::Visit(v) => v.visit.id,
+            OpRecord::ServiceRequest(r) => r.id,
+            OpRecord::RequestEvent(e) => e.id,
+            OpRecord::Mediation(c) => c.id,
+            OpRecord::MediationFollowup(f) => f.id,
+            OpRecord::Publicity(p) => p.id,
+            OpRecord::Hazard(h) => h.id,
+            OpRecord::Rating(r) => r.id,
+        }
+    }
+
+    /// The device and officer the record names, where it names them (a follow-up names neither: it
+    /// belongs to its mediation).
+    pub fn author(&self) -> Option<(&str, &str)> {
+        fn pair<'a>(d: &'a str, o: &'a str) -> (&'a str, &'a str) {
+            (d, o)
+        }
+        match self {
+            OpRecord::Visit(v) => Some(pair(&v.visit.device_id, &v.visit.officer_id)),
+            OpRecord::ServiceRequest(r) => Some(pair(&r.device_id, &r.officer_id)),
+            OpRecord::RequestEvent(e) => Some(pair(&e.device_id, &e.officer_id)),
+            OpRecord::Mediation(c) => Some(pair(&c.device_id, &c.officer_id)),
+            OpRecord::MediationFollowup(_) => None,
+            OpRecord::Publicity(p) => Some(pair(&p.device_id, &p.officer_id)),
+            OpRecord::Hazard(h) => Some(pair(&h.device_id, &h.officer_id)),
+            OpRecord::Rating(r) => Some(pair(&r.device_id, &r.officer_id)),
+        }
+    }
+
+    /// The rules a record must meet on its own (the server adds what needs its state: the
+    /// request's current state, the device's key). A finalized mediation must re-hash to its
+    /// content hash, be complete under its template and carry the device's signature.
+    pub fn check(&self, catalog: &Catalog) -> Result<(), Rejection> {
+        match self {
+            OpRecord::Visit(v) => v.visit.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
+            OpRecord::ServiceRequest(r) => {
+                let Some(service) = catalog.services.iter().find(|s| s.code == r.service) else {
+                    return Err(Rejection::new("unknown_service", format!("no service `{}`", r.service)));
+                };
+                if !mode_allowed(service, r.mode) {
+                    return Err(Rejection::new("mode_not_allowed", format!("{} cannot be handled that way", r.service)));
+                }
+                if r.applicant.trim().is_empty() {
+                    return Err(Rejection::new("required", "applicant"));
+                }
+                Ok(())
+            }
+            OpRecord::RequestEvent(_) | OpRecord::MediationFollowup(_) => Ok(()),
+            OpRecord::Mediation(c) => check_mediation(c),
+            OpRecord::Publicity(p) => p.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
+            OpRecord::Hazard(h) => h.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
+            OpRecord::Rating(_) => Ok(()),
+        }
+    }
+}
+
+fn check_mediation(c: &MediationCase) -> Result<(), Rejection> {
+    match c.status {
+        CaseStatus::Draft => Err(Rejection::new("draft", "a draft mediation stays on the tablet")),
+        CaseStatus::Ended => match c.outcome {
+            Some(_) => Ok(()),
+            None => Err(Rejection::new("required", "an ended mediation needs its outcome")),
+        },
+        CaseStatus::Finalized => {
+            let Some(claimed) = &c.content_hash else {
+                return Err(Rejection::new("required", "a finalized agreement needs its content hash"));
+            };
+            if let Some(issue) = c.agreement.issues().into_iter().next() {
+                return Err(Rejection::new("incomplete_agreement", format!("{}: {}", issue.field, issue.detail)));
+            }
+            let actual = c.agreement.content_hash().map_err(|e| Rejection::new("not_canonical", e.to_string()))?;
+            if &actual != claimed {
+                return Err(Rejection::new(
+                    "agreement_hash_mismatch",
+                    format!("content hashes to {actual}, the op claims {claimed}"),
+                ));
+            }
+            if c.device_signature.as_deref().is_none_or(str::is_empty) {
+                return Err(Rejection::new("unsigned_agreement", "the device's signature over the hash is missing"));
+            }
+            Ok(())
+        }
+    }
+}

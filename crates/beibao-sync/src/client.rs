@@ -1,0 +1,201 @@
+//! The HTTP client of the protocol: one method per endpoint, zstd bodies both ways, and a strict
+//! reading of answers — a 2xx that is not our JSON (a captive portal's page) is not an ack.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::wire::{
+    self, API_PREFIX, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollRequest, EnrollResponse, ErrorBody,
+    LastSeqResponse, MAX_JSON_BYTES, PullResponse, PushRequest, PushResponse, TokenRequest, TokenResponse,
+};
+
+/// Why a sync step failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncError {
+    /// The link failed: refused, reset, timed out. Retry with backoff.
+    #[error("link: {0}")]
+    Transport(String),
+    /// An answer that is not the server's (a captive portal, a proxy page, a mismatched echo).
+    #[error("not an answer from the sync server: {0}")]
+    NotOurServer(String),
+    /// The server refused with its error shape.
+    #[error("server {status}: {} ({})", body.message, body.code)]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The error body.
+        body: ErrorBody,
+    },
+    /// The receipt does not verify: nothing is marked delivered.
+    #[error("receipt: {0}")]
+    Receipt(String),
+    /// The tablet's store failed.
+    #[error("tablet: {0}")]
+    Local(String),
+    /// The tablet is not enrolled.
+    #[error("this tablet is not enrolled")]
+    NotEnrolled,
+    /// The device was revoked; its key material has been wiped.
+    #[error("this device was revoked; its keys were wiped")]
+    Revoked,
+    /// The pass took longer than the watchdog allows.
+    #[error("sync stalled for {0:?}; restarted")]
+    Stalled(Duration),
+}
+
+impl SyncError {
+    /// Stable code.
+    pub fn code(&self) -> &str {
+        match self {
+            SyncError::Transport(_) => "link",
+            SyncError::NotOurServer(_) => "not_our_server",
+            SyncError::Server { body, .. } => &body.code,
+            SyncError::Receipt(_) => "bad_receipt",
+            SyncError::Local(_) => "tablet",
+            SyncError::NotEnrolled => "not_enrolled",
+            SyncError::Revoked => "revoked",
+            SyncError::Stalled(_) => "stalled",
+        }
+    }
+
+    /// Worth retrying after a pause.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Transport(_) | SyncError::NotOurServer(_) | SyncError::Receipt(_) | SyncError::Stalled(_) => true,
+            SyncError::Server { status, .. } => *status >= 500 || *status == 429 || *status == 409 || *status == 401,
+            SyncError::Local(_) | SyncError::NotEnrolled | SyncError::Revoked => false,
+        }
+    }
+}
+
+fn transport(e: reqwest::Error) -> SyncError {
+    SyncError::Transport(e.to_string())
+}
+
+/// A client of one server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:8440`); every request gives up
+    /// after `timeout` (the stall watchdog of a single request).
+    pub fn new(base: &str, timeout: Duration) -> Result<Client, SyncError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .pool_max_idle_per_host(1)
+            .build()
+            .map_err(transport)?;
+        Ok(Client { base: base.trim_end_matches('/').to_owned(), http, token: None })
+    }
+
+    /// The server's base address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Whether a token is held.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Forget the token (after a 401).
+    pub fn drop_token(&mut self) {
+        self.token = None;
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.base)
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, SyncError> {
+        let req = match &self.token {
+            Some(t) => req.header(AUTHORIZATION, format!("Bearer {t}")),
+            None => req,
+        };
+        let resp = req.header("accept-encoding", "zstd").send().await.map_err(transport)?;
+        let status = resp.status();
+        let zstd = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v == "zstd");
+        let json = resp.headers().get(CONTENT_TYPE).is_some_and(|v| v.to_str().is_ok_and(|s| s.starts_with("application/json")));
+        let body = resp.bytes().await.map_err(transport)?;
+        let body = if zstd { wire::decompress(&body, MAX_JSON_BYTES).map_err(SyncError::NotOurServer)? } else { body.to_vec() };
+        if status.is_success() {
+            if !json {
+                return Err(SyncError::NotOurServer(format!("{status} without a JSON body")));
+            }
+            return serde_json::from_slice(&body).map_err(|e| SyncError::NotOurServer(format!("{status}: {e}")));
+        }
+        match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(body) => Err(SyncError::Server { status: status.as_u16(), body }),
+            Err(_) if status == StatusCode::BAD_GATEWAY || status.is_server_error() => {
+                Err(SyncError::Transport(format!("{status} from something in between")))
+            }
+            Err(_) => Err(SyncError::NotOurServer(format!("{status} without the error shape"))),
+        }
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, SyncError> {
+        let req = self
+            .http
+            .post(self.url(path))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(CONTENT_ENCODING, HeaderValue::from_static("zstd"))
+            .body(wire::encode(body));
+        self.send(req).await
+    }
+
+    /// Enroll with a one-time code.
+    pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse, SyncError> {
+        self.post("/devices/enroll", req).await
+    }
+
+    /// Obtain a token by signing a fresh challenge with the device key.
+    pub async fn authenticate(&mut self, device_id: &str, key: &ed25519_dalek::SigningKey) -> Result<(), SyncError> {
+        let ch: ChallengeResponse =
+            self.post("/auth/challenge", &ChallengeRequest { device_id: device_id.to_owned() }).await?;
+        let signature = wire::sign_hex(key, &wire::auth_message(device_id, &ch.challenge));
+        let tok: TokenResponse = self
+            .post("/auth/token", &TokenRequest { device_id: device_id.to_owned(), challenge: ch.challenge, signature })
+            .await?;
+        self.token = Some(tok.token);
+        Ok(())
+    }
+
+    /// The server's last seq for the authenticated device.
+    pub async fn last_seq(&self) -> Result<LastSeqResponse, SyncError> {
+        self.send(self.http.get(self.url("/sync/last-seq"))).await
+    }
+
+    /// Push a batch.
+    pub async fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError> {
+        self.post("/sync/push", batch).await
+    }
+
+    /// A page of changes after `cursor`.
+    pub async fn pull(&self, cursor: i64, limit: usize) -> Result<PullResponse, SyncError> {
+        self.send(self.http.get(self.url(&format!("/sync/pull?cursor={cursor}&limit={limit}")))).await
+    }
+
+    /// What the server holds of a blob.
+    pub async fn blob_status(&self, sha256: &str) -> Result<BlobStatus, SyncError> {
+        self.send(self.http.get(self.url(&format!("/blobs/{sha256}")))).await
+    }
+
+    /// Upload a chunk of a blob of `total` bytes at `offset`.
+    pub async fn blob_chunk(&self, sha256: &str, total: u64, offset: u64, chunk: &[u8]) -> Result<BlobStatus, SyncError> {
+        let req = self
+            .http
+            .put(self.url(&format!("/blobs/{sha256}?offset={offset}&size={total}")))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))
+            .body(chunk.to_vec());
+        self.send(req).await
+    }
+}

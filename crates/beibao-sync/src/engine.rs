@@ -1,0 +1,457 @@
+//! The client engine: one pass = authenticate, ask the server's `last_seq`, push the outbox in
+//! batches sized in bytes, upload blobs on their own queue, pull changes. [`Engine::drain`] repeats
+//! passes with backoff and jitter until the queue is empty; a watchdog bounds each pass.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use uuid::Uuid;
+
+use crate::client::{Client, SyncError};
+use crate::wire::{EnrollResponse, PullResponse, PushRequest, PushResponse, WireOp};
+
+/// Who the tablet is, as far as sync is concerned.
+#[derive(Clone)]
+pub struct Identity {
+    /// Device id.
+    pub device_id: String,
+    /// Officer id.
+    pub officer_id: String,
+    /// The device's Ed25519 key (absent once wiped).
+    pub key: Option<SigningKey>,
+    /// The server's public key, once enrolled.
+    pub server_key: Option<String>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("device_id", &self.device_id)
+            .field("officer_id", &self.officer_id)
+            .field("enrolled", &self.server_key.is_some())
+            .finish()
+    }
+}
+
+/// What waits on the tablet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Ops waiting.
+    pub ops: u64,
+    /// Their bytes.
+    pub op_bytes: u64,
+    /// Blobs waiting.
+    pub blobs: u64,
+    /// Their bytes.
+    pub blob_bytes: u64,
+}
+
+/// The tablet side of sync: its outbox, blobs, pull cursor and keys. Implemented over the
+/// encrypted store by beibao-field; every method is one local transaction.
+pub trait Tablet: Send {
+    /// Who the tablet is.
+    fn identity(&self) -> Result<Identity, String>;
+    /// Save the server's answer to an enrollment.
+    fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse, now: DateTime<Utc>) -> Result<(), String>;
+    /// The oldest pending ops, in seq order, up to `max_bytes` of payload (at least one op).
+    fn batch(&mut self, max_bytes: usize) -> Result<Vec<WireOp>, String>;
+    /// Record an acknowledged push (results and receipt) in one transaction.
+    fn acknowledge(&mut self, ack: &PushResponse, now: DateTime<Utc>) -> Result<(), String>;
+    /// The highest seq the tablet holds as acknowledged.
+    fn last_acked(&self) -> Result<i64, String>;
+    /// The server holds less than the tablet thought (restored from a backup): put every op after
+    /// `seq` back in the queue. Returns how many.
+    fn requeue_after(&mut self, seq: i64) -> Result<u64, String>;
+    /// What waits.
+    fn backlog(&self) -> Result<Backlog, String>;
+    /// The pull cursor.
+    fn pull_cursor(&self) -> Result<i64, String>;
+    /// Apply a page and move the cursor, in one transaction.
+    fn apply_pull(&mut self, page: &PullResponse, now: DateTime<Utc>) -> Result<(), String>;
+    /// Blobs not yet uploaded: (sha256, size).
+    fn blobs_to_upload(&self) -> Result<Vec<(String, u64)>, String>;
+    /// A blob's bytes.
+    fn blob(&self, sha256: &str) -> Result<Vec<u8>, String>;
+    /// Mark a blob uploaded.
+    fn blob_uploaded(&mut self, sha256: &str) -> Result<(), String>;
+    /// The device was revoked: wipe the key material and the enrollment.
+    fn wipe_keys(&mut self) -> Result<(), String>;
+}
+
+/// Where the engine stands, reported as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The step.
+    pub phase: Phase,
+    /// What waits.
+    pub left: Backlog,
+}
+
+/// Steps of a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Obtaining a token.
+    Authenticating,
+    /// Pushing records.
+    Pushing,
+    /// Uploading blobs.
+    Blobs,
+    /// Pulling changes.
+    Pulling,
+    /// Waiting before a retry.
+    Backoff,
+    /// Nothing left.
+    Done,
+}
+
+/// Tuning of the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Starting batch size (payload bytes).
+    pub batch_bytes: usize,
+    /// Smallest batch after failures.
+    pub min_batch_bytes: usize,
+    /// Largest batch after successes.
+    pub max_batch_bytes: usize,
+    /// First backoff pause.
+    pub backoff_base: Duration,
+    /// Longest backoff pause.
+    pub backoff_max: Duration,
+    /// A single request gives up after this.
+    pub request_timeout: Duration,
+    /// A whole pass gives up after this (the watchdog).
+    pub pass_timeout: Duration,
+    /// Changes per pull page.
+    pub pull_page: usize,
+    /// Bytes per blob chunk.
+    pub blob_chunk: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            batch_bytes: 64 * 1024,
+            min_batch_bytes: 2 * 1024,
+            max_batch_bytes: 1024 * 1024,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            pass_timeout: Duration::from_secs(300),
+            pull_page: 500,
+            blob_chunk: 64 * 1024,
+        }
+    }
+}
+
+/// What a pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Ops acknowledged as applied.
+    pub applied: u64,
+    /// Ops acknowledged as duplicates.
+    pub duplicates: u64,
+    /// Ops rejected (recorded; they do not block the queue).
+    pub rejected: u64,
+    /// Push requests made.
+    pub pushes: u64,
+    /// Blobs completed.
+    pub blobs: u64,
+    /// Changes pulled.
+    pub pulled: u64,
+    /// Ops requeued because the server was behind.
+    pub requeued: u64,
+}
+
+impl PassReport {
+    fn add(&mut self, o: PassReport) {
+        self.applied += o.applied;
+        self.duplicates += o.duplicates;
+        self.rejected += o.rejected;
+        self.pushes += o.pushes;
+        self.blobs += o.blobs;
+        self.pulled += o.pulled;
+        self.requeued += o.requeued;
+    }
+}
+
+/// What [`Engine::drain`] did over all its passes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Sum of the passes.
+    pub total: PassReport,
+    /// Passes that failed and were retried.
+    pub failures: u64,
+}
+
+/// The clock the engine stamps local records with.
+pub type Now = fn() -> DateTime<Utc>;
+
+/// The sync engine of one tablet against one server.
+#[derive(Debug)]
+pub struct Engine {
+    client: Client,
+    settings: Settings,
+    batch_bytes: usize,
+    rng: u64,
+    now: Now,
+}
+
+fn local(e: String) -> SyncError {
+    SyncError::Local(e)
+}
+
+impl Engine {
+    /// An engine; `seed` drives the backoff jitter (inject it for deterministic tests), `now` the
+    /// local timestamps.
+    pub fn new(base_url: &str, settings: Settings, seed: u64, now: Now) -> Result<Engine, SyncError> {
+        Ok(Engine {
+            client: Client::new(base_url, settings.request_timeout)?,
+            batch_bytes: settings.batch_bytes,
+            settings,
+            rng: seed | 1,
+            now,
+        })
+    }
+
+    /// The current batch size in bytes (shrinks after failures, grows after successes).
+    pub fn batch_bytes(&self) -> usize {
+        self.batch_bytes
+    }
+
+    /// The HTTP client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Enroll the tablet with a one-time code.
+    pub async fn enroll(&mut self, tablet: &mut dyn Tablet, code: &str) -> Result<EnrollResponse, SyncError> {
+        let id = tablet.identity().map_err(local)?;
+        let key = id.key.ok_or(SyncError::Revoked)?;
+        let req = crate::wire::EnrollRequest {
+            code: code.to_owned(),
+            device_id: id.device_id,
+            officer_id: id.officer_id,
+            public_key: crate::wire::public_hex(&key),
+        };
+        let resp = self.client.enroll(&req).await?;
+        if resp.device_id != req.device_id || resp.officer_id != req.officer_id {
+            return Err(SyncError::NotOurServer("enrollment answer names another device".into()));
+        }
+        tablet.save_enrollment(self.client.base(), &resp, (self.now)()).map_err(local)?;
+        Ok(resp)
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        // xorshift64*: enough for jitter, seeded by the caller.
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// The pause before retry number `failures` (1-based): exponential, capped, with full jitter
+    /// in its upper half.
+    pub fn backoff(&mut self, failures: u32) -> Duration {
+        let exp = self.settings.backoff_base.saturating_mul(1u32 << failures.saturating_sub(1).min(16));
+        let cap = exp.min(self.settings.backoff_max);
+        let frac = (self.next_rand() % 1000) as u32;
+        cap / 2 + cap / 2 * frac / 1000
+    }
+
+    fn shrink(&mut self) {
+        self.batch_bytes = (self.batch_bytes / 2).max(self.settings.min_batch_bytes);
+    }
+
+    fn grow(&mut self) {
+        self.batch_bytes = (self.batch_bytes * 2).min(self.settings.max_batch_bytes);
+    }
+
+    /// One pass: push everything, upload blobs, pull. Stops at the first failure.
+    pub async fn pass(
+        &mut self,
+        tablet: &mut dyn Tablet,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<PassReport, SyncError> {
+        let id = tablet.identity().map_err(local)?;
+        let server_key = id.server_key.clone().ok_or(SyncError::NotEnrolled)?;
+        let key = id.key.clone().ok_or(SyncError::Revoked)?;
+        let mut report = PassReport::default();
+        let mut report_progress = |tablet: &dyn Tablet, phase| {
+            if let Ok(left) = tablet.backlog() {
+                progress(Progress { phase, left });
+            }
+        };
+        report_progress(tablet, Phase::Authenticating);
+        if !self.client.has_token() {
+            self.auth(tablet, &id.device_id, &key).await?;
+        }
+        // A reconnect asks the server's high-water mark first.
+        let last = match self.client.last_seq().await {
+            Err(SyncError::Server { status: 401, body }) => {
+                self.on_unauthorized(tablet, &body.code)?;
+                self.auth(tablet, &id.device_id, &key).await?;
+                self.client.last_seq().await?
+            }
+            other => other?,
+        };
+        if last.device_id != id.device_id {
+            return Err(SyncError::NotOurServer("last-seq answer names another device".into()));
+        }
+        if last.last_seq < tablet.last_acked().map_err(local)? {
+            report.requeued += tablet.requeue_after(last.last_seq).map_err(local)?;
+        }
+        loop {
+            report_progress(tablet, Phase::Pushing);
+            let ops = tablet.batch(self.batch_bytes).map_err(local)?;
+            if ops.is_empty() {
+                break;
+            }
+            let batch = PushRequest { device_id: id.device_id.clone(), batch_id: Uuid::now_v7().to_string(), ops };
+            report.pushes += 1;
+            let ack = match self.client.push(&batch).await {
+                Ok(ack) => ack,
+                Err(SyncError::Server { status: 409, body }) if body.code == "seq_gap" => {
+                    let expect = body.expect_seq.unwrap_or(1);
+                    report.requeued += tablet.requeue_after(expect - 1).map_err(local)?;
+                    continue;
+                }
+                Err(SyncError::Server { status: 413, .. }) if batch.ops.len() > 1 => {
+                    self.shrink();
+                    continue;
+                }
+                Err(SyncError::Server { status: 401, body }) => {
+                    self.on_unauthorized(tablet, &body.code)?;
+                    self.auth(tablet, &id.device_id, &key).await?;
+                    continue;
+                }
+                Err(e) => {
+                    self.shrink();
+                    return Err(e);
+                }
+            };
+            check_ack(&batch, &ack, &server_key)?;
+            tablet.acknowledge(&ack, (self.now)()).map_err(local)?;
+            for r in &ack.results {
+                match r.status {
+                    crate::wire::OpStatus::Applied => report.applied += 1,
+                    crate::wire::OpStatus::Duplicate => report.duplicates += 1,
+                    crate::wire::OpStatus::Rejected => report.rejected += 1,
+                }
+            }
+            self.grow();
+        }
+        report_progress(tablet, Phase::Blobs);
+        for (sha, size) in tablet.blobs_to_upload().map_err(local)? {
+            self.upload_blob(tablet, &sha, size).await?;
+            report.blobs += 1;
+            report_progress(tablet, Phase::Blobs);
+        }
+        report_progress(tablet, Phase::Pulling);
+        loop {
+            let cursor = tablet.pull_cursor().map_err(local)?;
+            let page = self.client.pull(cursor, self.settings.pull_page).await?;
+            if page.device_id != id.device_id {
+                return Err(SyncError::NotOurServer("pull answer names another device".into()));
+            }
+            if page.changes.iter().any(|c| c.cursor <= cursor) || page.cursor < cursor {
+                return Err(SyncError::NotOurServer("pull page goes backwards".into()));
+            }
+            report.pulled += page.changes.len() as u64;
+            tablet.apply_pull(&page, (self.now)()).map_err(local)?;
+            if !page.more {
+                break;
+            }
+        }
+        report_progress(tablet, Phase::Done);
+        Ok(report)
+    }
+
+    async fn auth(&mut self, tablet: &mut dyn Tablet, device_id: &str, key: &SigningKey) -> Result<(), SyncError> {
+        match self.client.authenticate(device_id, key).await {
+            Err(SyncError::Server { status: 401, body }) => {
+                self.on_unauthorized(tablet, &body.code)?;
+                Err(SyncError::Server { status: 401, body })
+            }
+            other => other,
+        }
+    }
+
+    fn on_unauthorized(&mut self, tablet: &mut dyn Tablet, code: &str) -> Result<(), SyncError> {
+        self.client.drop_token();
+        if code == "revoked" {
+            tablet.wipe_keys().map_err(local)?;
+            return Err(SyncError::Revoked);
+        }
+        Ok(())
+    }
+
+    async fn upload_blob(&mut self, tablet: &mut dyn Tablet, sha: &str, size: u64) -> Result<(), SyncError> {
+        let mut status = self.client.blob_status(sha).await?;
+        let bytes = tablet.blob(sha).map_err(local)?;
+        while !status.complete {
+            let from = status.offset.min(bytes.len() as u64) as usize;
+            let to = (from + self.settings.blob_chunk).min(bytes.len());
+            status = match self.client.blob_chunk(sha, size, from as u64, &bytes[from..to]).await {
+                Ok(s) => s,
+                Err(SyncError::Server { status: 409, body }) if body.code == "blob_offset" => {
+                    crate::wire::BlobStatus { sha256: sha.to_owned(), offset: body.offset.unwrap_or(0), complete: false }
+                }
+                Err(e) => return Err(e),
+            };
+        }
+        tablet.blob_uploaded(sha).map_err(local)
+    }
+
+    /// Passes until one succeeds (the queue is drained), pausing with backoff between failures.
+    /// Gives up after `max_failures` failed passes or on a failure not worth retrying.
+    pub async fn drain(
+        &mut self,
+        tablet: &mut dyn Tablet,
+        progress: &mut (dyn FnMut(Progress) + Send),
+        max_failures: u64,
+    ) -> Result<DrainReport, SyncError> {
+        let mut out = DrainReport::default();
+        loop {
+            let watchdog = self.settings.pass_timeout;
+            let result = match tokio::time::timeout(watchdog, self.pass(tablet, progress)).await {
+                Ok(r) => r,
+                Err(_) => Err(SyncError::Stalled(watchdog)),
+            };
+            match result {
+                Ok(r) => {
+                    out.total.add(r);
+                    return Ok(out);
+                }
+                Err(e) if e.is_retryable() && out.failures < max_failures => {
+                    out.failures += 1;
+                    if let Ok(left) = tablet.backlog() {
+                        progress(Progress { phase: Phase::Backoff, left });
+                    }
+                    let pause = self.backoff(out.failures.min(32) as u32);
+                    tokio::time::sleep(pause).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Only an answer that echoes the device and batch, covers exactly the ops sent, and carries a
+/// receipt that verifies with the server's key is an ack.
+pub fn check_ack(batch: &PushRequest, ack: &PushResponse, server_key: &str) -> Result<(), SyncError> {
+    if ack.device_id != batch.device_id || ack.batch_id != batch.batch_id {
+        return Err(SyncError::NotOurServer("the answer does not echo this device and batch".into()));
+    }
+    let sent: Vec<(i64, &str)> = batch.ops.iter().map(|o| (o.seq, o.op_id.as_str())).collect();
+    let got: Vec<(i64, &str)> = ack.results.iter().map(|r| (r.seq, r.op_id.as_str())).collect();
+    if sent != got {
+        return Err(SyncError::NotOurServer("the results do not match the ops sent".into()));
+    }
+    if ack.receipt.device_id != batch.device_id || ack.receipt.batch_id != batch.batch_id {
+        return Err(SyncError::Receipt("receipt names another batch".into()));
+    }
+    ack.receipt.verify(server_key, &ack.results).map_err(SyncError::Receipt)
+}

@@ -1,0 +1,12 @@
+//! Sync protocol v1 (see `shared/DESIGN.md`): the wire types shared by tablet and server
+//! ([`wire`]), the HTTP client ([`client`]) and the client engine ([`engine`]): batches sized in
+//! bytes that shrink after failures and grow after successes, backoff with jitter, a reconnect
+//! that asks the server's `last_seq` first, acks only when the answer echoes the device and batch
+//! and its receipt verifies, blobs on their own queue, progress events and a watchdog.
+
+pub mod client;
+pub mod engine;
+pub mod wire;
+
+pub use client::{Client, SyncError};
+pub use engine::{Backlog, DrainReport, Engine, Identity, PassReport, Phase, Progress, Settings, Tablet};

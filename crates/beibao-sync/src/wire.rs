@@ -1,0 +1,424 @@
+//! The wire types of sync protocol v1, shared by the tablet and the server. Every body is JSON,
+//! zstd-compressed on the wire (`Content-Encoding: zstd`), and unknown fields are refused.
+
+use beibao_core::canonical::{content_hash, sha256_hex};
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// Every path of the API starts here.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The largest compressed request body the server reads (push batches, blob chunks).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// The largest decompressed JSON body (a guard against compression bombs).
+pub const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
+/// The most ops in one push.
+pub const MAX_BATCH_OPS: usize = 5_000;
+/// The largest single op payload.
+pub const MAX_OP_BYTES: usize = 256 * 1024;
+/// The largest blob (a photo).
+pub const MAX_BLOB_BYTES: u64 = 20 * 1024 * 1024;
+
+/// The one error shape of every failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// Stable code (`malformed_json`, `unknown_field`, `payload_too_large`, `unauthenticated`,
+    /// `token_expired`, `revoked`, `rate_limited`, `seq_gap`, …).
+    pub code: String,
+    /// What is wrong, in words.
+    pub message: String,
+    /// With `seq_gap`: the seq the server expects next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_seq: Option<i64>,
+    /// With `blob_offset`: the offset the server holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+/// Enroll a tablet with a one-time code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The one-time enrollment code an administrator issued.
+    pub code: String,
+    /// The device id the tablet made at init (every record carries it).
+    pub device_id: String,
+    /// The officer the tablet was set up for; must match the code's.
+    pub officer_id: String,
+    /// The tablet's Ed25519 public key, hex.
+    pub public_key: String,
+}
+
+/// A block of 协议书 serial numbers reserved for one device, so numbers made offline never collide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialBlock {
+    /// Prefix, e.g. `SHT-2026-D0007-`.
+    pub prefix: String,
+    /// First number of the block.
+    pub start: i64,
+    /// Last number of the block (inclusive).
+    pub end: i64,
+}
+
+/// The server's answer to an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollResponse {
+    /// The device, now bound.
+    pub device_id: String,
+    /// The officer it is bound to.
+    pub officer_id: String,
+    /// The server's Ed25519 public key (hex): receipts are signed with it.
+    pub server_key: String,
+    /// Serial numbers reserved for the device.
+    pub serials: SerialBlock,
+}
+
+/// Ask for a challenge to sign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeRequest {
+    /// The device.
+    pub device_id: String,
+}
+
+/// A challenge (random, single use, short-lived).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeResponse {
+    /// Hex nonce.
+    pub challenge: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Trade a signed challenge for a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// The device.
+    pub device_id: String,
+    /// The challenge received.
+    pub challenge: String,
+    /// Ed25519 signature (hex) over [`auth_message`].
+    pub signature: String,
+}
+
+/// A short-lived bearer token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenResponse {
+    /// Bearer token.
+    pub token: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One outbox op on the wire. The payload travels as the exact bytes the tablet froze, so the
+/// server can check `sha256` over them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireOp {
+    /// Per-device sequence number.
+    pub seq: i64,
+    /// Unique op id.
+    pub op_id: String,
+    /// The op kind (`visit`, `service_request`, …).
+    pub kind: String,
+    /// SHA-256 (hex) of the payload bytes.
+    pub sha256: String,
+    /// The frozen payload.
+    pub payload: Box<RawValue>,
+}
+
+impl WireOp {
+    /// An op from its stored parts; the payload must be JSON.
+    pub fn new(seq: i64, op_id: &str, kind: &str, sha256: &str, payload: &str) -> Result<WireOp, serde_json::Error> {
+        Ok(WireOp {
+            seq,
+            op_id: op_id.to_owned(),
+            kind: kind.to_owned(),
+            sha256: sha256.to_owned(),
+            payload: RawValue::from_string(payload.to_owned())?,
+        })
+    }
+
+    /// True when the payload hashes to `sha256`.
+    pub fn hash_ok(&self) -> bool {
+        sha256_hex(self.payload.get().as_bytes()) == self.sha256
+    }
+}
+
+/// A batch of ops, contiguous in `seq`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// The device (must be the authenticated one).
+    pub device_id: String,
+    /// A fresh id per attempt; echoed in the answer.
+    pub batch_id: String,
+    /// The ops, in `seq` order without gaps.
+    pub ops: Vec<WireOp>,
+}
+
+/// What became of one op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpStatus {
+    /// Applied now or in an earlier attempt.
+    Applied,
+    /// Its `op_id` had already been applied under another seq.
+    Duplicate,
+    /// Refused with a reason; recorded, and it does not block the queue.
+    Rejected,
+}
+
+impl OpStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpStatus::Applied => "applied",
+            OpStatus::Duplicate => "duplicate",
+            OpStatus::Rejected => "rejected",
+        }
+    }
+
+    /// The status of a stored name.
+    pub fn parse(s: &str) -> Option<OpStatus> {
+        [OpStatus::Applied, OpStatus::Duplicate, OpStatus::Rejected].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The stored result of one op.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpResult {
+    /// Its seq.
+    pub seq: i64,
+    /// Its id.
+    pub op_id: String,
+    /// What became of it.
+    pub status: OpStatus,
+    /// With `rejected`: the stable code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// With `rejected`: the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// What the server committed for one batch, signed with the server's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// The device.
+    pub device_id: String,
+    /// The batch.
+    pub batch_id: String,
+    /// First seq covered.
+    pub first_seq: i64,
+    /// Last seq covered.
+    pub last_seq: i64,
+    /// SHA-256 of the canonical JSON of the results.
+    pub results_sha256: String,
+    /// Server time of the commit.
+    pub committed_at: DateTime<Utc>,
+    /// Ed25519 signature (hex) over [`Receipt::message`].
+    pub signature: String,
+}
+
+impl Receipt {
+    /// The bytes the server signs.
+    pub fn message(
+        device_id: &str,
+        batch_id: &str,
+        first_seq: i64,
+        last_seq: i64,
+        results_sha256: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<u8> {
+        format!(
+            "beibao-receipt-v1\n{device_id}\n{batch_id}\n{first_seq}\n{last_seq}\n{results_sha256}\n{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        )
+        .into_bytes()
+    }
+
+    /// Sign a receipt for these results.
+    pub fn sign(key: &SigningKey, device_id: &str, batch_id: &str, results: &[OpResult], at: DateTime<Utc>) -> Receipt {
+        let first_seq = results.first().map_or(0, |r| r.seq);
+        let last_seq = results.last().map_or(0, |r| r.seq);
+        let results_sha256 = results_hash(results);
+        let msg = Receipt::message(device_id, batch_id, first_seq, last_seq, &results_sha256, at);
+        Receipt {
+            device_id: device_id.to_owned(),
+            batch_id: batch_id.to_owned(),
+            first_seq,
+            last_seq,
+            results_sha256,
+            committed_at: at,
+            signature: hex::encode(key.sign(&msg).to_bytes()),
+        }
+    }
+
+    /// Check the receipt against the results it came with and the server's key.
+    pub fn verify(&self, server_key: &str, results: &[OpResult]) -> Result<(), String> {
+        if results_hash(results) != self.results_sha256 {
+            return Err("receipt does not cover these results".into());
+        }
+        let msg = Receipt::message(
+            &self.device_id,
+            &self.batch_id,
+            self.first_seq,
+            self.last_seq,
+            &self.results_sha256,
+            self.committed_at,
+        );
+        verify(server_key, &msg, &self.signature)
+    }
+}
+
+fn results_hash(results: &[OpResult]) -> String {
+    // OpResult holds strings and integers only, so canonical JSON cannot fail.
+    content_hash(results).unwrap_or_default()
+}
+
+/// The server's answer to a push. Only an answer echoing the device and batch ids is an ack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushResponse {
+    /// Echo of the device.
+    pub device_id: String,
+    /// Echo of the batch.
+    pub batch_id: String,
+    /// The highest seq the server holds for the device.
+    pub last_seq: i64,
+    /// One result per op of the batch, in order.
+    pub results: Vec<OpResult>,
+    /// The signed receipt.
+    pub receipt: Receipt,
+}
+
+/// The server's high-water mark for a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LastSeqResponse {
+    /// The device.
+    pub device_id: String,
+    /// Highest seq held (0 when none).
+    pub last_seq: i64,
+}
+
+/// One change the server made that the device should hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    /// Server-assigned, commit-ordered position.
+    pub cursor: i64,
+    /// `catalog`, `village`, `household`, `enterprise`, `assignment`, `request_state`.
+    pub kind: String,
+    /// The changed thing's key.
+    pub key: String,
+    /// Its new content.
+    pub body: serde_json::Value,
+}
+
+/// A page of changes after a cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullResponse {
+    /// Echo of the device.
+    pub device_id: String,
+    /// The cursor to ask from next (unchanged when the page is empty).
+    pub cursor: i64,
+    /// The changes, in cursor order.
+    pub changes: Vec<Change>,
+    /// More pages wait.
+    pub more: bool,
+}
+
+/// What the server holds of a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobStatus {
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Bytes received so far (resume from here).
+    pub offset: u64,
+    /// Received in full and verified.
+    pub complete: bool,
+}
+
+/// The status body of a service request changed at the station desk (pull kind `request_state`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestStateChange {
+    /// The request.
+    pub request: String,
+    /// Its state now (snake_case name).
+    pub state: String,
+    /// Who moved it (`desk:<account>` or a device).
+    pub by: String,
+}
+
+/// The bytes a device signs to obtain a token.
+pub fn auth_message(device_id: &str, challenge: &str) -> Vec<u8> {
+    format!("beibao-auth-v1\n{device_id}\n{challenge}").into_bytes()
+}
+
+/// The bytes a device signs when it finalizes an agreement.
+pub fn agreement_message(content_hash: &str) -> Vec<u8> {
+    format!("beibao-agreement-v1\n{content_hash}").into_bytes()
+}
+
+/// A signing key from its 32-byte seed.
+pub fn signing_key(seed: &[u8; 32]) -> SigningKey {
+    SigningKey::from_bytes(seed)
+}
+
+/// The hex public key of a signing key.
+pub fn public_hex(key: &SigningKey) -> String {
+    hex::encode(key.verifying_key().to_bytes())
+}
+
+/// Sign, hex.
+pub fn sign_hex(key: &SigningKey, msg: &[u8]) -> String {
+    hex::encode(key.sign(msg).to_bytes())
+}
+
+/// Verify a hex signature with a hex public key.
+pub fn verify(public_key: &str, msg: &[u8], signature: &str) -> Result<(), String> {
+    let pk: [u8; 32] = hex::decode(public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| "public key is not 32 bytes of hex".to_owned())?;
+    let pk = VerifyingKey::from_bytes(&pk).map_err(|e| format!("public key: {e}"))?;
+    let sig: [u8; 64] = hex::decode(signature)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| "signature is not 64 bytes of hex".to_owned())?;
+    pk.verify(msg, &Signature::from_bytes(&sig)).map_err(|_| "signature does not verify".to_owned())
+}
+
+/// Compress a JSON body.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing our own wire types cannot fail; zstd on an in-memory buffer neither.
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    zstd::bulk::compress(&json, 3).unwrap_or_default()
+}
+
+/// Decompress a body, refusing more than `limit` bytes of JSON.
+pub fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| format!("zstd: {e}"))?;
+    decoder.take(limit as u64 + 1).read_to_end(&mut out).map_err(|e| format!("zstd: {e}"))?;
+    if out.len() > limit {
+        return Err(format!("decompressed body exceeds {limit} bytes"));
+    }
+    Ok(out)
+}
