@@ -390,13 +390,18 @@ pub fn sign_hex(key: &SigningKey, msg: &[u8]) -> String {
     hex::encode(key.sign(msg).to_bytes())
 }
 
-/// Verify a hex signature with a hex public key.
-pub fn verify(public_key: &str, msg: &[u8], signature: &str) -> Result<(), String> {
-    let pk: [u8; 32] = hex::decode(public_key)
+/// Parse a hex Ed25519 public key.
+pub fn public_key(hex_key: &str) -> Result<VerifyingKey, String> {
+    let pk: [u8; 32] = hex::decode(hex_key)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| "public key is not 32 bytes of hex".to_owned())?;
-    let pk = VerifyingKey::from_bytes(&pk).map_err(|e| format!("public key: {e}"))?;
+    VerifyingKey::from_bytes(&pk).map_err(|e| format!("public key: {e}"))
+}
+
+/// Verify a hex signature with a hex public key.
+pub fn verify(public_key_hex: &str, msg: &[u8], signature: &str) -> Result<(), String> {
+    let pk = public_key(public_key_hex)?;
     let sig: [u8; 64] = hex::decode(signature)
         .ok()
         .and_then(|b| b.try_into().ok())

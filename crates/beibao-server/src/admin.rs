@@ -1,0 +1,79 @@
+//! Administration shared by the `beibao-server` verbs and the tests: opening storage from a
+//! `--database` argument, accounts with Argon2id password hashes, the registry offered to pull.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHasher, SaltString};
+use beibao_core::registry::{AssignmentTarget, Registry};
+use serde_json::{Value, json};
+
+use crate::storage::{NewAccount, Role, Storage, StorageError};
+
+/// Open the storage a `--database` argument names: a `postgres://` URL, or a SQLite file path.
+pub async fn open_storage(database: &str) -> Result<Arc<dyn Storage>, StorageError> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok(Arc::new(crate::postgres::Postgres::connect(database).await?))
+    } else {
+        Ok(Arc::new(crate::sqlite::Sqlite::open(Path::new(database))?))
+    }
+}
+
+/// An account with its password hashed (Argon2id, PHC string). Passwords of fewer than 10
+/// characters are refused.
+pub fn new_account(username: &str, role: Role, station: Option<&str>, password: &str) -> Result<NewAccount, StorageError> {
+    if username.trim().is_empty() || username.len() > 64 {
+        return Err(StorageError::refused("bad_username", "a username is 1–64 characters"));
+    }
+    if password.chars().count() < 10 {
+        return Err(StorageError::refused("weak_password", "a password needs at least 10 characters"));
+    }
+    if role == Role::Desk && station.is_none() {
+        return Err(StorageError::refused("station_required", "a station desk account names its station"));
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| StorageError::Db(format!("randomness: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| StorageError::Db(e.to_string()))?;
+    let hash = argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| StorageError::Db(e.to_string()))?
+        .to_string();
+    Ok(NewAccount { username: username.to_owned(), role, station: station.map(str::to_owned), password_hash: hash })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// The registry as pull changes: towns for every device; to each officer the villages,
+/// households and enterprises of their assignments, and the assignments themselves.
+pub fn registry_changes(registry: &Registry) -> Vec<(String, String, String, Value)> {
+    let mut out = Vec::new();
+    for t in &registry.towns {
+        out.push(("*".to_owned(), "town".to_owned(), t.code.clone(), to_json(t)));
+    }
+    for officer in &registry.officers {
+        let scope = officer.id.clone();
+        let villages = registry.villages_of(&officer.id);
+        for v in registry.villages.iter().filter(|v| villages.contains(&v.code.as_str())) {
+            out.push((scope.clone(), "village".to_owned(), v.code.clone(), to_json(v)));
+        }
+        for h in registry.households.iter().filter(|h| villages.contains(&h.village.as_str())) {
+            out.push((scope.clone(), "household".to_owned(), h.id.clone(), to_json(h)));
+        }
+        for a in registry.assignments.iter().filter(|a| a.officer == officer.id) {
+            let (kind, target) = match &a.target {
+                AssignmentTarget::Village(c) => ("village", c),
+                AssignmentTarget::Enterprise(c) => ("enterprise", c),
+            };
+            if let AssignmentTarget::Enterprise(code) = &a.target
+                && let Some(e) = registry.enterprises.iter().find(|e| &e.code == code)
+            {
+                out.push((scope.clone(), "enterprise".to_owned(), e.code.clone(), to_json(e)));
+            }
+            let body = json!({ "officer": a.officer, "kind": kind, "target": target, "since": a.since });
+            out.push((scope.clone(), "assignment".to_owned(), format!("{kind}:{target}"), body));
+        }
+    }
+    out
+}

@@ -1,0 +1,569 @@
+//! The HTTP API (axum 0.8), versioned under `/api/v1`. Every failure answers with the one error
+//! shape `{code, message}`; bodies are JSON, zstd-compressed when the client says so.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use beibao_core::canonical::sha256_hex;
+use beibao_core::catalog::Catalog;
+use beibao_core::clock::Clock;
+use beibao_sync::wire::{
+    self, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollRequest, EnrollResponse, ErrorBody, LastSeqResponse,
+    PullResponse, PushRequest, PushResponse, Receipt, SerialBlock, TokenRequest, TokenResponse,
+};
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::SigningKey;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::plan::{BatchError, Device};
+use crate::storage::{Appended, Enrollment, Storage, StorageError};
+
+/// Where random bytes come from (tokens, challenges, codes); injected for deterministic tests.
+pub trait Random: Send + Sync {
+    /// Fill the buffer.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The operating system's randomness.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        // The OS source failing is not recoverable for a server that mints credentials.
+        if let Err(e) = getrandom::fill(buf) {
+            panic!("operating system randomness failed: {e}");
+        }
+    }
+}
+
+/// Limits and lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body (compressed), bytes.
+    pub max_body: usize,
+    /// Requests per device per second (token bucket refill).
+    pub rate_per_s: f64,
+    /// Bucket size.
+    pub burst: f64,
+    /// Token lifetime.
+    pub token_ttl: Duration,
+    /// Challenge lifetime.
+    pub challenge_ttl: Duration,
+    /// Largest pull page.
+    pub max_pull: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body: wire::MAX_BODY_BYTES,
+            rate_per_s: 50.0,
+            burst: 100.0,
+            token_ttl: Duration::minutes(15),
+            challenge_ttl: Duration::minutes(2),
+            max_pull: 2_000,
+        }
+    }
+}
+
+/// The shared state of the app.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storage: Arc<dyn Storage>,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    catalog: RwLock<Catalog>,
+    limits: Limits,
+    buckets: Mutex<HashMap<String, (f64, DateTime<Utc>)>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("backend", &self.inner.storage.backend()).finish()
+    }
+}
+
+impl AppState {
+    /// Build the state: the server key comes from storage (made on first start), the catalog is
+    /// the newest published one, or `catalog` published now when none is.
+    pub async fn new(
+        storage: Arc<dyn Storage>,
+        catalog: &Catalog,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        limits: Limits,
+    ) -> Result<AppState, StorageError> {
+        let mut fresh = [0u8; 32];
+        random.fill(&mut fresh);
+        let seed = storage.server_seed(fresh).await?;
+        let current = match storage.latest_catalog().await? {
+            Some(c) => c,
+            None => {
+                storage.publish_catalog(catalog, clock.now()).await?;
+                catalog.clone()
+            }
+        };
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                storage,
+                key: SigningKey::from_bytes(&seed),
+                clock,
+                random,
+                catalog: RwLock::new(current),
+                limits,
+                buckets: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.inner.storage
+    }
+
+    /// The server's public key (hex): receipts verify with it.
+    pub fn public_key(&self) -> String {
+        wire::public_hex(&self.inner.key)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    fn random_hex(&self, n: usize) -> String {
+        let mut buf = vec![0u8; n];
+        self.inner.random.fill(&mut buf);
+        hex::encode(buf)
+    }
+
+    /// Make a one-time enrollment code for an officer, valid for `ttl`. Only its hash is stored.
+    pub async fn issue_enrollment_code(&self, officer_id: &str, ttl: Duration) -> Result<String, StorageError> {
+        const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+        let mut raw = [0u8; 12];
+        self.inner.random.fill(&mut raw);
+        let chars: String = raw.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
+        let code = format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12]);
+        let now = self.now();
+        self.inner.storage.issue_code(&code_hash(&code), officer_id, now + ttl, now).await?;
+        Ok(code)
+    }
+
+    /// Take a token from the device's bucket; false when it is empty.
+    fn admit(&self, key: &str) -> bool {
+        let now = self.now();
+        let Limits { rate_per_s, burst, .. } = self.inner.limits;
+        let Ok(mut buckets) = self.inner.buckets.lock() else { return true };
+        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((burst, now));
+        let elapsed = (now - *last).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
+        *tokens = (*tokens + elapsed * rate_per_s).min(burst);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The canonical form of a code (upper case, no separators), hashed.
+pub fn code_hash(code: &str) -> String {
+    let norm: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    sha256_hex(norm.as_bytes())
+}
+
+/// An API failure: status and the one error shape.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    /// An error.
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status, body: ErrorBody { code: code.to_owned(), message: message.into(), expect_seq: None, offset: None } }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        match e {
+            StorageError::Db(m) => {
+                eprintln!("beibao-server: storage error: {m}");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the server's storage failed; retry later")
+            }
+            StorageError::Refused(code, m) => {
+                let status = match code {
+                    "not_found" | "unknown_device" => StatusCode::NOT_FOUND,
+                    "device_exists" | "account_exists" | "catalog_version_exists" => StatusCode::CONFLICT,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, code, m)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, serde_json::to_vec(&self.body).unwrap_or_default()).into_response();
+        resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp
+    }
+}
+
+fn wants_zstd(headers: &HeaderMap) -> bool {
+    headers.get("accept-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|p| p.trim() == "zstd"))
+}
+
+/// A JSON answer, compressed when the client accepts zstd.
+fn reply<T: Serialize>(headers: &HeaderMap, value: &T) -> Response {
+    let mut resp = if wants_zstd(headers) {
+        let mut r = Response::new(Body::from(wire::encode(value)));
+        r.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("zstd"));
+        r
+    } else {
+        Response::new(Body::from(serde_json::to_vec(value).unwrap_or_default()))
+    };
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+async fn read_body(state: &AppState, req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
+    let (parts, body) = req.into_parts();
+    let limit = state.inner.limits.max_body;
+    if let Some(len) = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(too_large(limit));
+    }
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large(limit))?;
+    Ok((parts.headers, bytes))
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request bodies are limited to {limit} bytes"))
+}
+
+/// Read a JSON body (zstd or plain), with a clear error for each way it can be wrong.
+async fn json_body<T: DeserializeOwned>(state: &AppState, req: Request) -> Result<(HeaderMap, T), ApiError> {
+    let (headers, bytes) = read_body(state, req).await?;
+    let ct = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("expected Content-Type application/json, got `{ct}`"),
+        ));
+    }
+    let json = match headers.get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
+        None | Some("identity") => bytes.to_vec(),
+        Some("zstd") => wire::decompress(&bytes, wire::MAX_JSON_BYTES).map_err(|e| {
+            if e.contains("exceeds") {
+                too_large(wire::MAX_JSON_BYTES)
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_encoding", e)
+            }
+        })?,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                format!("Content-Encoding `{other}` is not supported (use zstd)"),
+            ));
+        }
+    };
+    let value = serde_json::from_slice(&json).map_err(|e| {
+        let msg = e.to_string();
+        let code = if msg.contains("unknown field") {
+            "unknown_field"
+        } else if e.is_syntax() || e.is_eof() {
+            "malformed_json"
+        } else {
+            "invalid_body"
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, msg)
+    })?;
+    Ok((headers, value))
+}
+
+/// The device behind a bearer token, rate limited.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
+    let unauth = |code: &str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| unauth("unauthenticated", "a bearer token is required"))?;
+    let (device_id, expires) = state
+        .inner
+        .storage
+        .token(&sha256_hex(token.as_bytes()))
+        .await?
+        .ok_or_else(|| unauth("unauthenticated", "unknown token"))?;
+    let device = state
+        .inner
+        .storage
+        .device(&device_id)
+        .await?
+        .ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
+    if device.revoked {
+        return Err(unauth("revoked", "this device was revoked; wipe its keys"));
+    }
+    if expires < state.now() {
+        return Err(unauth("token_expired", "the token expired; sign a new challenge"));
+    }
+    if !state.admit(&device.id) {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+    }
+    Ok(device)
+}
+
+async fn enroll(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (headers, body): (_, EnrollRequest) = json_body(&state, req).await?;
+    if !state.admit("enroll") {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many enrollment attempts"));
+    }
+    wire::public_key(&body.public_key).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_public_key", e))?;
+    if body.device_id.trim().is_empty() || body.device_id.len() > 100 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_device_id", "device id must be 1–100 characters"));
+    }
+    let e = Enrollment {
+        code_hash: code_hash(&body.code),
+        device_id: body.device_id.clone(),
+        officer_id: body.officer_id.clone(),
+        public_key: body.public_key.clone(),
+    };
+    let (start, end) = state.inner.storage.enroll(&e, state.now()).await?;
+    let year = state.now().format("%Y");
+    let resp = EnrollResponse {
+        device_id: body.device_id,
+        officer_id: body.officer_id,
+        server_key: state.public_key(),
+        serials: SerialBlock { prefix: format!("SHT-{year}-"), start, end },
+    };
+    Ok(reply(&headers, &resp))
+}
+
+async fn challenge(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (headers, body): (_, ChallengeRequest) = json_body(&state, req).await?;
+    let device = state.inner.storage.device(&body.device_id).await?;
+    match device {
+        None => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "unknown device; enroll first")),
+        Some(d) if d.revoked => {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "revoked", "this device was revoked; wipe its keys"));
+        }
+        Some(_) => {}
+    }
+    if !state.admit(&body.device_id) {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+    }
+    let challenge = state.random_hex(32);
+    let expires_at = state.now() + state.inner.limits.challenge_ttl;
+    state.inner.storage.put_challenge(&body.device_id, &challenge, expires_at).await?;
+    Ok(reply(&headers, &ChallengeResponse { challenge, expires_at }))
+}
+
+async fn token(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (headers, body): (_, TokenRequest) = json_body(&state, req).await?;
+    let unauth = |code: &str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
+    let device =
+        state.inner.storage.device(&body.device_id).await?.ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
+    if device.revoked {
+        return Err(unauth("revoked", "this device was revoked; wipe its keys"));
+    }
+    if !state.inner.storage.take_challenge(&device.id, &body.challenge, state.now()).await? {
+        return Err(unauth("bad_challenge", "the challenge is unknown, used or expired"));
+    }
+    wire::verify(&device.public_key, &wire::auth_message(&device.id, &body.challenge), &body.signature)
+        .map_err(|e| unauth("bad_signature", &e))?;
+    let token = state.random_hex(32);
+    let expires_at = state.now() + state.inner.limits.token_ttl;
+    state.inner.storage.put_token(&sha256_hex(token.as_bytes()), &device.id, expires_at).await?;
+    Ok(reply(&headers, &TokenResponse { token, expires_at }))
+}
+
+async fn last_seq(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let device = authenticate(&state, &headers).await?;
+    Ok(reply(&headers, &LastSeqResponse { device_id: device.id, last_seq: device.last_seq }))
+}
+
+async fn push(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let device = authenticate(&state, req.headers()).await?;
+    let (headers, batch): (_, PushRequest) = json_body(&state, req).await?;
+    if batch.device_id != device.id {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_device", "the batch names another device"));
+    }
+    if batch.batch_id.is_empty() || batch.batch_id.len() > 100 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_batch", "batch_id must be 1–100 characters"));
+    }
+    if let Err(BatchError::Invalid(m)) = crate::plan::check_shape(&batch.ops) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_batch", m));
+    }
+    let catalog = state.inner.catalog.read().map(|c| c.clone()).map_err(|_| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "catalog lock poisoned")
+    })?;
+    let now = state.now();
+    let pushed = match state.inner.storage.push(&device.id, &batch.batch_id, &batch.ops, &catalog, now).await? {
+        Ok(p) => p,
+        Err(BatchError::Gap { expect_seq }) => {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "seq_gap",
+                format!("the batch starts at seq {}; the server expects {expect_seq}", batch.ops[0].seq),
+            );
+            e.body.expect_seq = Some(expect_seq);
+            return Err(e);
+        }
+        Err(BatchError::Invalid(m)) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_batch", m)),
+    };
+    let receipt = Receipt::sign(&state.inner.key, &device.id, &batch.batch_id, &pushed.results, now);
+    let resp = PushResponse {
+        device_id: device.id,
+        batch_id: batch.batch_id,
+        last_seq: pushed.last_seq,
+        results: pushed.results,
+        receipt,
+    };
+    Ok(reply(&headers, &resp))
+}
+
+/// Query of a pull.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    /// Cursor to read after.
+    pub cursor: i64,
+    /// Page size.
+    pub limit: Option<usize>,
+}
+
+async fn pull(State(state): State<AppState>, headers: HeaderMap, query: Result<Query<PullQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let device = authenticate(&state, &headers).await?;
+    let Query(q) = query.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("pull needs ?cursor=<integer>[&limit=<n>]: {}", e.body_text()))
+    })?;
+    if q.cursor < 0 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "cursor is never negative"));
+    }
+    let limit = q.limit.unwrap_or(500).clamp(1, state.inner.limits.max_pull);
+    let (changes, more) = state.inner.storage.pull(&device.officer_id, q.cursor, limit).await?;
+    let cursor = changes.last().map_or(q.cursor, |c| c.cursor);
+    Ok(reply(&headers, &PullResponse { device_id: device.id, cursor, changes, more }))
+}
+
+fn check_sha(sha: &str) -> Result<(), ApiError> {
+    if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_sha256", "a blob is named by 64 lower-case hex characters"))
+    }
+}
+
+async fn blob_status(State(state): State<AppState>, headers: HeaderMap, Path(sha): Path<String>) -> Result<Response, ApiError> {
+    authenticate(&state, &headers).await?;
+    check_sha(&sha)?;
+    let row = state.inner.storage.blob(&sha).await?;
+    let status = BlobStatus { sha256: sha, offset: row.map_or(0, |r| r.offset), complete: row.is_some_and(|r| r.complete) };
+    Ok(reply(&headers, &status))
+}
+
+/// Query of a chunk upload.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkQuery {
+    /// Where the chunk starts.
+    pub offset: u64,
+    /// The blob's whole size.
+    pub size: u64,
+}
+
+async fn blob_put(
+    State(state): State<AppState>,
+    Path(sha): Path<String>,
+    query: Result<Query<ChunkQuery>, QueryRejection>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    authenticate(&state, req.headers()).await?;
+    check_sha(&sha)?;
+    let Query(q) = query.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("a chunk needs ?offset=<n>&size=<total>: {}", e.body_text()))
+    })?;
+    if q.size == 0 || q.size > wire::MAX_BLOB_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("blobs are 1 to {} bytes", wire::MAX_BLOB_BYTES),
+        ));
+    }
+    let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    if ct != "application/octet-stream" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("expected application/octet-stream, got `{ct}`"),
+        ));
+    }
+    let (headers, bytes) = read_body(&state, req).await?;
+    match state.inner.storage.blob_append(&sha, q.size, q.offset, &bytes, state.now()).await {
+        Ok(Appended::Stored(row)) => Ok(reply(&headers, &BlobStatus { sha256: sha, offset: row.offset, complete: row.complete })),
+        Ok(Appended::HashMismatch) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "blob_hash_mismatch",
+            "the bytes do not hash to the blob's name; upload it again from offset 0",
+        )),
+        Err(StorageError::Refused("blob_offset", held)) => {
+            let mut e = ApiError::new(StatusCode::CONFLICT, "blob_offset", format!("the server holds {held} bytes; resume there"));
+            e.body.offset = held.parse().ok();
+            Err(e)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn health(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    reply(&headers, &serde_json::json!({ "status": "ok", "backend": state.inner.storage.backend() }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+}
+
+/// The router, every route under `/api/v1`.
+pub fn app(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/devices/enroll", post(enroll))
+        .route("/auth/challenge", post(challenge))
+        .route("/auth/token", post(token))
+        .route("/sync/last-seq", get(last_seq))
+        .route("/sync/push", post(push))
+        .route("/sync/pull", get(pull))
+        .route("/blobs/{sha256}", get(blob_status).put(blob_put))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest(wire::API_PREFIX, api)
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state)
+}

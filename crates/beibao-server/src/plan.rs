@@ -1,0 +1,301 @@
+//! What a push does, decided once for both storage backends: a pure function from the batch and
+//! the facts the storage read (inside its transaction) to the results and effects it then writes
+//! in the same transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use beibao_core::catalog::Catalog;
+use beibao_core::ops::{OpKind, OpRecord, Rejection};
+use beibao_core::service_request::{MergeOutcome, RequestState, merge};
+use beibao_core::catalog::Mode;
+use beibao_sync::wire::{self, OpResult, OpStatus, WireOp};
+use serde::Serialize;
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    /// Device id.
+    pub id: String,
+    /// Officer it is bound to.
+    pub officer_id: String,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+    /// Highest seq applied.
+    pub last_seq: i64,
+    /// Revoked.
+    pub revoked: bool,
+}
+
+/// A request as the server holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestFacts {
+    /// Handling mode.
+    pub mode: Mode,
+    /// Current state.
+    pub state: RequestState,
+}
+
+/// What the storage read before deciding, inside its transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// Stored results of ops of this batch the device already pushed (seq ≤ last_seq).
+    pub stored: HashMap<i64, OpResult>,
+    /// op_ids of this batch already held under any seq.
+    pub seen_op_ids: HashSet<String>,
+    /// Requests the batch's events refer to.
+    pub requests: HashMap<String, RequestFacts>,
+}
+
+/// What the storage needs to read for a batch.
+#[derive(Debug, Clone, Default)]
+pub struct Needs {
+    /// Seqs at or below the device's last seq.
+    pub seqs: Vec<i64>,
+    /// All op ids of the batch.
+    pub op_ids: Vec<String>,
+    /// Requests referred to by events.
+    pub requests: Vec<String>,
+}
+
+/// One effect to write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// A record kept as the tablet made it (visit, mediation, follow-up, publicity, hazard,
+    /// rating); a hazard recorded again by its id (its fix) replaces the earlier body.
+    Record {
+        /// Kind.
+        kind: OpKind,
+        /// Record id.
+        id: String,
+        /// Village, where the record has one.
+        village: Option<String>,
+        /// JSON body.
+        body: String,
+    },
+    /// A new service request.
+    Request {
+        /// Id.
+        id: String,
+        /// Service code.
+        service: String,
+        /// Mode (snake_case).
+        mode: String,
+        /// State (snake_case).
+        state: String,
+        /// JSON body.
+        body: String,
+    },
+    /// A transition of a request: the event is always kept; `new_state` is set when it moved.
+    RequestEvent {
+        /// Event id.
+        id: String,
+        /// Request id.
+        request: String,
+        /// `applied`, `already_there` or `conflict:<reason>`.
+        outcome: String,
+        /// The request's state after it, when it moved.
+        new_state: Option<String>,
+        /// JSON body.
+        body: String,
+    },
+}
+
+/// One op's decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// The op as sent.
+    pub seq: i64,
+    /// Its id.
+    pub op_id: String,
+    /// Its kind as sent.
+    pub kind: String,
+    /// Its payload hash as sent.
+    pub sha256: String,
+    /// Its payload.
+    pub payload: String,
+    /// The result.
+    pub result: OpResult,
+    /// Effects when applied.
+    pub effects: Vec<Effect>,
+    /// True when the result was stored by an earlier attempt (nothing to write).
+    pub replay: bool,
+}
+
+/// A batch refused as a whole (nothing written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchError {
+    /// The batch does not start where the server expects.
+    Gap {
+        /// The seq expected next.
+        expect_seq: i64,
+    },
+    /// The batch is malformed (not contiguous, empty, too many ops).
+    Invalid(String),
+}
+
+fn name<T: Serialize>(v: T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Check the batch's shape before any read.
+pub fn check_shape(ops: &[WireOp]) -> Result<(), BatchError> {
+    if ops.is_empty() {
+        return Err(BatchError::Invalid("a batch needs at least one op".into()));
+    }
+    if ops.len() > wire::MAX_BATCH_OPS {
+        return Err(BatchError::Invalid(format!("at most {} ops per batch", wire::MAX_BATCH_OPS)));
+    }
+    for pair in ops.windows(2) {
+        if pair[1].seq != pair[0].seq + 1 {
+            return Err(BatchError::Invalid(format!("seq {} follows {}: a batch is contiguous", pair[1].seq, pair[0].seq)));
+        }
+    }
+    if ops[0].seq < 1 {
+        return Err(BatchError::Invalid("seq starts at 1".into()));
+    }
+    Ok(())
+}
+
+/// What to read for this batch, given the device's last seq. Refuses a batch that starts after a
+/// gap.
+pub fn needs(ops: &[WireOp], last_seq: i64) -> Result<Needs, BatchError> {
+    if ops[0].seq > last_seq + 1 {
+        return Err(BatchError::Gap { expect_seq: last_seq + 1 });
+    }
+    let mut n = Needs::default();
+    for op in ops {
+        n.op_ids.push(op.op_id.clone());
+        if op.seq <= last_seq {
+            n.seqs.push(op.seq);
+        } else if let Some(kind @ (OpKind::RequestEvent | OpKind::ServiceRequest)) = OpKind::parse(&op.kind) {
+            match OpRecord::parse(kind, op.payload.get()) {
+                Ok(OpRecord::RequestEvent(e)) => n.requests.push(e.request.to_string()),
+                Ok(OpRecord::ServiceRequest(r)) => n.requests.push(r.id.to_string()),
+                _ => {}
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn reject(op: &WireOp, r: Rejection) -> OpResult {
+    OpResult {
+        seq: op.seq,
+        op_id: op.op_id.clone(),
+        status: OpStatus::Rejected,
+        code: Some(r.code),
+        message: Some(r.message),
+    }
+}
+
+/// Decide every op of the batch in seq order. Earlier ops of the batch are visible to later ones
+/// (a request created and moved in one batch).
+pub fn decide(ops: &[WireOp], device: &Device, facts: &Facts, catalog: &Catalog) -> Vec<Decision> {
+    let mut requests = facts.requests.clone();
+    let mut seen = facts.seen_op_ids.clone();
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        let mut d = Decision {
+            seq: op.seq,
+            op_id: op.op_id.clone(),
+            kind: op.kind.clone(),
+            sha256: op.sha256.clone(),
+            payload: op.payload.get().to_owned(),
+            result: OpResult { seq: op.seq, op_id: op.op_id.clone(), status: OpStatus::Applied, code: None, message: None },
+            effects: Vec::new(),
+            replay: false,
+        };
+        if op.seq <= device.last_seq {
+            d.replay = true;
+            d.result = match facts.stored.get(&op.seq) {
+                Some(r) if r.op_id == op.op_id => r.clone(),
+                _ => reject(op, Rejection::new("seq_reused", format!("seq {} was already used by another op", op.seq))),
+            };
+            out.push(d);
+            continue;
+        }
+        if !seen.insert(op.op_id.clone()) {
+            d.result.status = OpStatus::Duplicate;
+            out.push(d);
+            continue;
+        }
+        match apply(op, device, &mut requests, catalog) {
+            Ok(effects) => d.effects = effects,
+            Err(r) => d.result = reject(op, r),
+        }
+        out.push(d);
+    }
+    out
+}
+
+fn apply(
+    op: &WireOp,
+    device: &Device,
+    requests: &mut HashMap<String, RequestFacts>,
+    catalog: &Catalog,
+) -> Result<Vec<Effect>, Rejection> {
+    if op.payload.get().len() > wire::MAX_OP_BYTES {
+        return Err(Rejection::new("op_too_large", format!("payload over {} bytes", wire::MAX_OP_BYTES)));
+    }
+    if !op.hash_ok() {
+        return Err(Rejection::new("hash_mismatch", "the payload does not hash to its sha256"));
+    }
+    let kind = OpKind::parse(&op.kind).ok_or_else(|| Rejection::new("unknown_kind", format!("`{}`", op.kind)))?;
+    let rec = OpRecord::parse(kind, op.payload.get())?;
+    if let Some((dev, officer)) = rec.author()
+        && (dev != device.id || officer != device.officer_id)
+    {
+        return Err(Rejection::new(
+            "wrong_device",
+            format!("the record names {dev}/{officer}; this device is {}/{}", device.id, device.officer_id),
+        ));
+    }
+    rec.check(catalog)?;
+    let body = op.payload.get().to_owned();
+    let record = |village: Option<&str>| Effect::Record {
+        kind,
+        id: rec.id().to_string(),
+        village: village.map(str::to_owned),
+        body: body.clone(),
+    };
+    Ok(match &rec {
+        OpRecord::Visit(v) => vec![record(Some(&v.visit.village))],
+        OpRecord::Publicity(p) => vec![record(Some(&p.village))],
+        OpRecord::Hazard(h) => vec![record(Some(&h.village))],
+        OpRecord::MediationFollowup(_) | OpRecord::Rating(_) => vec![record(None)],
+        OpRecord::Mediation(c) => {
+            if let (Some(hash), Some(sig)) = (&c.content_hash, &c.device_signature) {
+                wire::verify(&device.public_key, &wire::agreement_message(hash), sig)
+                    .map_err(|e| Rejection::new("bad_agreement_signature", e))?;
+            }
+            vec![record(Some(&c.village))]
+        }
+        OpRecord::ServiceRequest(r) => {
+            let id = r.id.to_string();
+            if requests.contains_key(&id) {
+                return Err(Rejection::new("request_exists", format!("request {id} already exists")));
+            }
+            requests.insert(id.clone(), RequestFacts { mode: r.mode, state: r.state });
+            vec![Effect::Request { id, service: r.service.clone(), mode: name(r.mode), state: name(r.state), body }]
+        }
+        OpRecord::RequestEvent(e) => {
+            let id = e.request.to_string();
+            let Some(facts) = requests.get_mut(&id) else {
+                return Err(Rejection::new("unknown_request", format!("no request {id}")));
+            };
+            let (outcome, new_state) = match merge(facts.mode, facts.state, &e.transition) {
+                MergeOutcome::Apply { to } => {
+                    facts.state = to;
+                    ("applied".to_owned(), Some(name(to)))
+                }
+                MergeOutcome::AlreadyThere => ("already_there".to_owned(), None),
+                MergeOutcome::Conflict { reason } => (format!("conflict:{}", name(reason)), None),
+            };
+            vec![Effect::RequestEvent { id: e.id.to_string(), request: id, outcome, new_state, body }]
+        }
+    })
+}

@@ -1,0 +1,696 @@
+//! PostgreSQL storage (`--database postgres://…`): a pool of connections (deadpool-postgres over
+//! tokio-postgres), each push one transaction with the device row locked, ops and records
+//! written in bulk with `UNNEST`. Writers of pull changes serialize on an advisory lock so the
+//! `BIGSERIAL` cursor is in commit order.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use beibao_core::canonical::sha256_hex;
+use beibao_core::catalog::Catalog;
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
+use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
+use crate::sqlite::{from_name, name};
+use crate::storage::{
+    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, SERIAL_BLOCK, Storage,
+    StorageError,
+};
+
+const SCHEMA: &str = include_str!("schema/postgres.sql");
+/// The advisory lock taken by every writer of `changes`.
+const CHANGES_LOCK: i64 = 0x6265_6962_616f;
+
+/// PostgreSQL storage.
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Postgres(..)")
+    }
+}
+
+fn pool_err(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Db(format!("pool: {e}"))
+}
+
+async fn get_device(c: &impl GenericClient, id: &str, lock: bool) -> Result<Option<Device>, StorageError> {
+    let sql = if lock {
+        "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1"
+    };
+    let row = c.query_opt(sql, &[&id]).await?;
+    Ok(row.map(|r| Device {
+        id: r.get(0),
+        officer_id: r.get(1),
+        public_key: r.get(2),
+        last_seq: r.get(3),
+        revoked: r.get(4),
+    }))
+}
+
+async fn insert_change(
+    c: &impl GenericClient,
+    scope: &str,
+    kind: &str,
+    key: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StorageError> {
+    c.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
+    let row = c
+        .query_one(
+            "INSERT INTO changes (scope, kind, key, body, at) VALUES ($1, $2, $3, $4, $5) RETURNING cursor",
+            &[&scope, &kind, &key, &body, &now],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+impl Postgres {
+    /// Connect and bring the schema up to date.
+    pub async fn connect(url: &str) -> Result<Postgres, StorageError> {
+        let cfg = tokio_postgres::Config::from_str(url).map_err(|e| StorageError::Db(format!("database URL: {e}")))?;
+        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr).max_size(16).build().map_err(pool_err)?;
+        let me = Postgres { pool };
+        let mut c = me.pool.get().await.map_err(pool_err)?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&(CHANGES_LOCK + 1)]).await?;
+        tx.batch_execute(SCHEMA).await?;
+        tx.commit().await?;
+        Ok(me)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
+        self.pool.get().await.map_err(pool_err)
+    }
+}
+
+async fn read_facts(c: &impl GenericClient, device: &Device, needs: &plan::Needs) -> Result<Facts, StorageError> {
+    let mut facts = Facts::default();
+    if !needs.seqs.is_empty() {
+        for r in c
+            .query(
+                "SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 AND seq = ANY($2)",
+                &[&device.id, &needs.seqs],
+            )
+            .await?
+        {
+            let status: String = r.get(2);
+            let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
+            let seq: i64 = r.get(0);
+            facts.stored.insert(seq, OpResult { seq, op_id: r.get(1), status, code: r.get(3), message: r.get(4) });
+        }
+    }
+    for r in c
+        .query("SELECT op_id FROM ops WHERE op_id = ANY($1) AND status <> 'duplicate'", &[&needs.op_ids])
+        .await?
+    {
+        facts.seen_op_ids.insert(r.get(0));
+    }
+    if !needs.requests.is_empty() {
+        for r in c.query("SELECT id, mode, state FROM requests WHERE id = ANY($1)", &[&needs.requests]).await? {
+            let (mode, state): (String, String) = (r.get(1), r.get(2));
+            facts.requests.insert(r.get(0), RequestFacts { mode: from_name(&mode)?, state: from_name(&state)? });
+        }
+    }
+    Ok(facts)
+}
+
+async fn write_decisions(
+    c: &impl GenericClient,
+    device: &Device,
+    batch_id: &str,
+    decisions: &[Decision],
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let fresh: Vec<&Decision> = decisions.iter().filter(|d| !d.replay).collect();
+    if !fresh.is_empty() {
+        let seqs: Vec<i64> = fresh.iter().map(|d| d.seq).collect();
+        let op_ids: Vec<&str> = fresh.iter().map(|d| d.op_id.as_str()).collect();
+        let kinds: Vec<&str> = fresh.iter().map(|d| d.kind.as_str()).collect();
+        let shas: Vec<&str> = fresh.iter().map(|d| d.sha256.as_str()).collect();
+        let payloads: Vec<&str> = fresh.iter().map(|d| d.payload.as_str()).collect();
+        let statuses: Vec<&str> = fresh.iter().map(|d| d.result.status.as_str()).collect();
+        let codes: Vec<Option<&str>> = fresh.iter().map(|d| d.result.code.as_deref()).collect();
+        let messages: Vec<Option<&str>> = fresh.iter().map(|d| d.result.message.as_deref()).collect();
+        c.execute(
+            "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
+             SELECT $1, u.* , $10, $11 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                                                   $7::text[], $8::text[], $9::text[]) AS u",
+            &[&device.id, &seqs, &op_ids, &kinds, &shas, &payloads, &statuses, &codes, &messages, &batch_id, &now],
+        )
+        .await?;
+    }
+    // Records in bulk; a record named twice in one batch (a hazard and its fix) keeps the last.
+    let mut records: Vec<(&str, &str, Option<&str>, &str)> = Vec::new();
+    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    for d in &fresh {
+        for e in &d.effects {
+            if let Effect::Record { kind, id, village, body } = e {
+                let key = (kind.as_str(), id.as_str());
+                let row = (kind.as_str(), id.as_str(), village.as_deref(), body.as_str());
+                match index.get(&key) {
+                    Some(&i) => records[i] = row,
+                    None => {
+                        index.insert(key, records.len());
+                        records.push(row);
+                    }
+                }
+            }
+        }
+    }
+    if !records.is_empty() {
+        let kinds: Vec<&str> = records.iter().map(|r| r.0).collect();
+        let ids: Vec<&str> = records.iter().map(|r| r.1).collect();
+        let villages: Vec<Option<&str>> = records.iter().map(|r| r.2).collect();
+        let bodies: Vec<&str> = records.iter().map(|r| r.3).collect();
+        c.execute(
+            "INSERT INTO records (kind, id, device_id, officer_id, village, body, received_at)
+             SELECT u.kind, u.id, $5, $6, u.village, u.body, $7
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS u(kind, id, village, body)
+             ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body, received_at = excluded.received_at",
+            &[&kinds, &ids, &villages, &bodies, &device.id, &device.officer_id, &now],
+        )
+        .await?;
+    }
+    for d in &fresh {
+        for e in &d.effects {
+            match e {
+                Effect::Record { .. } => {}
+                Effect::Request { id, service, mode, state, body } => {
+                    c.execute(
+                        "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                        &[id, &device.id, &device.officer_id, service, mode, state, body, &now],
+                    )
+                    .await?;
+                }
+                Effect::RequestEvent { id, request, outcome, new_state, body } => {
+                    c.execute(
+                        "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        &[id, request, outcome, new_state, &device.id, body, &now],
+                    )
+                    .await?;
+                    if let Some(state) = new_state {
+                        c.execute("UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1", &[request, state, &now])
+                            .await?;
+                    }
+                }
+            }
+        }
+    }
+    let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
+    c.execute("UPDATE devices SET last_seq = $2 WHERE id = $1", &[&device.id, &last]).await?;
+    Ok(())
+}
+
+async fn blob_row(c: &impl GenericClient, sha: &str) -> Result<Option<BlobRow>, StorageError> {
+    let row = c.query_opt("SELECT total, received, complete FROM blobs WHERE sha256 = $1", &[&sha]).await?;
+    Ok(row.map(|r| BlobRow { total: r.get::<_, i64>(0) as u64, offset: r.get::<_, i64>(1) as u64, complete: r.get(2) }))
+}
+
+async fn assemble(c: &impl GenericClient, sha: &str) -> Result<Vec<u8>, StorageError> {
+    let mut out = Vec::new();
+    for r in c.query("SELECT bytes FROM blob_chunks WHERE sha256 = $1 ORDER BY pos", &[&sha]).await? {
+        out.extend_from_slice(r.get::<_, &[u8]>(0));
+    }
+    Ok(out)
+}
+
+fn unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+#[async_trait]
+impl Storage for Postgres {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn server_seed(&self, fresh: [u8; 32]) -> Result<[u8; 32], StorageError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO meta (key, value) VALUES ('server_seed', $1) ON CONFLICT (key) DO NOTHING",
+            &[&hex::encode(fresh)],
+        )
+        .await?;
+        let v: String = c.query_one("SELECT value FROM meta WHERE key = 'server_seed'", &[]).await?.get(0);
+        hex::decode(&v)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| StorageError::Db("stored server seed is not 32 bytes".into()))
+    }
+
+    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError> {
+        let c = self.client().await?;
+        let n = c
+            .execute(
+                "INSERT INTO accounts (username, role, station, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (username) DO NOTHING",
+                &[&a.username, &a.role.as_str(), &a.station, &a.password_hash, &now],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StorageError::refused("account_exists", format!("account `{}` exists", a.username)));
+        }
+        Ok(())
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError> {
+        let c = self.client().await?;
+        let row = c.query_opt("SELECT role, password_hash FROM accounts WHERE username = $1", &[&username]).await?;
+        row.map(|r| Ok((from_name(r.get::<_, &str>(0))?, r.get(1)))).transpose()
+    }
+
+    async fn issue_code(
+        &self,
+        code_hash: &str,
+        officer_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO enrollment_codes (code_hash, officer_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+            &[&code_hash, &officer_id, &expires_at, &now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let row = tx
+            .query_opt(
+                "SELECT officer_id, expires_at, used_at IS NOT NULL FROM enrollment_codes WHERE code_hash = $1 FOR UPDATE",
+                &[&e.code_hash],
+            )
+            .await?;
+        let Some(row) = row else {
+            return Err(StorageError::refused("enrollment_code_invalid", "no such enrollment code"));
+        };
+        let (officer, expires, used): (String, DateTime<Utc>, bool) = (row.get(0), row.get(1), row.get(2));
+        if used {
+            return Err(StorageError::refused("enrollment_code_used", "this enrollment code was already used"));
+        }
+        if expires < now {
+            return Err(StorageError::refused("enrollment_code_expired", "this enrollment code has expired"));
+        }
+        if officer != e.officer_id {
+            return Err(StorageError::refused(
+                "officer_mismatch",
+                format!("the code is for officer {officer}, the tablet belongs to {}", e.officer_id),
+            ));
+        }
+        if get_device(&tx, &e.device_id, false).await?.is_some() {
+            return Err(StorageError::refused("device_exists", format!("device {} is already enrolled", e.device_id)));
+        }
+        tx.execute("LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE", &[]).await?;
+        let start: i64 = tx.query_one("SELECT coalesce(max(serial_end), 0) + 1 FROM devices", &[]).await?.get(0);
+        let end = start + SERIAL_BLOCK - 1;
+        tx.execute(
+            "INSERT INTO devices (id, officer_id, public_key, last_seq, enrolled_at, serial_start, serial_end)
+             VALUES ($1, $2, $3, 0, $4, $5, $6)",
+            &[&e.device_id, &e.officer_id, &e.public_key, &now, &start, &end],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE enrollment_codes SET used_at = $2, device_id = $3 WHERE code_hash = $1",
+            &[&e.code_hash, &now, &e.device_id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((start, end))
+    }
+
+    async fn device(&self, id: &str) -> Result<Option<Device>, StorageError> {
+        get_device(&self.client().await?, id, false).await
+    }
+
+    async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let n = tx.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", &[&id, &now]).await?;
+        tx.execute("DELETE FROM tokens WHERE device_id = $1", &[&id]).await?;
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
+    async fn put_challenge(&self, device_id: &str, challenge: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+        let c = self.client().await?;
+        c.execute("DELETE FROM challenges WHERE expires_at < $1", &[&(expires_at - chrono::Duration::hours(1))]).await?;
+        c.execute(
+            "INSERT INTO challenges (challenge, device_id, expires_at) VALUES ($1, $2, $3)",
+            &[&challenge, &device_id, &expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn take_challenge(&self, device_id: &str, challenge: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "DELETE FROM challenges WHERE challenge = $1 AND device_id = $2 RETURNING expires_at",
+                &[&challenge, &device_id],
+            )
+            .await?;
+        Ok(row.is_some_and(|r| r.get::<_, DateTime<Utc>>(0) >= now))
+    }
+
+    async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO tokens (token_hash, device_id, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &device_id, &expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<(String, DateTime<Utc>)>, StorageError> {
+        let c = self.client().await?;
+        let row = c.query_opt("SELECT device_id, expires_at FROM tokens WHERE token_hash = $1", &[&token_hash]).await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    async fn push(
+        &self,
+        device_id: &str,
+        batch_id: &str,
+        ops: &[WireOp],
+        catalog: &Catalog,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, BatchError>, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let device = get_device(&tx, device_id, true)
+            .await?
+            .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
+        let needs = match plan::needs(ops, device.last_seq) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        let facts = read_facts(&tx, &device, &needs).await?;
+        let decisions = plan::decide(ops, &device, &facts, catalog);
+        write_decisions(&tx, &device, batch_id, &decisions, now).await?;
+        tx.commit().await?;
+        let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);
+        Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))
+    }
+
+    async fn pull(&self, officer_id: &str, cursor: i64, limit: usize) -> Result<(Vec<Change>, bool), StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT cursor, kind, key, body FROM changes WHERE cursor > $1 AND scope IN ('*', $2)
+                 ORDER BY cursor LIMIT $3",
+                &[&cursor, &officer_id, &(limit as i64 + 1)],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let body: &str = r.get(3);
+            let body = serde_json::from_str(body).map_err(|e| StorageError::Db(format!("change body: {e}")))?;
+            out.push(Change { cursor: r.get(0), kind: r.get(1), key: r.get(2), body });
+        }
+        let more = out.len() > limit;
+        out.truncate(limit);
+        Ok((out, more))
+    }
+
+    async fn publish_change(
+        &self,
+        scope: &str,
+        kind: &str,
+        key: &str,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let cursor = insert_change(&tx, scope, kind, key, &body.to_string(), now).await?;
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    async fn publish_changes(
+        &self,
+        changes: &[(String, String, String, serde_json::Value)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
+        let scopes: Vec<&str> = changes.iter().map(|c| c.0.as_str()).collect();
+        let kinds: Vec<&str> = changes.iter().map(|c| c.1.as_str()).collect();
+        let keys: Vec<&str> = changes.iter().map(|c| c.2.as_str()).collect();
+        let bodies: Vec<String> = changes.iter().map(|c| c.3.to_string()).collect();
+        tx.execute(
+            "INSERT INTO changes (scope, kind, key, body, at)
+             SELECT u.scope, u.kind, u.key, u.body, $5
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(scope, kind, key, body, n)
+             ORDER BY u.n",
+            &[&scopes, &kinds, &keys, &bodies, &now],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn desk_transition(
+        &self,
+        request_id: &str,
+        transition: &Transition,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let row = tx
+            .query_opt("SELECT mode, state, officer_id FROM requests WHERE id = $1 FOR UPDATE", &[&request_id])
+            .await?;
+        let Some(row) = row else {
+            return Err(StorageError::refused("not_found", format!("no request {request_id}")));
+        };
+        let (mode, state, officer): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+        let current: RequestState = from_name(&state)?;
+        let (outcome, new_state) = match merge(from_name(&mode)?, current, transition) {
+            MergeOutcome::Apply { to } => ("applied".to_owned(), Some(to)),
+            MergeOutcome::AlreadyThere => ("already_there".to_owned(), None),
+            MergeOutcome::Conflict { reason } => (format!("conflict:{}", name(reason)), None),
+        };
+        let body = serde_json::to_string(transition).map_err(|e| StorageError::Db(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO request_events (id, request, outcome, new_state, by, body, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&uuid::Uuid::now_v7().to_string(), &request_id, &outcome, &new_state.map(name), &by, &body, &now],
+        )
+        .await?;
+        if let Some(to) = new_state {
+            tx.execute("UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1", &[&request_id, &name(to), &now])
+                .await?;
+            let change = serde_json::json!({ "request": request_id, "state": name(to), "by": by });
+            insert_change(&tx, &officer, "request_state", request_id, &change.to_string(), now).await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
+        blob_row(&self.client().await?, sha256).await
+    }
+
+    async fn blob_append(
+        &self,
+        sha256: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Appended, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO blobs (sha256, total, received, complete, created_at) VALUES ($1, $2, 0, false, $3)
+             ON CONFLICT (sha256) DO NOTHING",
+            &[&sha256, &(total as i64), &now],
+        )
+        .await?;
+        let row = tx.query_one("SELECT total, received, complete FROM blobs WHERE sha256 = $1 FOR UPDATE", &[&sha256]).await?;
+        let row = BlobRow { total: row.get::<_, i64>(0) as u64, offset: row.get::<_, i64>(1) as u64, complete: row.get(2) };
+        if row.complete {
+            tx.commit().await?;
+            return Ok(Appended::Stored(row));
+        }
+        if row.total != total {
+            return Err(StorageError::refused("blob_size", format!("the blob was declared {} bytes", row.total)));
+        }
+        if offset != row.offset {
+            return Err(StorageError::Refused("blob_offset", row.offset.to_string()));
+        }
+        if offset + chunk.len() as u64 > total {
+            return Err(StorageError::refused("blob_size", "the chunk runs past the declared size"));
+        }
+        if !chunk.is_empty() {
+            tx.execute(
+                "INSERT INTO blob_chunks (sha256, pos, bytes) VALUES ($1, $2, $3)",
+                &[&sha256, &(offset as i64), &chunk],
+            )
+            .await?;
+        }
+        let received = offset + chunk.len() as u64;
+        let mut complete = false;
+        if received == total {
+            let bytes = assemble(&tx, sha256).await?;
+            if sha256_hex(&bytes) != sha256 {
+                tx.execute("DELETE FROM blob_chunks WHERE sha256 = $1", &[&sha256]).await?;
+                tx.execute("DELETE FROM blobs WHERE sha256 = $1", &[&sha256]).await?;
+                tx.commit().await?;
+                return Ok(Appended::HashMismatch);
+            }
+            complete = true;
+        }
+        tx.execute(
+            "UPDATE blobs SET received = $2, complete = $3 WHERE sha256 = $1",
+            &[&sha256, &(received as i64), &complete],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Appended::Stored(BlobRow { total, offset: received, complete }))
+    }
+
+    async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let c = self.client().await?;
+        match blob_row(&c, sha256).await? {
+            Some(r) if r.complete => Ok(Some(assemble(&c, sha256).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT device_id, seq, op_id, kind, coalesce(code, ''), coalesce(message, ''), received_at
+                 FROM ops WHERE status = 'rejected' ORDER BY received_at DESC, device_id, seq LIMIT $1",
+                &[&(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| RejectedOp {
+                device_id: r.get(0),
+                seq: r.get(1),
+                op_id: r.get(2),
+                kind: r.get(3),
+                code: r.get(4),
+                message: r.get(5),
+                received_at: r.get(6),
+            })
+            .collect())
+    }
+
+    async fn counts(&self) -> Result<Counts, StorageError> {
+        let c = self.client().await?;
+        let one = |row: tokio_postgres::Row| row.get::<_, i64>(0);
+        let records = c
+            .query("SELECT kind, count(*) FROM records GROUP BY kind ORDER BY kind", &[])
+            .await?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut by_status: HashMap<String, i64> = HashMap::new();
+        for r in c.query("SELECT status, count(*) FROM ops GROUP BY status", &[]).await? {
+            by_status.insert(r.get(0), r.get(1));
+        }
+        Ok(Counts {
+            devices: one(c.query_one("SELECT count(*) FROM devices", &[]).await?),
+            ops_applied: by_status.get("applied").copied().unwrap_or(0),
+            ops_duplicate: by_status.get("duplicate").copied().unwrap_or(0),
+            ops_rejected: by_status.get("rejected").copied().unwrap_or(0),
+            records,
+            requests: one(c.query_one("SELECT count(*) FROM requests", &[]).await?),
+            request_events: one(c.query_one("SELECT count(*) FROM request_events", &[]).await?),
+            changes: one(c.query_one("SELECT count(*) FROM changes", &[]).await?),
+            blobs: one(c.query_one("SELECT count(*) FROM blobs WHERE complete", &[]).await?),
+        })
+    }
+
+    async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError> {
+        let c = self.client().await?;
+        let rows = if kind == "service_request" {
+            c.query("SELECT id, body FROM requests WHERE device_id = $1 ORDER BY id", &[&device_id]).await?
+        } else {
+            c.query("SELECT id, body FROM records WHERE device_id = $1 AND kind = $2 ORDER BY id", &[&device_id, &kind])
+                .await?
+        };
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
+        let c = self.client().await?;
+        let rows =
+            c.query("SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 ORDER BY seq", &[&device_id]).await?;
+        rows.into_iter()
+            .map(|r| {
+                let status: String = r.get(2);
+                let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
+                Ok(OpResult { seq: r.get(0), op_id: r.get(1), status, code: r.get(3), message: r.get(4) })
+            })
+            .collect()
+    }
+
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        let text = serde_json::to_value(catalog).map_err(|e| StorageError::Db(e.to_string()))?.to_string();
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
+        let existing = tx.query_opt("SELECT body, cursor FROM catalogs WHERE version = $1", &[&catalog.version]).await?;
+        let cursor = match existing {
+            Some(r) if r.get::<_, &str>(0) == text => r.get(1),
+            Some(_) => {
+                return Err(StorageError::refused(
+                    "catalog_version_exists",
+                    format!("catalog {} is published with other content; publish a new version", catalog.version),
+                ));
+            }
+            None => {
+                let cursor = insert_change(&tx, "*", "catalog", &catalog.version, &text, now).await?;
+                match tx
+                    .execute(
+                        "INSERT INTO catalogs (version, body, cursor, published_at) VALUES ($1, $2, $3, $4)",
+                        &[&catalog.version, &text, &cursor, &now],
+                    )
+                    .await
+                {
+                    Err(e) if unique_violation(&e) => {
+                        return Err(StorageError::refused("catalog_version_exists", "published concurrently"));
+                    }
+                    other => other?,
+                };
+                cursor
+            }
+        };
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    async fn latest_catalog(&self) -> Result<Option<Catalog>, StorageError> {
+        let c = self.client().await?;
+        let row = c.query_opt("SELECT body FROM catalogs ORDER BY cursor DESC LIMIT 1", &[]).await?;
+        row.map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}")))).transpose()
+    }
+}

@@ -1,0 +1,130 @@
+-- beibao-server schema (PostgreSQL). Idempotent: run at every start.
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS accounts (
+    username      TEXT PRIMARY KEY,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'desk')),
+    station       TEXT,
+    password_hash TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS enrollment_codes (
+    code_hash  TEXT PRIMARY KEY,
+    officer_id TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    used_at    TIMESTAMPTZ,
+    device_id  TEXT,
+    created_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS devices (
+    id           TEXT PRIMARY KEY,
+    officer_id   TEXT NOT NULL,
+    public_key   TEXT NOT NULL,
+    last_seq     BIGINT NOT NULL DEFAULT 0,
+    enrolled_at  TIMESTAMPTZ NOT NULL,
+    revoked_at   TIMESTAMPTZ,
+    serial_start BIGINT NOT NULL,
+    serial_end   BIGINT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS challenges (
+    challenge  TEXT PRIMARY KEY,
+    device_id  TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY,
+    device_id  TEXT NOT NULL REFERENCES devices(id),
+    expires_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ops (
+    device_id   TEXT NOT NULL REFERENCES devices(id),
+    seq         BIGINT NOT NULL,
+    op_id       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('applied', 'duplicate', 'rejected')),
+    code        TEXT,
+    message     TEXT,
+    batch_id    TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (device_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
+CREATE INDEX IF NOT EXISTS ops_rejected ON ops (received_at) WHERE status = 'rejected';
+
+CREATE TABLE IF NOT EXISTS records (
+    kind        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    officer_id  TEXT NOT NULL,
+    village     TEXT,
+    body        TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS records_device ON records (device_id, kind, id);
+
+CREATE TABLE IF NOT EXISTS requests (
+    id          TEXT PRIMARY KEY,
+    device_id   TEXT NOT NULL,
+    officer_id  TEXT NOT NULL,
+    service     TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_at TIMESTAMPTZ NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_device ON requests (device_id, id);
+
+CREATE TABLE IF NOT EXISTS request_events (
+    id        TEXT PRIMARY KEY,
+    request   TEXT NOT NULL REFERENCES requests(id),
+    outcome   TEXT NOT NULL,
+    new_state TEXT,
+    by        TEXT NOT NULL,
+    body      TEXT NOT NULL,
+    at        TIMESTAMPTZ NOT NULL
+);
+
+-- Writers of changes take an advisory transaction lock first, so cursors are handed out and
+-- committed in the same order: a reader never skips a cursor that commits later.
+CREATE TABLE IF NOT EXISTS changes (
+    cursor BIGSERIAL PRIMARY KEY,
+    scope  TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    at     TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_scope ON changes (scope, cursor);
+
+CREATE TABLE IF NOT EXISTS catalogs (
+    version      TEXT PRIMARY KEY,
+    body         TEXT NOT NULL,
+    cursor       BIGINT NOT NULL,
+    published_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS blobs (
+    sha256     TEXT PRIMARY KEY,
+    total      BIGINT NOT NULL,
+    received   BIGINT NOT NULL,
+    complete   BOOLEAN NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS blob_chunks (
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    pos    BIGINT NOT NULL,
+    bytes  BYTEA NOT NULL,
+    PRIMARY KEY (sha256, pos)
+);

@@ -1,0 +1,760 @@
+//! SQLite storage (the embedded default): one connection in WAL mode with `synchronous=FULL`,
+//! driven from a blocking thread. SQLite has one writer at a time, so the change cursor
+//! (`INTEGER PRIMARY KEY AUTOINCREMENT`) is in commit order by construction.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use beibao_core::canonical::sha256_hex;
+use beibao_core::catalog::Catalog;
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
+use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
+use crate::storage::{
+    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, SERIAL_BLOCK, Storage, StorageError,
+};
+
+const SCHEMA: &str = include_str!("schema/sqlite.sql");
+
+/// SQLite storage.
+#[derive(Debug, Clone)]
+pub struct Sqlite {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> Result<DateTime<Utc>, StorageError> {
+    s.parse().map_err(|e| StorageError::Db(format!("bad timestamp `{s}`: {e}")))
+}
+
+pub(crate) fn name<T: serde::Serialize>(v: T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+pub(crate) fn from_name<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StorageError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|e| StorageError::Db(format!("bad stored name `{s}`: {e}")))
+}
+
+impl Sqlite {
+    /// Open (or create) the database file and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Sqlite, StorageError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StorageError::Db(format!("{}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Sqlite { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| StorageError::Db("connection lock poisoned".into()))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StorageError::Db(format!("worker: {e}")))?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        self.run(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        officer_id: r.get(1)?,
+        public_key: r.get(2)?,
+        last_seq: r.get(3)?,
+        revoked: r.get::<_, Option<String>>(4)?.is_some(),
+    })
+}
+
+fn get_device(c: &Connection, id: &str) -> Result<Option<Device>, StorageError> {
+    Ok(c.query_row(
+        "SELECT id, officer_id, public_key, last_seq, revoked_at FROM devices WHERE id = ?1",
+        [id],
+        device_row,
+    )
+    .optional()?)
+}
+
+fn insert_change(
+    tx: &Transaction<'_>,
+    scope: &str,
+    kind: &str,
+    key: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, StorageError> {
+    tx.prepare_cached("INSERT INTO changes (scope, kind, key, body, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![scope, kind, key, body, ts(now)])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn write_decisions(
+    tx: &Transaction<'_>,
+    device: &Device,
+    batch_id: &str,
+    decisions: &[Decision],
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let at = ts(now);
+    let mut op_stmt = tx.prepare_cached(
+        "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for d in decisions.iter().filter(|d| !d.replay) {
+        op_stmt.execute(params![
+            device.id,
+            d.seq,
+            d.op_id,
+            d.kind,
+            d.sha256,
+            d.payload,
+            d.result.status.as_str(),
+            d.result.code,
+            d.result.message,
+            batch_id,
+            at
+        ])?;
+        for e in &d.effects {
+            match e {
+                Effect::Record { kind, id, village, body } => {
+                    tx.prepare_cached(
+                        "INSERT INTO records (kind, id, device_id, officer_id, village, body, received_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, received_at = excluded.received_at",
+                    )?
+                    .execute(params![kind.as_str(), id, device.id, device.officer_id, village, body, at])?;
+                }
+                Effect::Request { id, service, mode, state, body } => {
+                    tx.prepare_cached(
+                        "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                    )?
+                    .execute(params![id, device.id, device.officer_id, service, mode, state, body, at])?;
+                }
+                Effect::RequestEvent { id, request, outcome, new_state, body } => {
+                    tx.prepare_cached(
+                        "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    )?
+                    .execute(params![id, request, outcome, new_state, device.id, body, at])?;
+                    if let Some(state) = new_state {
+                        tx.prepare_cached("UPDATE requests SET state = ?2, updated_at = ?3 WHERE id = ?1")?
+                            .execute(params![request, state, at])?;
+                    }
+                }
+            }
+        }
+    }
+    let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
+    tx.prepare_cached("UPDATE devices SET last_seq = ?2 WHERE id = ?1")?.execute(params![device.id, last])?;
+    Ok(())
+}
+
+fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Result<Facts, StorageError> {
+    let mut facts = Facts::default();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT op_id, status, code, message FROM ops WHERE device_id = ?1 AND seq = ?2",
+        )?;
+        for &seq in &needs.seqs {
+            if let Some((op_id, status, code, message)) = stmt
+                .query_row(params![device.id, seq], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?
+            {
+                let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
+                facts.stored.insert(seq, OpResult { seq, op_id, status, code, message });
+            }
+        }
+    }
+    {
+        let mut stmt = tx.prepare_cached("SELECT 1 FROM ops WHERE op_id = ?1 AND status <> 'duplicate'")?;
+        for id in &needs.op_ids {
+            if stmt.exists([id])? {
+                facts.seen_op_ids.insert(id.clone());
+            }
+        }
+    }
+    let mut stmt = tx.prepare_cached("SELECT mode, state FROM requests WHERE id = ?1")?;
+    for id in &needs.requests {
+        if let Some((mode, state)) =
+            stmt.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).optional()?
+        {
+            facts.requests.insert(id.clone(), RequestFacts { mode: from_name(&mode)?, state: from_name(&state)? });
+        }
+    }
+    Ok(facts)
+}
+
+#[async_trait]
+impl Storage for Sqlite {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn server_seed(&self, fresh: [u8; 32]) -> Result<[u8; 32], StorageError> {
+        self.write(move |tx| {
+            tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('server_seed', ?1)", [hex::encode(fresh)])?;
+            let v: String = tx.query_row("SELECT value FROM meta WHERE key = 'server_seed'", [], |r| r.get(0))?;
+            hex::decode(&v)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| StorageError::Db("stored server seed is not 32 bytes".into()))
+        })
+        .await
+    }
+
+    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError> {
+        let a = a.clone();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO accounts (username, role, station, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.username, a.role.as_str(), a.station, a.password_hash, ts(now)],
+            )?;
+            if n == 0 {
+                return Err(StorageError::refused("account_exists", format!("account `{}` exists", a.username)));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError> {
+        let username = username.to_owned();
+        self.run(move |c| {
+            let row: Option<(String, String)> = c
+                .query_row("SELECT role, password_hash FROM accounts WHERE username = ?1", [&username], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            row.map(|(role, hash)| Ok((from_name(&role)?, hash))).transpose()
+        })
+        .await
+    }
+
+    async fn issue_code(
+        &self,
+        code_hash: &str,
+        officer_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let (h, o) = (code_hash.to_owned(), officer_id.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO enrollment_codes (code_hash, officer_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![h, o, ts(expires_at), ts(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
+        let e = e.clone();
+        self.write(move |tx| {
+            let code: Option<(String, String, Option<String>)> = tx
+                .query_row(
+                    "SELECT officer_id, expires_at, used_at FROM enrollment_codes WHERE code_hash = ?1",
+                    [&e.code_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((officer, expires, used)) = code else {
+                return Err(StorageError::refused("enrollment_code_invalid", "no such enrollment code"));
+            };
+            if used.is_some() {
+                return Err(StorageError::refused("enrollment_code_used", "this enrollment code was already used"));
+            }
+            if parse_ts(&expires)? < now {
+                return Err(StorageError::refused("enrollment_code_expired", "this enrollment code has expired"));
+            }
+            if officer != e.officer_id {
+                return Err(StorageError::refused(
+                    "officer_mismatch",
+                    format!("the code is for officer {officer}, the tablet belongs to {}", e.officer_id),
+                ));
+            }
+            if get_device(tx, &e.device_id)?.is_some() {
+                return Err(StorageError::refused("device_exists", format!("device {} is already enrolled", e.device_id)));
+            }
+            let start: i64 = tx.query_row(
+                "SELECT coalesce(max(serial_end), 0) + 1 FROM devices",
+                [],
+                |r| r.get(0),
+            )?;
+            let end = start + SERIAL_BLOCK - 1;
+            tx.execute(
+                "INSERT INTO devices (id, officer_id, public_key, last_seq, enrolled_at, serial_start, serial_end)
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
+                params![e.device_id, e.officer_id, e.public_key, ts(now), start, end],
+            )?;
+            tx.execute(
+                "UPDATE enrollment_codes SET used_at = ?2, device_id = ?3 WHERE code_hash = ?1",
+                params![e.code_hash, ts(now), e.device_id],
+            )?;
+            Ok((start, end))
+        })
+        .await
+    }
+
+    async fn device(&self, id: &str) -> Result<Option<Device>, StorageError> {
+        let id = id.to_owned();
+        self.run(move |c| get_device(c, &id)).await
+    }
+
+    async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        let id = id.to_owned();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE devices SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
+            tx.execute("DELETE FROM tokens WHERE device_id = ?1", [&id])?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn put_challenge(&self, device_id: &str, challenge: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+        let (d, c) = (device_id.to_owned(), challenge.to_owned());
+        self.write(move |tx| {
+            tx.execute("DELETE FROM challenges WHERE expires_at < ?1", [ts(expires_at - chrono::Duration::hours(1))])?;
+            tx.execute(
+                "INSERT INTO challenges (challenge, device_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![c, d, ts(expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn take_challenge(&self, device_id: &str, challenge: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        let (d, c) = (device_id.to_owned(), challenge.to_owned());
+        self.write(move |tx| {
+            let exp: Option<String> = tx
+                .query_row(
+                    "DELETE FROM challenges WHERE challenge = ?1 AND device_id = ?2 RETURNING expires_at",
+                    params![c, d],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(match exp {
+                Some(e) => parse_ts(&e)? >= now,
+                None => false,
+            })
+        })
+        .await
+    }
+
+    async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+        let (h, d) = (token_hash.to_owned(), device_id.to_owned());
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO tokens (token_hash, device_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![h, d, ts(expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<(String, DateTime<Utc>)>, StorageError> {
+        let h = token_hash.to_owned();
+        self.run(move |c| {
+            let row: Option<(String, String)> = c
+                .prepare_cached("SELECT device_id, expires_at FROM tokens WHERE token_hash = ?1")?
+                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            row.map(|(d, e)| Ok((d, parse_ts(&e)?))).transpose()
+        })
+        .await
+    }
+
+    async fn push(
+        &self,
+        device_id: &str,
+        batch_id: &str,
+        ops: &[WireOp],
+        catalog: &Catalog,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, BatchError>, StorageError> {
+        let (device_id, batch_id, ops, catalog) =
+            (device_id.to_owned(), batch_id.to_owned(), ops.to_vec(), catalog.clone());
+        self.write(move |tx| {
+            let device = get_device(tx, &device_id)?
+                .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
+            let needs = match plan::needs(&ops, device.last_seq) {
+                Ok(n) => n,
+                Err(e) => return Ok(Err(e)),
+            };
+            let facts = read_facts(tx, &device, &needs)?;
+            let decisions = plan::decide(&ops, &device, &facts, &catalog);
+            write_decisions(tx, &device, &batch_id, &decisions, now)?;
+            let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);
+            Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))
+        })
+        .await
+    }
+
+    async fn pull(&self, officer_id: &str, cursor: i64, limit: usize) -> Result<(Vec<Change>, bool), StorageError> {
+        let officer = officer_id.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT cursor, kind, key, body FROM changes WHERE cursor > ?1 AND scope IN ('*', ?2)
+                 ORDER BY cursor LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![cursor, officer, limit as i64 + 1], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (cursor, kind, key, body) = row?;
+                let body = serde_json::from_str(&body).map_err(|e| StorageError::Db(format!("change body: {e}")))?;
+                out.push(Change { cursor, kind, key, body });
+            }
+            let more = out.len() > limit;
+            out.truncate(limit);
+            Ok((out, more))
+        })
+        .await
+    }
+
+    async fn publish_change(
+        &self,
+        scope: &str,
+        kind: &str,
+        key: &str,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StorageError> {
+        let (s, k, key, b) = (scope.to_owned(), kind.to_owned(), key.to_owned(), body.to_string());
+        self.write(move |tx| insert_change(tx, &s, &k, &key, &b, now)).await
+    }
+
+    async fn publish_changes(
+        &self,
+        changes: &[(String, String, String, serde_json::Value)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let changes = changes.to_vec();
+        self.write(move |tx| {
+            for (scope, kind, key, body) in &changes {
+                insert_change(tx, scope, kind, key, &body.to_string(), now)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn desk_transition(
+        &self,
+        request_id: &str,
+        transition: &Transition,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StorageError> {
+        let (id, t, by) = (request_id.to_owned(), transition.clone(), by.to_owned());
+        self.write(move |tx| {
+            let row: Option<(String, String, String)> = tx
+                .query_row("SELECT mode, state, officer_id FROM requests WHERE id = ?1", [&id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let Some((mode, state, officer)) = row else {
+                return Err(StorageError::refused("not_found", format!("no request {id}")));
+            };
+            let current: RequestState = from_name(&state)?;
+            let (outcome, new_state) = match merge(from_name(&mode)?, current, &t) {
+                MergeOutcome::Apply { to } => ("applied".to_owned(), Some(to)),
+                MergeOutcome::AlreadyThere => ("already_there".to_owned(), None),
+                MergeOutcome::Conflict { reason } => (format!("conflict:{}", name(reason)), None),
+            };
+            let body = serde_json::to_string(&t).map_err(|e| StorageError::Db(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    uuid::Uuid::now_v7().to_string(),
+                    id,
+                    outcome,
+                    new_state.map(name),
+                    by,
+                    body,
+                    ts(now)
+                ],
+            )?;
+            if let Some(to) = new_state {
+                tx.execute(
+                    "UPDATE requests SET state = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![id, name(to), ts(now)],
+                )?;
+                let change = serde_json::json!({ "request": id, "state": name(to), "by": by });
+                insert_change(tx, &officer, "request_state", &id, &change.to_string(), now)?;
+            }
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
+        let sha = sha256.to_owned();
+        self.run(move |c| blob_row(c, &sha)).await
+    }
+
+    async fn blob_append(
+        &self,
+        sha256: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Appended, StorageError> {
+        let (sha, chunk) = (sha256.to_owned(), chunk.to_vec());
+        self.write(move |tx| {
+            let row = match blob_row(tx, &sha)? {
+                Some(r) => r,
+                None => {
+                    tx.execute(
+                        "INSERT INTO blobs (sha256, total, received, complete, created_at) VALUES (?1, ?2, 0, 0, ?3)",
+                        params![sha, total as i64, ts(now)],
+                    )?;
+                    BlobRow { total, offset: 0, complete: false }
+                }
+            };
+            if row.complete {
+                return Ok(Appended::Stored(row));
+            }
+            if row.total != total {
+                return Err(StorageError::refused("blob_size", format!("the blob was declared {} bytes", row.total)));
+            }
+            if offset != row.offset {
+                return Err(StorageError::Refused("blob_offset", row.offset.to_string()));
+            }
+            if offset + chunk.len() as u64 > total {
+                return Err(StorageError::refused("blob_size", "the chunk runs past the declared size"));
+            }
+            if !chunk.is_empty() {
+                tx.execute(
+                    "INSERT INTO blob_chunks (sha256, pos, bytes) VALUES (?1, ?2, ?3)",
+                    params![sha, offset as i64, chunk],
+                )?;
+            }
+            let received = offset + chunk.len() as u64;
+            let mut complete = false;
+            if received == total {
+                let bytes = assemble(tx, &sha)?;
+                if sha256_hex(&bytes) != sha {
+                    tx.execute("DELETE FROM blob_chunks WHERE sha256 = ?1", [&sha])?;
+                    tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&sha])?;
+                    return Ok(Appended::HashMismatch);
+                }
+                complete = true;
+            }
+            tx.execute(
+                "UPDATE blobs SET received = ?2, complete = ?3 WHERE sha256 = ?1",
+                params![sha, received as i64, complete],
+            )?;
+            Ok(Appended::Stored(BlobRow { total, offset: received, complete }))
+        })
+        .await
+    }
+
+    async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let sha = sha256.to_owned();
+        self.run(move |c| match blob_row(c, &sha)? {
+            Some(r) if r.complete => Ok(Some(assemble(c, &sha)?)),
+            _ => Ok(None),
+        })
+        .await
+    }
+
+    async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError> {
+        self.run(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT device_id, seq, op_id, kind, code, message, received_at FROM ops WHERE status = 'rejected'
+                 ORDER BY received_at DESC, device_id, seq LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (device_id, seq, op_id, kind, code, message, at) = row?;
+                out.push(RejectedOp {
+                    device_id,
+                    seq,
+                    op_id,
+                    kind,
+                    code: code.unwrap_or_default(),
+                    message: message.unwrap_or_default(),
+                    received_at: parse_ts(&at)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<Counts, StorageError> {
+        self.run(|c| {
+            let one = |sql: &str| -> Result<i64, StorageError> { Ok(c.query_row(sql, [], |r| r.get(0))?) };
+            let mut records = Vec::new();
+            let mut stmt = c.prepare("SELECT kind, count(*) FROM records GROUP BY kind ORDER BY kind")?;
+            for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+                records.push(row?);
+            }
+            let mut by_status: HashMap<String, i64> = HashMap::new();
+            let mut stmt = c.prepare("SELECT status, count(*) FROM ops GROUP BY status")?;
+            for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+                let (k, v) = row?;
+                by_status.insert(k, v);
+            }
+            Ok(Counts {
+                devices: one("SELECT count(*) FROM devices")?,
+                ops_applied: by_status.get("applied").copied().unwrap_or(0),
+                ops_duplicate: by_status.get("duplicate").copied().unwrap_or(0),
+                ops_rejected: by_status.get("rejected").copied().unwrap_or(0),
+                records,
+                requests: one("SELECT count(*) FROM requests")?,
+                request_events: one("SELECT count(*) FROM request_events")?,
+                changes: one("SELECT count(*) FROM changes")?,
+                blobs: one("SELECT count(*) FROM blobs WHERE complete = 1")?,
+            })
+        })
+        .await
+    }
+
+    async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError> {
+        let (d, k) = (device_id.to_owned(), kind.to_owned());
+        self.run(move |c| {
+            let sql = if k == "service_request" {
+                "SELECT id, body FROM requests WHERE device_id = ?1 AND ?2 = ?2 ORDER BY id"
+            } else {
+                "SELECT id, body FROM records WHERE device_id = ?1 AND kind = ?2 ORDER BY id"
+            };
+            let mut stmt = c.prepare(sql)?;
+            let rows = stmt.query_map(params![d, k], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
+        let d = device_id.to_owned();
+        self.run(move |c| {
+            let mut stmt =
+                c.prepare("SELECT seq, op_id, status, code, message FROM ops WHERE device_id = ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([d], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, op_id, status, code, message) = row?;
+                let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
+                out.push(OpResult { seq, op_id, status, code, message });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        let body = serde_json::to_value(catalog).map_err(|e| StorageError::Db(e.to_string()))?;
+        let version = catalog.version.clone();
+        self.write(move |tx| {
+            let existing: Option<String> = tx
+                .query_row("SELECT body FROM catalogs WHERE version = ?1", [&version], |r| r.get(0))
+                .optional()?;
+            let text = body.to_string();
+            match existing {
+                Some(b) if b == text => {
+                    Ok(tx.query_row("SELECT cursor FROM catalogs WHERE version = ?1", [&version], |r| r.get(0))?)
+                }
+                Some(_) => Err(StorageError::refused(
+                    "catalog_version_exists",
+                    format!("catalog {version} is published with other content; publish a new version"),
+                )),
+                None => {
+                    let cursor = insert_change(tx, "*", "catalog", &version, &text, now)?;
+                    tx.execute(
+                        "INSERT INTO catalogs (version, body, cursor, published_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![version, text, cursor, ts(now)],
+                    )?;
+                    Ok(cursor)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn latest_catalog(&self) -> Result<Option<Catalog>, StorageError> {
+        self.run(|c| {
+            let body: Option<String> =
+                c.query_row("SELECT body FROM catalogs ORDER BY cursor DESC LIMIT 1", [], |r| r.get(0)).optional()?;
+            body.map(|b| Catalog::from_json(&b).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
+                .transpose()
+        })
+        .await
+    }
+}
+
+fn blob_row(c: &Connection, sha: &str) -> Result<Option<BlobRow>, StorageError> {
+    Ok(c.query_row("SELECT total, received, complete FROM blobs WHERE sha256 = ?1", [sha], |r| {
+        Ok(BlobRow { total: r.get::<_, i64>(0)? as u64, offset: r.get::<_, i64>(1)? as u64, complete: r.get(2)? })
+    })
+    .optional()?)
+}
+
+fn assemble(c: &Connection, sha: &str) -> Result<Vec<u8>, StorageError> {
+    let mut stmt = c.prepare_cached("SELECT bytes FROM blob_chunks WHERE sha256 = ?1 ORDER BY pos")?;
+    let mut out = Vec::new();
+    for chunk in stmt.query_map([sha], |r| r.get::<_, Vec<u8>>(0))? {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,284 @@
+//! The server's storage, behind one trait with two implementations: SQLite (embedded default)
+//! and PostgreSQL. The rules (what a push does) live in [`crate::plan`]; a backend only reads the
+//! facts and writes the decisions, each push in one transaction.
+
+use async_trait::async_trait;
+use beibao_core::catalog::Catalog;
+use beibao_sync::wire::{Change, OpResult, WireOp};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use crate::plan::Device;
+use crate::plan::BatchError;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Db(String),
+    /// A request the caller can fix (stable code, message).
+    #[error("{1}")]
+    Refused(&'static str, String),
+}
+
+impl StorageError {
+    /// A refusal.
+    pub fn refused(code: &'static str, msg: impl Into<String>) -> StorageError {
+        StorageError::Refused(code, msg.into())
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> StorageError {
+        StorageError::Db(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for StorageError {
+    fn from(e: tokio_postgres::Error) -> StorageError {
+        StorageError::Db(e.to_string())
+    }
+}
+
+/// Roles of server accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Administrator: accounts, enrollment, devices, catalog.
+    Admin,
+    /// Supervisor: totals and exports.
+    Supervisor,
+    /// Station desk: moves carried-back applications forward.
+    Desk,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Desk => "desk",
+        }
+    }
+}
+
+/// A new account.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Station, for desk accounts.
+    pub station: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A one-time enrollment code being redeemed.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    /// SHA-256 of the code.
+    pub code_hash: String,
+    /// The tablet's device id.
+    pub device_id: String,
+    /// The tablet's officer.
+    pub officer_id: String,
+    /// The tablet's public key (hex).
+    pub public_key: String,
+}
+
+/// Serial numbers reserved per device.
+pub const SERIAL_BLOCK: i64 = 1000;
+
+/// A push's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// One result per op.
+    pub results: Vec<OpResult>,
+    /// The device's last seq after the push.
+    pub last_seq: i64,
+}
+
+/// What the server holds of a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobRow {
+    /// Declared size.
+    pub total: u64,
+    /// Bytes received.
+    pub offset: u64,
+    /// Received and verified.
+    pub complete: bool,
+}
+
+/// What became of an appended chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored; the blob's status now.
+    Stored(BlobRow),
+    /// The last byte arrived but the whole does not hash to its name: discarded, start over.
+    HashMismatch,
+}
+
+/// An op the server rejected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedOp {
+    /// Device.
+    pub device_id: String,
+    /// Seq.
+    pub seq: i64,
+    /// Op id.
+    pub op_id: String,
+    /// Kind as sent.
+    pub kind: String,
+    /// Code.
+    pub code: String,
+    /// Reason.
+    pub message: String,
+    /// When received.
+    pub received_at: DateTime<Utc>,
+}
+
+/// How much the server holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Enrolled devices.
+    pub devices: i64,
+    /// Ops received, by status.
+    pub ops_applied: i64,
+    /// Duplicates.
+    pub ops_duplicate: i64,
+    /// Rejected.
+    pub ops_rejected: i64,
+    /// Records by kind.
+    pub records: Vec<(String, i64)>,
+    /// Service requests.
+    pub requests: i64,
+    /// Request events.
+    pub request_events: i64,
+    /// Changes offered to pull.
+    pub changes: i64,
+    /// Complete blobs.
+    pub blobs: i64,
+}
+
+/// The storage of the server.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// The server's signing seed: `fresh` is stored on first use, the stored one returned after.
+    async fn server_seed(&self, fresh: [u8; 32]) -> Result<[u8; 32], StorageError>;
+
+    /// Create an account; refuses an existing name (`account_exists`).
+    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// An account's role and password hash.
+    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError>;
+
+    /// Store a one-time enrollment code (by its hash) for an officer.
+    async fn issue_code(
+        &self,
+        code_hash: &str,
+        officer_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// Redeem a code: bind the device to the code's officer and reserve a serial block, in one
+    /// transaction. Refusals: `enrollment_code_invalid`, `enrollment_code_used`,
+    /// `enrollment_code_expired`, `officer_mismatch`, `device_exists`.
+    async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError>;
+
+    /// A device.
+    async fn device(&self, id: &str) -> Result<Option<Device>, StorageError>;
+
+    /// Revoke a device and its tokens; false when unknown.
+    async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError>;
+
+    /// Remember a challenge.
+    async fn put_challenge(&self, device_id: &str, challenge: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// Use a challenge once: true when it was issued to this device and has not expired.
+    async fn take_challenge(&self, device_id: &str, challenge: &str, now: DateTime<Utc>) -> Result<bool, StorageError>;
+
+    /// Remember a token (by its hash).
+    async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// The device of a token, with its expiry.
+    async fn token(&self, token_hash: &str) -> Result<Option<(String, DateTime<Utc>)>, StorageError>;
+
+    /// Apply a batch: in one transaction, read the facts, decide with [`crate::plan::decide`],
+    /// write the results and effects, move the device's last seq.
+    async fn push(
+        &self,
+        device_id: &str,
+        batch_id: &str,
+        ops: &[WireOp],
+        catalog: &Catalog,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, BatchError>, StorageError>;
+
+    /// Changes for an officer after a cursor: at most `limit`, and whether more wait.
+    async fn pull(&self, officer_id: &str, cursor: i64, limit: usize) -> Result<(Vec<Change>, bool), StorageError>;
+
+    /// Offer a change to pull: `scope` is an officer id or `*` for every device. Returns its cursor.
+    async fn publish_change(
+        &self,
+        scope: &str,
+        kind: &str,
+        key: &str,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StorageError>;
+
+    /// Many changes in one transaction (fixture import).
+    async fn publish_changes(
+        &self,
+        changes: &[(String, String, String, serde_json::Value)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// A station-desk transition of a request, by the merge rule; the request's officer pulls
+    /// the new state. Returns the outcome (`applied`, `already_there`, `conflict:<reason>`).
+    async fn desk_transition(
+        &self,
+        request_id: &str,
+        transition: &beibao_core::service_request::Transition,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StorageError>;
+
+    /// A blob's status.
+    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError>;
+
+    /// Append a chunk at `offset` of a blob of `total` bytes. When the last byte arrives the
+    /// whole is hashed: a mismatch discards it (`blob_hash_mismatch`). A chunk at another offset
+    /// than the server holds is refused with `blob_offset`.
+    async fn blob_append(&self, sha256: &str, total: u64, offset: u64, chunk: &[u8], now: DateTime<Utc>)
+    -> Result<Appended, StorageError>;
+
+    /// A complete blob's bytes.
+    async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// The most recent rejected ops.
+    async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError>;
+
+    /// What the server holds.
+    async fn counts(&self) -> Result<Counts, StorageError>;
+
+    /// Every record of a kind from a device, as (id, body), ordered by id.
+    async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError>;
+
+    /// Every op result of a device, in seq order.
+    async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError>;
+
+    /// Publish a catalog version (immutable once published): stored and offered to every device.
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError>;
+
+    /// The newest published catalog.
+    async fn latest_catalog(&self) -> Result<Option<Catalog>, StorageError>;
+}
