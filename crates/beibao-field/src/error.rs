@@ -41,6 +41,9 @@ pub enum FieldError {
         /// What is wrong.
         message: String,
     },
+    /// Sync failed (link, server refusal, revoked device…).
+    #[error(transparent)]
+    Sync(#[from] beibao_sync::SyncError),
     /// A record was not found.
     #[error("{kind} `{id}` not found")]
     NotFound {
@@ -53,7 +56,7 @@ pub enum FieldError {
 
 impl FieldError {
     /// Stable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             FieldError::Store(e) => e.code(),
             FieldError::Visit(e) => e.code(),
@@ -64,6 +67,7 @@ impl FieldError {
             FieldError::Incomplete(_) => "agreement_incomplete",
             FieldError::Invalid { code, .. } => code,
             FieldError::NotFound { .. } => "not_found",
+            FieldError::Sync(e) => e.code(),
         }
     }
 

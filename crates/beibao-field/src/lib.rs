@@ -5,6 +5,7 @@
 mod error;
 mod mediation;
 mod records;
+mod sync;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ use serde::Serialize;
 pub use crate::error::FieldError;
 pub use crate::mediation::MediationEdit;
 pub use crate::records::{AcceptInput, VisitDraft, VisitFinish};
+pub use crate::sync::{Background, SyncEvent, SyncStatus, SyncSummary};
+pub use beibao_sync::{Progress, Settings as SyncSettings};
 
 /// An unlocked tablet: the store, the officer and device it belongs to, and the injected clock and ids.
 pub struct Session {
@@ -89,9 +92,13 @@ pub fn init(
     let mut store = Store::create(path, pin, kdf, entropy)?;
     let now = clock.now();
     let device_id = format!("dev-{}", ids.next_id());
+    // The device's Ed25519 key is made here, on the tablet, and never leaves the encrypted store.
+    let mut seed = [0u8; 32];
+    entropy.fill(&mut seed);
     let seeded = store.write(|tx| {
         reg::set_meta(tx, "officer_id", officer_id)?;
         reg::set_meta(tx, "device_id", &device_id)?;
+        beibao_store::sync::set_device_key(tx, &seed)?;
         reg::install_catalog(tx, &fixtures.catalog, now)?;
         let seeded = reg::seed_for_officer(tx, &fixtures.registry, officer_id)?;
         audit(tx, now, officer_id, "init", Some(&device_id))?;

@@ -9,6 +9,7 @@ use beibao_core::mediation::agreement::{
 use beibao_core::mediation::eligibility::{Eligibility, EligibilityInput, check};
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_store::records::{self as rec, CaseStatus, Followup, MediationCase};
+use beibao_store::StoreError;
 use beibao_store::registry as reg;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -131,6 +132,7 @@ impl Session {
             },
             content_hash: None,
             finalized_at: None,
+            device_signature: None,
         };
         let officer = self.officer_id.clone();
         self.store.write(|tx| {
@@ -244,13 +246,28 @@ impl Session {
         }
         let now = self.clock.now();
         case.agreement.concluded_at = case.agreement.signatures.iter().map(|s| s.signed_at).max().unwrap_or(now);
-        let finalized = case.agreement.clone().finalize().map_err(FieldError::Incomplete)?;
+        // Every required field first, so the officer sees all issues before a serial is taken.
+        case.agreement.clone().finalize().map_err(FieldError::Incomplete)?;
         case.status = CaseStatus::Finalized;
         case.outcome = Some(outcome);
-        case.content_hash = Some(finalized.content_hash);
         case.finalized_at = Some(now);
         let op = self.ids.next_id();
-        self.store.write(|tx| rec::close_case(tx, &case, op, now))?;
+        // In one transaction: take the next 协议书 serial of the device's block (when enrolled),
+        // hash the agreement with it, sign the hash with the device key, close the case.
+        let case = self.store.write(|tx| {
+            if case.agreement.serial.is_none() {
+                case.agreement.serial = beibao_store::sync::next_serial(tx)?;
+            }
+            let hash = case.agreement.content_hash().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if let Some(seed) = beibao_store::sync::device_key(tx)? {
+                let key = beibao_sync::wire::signing_key(&seed);
+                case.device_signature =
+                    Some(beibao_sync::wire::sign_hex(&key, &beibao_sync::wire::agreement_message(&hash)));
+            }
+            case.content_hash = Some(hash);
+            rec::close_case(tx, &case, op, now)?;
+            Ok(case)
+        })?;
         Ok(case)
     }
 

@@ -1,1 +1,234 @@
-fn main() {}
+//! `beibao-server`: serve the API, and the administrator's verbs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use beibao_core::catalog::Catalog;
+use beibao_core::clock::Clock;
+use beibao_server::admin::{new_account, open_storage, registry_changes};
+use beibao_server::api::{Limits, OsRandom};
+use beibao_server::storage::{Role, StorageError};
+use beibao_server::{AppState, app};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "beibao-server", about = "Beibao central endpoint: sync API and administration")]
+struct Cli {
+    /// SQLite file, or a postgres:// URL.
+    #[arg(long, global = true, env = "BEIBAO_DATABASE", default_value = "data/beibao.db")]
+    database: String,
+    /// Fixtures directory (catalog, registry).
+    #[arg(long, global = true, env = "BEIBAO_FIXTURES")]
+    fixtures: Option<PathBuf>,
+    /// Answer as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Supervisor,
+    Desk,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Serve the API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8440")]
+        listen: String,
+        /// Requests per device per second.
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
+    },
+    /// Offer the fixtures' registry (towns, villages, households, enterprises, assignments) to pull.
+    Seed,
+    /// Create an account.
+    CreateAccount {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Station (desk accounts).
+        #[arg(long)]
+        station: Option<String>,
+        /// Password (at least 10 characters).
+        #[arg(long, env = "BEIBAO_ACCOUNT_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Issue a one-time enrollment code for an officer's tablet.
+    EnrollCode {
+        /// Officer id.
+        #[arg(long)]
+        officer: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 72)]
+        hours: i64,
+    },
+    /// Revoke a device: its next contact gets 401 `revoked` and it wipes its keys.
+    Revoke {
+        /// Device id.
+        #[arg(long)]
+        device: String,
+    },
+    /// Publish a catalog version (a services.json); published versions are immutable.
+    PublishCatalog {
+        /// The catalog file.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// List rejected ops, newest first.
+    Rejected {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// What the server holds.
+    Status,
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+fn fail(code: &str, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error[{code}]: {msg}");
+    ExitCode::FAILURE
+}
+
+fn storage_fail(e: StorageError) -> ExitCode {
+    match e {
+        StorageError::Refused(code, m) => fail(code, m),
+        StorageError::Db(m) => fail("database", m),
+    }
+}
+
+fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        println!("{}", text());
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let fixtures = cli.fixtures.clone().unwrap_or_else(beibao_fixtures::default_dir);
+    let storage = match open_storage(&cli.database).await {
+        Ok(s) => s,
+        Err(e) => return storage_fail(e),
+    };
+    let now = Utc::now();
+    let result: Result<(), StorageError> = async {
+        match cli.cmd {
+            Cmd::Serve { listen, rate } => {
+                let catalog = beibao_fixtures::load::load_catalog(&fixtures)
+                    .map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                let limits = Limits { rate_per_s: rate, burst: rate * 2.0, ..Limits::default() };
+                let state = AppState::new(storage, &catalog, Arc::new(SystemClock), Arc::new(OsRandom), limits).await?;
+                let listener = tokio::net::TcpListener::bind(&listen)
+                    .await
+                    .map_err(|e| StorageError::refused("listen", format!("{listen}: {e}")))?;
+                eprintln!("beibao-server: listening on http://{listen} ({})", state.storage().backend());
+                axum::serve(listener, app(state)).await.map_err(|e| StorageError::Db(e.to_string()))?;
+            }
+            Cmd::Seed => {
+                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                storage.publish_catalog(&f.catalog, now).await?;
+                let changes = registry_changes(&f.registry);
+                storage.publish_changes(&changes, now).await?;
+                print(cli.json, &serde_json::json!({ "changes": changes.len() }), || {
+                    format!("已发布登记数据 {} 条变更 / {} registry changes offered to pull", changes.len(), changes.len())
+                });
+            }
+            Cmd::CreateAccount { username, role, station, password } => {
+                let role = match role {
+                    RoleArg::Admin => Role::Admin,
+                    RoleArg::Supervisor => Role::Supervisor,
+                    RoleArg::Desk => Role::Desk,
+                };
+                let account = new_account(&username, role, station.as_deref(), &password)?;
+                storage.create_account(&account, now).await?;
+                print(cli.json, &serde_json::json!({ "username": username, "role": role }), || {
+                    format!("已创建账号 {username} ({})", role.as_str())
+                });
+            }
+            Cmd::EnrollCode { officer, hours } => {
+                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                if !f.registry.officers.iter().any(|o| o.id == officer) {
+                    return Err(StorageError::refused("not_found", format!("no officer {officer}")));
+                }
+                let state =
+                    AppState::new(storage, &f.catalog, Arc::new(SystemClock), Arc::new(OsRandom), Limits::default()).await?;
+                let code = state.issue_enrollment_code(&officer, chrono::Duration::hours(hours)).await?;
+                print(cli.json, &serde_json::json!({ "officer": officer, "code": code, "hours": hours }), || {
+                    format!("{code}\n(警员 {officer} 的一次性注册码，{hours} 小时内有效 / one-time code, valid {hours} h)")
+                });
+            }
+            Cmd::Revoke { device } => {
+                if !storage.revoke(&device, now).await? {
+                    return Err(StorageError::refused("not_found", format!("no device {device}")));
+                }
+                print(cli.json, &serde_json::json!({ "revoked": device }), || format!("已吊销设备 {device}"));
+            }
+            Cmd::PublishCatalog { file } => {
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| StorageError::refused("io", format!("{}: {e}", file.display())))?;
+                let catalog = Catalog::from_json(&text).map_err(|e| StorageError::refused("bad_catalog", e.to_string()))?;
+                let cursor = storage.publish_catalog(&catalog, now).await?;
+                print(cli.json, &serde_json::json!({ "version": catalog.version, "cursor": cursor }), || {
+                    format!("已发布服务目录 {} (cursor {cursor})", catalog.version)
+                });
+            }
+            Cmd::Rejected { limit } => {
+                let ops = storage.rejected_ops(limit).await?;
+                print(cli.json, &ops, || {
+                    if ops.is_empty() {
+                        return "没有被拒绝的操作 / no rejected ops".to_owned();
+                    }
+                    ops.iter()
+                        .map(|o| format!("{} {} #{} {} [{}] {}", o.received_at, o.device_id, o.seq, o.kind, o.code, o.message))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+            }
+            Cmd::Status => {
+                let c = storage.counts().await?;
+                print(cli.json, &c, || {
+                    let records: Vec<String> = c.records.iter().map(|(k, n)| format!("{k}={n}")).collect();
+                    format!(
+                        "devices={} ops: applied={} duplicate={} rejected={}\nrecords: {}\nrequests={} request_events={} changes={} blobs={}",
+                        c.devices,
+                        c.ops_applied,
+                        c.ops_duplicate,
+                        c.ops_rejected,
+                        records.join(" "),
+                        c.requests,
+                        c.request_events,
+                        c.changes,
+                        c.blobs
+                    )
+                });
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => storage_fail(e),
+    }
+}

@@ -13,6 +13,7 @@ pub mod queries;
 pub mod records;
 pub mod registry;
 pub mod schema;
+pub mod sync;
 pub mod system;
 
 use std::path::{Path, PathBuf};

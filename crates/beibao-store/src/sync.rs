@@ -1,0 +1,297 @@
+//! The tablet's side of sync, each function one step inside the caller's transaction: the device
+//! key, the enrollment, batches of pending ops, acknowledgements with their receipts, requeueing
+//! when the server is behind, applying pulled changes together with the cursor, and the blob queue.
+
+use beibao_core::catalog::Catalog;
+use beibao_core::registry::{Enterprise, Household, Town, Village};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{StoreError, corrupt};
+use crate::outbox::Op;
+use crate::registry as reg;
+
+/// The device's Ed25519 seed (kept inside the encrypted database).
+pub fn device_key(conn: &Connection) -> Result<Option<[u8; 32]>, StoreError> {
+    let Some(hex) = reg::meta(conn, "device_key")? else { return Ok(None) };
+    let bytes = decode_hex(&hex).ok_or_else(|| StoreError::Corrupt("device key is not hex".into()))?;
+    Ok(Some(bytes.try_into().map_err(|_| StoreError::Corrupt("device key is not 32 bytes".into()))?))
+}
+
+/// Store the device's Ed25519 seed.
+pub fn set_device_key(tx: &Transaction<'_>, seed: &[u8; 32]) -> Result<(), StoreError> {
+    let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+    reg::set_meta(tx, "device_key", &hex)
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// The tablet's enrollment with a server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentRow {
+    /// Server address.
+    pub server_url: String,
+    /// Server public key (hex).
+    pub server_key: String,
+    /// When enrolled.
+    pub enrolled_at: DateTime<Utc>,
+    /// 协议书 serial prefix.
+    pub serial_prefix: String,
+    /// Next serial to hand out.
+    pub serial_next: i64,
+    /// Last serial of the block.
+    pub serial_end: i64,
+}
+
+/// The enrollment, if any.
+pub fn enrollment(conn: &Connection) -> Result<Option<EnrollmentRow>, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT server_url, server_key, enrolled_at, serial_prefix, serial_next, serial_end FROM enrollment WHERE id = 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    row.map(|(server_url, server_key, at, serial_prefix, serial_next, serial_end)| {
+        Ok(EnrollmentRow {
+            server_url,
+            server_key,
+            enrolled_at: at.parse().map_err(corrupt)?,
+            serial_prefix,
+            serial_next,
+            serial_end,
+        })
+    })
+    .transpose()
+}
+
+/// Save (or replace) the enrollment.
+pub fn save_enrollment(tx: &Transaction<'_>, e: &EnrollmentRow) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO enrollment (id, server_url, server_key, enrolled_at, serial_prefix, serial_next, serial_end)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+        params![e.server_url, e.server_key, e.enrolled_at.to_rfc3339(), e.serial_prefix, e.serial_next, e.serial_end],
+    )?;
+    Ok(())
+}
+
+/// Take the next 协议书 serial of the device's block (`None` when the block is used up).
+pub fn next_serial(tx: &Transaction<'_>) -> Result<Option<String>, StoreError> {
+    let Some(e) = enrollment(tx)? else { return Ok(None) };
+    if e.serial_next > e.serial_end {
+        return Ok(None);
+    }
+    tx.execute("UPDATE enrollment SET serial_next = serial_next + 1 WHERE id = 1", [])?;
+    Ok(Some(format!("{}{:06}", e.serial_prefix, e.serial_next)))
+}
+
+/// The device was revoked: drop the key and the enrollment. The records stay (encrypted).
+pub fn wipe_keys(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    tx.execute("DELETE FROM meta WHERE key = 'device_key'", [])?;
+    tx.execute("DELETE FROM enrollment", [])?;
+    reg::set_meta(tx, "revoked_at", &now.to_rfc3339())
+}
+
+/// The oldest pending ops in seq order, up to `max_bytes` of payload (always at least one op
+/// when any is pending) and at most `max_ops`.
+pub fn batch(conn: &Connection, max_bytes: usize, max_ops: usize) -> Result<Vec<Op>, StoreError> {
+    let ops = crate::outbox::pending(conn, max_ops)?;
+    let mut total = 0usize;
+    let mut out = Vec::new();
+    for op in ops {
+        total += op.payload.len();
+        if !out.is_empty() && total > max_bytes {
+            break;
+        }
+        out.push(op);
+    }
+    Ok(out)
+}
+
+/// One op's acknowledged result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acked {
+    /// Seq.
+    pub seq: i64,
+    /// Op id (must match the outbox row).
+    pub op_id: String,
+    /// `applied`, `duplicate` or `rejected`.
+    pub state: String,
+    /// The server's result as JSON.
+    pub result: String,
+}
+
+/// Record an acknowledgement: each op's state and result, the receipt, the high-water mark.
+pub fn acknowledge(
+    tx: &Transaction<'_>,
+    acked: &[Acked],
+    batch_id: &str,
+    receipt: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached("UPDATE outbox SET state = ?3, result = ?4 WHERE seq = ?1 AND op_id = ?2")?;
+    for a in acked {
+        if stmt.execute(params![a.seq, a.op_id, a.state, a.result])? != 1 {
+            return Err(StoreError::Corrupt(format!("ack for seq {} names op {} the outbox does not hold", a.seq, a.op_id)));
+        }
+    }
+    let (first, last) = match (acked.first(), acked.last()) {
+        (Some(f), Some(l)) => (f.seq, l.seq),
+        _ => return Ok(()),
+    };
+    tx.execute(
+        "INSERT OR IGNORE INTO receipts (batch_id, first_seq, last_seq, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![batch_id, first, last, receipt, now.to_rfc3339()],
+    )?;
+    tx.execute("UPDATE sync_state SET last_acked_seq = max(last_acked_seq, ?1) WHERE id = 1", [last])?;
+    Ok(())
+}
+
+/// The highest acknowledged seq.
+pub fn last_acked(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT last_acked_seq FROM sync_state WHERE id = 1", [], |r| r.get(0))?)
+}
+
+/// Put every op after `seq` back in the queue (the server holds less than the tablet thought).
+pub fn requeue_after(tx: &Transaction<'_>, seq: i64) -> Result<u64, StoreError> {
+    let n = tx.execute("UPDATE outbox SET state = 'pending', result = NULL WHERE seq > ?1 AND state <> 'pending'", [seq])?;
+    tx.execute("UPDATE sync_state SET last_acked_seq = min(last_acked_seq, ?1) WHERE id = 1", [seq])?;
+    Ok(n as u64)
+}
+
+/// The pull cursor (0 before the first pull).
+pub fn pull_cursor(conn: &Connection) -> Result<i64, StoreError> {
+    let c: Option<String> = conn.query_row("SELECT pull_cursor FROM sync_state WHERE id = 1", [], |r| r.get(0))?;
+    c.map_or(Ok(0), |c| c.parse().map_err(corrupt))
+}
+
+/// One pulled change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pulled {
+    /// Its cursor.
+    pub cursor: i64,
+    /// Kind.
+    pub kind: String,
+    /// Key.
+    pub key: String,
+    /// Body.
+    pub body: serde_json::Value,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(c: &Pulled) -> Result<T, StoreError> {
+    serde_json::from_value(c.body.clone()).map_err(|e| StoreError::Corrupt(format!("pulled {} {}: {e}", c.kind, c.key)))
+}
+
+/// Apply a page of changes and move the cursor, in the caller's transaction. A request with ops
+/// still pending on the tablet keeps its local state (the server's answer to those ops decides).
+/// Returns whether a new catalog arrived.
+pub fn apply_pull(tx: &Transaction<'_>, changes: &[Pulled], cursor: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let mut new_catalog = false;
+    for c in changes {
+        let applied = match c.kind.as_str() {
+            "catalog" => {
+                let catalog = Catalog::from_json(&c.body.to_string())
+                    .map_err(|e| StoreError::Corrupt(format!("pulled catalog {}: {e}", c.key)))?;
+                reg::install_catalog(tx, &catalog, now)?;
+                new_catalog = true;
+                "installed"
+            }
+            "town" => {
+                reg::put_town(tx, &parse::<Town>(c)?)?;
+                "stored"
+            }
+            "village" => {
+                reg::put_village(tx, &parse::<Village>(c)?)?;
+                "stored"
+            }
+            "household" => {
+                reg::put_household(tx, &parse::<Household>(c)?)?;
+                "stored"
+            }
+            "enterprise" => {
+                reg::put_enterprise(tx, &parse::<Enterprise>(c)?)?;
+                "stored"
+            }
+            "assignment" => {
+                let a: AssignmentChange = parse(c)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO assignments (officer, kind, target, since) VALUES (?1, ?2, ?3, ?4)",
+                    params![a.officer, a.kind, a.target, a.since],
+                )?;
+                "stored"
+            }
+            "request_state" => {
+                let s: RequestStateChange = parse(c)?;
+                let pending: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND
+                        (entity_id = ?1 OR (kind = 'request_event' AND json_extract(payload, '$.request') = ?1)))",
+                    [&s.request],
+                    |r| r.get(0),
+                )?;
+                if pending {
+                    "kept_local"
+                } else {
+                    let state: beibao_core::service_request::RequestState =
+                        serde_json::from_value(serde_json::Value::String(s.state.clone())).map_err(corrupt)?;
+                    let terminal = state.is_terminal();
+                    tx.execute(
+                        "UPDATE service_requests SET state = ?2,
+                                closed_at = CASE WHEN ?3 THEN coalesce(closed_at, ?4) ELSE closed_at END
+                         WHERE id = ?1",
+                        params![s.request, s.state, terminal, now.to_rfc3339()],
+                    )?;
+                    "stored"
+                }
+            }
+            _ => "ignored_unknown_kind",
+        };
+        tx.execute(
+            "INSERT OR REPLACE INTO pulled (cursor, kind, key, body, applied) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![c.cursor, c.kind, c.key, c.body.to_string(), applied],
+        )?;
+    }
+    tx.execute("UPDATE sync_state SET pull_cursor = ?1 WHERE id = 1", [cursor.to_string()])?;
+    Ok(new_catalog)
+}
+
+#[derive(Deserialize)]
+struct AssignmentChange {
+    officer: String,
+    kind: String,
+    target: String,
+    since: String,
+}
+
+#[derive(Deserialize)]
+struct RequestStateChange {
+    request: String,
+    state: String,
+}
+
+/// Blobs not yet uploaded, oldest first: (sha256, size).
+pub fn blobs_to_upload(conn: &Connection) -> Result<Vec<(String, u64)>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT sha256, size FROM blobs WHERE uploaded = 0 ORDER BY created_at, sha256")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Mark a blob uploaded.
+pub fn blob_uploaded(tx: &Transaction<'_>, sha256: &str) -> Result<(), StoreError> {
+    tx.execute("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?1", [sha256])?;
+    Ok(())
+}
