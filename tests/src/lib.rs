@@ -1,1 +1,198 @@
-//! Helpers shared by the cross-crate tests: a throwaway server, a tablet, the link emulator.
+//! Helpers shared by the cross-crate tests and benchmarks: a real beibao-server on loopback, a
+//! real encrypted tablet store, and a link emulator — a TCP proxy that adds latency, limits
+//! bandwidth, cuts connections at a chosen byte offset in either direction, answers like a
+//! captive portal, and records requests so they can be replayed (duplicated, reordered).
+
+pub mod link;
+pub mod pg;
+pub mod work;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use beibao_core::clock::{FixedClock, SequentialIds};
+use beibao_field::{Env, Session};
+use beibao_fixtures::Fixtures;
+use beibao_server::api::{Limits, Random};
+use beibao_server::{AppState, Storage, serve};
+use beibao_store::key::{Entropy, KdfParams};
+use chrono::{DateTime, Utc};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::runtime::Runtime;
+
+/// The demo officer (西集派出所).
+pub const OFFICER: &str = "OF-03-01";
+/// The tablets' PIN in tests.
+pub const PIN: &str = "246810";
+
+/// The fixtures, loaded once per test process.
+pub fn fixtures() -> &'static Fixtures {
+    static F: OnceLock<Fixtures> = OnceLock::new();
+    F.get_or_init(|| beibao_fixtures::load(&beibao_fixtures::default_dir()).expect("fixtures load"))
+}
+
+/// The instant tests start at.
+pub fn t0() -> DateTime<Utc> {
+    "2026-11-20T01:00:00Z".parse().expect("instant")
+}
+
+/// A seeded source of randomness for the server (tokens, challenges, codes).
+#[derive(Debug)]
+pub struct SeededRandom(std::sync::Mutex<ChaCha8Rng>);
+
+impl SeededRandom {
+    /// Seeded.
+    pub fn new(seed: u64) -> SeededRandom {
+        SeededRandom(std::sync::Mutex::new(ChaCha8Rng::seed_from_u64(seed)))
+    }
+}
+
+impl Random for SeededRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).fill_bytes(buf);
+    }
+}
+
+/// Seeded entropy for the tablet (store key, device key).
+#[derive(Debug)]
+pub struct SeededEntropy(pub ChaCha8Rng);
+
+impl Entropy for SeededEntropy {
+    fn fill(&mut self, buf: &mut [u8]) {
+        self.0.fill_bytes(buf);
+    }
+}
+
+/// A multi-threaded runtime for servers and proxies, apart from the test's own thread (the
+/// tablet's sync blocks on a runtime of its own, as it does in the app).
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
+}
+
+/// A real server on loopback.
+pub struct Server {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its state (storage, keys).
+    pub state: AppState,
+    /// Its clock.
+    pub clock: Arc<FixedClock>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).finish()
+    }
+}
+
+impl Server {
+    /// Start a server over `storage` on a free loopback port.
+    pub fn start(rt: &Runtime, storage: Arc<dyn Storage>, limits: Limits, seed: u64) -> Server {
+        let clock = Arc::new(FixedClock::new(t0()));
+        let state = rt
+            .block_on(AppState::new(
+                storage,
+                &fixtures().catalog,
+                clock.clone(),
+                Arc::new(SeededRandom::new(seed)),
+                limits,
+            ))
+            .expect("server state");
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let serving = state.clone();
+        let task = rt.spawn(async move {
+            let _ = serve(listener, serving).await;
+        });
+        Server { addr, state, clock, task }
+    }
+
+    /// Start a server on a SQLite file.
+    pub fn sqlite(rt: &Runtime, path: &Path, seed: u64) -> Server {
+        let storage = Arc::new(beibao_server::Sqlite::open(path).expect("open sqlite"));
+        Server::start(rt, storage, Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Limits::default() }, seed)
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A one-time enrollment code for an officer.
+    pub fn code(&self, rt: &Runtime, officer: &str) -> String {
+        rt.block_on(self.state.issue_enrollment_code(officer, chrono::Duration::hours(1))).expect("code")
+    }
+
+    /// Stop serving (in-flight connections are dropped).
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A tablet: a real encrypted store set up for the demo officer.
+pub struct Tablet {
+    /// Where its files live.
+    pub dir: tempfile::TempDir,
+    /// The store's path.
+    pub path: PathBuf,
+    /// Its clock.
+    pub clock: Arc<FixedClock>,
+    /// The unlocked session.
+    pub session: Session,
+}
+
+impl std::fmt::Debug for Tablet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tablet").field("path", &self.path).finish()
+    }
+}
+
+impl Tablet {
+    /// A new tablet for `officer`, with seeded keys.
+    pub fn new(officer: &str, seed: u64) -> Tablet {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("tablet.db");
+        let clock = Arc::new(FixedClock::new(t0()));
+        let env = Env { clock: clock.clone(), ids: Arc::new(SeededIds::new(seed)) };
+        let mut entropy = SeededEntropy(ChaCha8Rng::seed_from_u64(seed ^ 0x5eed));
+        let (session, _) = beibao_field::init(&path, PIN, officer, fixtures(), KdfParams::TEST_ONLY, &mut entropy, env)
+            .expect("tablet init");
+        Tablet { dir, path, clock, session }
+    }
+}
+
+/// UUIDv7-shaped ids from a seed, distinct across tablets of different seeds.
+#[derive(Debug)]
+pub struct SeededIds {
+    prefix: u64,
+    n: SequentialIds,
+}
+
+impl SeededIds {
+    /// Ids for one tablet.
+    pub fn new(seed: u64) -> SeededIds {
+        SeededIds { prefix: seed & 0xffff_ffff_ffff, n: SequentialIds::default() }
+    }
+}
+
+impl beibao_core::clock::IdSource for SeededIds {
+    fn next_id(&self) -> uuid::Uuid {
+        let low = self.n.next_id().as_u128() & 0xffff_ffff_ffff;
+        // time_low/time_mid carry the seed; version 7 and variant bits kept.
+        uuid::Uuid::from_u128((u128::from(self.prefix) << 80) | 0x7000_8000_0000_0000_0000 | low)
+    }
+}
+
+/// A temp dir for a server's SQLite file.
+pub fn server_db(dir: &Path) -> PathBuf {
+    dir.join("server").join("beibao.db")
+}

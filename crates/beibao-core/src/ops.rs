@@ -158,7 +158,6 @@ pub struct Followup {
     pub note: String,
 }
 
-
 /// A parsed op payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpRecord {
@@ -264,7 +263,10 @@ impl OpRecord {
                     return Err(Rejection::new("unknown_service", format!("no service `{}`", r.service)));
                 };
                 if !mode_allowed(service, r.mode) {
-                    return Err(Rejection::new("mode_not_allowed", format!("{} cannot be handled that way", r.service)));
+                    return Err(Rejection::new(
+                        "mode_not_allowed",
+                        format!("{} cannot be handled that way", r.service),
+                    ));
                 }
                 if r.applicant.trim().is_empty() {
                     return Err(Rejection::new("required", "applicant"));

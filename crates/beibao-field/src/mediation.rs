@@ -8,8 +8,8 @@ use beibao_core::mediation::agreement::{
 };
 use beibao_core::mediation::eligibility::{Eligibility, EligibilityInput, check};
 use beibao_core::mediation::{MediationKind, Outcome};
-use beibao_store::records::{self as rec, CaseStatus, Followup, MediationCase};
 use beibao_store::StoreError;
+use beibao_store::records::{self as rec, CaseStatus, Followup, MediationCase};
 use beibao_store::registry as reg;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

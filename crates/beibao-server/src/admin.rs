@@ -21,7 +21,12 @@ pub async fn open_storage(database: &str) -> Result<Arc<dyn Storage>, StorageErr
 
 /// An account with its password hashed (Argon2id, PHC string). Passwords of fewer than 10
 /// characters are refused.
-pub fn new_account(username: &str, role: Role, station: Option<&str>, password: &str) -> Result<NewAccount, StorageError> {
+pub fn new_account(
+    username: &str,
+    role: Role,
+    station: Option<&str>,
+    password: &str,
+) -> Result<NewAccount, StorageError> {
     if username.trim().is_empty() || username.len() > 64 {
         return Err(StorageError::refused("bad_username", "a username is 1–64 characters"));
     }

@@ -197,7 +197,10 @@ pub struct ApiError {
 impl ApiError {
     /// An error.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, body: ErrorBody { code: code.to_owned(), message: message.into(), expect_seq: None, offset: None } }
+        ApiError {
+            status,
+            body: ErrorBody { code: code.to_owned(), message: message.into(), expect_seq: None, offset: None },
+        }
     }
 }
 
@@ -206,7 +209,11 @@ impl From<StorageError> for ApiError {
         match e {
             StorageError::Db(m) => {
                 eprintln!("beibao-server: storage error: {m}");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "the server's storage failed; retry later")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "the server's storage failed; retry later",
+                )
             }
             StorageError::Refused(code, m) => {
                 let status = match code {
@@ -229,7 +236,10 @@ impl IntoResponse for ApiError {
 }
 
 fn wants_zstd(headers: &HeaderMap) -> bool {
-    headers.get("accept-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|p| p.trim() == "zstd"))
+    headers
+        .get("accept-encoding")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == "zstd"))
 }
 
 /// A JSON answer, compressed when the client accepts zstd.
@@ -258,7 +268,11 @@ async fn read_body(state: &AppState, req: Request) -> Result<(HeaderMap, Bytes),
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request bodies are limited to {limit} bytes"))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request bodies are limited to {limit} bytes"),
+    )
 }
 
 /// Read a JSON body (zstd or plain), with a clear error for each way it can be wrong.
@@ -317,12 +331,8 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, A
         .token(&sha256_hex(token.as_bytes()))
         .await?
         .ok_or_else(|| unauth("unauthenticated", "unknown token"))?;
-    let device = state
-        .inner
-        .storage
-        .device(&device_id)
-        .await?
-        .ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
+    let device =
+        state.inner.storage.device(&device_id).await?.ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
     if device.revoked {
         return Err(unauth("revoked", "this device was revoked; wipe its keys"));
     }
@@ -383,8 +393,12 @@ async fn challenge(State(state): State<AppState>, req: Request) -> Result<Respon
 async fn token(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (headers, body): (_, TokenRequest) = json_body(&state, req).await?;
     let unauth = |code: &str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
-    let device =
-        state.inner.storage.device(&body.device_id).await?.ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
+    let device = state
+        .inner
+        .storage
+        .device(&body.device_id)
+        .await?
+        .ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
     if device.revoked {
         return Err(unauth("revoked", "this device was revoked; wipe its keys"));
     }
@@ -416,9 +430,10 @@ async fn push(State(state): State<AppState>, req: Request) -> Result<Response, A
     if let Err(BatchError::Invalid(m)) = crate::plan::check_shape(&batch.ops) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_batch", m));
     }
-    let catalog = state.inner.catalog.read().map(|c| c.clone()).map_err(|_| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "catalog lock poisoned")
-    })?;
+    let catalog =
+        state.inner.catalog.read().map(|c| c.clone()).map_err(|_| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "catalog lock poisoned")
+        })?;
     let now = state.now();
     let pushed = match state.inner.storage.push(&device.id, &batch.batch_id, &batch.ops, &catalog, now).await? {
         Ok(p) => p,
@@ -454,10 +469,18 @@ pub struct PullQuery {
     pub limit: Option<usize>,
 }
 
-async fn pull(State(state): State<AppState>, headers: HeaderMap, query: Result<Query<PullQuery>, QueryRejection>) -> Result<Response, ApiError> {
+async fn pull(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let device = authenticate(&state, &headers).await?;
     let Query(q) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("pull needs ?cursor=<integer>[&limit=<n>]: {}", e.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("pull needs ?cursor=<integer>[&limit=<n>]: {}", e.body_text()),
+        )
     })?;
     if q.cursor < 0 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "cursor is never negative"));
@@ -476,11 +499,16 @@ fn check_sha(sha: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn blob_status(State(state): State<AppState>, headers: HeaderMap, Path(sha): Path<String>) -> Result<Response, ApiError> {
+async fn blob_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
     authenticate(&state, &headers).await?;
     check_sha(&sha)?;
     let row = state.inner.storage.blob(&sha).await?;
-    let status = BlobStatus { sha256: sha, offset: row.map_or(0, |r| r.offset), complete: row.is_some_and(|r| r.complete) };
+    let status =
+        BlobStatus { sha256: sha, offset: row.map_or(0, |r| r.offset), complete: row.is_some_and(|r| r.complete) };
     Ok(reply(&headers, &status))
 }
 
@@ -503,7 +531,11 @@ async fn blob_put(
     authenticate(&state, req.headers()).await?;
     check_sha(&sha)?;
     let Query(q) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("a chunk needs ?offset=<n>&size=<total>: {}", e.body_text()))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("a chunk needs ?offset=<n>&size=<total>: {}", e.body_text()),
+        )
     })?;
     if q.size == 0 || q.size > wire::MAX_BLOB_BYTES {
         return Err(ApiError::new(
@@ -522,14 +554,20 @@ async fn blob_put(
     }
     let (headers, bytes) = read_body(&state, req).await?;
     match state.inner.storage.blob_append(&sha, q.size, q.offset, &bytes, state.now()).await {
-        Ok(Appended::Stored(row)) => Ok(reply(&headers, &BlobStatus { sha256: sha, offset: row.offset, complete: row.complete })),
+        Ok(Appended::Stored(row)) => {
+            Ok(reply(&headers, &BlobStatus { sha256: sha, offset: row.offset, complete: row.complete }))
+        }
         Ok(Appended::HashMismatch) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "blob_hash_mismatch",
             "the bytes do not hash to the blob's name; upload it again from offset 0",
         )),
         Err(StorageError::Refused("blob_offset", held)) => {
-            let mut e = ApiError::new(StatusCode::CONFLICT, "blob_offset", format!("the server holds {held} bytes; resume there"));
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "blob_offset",
+                format!("the server holds {held} bytes; resume there"),
+            );
             e.body.offset = held.parse().ok();
             Err(e)
         }
@@ -566,4 +604,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
+}
+
+/// Serve the app on a bound listener until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).await
 }

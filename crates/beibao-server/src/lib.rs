@@ -9,7 +9,7 @@ pub mod postgres;
 pub mod sqlite;
 pub mod storage;
 
-pub use api::{AppState, app};
+pub use api::{AppState, app, serve};
 pub use sqlite::Sqlite;
 pub use storage::Storage;
 pub mod admin;

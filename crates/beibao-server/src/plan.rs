@@ -5,9 +5,9 @@
 use std::collections::{HashMap, HashSet};
 
 use beibao_core::catalog::Catalog;
+use beibao_core::catalog::Mode;
 use beibao_core::ops::{OpKind, OpRecord, Rejection};
 use beibao_core::service_request::{MergeOutcome, RequestState, merge};
-use beibao_core::catalog::Mode;
 use beibao_sync::wire::{self, OpResult, OpStatus, WireOp};
 use serde::Serialize;
 
@@ -151,7 +151,10 @@ pub fn check_shape(ops: &[WireOp]) -> Result<(), BatchError> {
     }
     for pair in ops.windows(2) {
         if pair[1].seq != pair[0].seq + 1 {
-            return Err(BatchError::Invalid(format!("seq {} follows {}: a batch is contiguous", pair[1].seq, pair[0].seq)));
+            return Err(BatchError::Invalid(format!(
+                "seq {} follows {}: a batch is contiguous",
+                pair[1].seq, pair[0].seq
+            )));
         }
     }
     if ops[0].seq < 1 {
@@ -205,7 +208,13 @@ pub fn decide(ops: &[WireOp], device: &Device, facts: &Facts, catalog: &Catalog)
             kind: op.kind.clone(),
             sha256: op.sha256.clone(),
             payload: op.payload.get().to_owned(),
-            result: OpResult { seq: op.seq, op_id: op.op_id.clone(), status: OpStatus::Applied, code: None, message: None },
+            result: OpResult {
+                seq: op.seq,
+                op_id: op.op_id.clone(),
+                status: OpStatus::Applied,
+                code: None,
+                message: None,
+            },
             effects: Vec::new(),
             replay: false,
         };

@@ -112,10 +112,7 @@ async fn read_facts(c: &impl GenericClient, device: &Device, needs: &plan::Needs
             facts.stored.insert(seq, OpResult { seq, op_id: r.get(1), status, code: r.get(3), message: r.get(4) });
         }
     }
-    for r in c
-        .query("SELECT op_id FROM ops WHERE op_id = ANY($1) AND status <> 'duplicate'", &[&needs.op_ids])
-        .await?
-    {
+    for r in c.query("SELECT op_id FROM ops WHERE op_id = ANY($1) AND status <> 'duplicate'", &[&needs.op_ids]).await? {
         facts.seen_op_ids.insert(r.get(0));
     }
     if !needs.requests.is_empty() {
@@ -204,8 +201,11 @@ async fn write_decisions(
                     )
                     .await?;
                     if let Some(state) = new_state {
-                        c.execute("UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1", &[request, state, &now])
-                            .await?;
+                        c.execute(
+                            "UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1",
+                            &[request, state, &now],
+                        )
+                        .await?;
                     }
                 }
             }
@@ -343,15 +343,22 @@ impl Storage for Postgres {
     async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let n = tx.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", &[&id, &now]).await?;
+        let n =
+            tx.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, $2) WHERE id = $1", &[&id, &now]).await?;
         tx.execute("DELETE FROM tokens WHERE device_id = $1", &[&id]).await?;
         tx.commit().await?;
         Ok(n == 1)
     }
 
-    async fn put_challenge(&self, device_id: &str, challenge: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn put_challenge(
+        &self,
+        device_id: &str,
+        challenge: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let c = self.client().await?;
-        c.execute("DELETE FROM challenges WHERE expires_at < $1", &[&(expires_at - chrono::Duration::hours(1))]).await?;
+        c.execute("DELETE FROM challenges WHERE expires_at < $1", &[&(expires_at - chrono::Duration::hours(1))])
+            .await?;
         c.execute(
             "INSERT INTO challenges (challenge, device_id, expires_at) VALUES ($1, $2, $3)",
             &[&challenge, &device_id, &expires_at],
@@ -371,7 +378,12 @@ impl Storage for Postgres {
         Ok(row.is_some_and(|r| r.get::<_, DateTime<Utc>>(0) >= now))
     }
 
-    async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn put_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let c = self.client().await?;
         c.execute(
             "INSERT INTO tokens (token_hash, device_id, expires_at) VALUES ($1, $2, $3)",
@@ -500,8 +512,11 @@ impl Storage for Postgres {
         )
         .await?;
         if let Some(to) = new_state {
-            tx.execute("UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1", &[&request_id, &name(to), &now])
-                .await?;
+            tx.execute(
+                "UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1",
+                &[&request_id, &name(to), &now],
+            )
+            .await?;
             let change = serde_json::json!({ "request": request_id, "state": name(to), "by": by });
             insert_change(&tx, &officer, "request_state", request_id, &change.to_string(), now).await?;
         }
@@ -529,8 +544,11 @@ impl Storage for Postgres {
             &[&sha256, &(total as i64), &now],
         )
         .await?;
-        let row = tx.query_one("SELECT total, received, complete FROM blobs WHERE sha256 = $1 FOR UPDATE", &[&sha256]).await?;
-        let row = BlobRow { total: row.get::<_, i64>(0) as u64, offset: row.get::<_, i64>(1) as u64, complete: row.get(2) };
+        let row = tx
+            .query_one("SELECT total, received, complete FROM blobs WHERE sha256 = $1 FOR UPDATE", &[&sha256])
+            .await?;
+        let row =
+            BlobRow { total: row.get::<_, i64>(0) as u64, offset: row.get::<_, i64>(1) as u64, complete: row.get(2) };
         if row.complete {
             tx.commit().await?;
             return Ok(Appended::Stored(row));
@@ -642,8 +660,9 @@ impl Storage for Postgres {
 
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
         let c = self.client().await?;
-        let rows =
-            c.query("SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 ORDER BY seq", &[&device_id]).await?;
+        let rows = c
+            .query("SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 ORDER BY seq", &[&device_id])
+            .await?;
         rows.into_iter()
             .map(|r| {
                 let status: String = r.get(2);
@@ -658,7 +677,8 @@ impl Storage for Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
-        let existing = tx.query_opt("SELECT body, cursor FROM catalogs WHERE version = $1", &[&catalog.version]).await?;
+        let existing =
+            tx.query_opt("SELECT body, cursor FROM catalogs WHERE version = $1", &[&catalog.version]).await?;
         let cursor = match existing {
             Some(r) if r.get::<_, &str>(0) == text => r.get(1),
             Some(_) => {
@@ -691,6 +711,7 @@ impl Storage for Postgres {
     async fn latest_catalog(&self) -> Result<Option<Catalog>, StorageError> {
         let c = self.client().await?;
         let row = c.query_opt("SELECT body FROM catalogs ORDER BY cursor DESC LIMIT 1", &[]).await?;
-        row.map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}")))).transpose()
+        row.map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
+            .transpose()
     }
 }

@@ -16,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::storage::{
-    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, SERIAL_BLOCK, Storage, StorageError,
+    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, SERIAL_BLOCK, Storage,
+    StorageError,
 };
 
 const SCHEMA: &str = include_str!("schema/sqlite.sql");
@@ -156,7 +157,15 @@ fn write_decisions(
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                          ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, received_at = excluded.received_at",
                     )?
-                    .execute(params![kind.as_str(), id, device.id, device.officer_id, village, body, at])?;
+                    .execute(params![
+                        kind.as_str(),
+                        id,
+                        device.id,
+                        device.officer_id,
+                        village,
+                        body,
+                        at
+                    ])?;
                 }
                 Effect::Request { id, service, mode, state, body } => {
                     tx.prepare_cached(
@@ -187,9 +196,8 @@ fn write_decisions(
 fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Result<Facts, StorageError> {
     let mut facts = Facts::default();
     {
-        let mut stmt = tx.prepare_cached(
-            "SELECT op_id, status, code, message FROM ops WHERE device_id = ?1 AND seq = ?2",
-        )?;
+        let mut stmt =
+            tx.prepare_cached("SELECT op_id, status, code, message FROM ops WHERE device_id = ?1 AND seq = ?2")?;
         for &seq in &needs.seqs {
             if let Some((op_id, status, code, message)) = stmt
                 .query_row(params![device.id, seq], |r| {
@@ -312,13 +320,12 @@ impl Storage for Sqlite {
                 ));
             }
             if get_device(tx, &e.device_id)?.is_some() {
-                return Err(StorageError::refused("device_exists", format!("device {} is already enrolled", e.device_id)));
+                return Err(StorageError::refused(
+                    "device_exists",
+                    format!("device {} is already enrolled", e.device_id),
+                ));
             }
-            let start: i64 = tx.query_row(
-                "SELECT coalesce(max(serial_end), 0) + 1 FROM devices",
-                [],
-                |r| r.get(0),
-            )?;
+            let start: i64 = tx.query_row("SELECT coalesce(max(serial_end), 0) + 1 FROM devices", [], |r| r.get(0))?;
             let end = start + SERIAL_BLOCK - 1;
             tx.execute(
                 "INSERT INTO devices (id, officer_id, public_key, last_seq, enrolled_at, serial_start, serial_end)
@@ -352,7 +359,12 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn put_challenge(&self, device_id: &str, challenge: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn put_challenge(
+        &self,
+        device_id: &str,
+        challenge: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let (d, c) = (device_id.to_owned(), challenge.to_owned());
         self.write(move |tx| {
             tx.execute("DELETE FROM challenges WHERE expires_at < ?1", [ts(expires_at - chrono::Duration::hours(1))])?;
@@ -383,7 +395,12 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn put_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let (h, d) = (token_hash.to_owned(), device_id.to_owned());
         self.write(move |tx| {
             tx.execute(
@@ -510,15 +527,7 @@ impl Storage for Sqlite {
             tx.execute(
                 "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    uuid::Uuid::now_v7().to_string(),
-                    id,
-                    outcome,
-                    new_state.map(name),
-                    by,
-                    body,
-                    ts(now)
-                ],
+                params![uuid::Uuid::now_v7().to_string(), id, outcome, new_state.map(name), by, body, ts(now)],
             )?;
             if let Some(to) = new_state {
                 tx.execute(
@@ -707,9 +716,8 @@ impl Storage for Sqlite {
         let body = serde_json::to_value(catalog).map_err(|e| StorageError::Db(e.to_string()))?;
         let version = catalog.version.clone();
         self.write(move |tx| {
-            let existing: Option<String> = tx
-                .query_row("SELECT body FROM catalogs WHERE version = ?1", [&version], |r| r.get(0))
-                .optional()?;
+            let existing: Option<String> =
+                tx.query_row("SELECT body FROM catalogs WHERE version = ?1", [&version], |r| r.get(0)).optional()?;
             let text = body.to_string();
             match existing {
                 Some(b) if b == text => {

@@ -8,8 +8,8 @@ use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-pub use crate::plan::Device;
 use crate::plan::BatchError;
+pub use crate::plan::Device;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -200,13 +200,19 @@ pub trait Storage: Send + Sync + 'static {
     async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError>;
 
     /// Remember a challenge.
-    async fn put_challenge(&self, device_id: &str, challenge: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError>;
+    async fn put_challenge(
+        &self,
+        device_id: &str,
+        challenge: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
 
     /// Use a challenge once: true when it was issued to this device and has not expired.
     async fn take_challenge(&self, device_id: &str, challenge: &str, now: DateTime<Utc>) -> Result<bool, StorageError>;
 
     /// Remember a token (by its hash).
-    async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>) -> Result<(), StorageError>;
+    async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>)
+    -> Result<(), StorageError>;
 
     /// The device of a token, with its expiry.
     async fn token(&self, token_hash: &str) -> Result<Option<(String, DateTime<Utc>)>, StorageError>;
@@ -258,8 +264,14 @@ pub trait Storage: Send + Sync + 'static {
     /// Append a chunk at `offset` of a blob of `total` bytes. When the last byte arrives the
     /// whole is hashed: a mismatch discards it (`blob_hash_mismatch`). A chunk at another offset
     /// than the server holds is refused with `blob_offset`.
-    async fn blob_append(&self, sha256: &str, total: u64, offset: u64, chunk: &[u8], now: DateTime<Utc>)
-    -> Result<Appended, StorageError>;
+    async fn blob_append(
+        &self,
+        sha256: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Appended, StorageError>;
 
     /// A complete blob's bytes.
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError>;

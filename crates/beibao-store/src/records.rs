@@ -227,8 +227,21 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
             },
         )
         .optional()?;
-    let Some((device_id, officer_id, kind, village, accepted_on, status, outcome, elig, agreement, hash, fin, opened, sig)) =
-        row
+    let Some((
+        device_id,
+        officer_id,
+        kind,
+        village,
+        accepted_on,
+        status,
+        outcome,
+        elig,
+        agreement,
+        hash,
+        fin,
+        opened,
+        sig,
+    )) = row
     else {
         return Ok(None);
     };

@@ -147,7 +147,10 @@ pub fn acknowledge(
     let mut stmt = tx.prepare_cached("UPDATE outbox SET state = ?3, result = ?4 WHERE seq = ?1 AND op_id = ?2")?;
     for a in acked {
         if stmt.execute(params![a.seq, a.op_id, a.state, a.result])? != 1 {
-            return Err(StoreError::Corrupt(format!("ack for seq {} names op {} the outbox does not hold", a.seq, a.op_id)));
+            return Err(StoreError::Corrupt(format!(
+                "ack for seq {} names op {} the outbox does not hold",
+                a.seq, a.op_id
+            )));
         }
     }
     let (first, last) = match (acked.first(), acked.last()) {
@@ -169,7 +172,8 @@ pub fn last_acked(conn: &Connection) -> Result<i64, StoreError> {
 
 /// Put every op after `seq` back in the queue (the server holds less than the tablet thought).
 pub fn requeue_after(tx: &Transaction<'_>, seq: i64) -> Result<u64, StoreError> {
-    let n = tx.execute("UPDATE outbox SET state = 'pending', result = NULL WHERE seq > ?1 AND state <> 'pending'", [seq])?;
+    let n =
+        tx.execute("UPDATE outbox SET state = 'pending', result = NULL WHERE seq > ?1 AND state <> 'pending'", [seq])?;
     tx.execute("UPDATE sync_state SET last_acked_seq = min(last_acked_seq, ?1) WHERE id = 1", [seq])?;
     Ok(n as u64)
 }
@@ -200,7 +204,12 @@ fn parse<T: serde::de::DeserializeOwned>(c: &Pulled) -> Result<T, StoreError> {
 /// Apply a page of changes and move the cursor, in the caller's transaction. A request with ops
 /// still pending on the tablet keeps its local state (the server's answer to those ops decides).
 /// Returns whether a new catalog arrived.
-pub fn apply_pull(tx: &Transaction<'_>, changes: &[Pulled], cursor: i64, now: DateTime<Utc>) -> Result<bool, StoreError> {
+pub fn apply_pull(
+    tx: &Transaction<'_>,
+    changes: &[Pulled],
+    cursor: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let mut new_catalog = false;
     for c in changes {
         let applied = match c.kind.as_str() {
@@ -285,7 +294,8 @@ struct RequestStateChange {
 
 /// Blobs not yet uploaded, oldest first: (sha256, size).
 pub fn blobs_to_upload(conn: &Connection) -> Result<Vec<(String, u64)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT sha256, size FROM blobs WHERE uploaded = 0 ORDER BY created_at, sha256")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT sha256, size FROM blobs WHERE uploaded = 0 ORDER BY created_at, sha256")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -65,7 +65,9 @@ impl SyncError {
     /// Worth retrying after a pause.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SyncError::Transport(_) | SyncError::NotOurServer(_) | SyncError::Receipt(_) | SyncError::Stalled(_) => true,
+            SyncError::Transport(_) | SyncError::NotOurServer(_) | SyncError::Receipt(_) | SyncError::Stalled(_) => {
+                true
+            }
             SyncError::Server { status, .. } => *status >= 500 || *status == 429 || *status == 409 || *status == 401,
             SyncError::Local(_) | SyncError::NotEnrolled | SyncError::Revoked => false,
         }
@@ -124,9 +126,16 @@ impl Client {
         let resp = req.header("accept-encoding", "zstd").send().await.map_err(transport)?;
         let status = resp.status();
         let zstd = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v == "zstd");
-        let json = resp.headers().get(CONTENT_TYPE).is_some_and(|v| v.to_str().is_ok_and(|s| s.starts_with("application/json")));
+        let json = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .is_some_and(|v| v.to_str().is_ok_and(|s| s.starts_with("application/json")));
         let body = resp.bytes().await.map_err(transport)?;
-        let body = if zstd { wire::decompress(&body, MAX_JSON_BYTES).map_err(SyncError::NotOurServer)? } else { body.to_vec() };
+        let body = if zstd {
+            wire::decompress(&body, MAX_JSON_BYTES).map_err(SyncError::NotOurServer)?
+        } else {
+            body.to_vec()
+        };
         if status.is_success() {
             if !json {
                 return Err(SyncError::NotOurServer(format!("{status} without a JSON body")));
@@ -190,7 +199,13 @@ impl Client {
     }
 
     /// Upload a chunk of a blob of `total` bytes at `offset`.
-    pub async fn blob_chunk(&self, sha256: &str, total: u64, offset: u64, chunk: &[u8]) -> Result<BlobStatus, SyncError> {
+    pub async fn blob_chunk(
+        &self,
+        sha256: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<BlobStatus, SyncError> {
         let req = self
             .http
             .put(self.url(&format!("/blobs/{sha256}?offset={offset}&size={total}")))

@@ -396,9 +396,11 @@ impl Engine {
             let to = (from + self.settings.blob_chunk).min(bytes.len());
             status = match self.client.blob_chunk(sha, size, from as u64, &bytes[from..to]).await {
                 Ok(s) => s,
-                Err(SyncError::Server { status: 409, body }) if body.code == "blob_offset" => {
-                    crate::wire::BlobStatus { sha256: sha.to_owned(), offset: body.offset.unwrap_or(0), complete: false }
-                }
+                Err(SyncError::Server { status: 409, body }) if body.code == "blob_offset" => crate::wire::BlobStatus {
+                    sha256: sha.to_owned(),
+                    offset: body.offset.unwrap_or(0),
+                    complete: false,
+                },
                 Err(e) => return Err(e),
             };
         }

@@ -1,0 +1,154 @@
+//! The seeded fault loop: a tablet records a random day of work and syncs through the link
+//! emulator while it cuts connections at random byte offsets in either direction (a cut after the
+//! server committed is an ack lost), answers like a captive portal, refuses connections, or the
+//! server is killed and restarted on the same database; earlier batches are replayed
+//! (duplicated, out of order). After each scenario: every op applied exactly once or rejected
+//! with its reason, the queue drained once the faults stopped, the server holds what the tablet
+//! sent, in per-device order.
+//!
+//! `BEIBAO_FAULT_RUNS` sets the number of scenarios (200 in `make test`, 10,000 in
+//! `make faults-long`); `BEIBAO_FAULT_SEED` the first seed.
+
+use std::time::Duration;
+
+use beibao_sync::Settings;
+use beibao_tests::link::{Fault, Link, Shape};
+use beibao_tests::work::{self, Verdict};
+use beibao_tests::{OFFICER, Server, Tablet, runtime, server_db};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn settings() -> Settings {
+    Settings {
+        batch_bytes: 4 * 1024,
+        min_batch_bytes: 512,
+        max_batch_bytes: 64 * 1024,
+        backoff_base: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(20),
+        request_timeout: Duration::from_secs(5),
+        pass_timeout: Duration::from_secs(60),
+        pull_page: 200,
+        blob_chunk: 4 * 1024,
+    }
+}
+
+fn random_fault(rng: &mut ChaCha8Rng) -> Fault {
+    match rng.random_range(0..10) {
+        0..4 => Fault::CutUp(rng.random_range(0..3000)),
+        4..8 => Fault::CutDown(rng.random_range(0..3000)),
+        8 => Fault::Portal,
+        _ => Fault::Refuse,
+    }
+}
+
+struct Totals {
+    runs: u64,
+    faults: u64,
+    retries: u64,
+    replays: u64,
+    kills: u64,
+    lost: u64,
+    duplicated: u64,
+    stuck: u64,
+    failed: Vec<(u64, Verdict)>,
+}
+
+fn scenario(seed: u64, totals: &mut Totals) {
+    let rt = runtime();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = server_db(dir.path());
+    let mut server = Server::sqlite(&rt, &db, seed);
+    let link = Link::start(&rt, server.addr);
+    let mut t = Tablet::new(OFFICER, seed);
+    let code = server.code(&rt, OFFICER);
+    t.session.enroll(&link.url(), &code).expect("enroll on a clean link");
+    link.shape(Shape { one_way: Duration::from_micros(rng.random_range(0..500)), bytes_per_s: 0 });
+
+    let rounds = rng.random_range(1..=3);
+    let mut bad = 0;
+    for _ in 0..rounds {
+        let n = rng.random_range(1..=15);
+        bad += work::day(&mut t, &mut rng, n);
+        let faults: Vec<Fault> = (0..rng.random_range(0..8)).map(|_| random_fault(&mut rng)).collect();
+        totals.faults += faults.len() as u64;
+        link.faults(faults);
+        // Sometimes the server dies mid-round: a fresh process on the same database.
+        if rng.random_bool(0.15) {
+            let first = t.session.sync_now(settings(), 0, &mut |_| {});
+            let _ = first; // whatever it got done before the kill
+            server.kill();
+            totals.kills += 1;
+            server = Server::sqlite(&rt, &db, seed);
+            link.upstream(server.addr);
+        }
+        match t.session.sync_now(settings(), 200, &mut |_| {}) {
+            Ok(summary) => totals.retries += summary.retries,
+            Err(e) => {
+                totals.stuck += 1;
+                totals
+                    .failed
+                    .push((seed, Verdict { problems: vec![format!("sync failed: {e}")], ..Verdict::default() }));
+                return;
+            }
+        }
+        // Replay some earlier pushes, in random order: duplicates and reordering.
+        let mut pushes: Vec<_> = link.recorded().into_iter().filter(|r| r.line.contains("/sync/push")).collect();
+        for _ in 0..rng.random_range(0..3).min(pushes.len()) {
+            let i = rng.random_range(0..pushes.len());
+            let r = pushes.swap_remove(i);
+            let status = link.replay(&rt, &r);
+            totals.replays += 1;
+            assert!(
+                status == 200 || status == 401,
+                "a replayed batch gets its stored results (or an expired token): {status}"
+            );
+        }
+    }
+    let v = work::check(&rt, &t, &server, bad);
+    totals.runs += 1;
+    totals.lost += v.lost;
+    totals.duplicated += v.duplicated;
+    totals.stuck += v.stuck;
+    if !v.clean() {
+        totals.failed.push((seed, v));
+    }
+}
+
+#[test]
+fn seeded_faults_lose_nothing_and_duplicate_nothing() {
+    let runs = env_u64("BEIBAO_FAULT_RUNS", 200);
+    let first = env_u64("BEIBAO_FAULT_SEED", 1);
+    let mut totals = Totals {
+        runs: 0,
+        faults: 0,
+        retries: 0,
+        replays: 0,
+        kills: 0,
+        lost: 0,
+        duplicated: 0,
+        stuck: 0,
+        failed: Vec::new(),
+    };
+    for seed in first..first + runs {
+        scenario(seed, &mut totals);
+    }
+    println!(
+        "fault_detail: faults={} failed_passes={} replays={} server_kills={}",
+        totals.faults, totals.retries, totals.replays, totals.kills
+    );
+    println!(
+        "fault_runs: runs={} lost={} duplicated={} stuck={}",
+        totals.runs, totals.lost, totals.duplicated, totals.stuck
+    );
+    assert!(totals.failed.is_empty(), "failing seeds: {:#?}", &totals.failed[..totals.failed.len().min(5)]);
+    assert_eq!(totals.runs, runs);
+    if runs >= 50 {
+        assert!(totals.faults > runs && totals.retries > runs / 2, "the faults did happen and cost passes");
+        assert!(totals.replays > 0 && totals.kills > 0, "batches were replayed and the server was killed");
+    }
+}
