@@ -1,0 +1,252 @@
+//! One conformance suite for both storage backends: SQLite (a real file) and PostgreSQL (a
+//! throwaway cluster started by the test). Each backend must give the same answers.
+
+use std::sync::Arc;
+
+use beibao_core::activity::{PublicitySession, PublicityTopic};
+use beibao_core::canonical::sha256_hex;
+use beibao_core::service_request::{RequestState, Transition};
+use beibao_server::api::code_hash;
+use beibao_server::plan::BatchError;
+use beibao_server::storage::{Appended, Enrollment, Role, Storage, StorageError};
+use beibao_server::{Sqlite, admin};
+use beibao_sync::wire::{OpStatus, WireOp};
+use beibao_tests::{fixtures, pg::Cluster, runtime, t0};
+use chrono::Duration;
+use serde_json::json;
+
+const DEV: &str = "dev-conformance-1";
+const OFFICER: &str = "OF-03-01";
+
+fn publicity(n: u128, attendees: u32, device: &str) -> PublicitySession {
+    PublicitySession {
+        id: uuid::Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000 | n),
+        device_id: device.to_owned(),
+        officer_id: OFFICER.to_owned(),
+        village: "370406102201".into(),
+        topic: PublicityTopic::AntiFraud,
+        held_at: t0(),
+        attendees,
+        leaflets: 10,
+        note: String::new(),
+    }
+}
+
+fn op(seq: i64, op_id: &str, payload: &impl serde::Serialize) -> WireOp {
+    let p = serde_json::to_string(payload).expect("json");
+    WireOp::new(seq, op_id, "publicity", &sha256_hex(p.as_bytes()), &p).expect("op")
+}
+
+fn refused(r: Result<impl std::fmt::Debug, StorageError>) -> &'static str {
+    match r {
+        Err(StorageError::Refused(code, _)) => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn enroll(s: &dyn Storage, device: &str, officer: &str, code: &str) -> Result<(i64, i64), StorageError> {
+    s.enroll(
+        &Enrollment {
+            code_hash: code_hash(code),
+            device_id: device.into(),
+            officer_id: officer.into(),
+            public_key: "11".repeat(32),
+        },
+        t0(),
+    )
+    .await
+}
+
+async fn conformance(s: Arc<dyn Storage>) {
+    let now = t0();
+    let catalog = &fixtures().catalog;
+
+    // The server key is made once.
+    let seed = s.server_seed([7; 32]).await.expect("seed");
+    assert_eq!(s.server_seed([9; 32]).await.expect("seed again"), seed);
+
+    // Accounts.
+    let a = admin::new_account("desk01", Role::Desk, Some("西集派出所"), "correct horse battery").expect("account");
+    s.create_account(&a, now).await.expect("create");
+    assert_eq!(refused(s.create_account(&a, now).await), "account_exists");
+    let (role, hash) = s.account("desk01").await.expect("read").expect("exists");
+    assert_eq!(role, Role::Desk);
+    assert!(hash.starts_with("$argon2id$"), "PHC string: {hash}");
+    assert!(s.account("nobody").await.expect("read").is_none());
+
+    // Enrollment codes: one use, one officer, until they expire.
+    s.issue_code(&code_hash("AAAA-BBBB-CCCC"), OFFICER, now + Duration::hours(1), now).await.expect("code");
+    s.issue_code(&code_hash("DDDD-EEEE-FFFF"), OFFICER, now - Duration::seconds(1), now).await.expect("code");
+    s.issue_code(&code_hash("GGGG-HHHH-JJJJ"), "OF-03-02", now + Duration::hours(1), now).await.expect("code");
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "ZZZZ-ZZZZ-ZZZZ").await), "enrollment_code_invalid");
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "DDDD-EEEE-FFFF").await), "enrollment_code_expired");
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "GGGG-HHHH-JJJJ").await), "officer_mismatch");
+    let (start, end) =
+        enroll(&*s, DEV, OFFICER, "aaaa bbbb cccc").await.expect("codes are read without case or dashes");
+    assert_eq!((start, end), (1, 1000));
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "AAAA-BBBB-CCCC").await), "enrollment_code_used");
+    s.issue_code(&code_hash("KKKK-LLLL-MMMM"), OFFICER, now + Duration::hours(1), now).await.expect("code");
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "KKKK-LLLL-MMMM").await), "device_exists");
+    let (start2, _) = enroll(&*s, "dev-conformance-2", OFFICER, "KKKK-LLLL-MMMM").await.expect("second device");
+    assert_eq!(start2, 1001, "serial blocks never overlap");
+
+    // Challenges are single use and expire; tokens map to their device.
+    s.put_challenge(DEV, "c1", now + Duration::minutes(2)).await.expect("challenge");
+    assert!(!s.take_challenge("dev-conformance-2", "c1", now).await.expect("other device"));
+    assert!(s.take_challenge(DEV, "c1", now).await.expect("take"));
+    assert!(!s.take_challenge(DEV, "c1", now).await.expect("again"), "single use");
+    s.put_challenge(DEV, "c2", now + Duration::minutes(2)).await.expect("challenge");
+    assert!(!s.take_challenge(DEV, "c2", now + Duration::minutes(3)).await.expect("late"), "expired");
+    s.put_token("th", DEV, now + Duration::minutes(15)).await.expect("token");
+    assert_eq!(s.token("th").await.expect("token").map(|t| t.0), Some(DEV.to_owned()));
+
+    // Push: applied, rejected with a reason (recorded, not blocking), stored results replayed.
+    let batch = vec![
+        op(1, "op-1", &publicity(1, 12, DEV)),
+        op(2, "op-2", &publicity(2, 0, DEV)),
+        op(3, "op-3", &publicity(3, 30, "dev-somebody-else")),
+        op(4, "op-4", &publicity(4, 40, DEV)),
+    ];
+    let pushed = s.push(DEV, "b1", &batch, catalog, now).await.expect("push").expect("no gap");
+    let statuses: Vec<_> = pushed.results.iter().map(|r| (r.status, r.code.as_deref())).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (OpStatus::Applied, None),
+            (OpStatus::Rejected, Some("implausible")),
+            (OpStatus::Rejected, Some("wrong_device")),
+            (OpStatus::Applied, None)
+        ]
+    );
+    assert_eq!(pushed.last_seq, 4);
+    let again = s.push(DEV, "b1-retry", &batch, catalog, now).await.expect("push").expect("no gap");
+    assert_eq!(again.results, pushed.results, "a re-sent batch gets the stored results");
+    let counts = s.counts().await.expect("counts");
+    assert_eq!((counts.ops_applied, counts.ops_rejected, counts.ops_duplicate), (2, 2, 0), "nothing applied twice");
+    // A gap is refused with the seq expected; the same op id under a new seq is a duplicate.
+    let gap = s.push(DEV, "b2", &[op(9, "op-9", &publicity(9, 5, DEV))], catalog, now).await.expect("push");
+    assert_eq!(gap, Err(BatchError::Gap { expect_seq: 5 }));
+    let dup =
+        s.push(DEV, "b3", &[op(5, "op-1", &publicity(1, 12, DEV))], catalog, now).await.expect("push").expect("ok");
+    assert_eq!(dup.results[0].status, OpStatus::Duplicate);
+    // A tampered payload fails its hash.
+    let mut bad = op(6, "op-6", &publicity(6, 5, DEV));
+    bad.sha256 = "0".repeat(64);
+    let r = s.push(DEV, "b4", &[bad], catalog, now).await.expect("push").expect("ok");
+    assert_eq!(r.results[0].code.as_deref(), Some("hash_mismatch"));
+    let results = s.op_results(DEV).await.expect("results");
+    assert_eq!(results.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
+    let rejected = s.rejected_ops(10).await.expect("rejected");
+    assert_eq!(rejected.len(), 3);
+    assert!(rejected.iter().all(|r| !r.code.is_empty() && !r.message.is_empty()));
+    let records = s.records(DEV, "publicity").await.expect("records");
+    assert_eq!(records.len(), 2);
+
+    // Pull: scoped to the officer or everyone, in cursor order, paged.
+    let c1 = s.publish_change("*", "town", "t1", &json!({"n": 1}), now).await.expect("change");
+    s.publish_changes(
+        &[
+            (OFFICER.into(), "village".into(), "v1".into(), json!({"n": 2})),
+            ("OF-09-09".into(), "village".into(), "v9".into(), json!({"n": 3})),
+            (OFFICER.into(), "household".into(), "h1".into(), json!({"n": 4})),
+        ],
+        now,
+    )
+    .await
+    .expect("changes");
+    let (all, more) = s.pull(OFFICER, 0, 100).await.expect("pull");
+    assert!(!more);
+    let keys: Vec<&str> = all.iter().map(|c| c.key.as_str()).collect();
+    assert!(keys.ends_with(&["t1", "v1", "h1"]), "{keys:?}");
+    assert!(!keys.contains(&"v9"), "another officer's village is not pulled");
+    assert!(all.windows(2).all(|w| w[0].cursor < w[1].cursor));
+    let (page, more) = s.pull(OFFICER, c1 - 1, 1).await.expect("page");
+    assert_eq!((page.len(), more, page[0].cursor), (1, true, c1));
+
+    // A desk transition follows the merge rule and reaches the officer's pull.
+    let req = beibao_core::service_request::ServiceRequest {
+        id: uuid::Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0042),
+        device_id: DEV.into(),
+        officer_id: OFFICER.into(),
+        service: "HZ01".into(),
+        mode: beibao_core::catalog::Mode::CarryBack,
+        household: None,
+        applicant: "370406199001010011".into(),
+        materials: vec![],
+        fee: catalog.services.iter().find(|x| x.code == "HZ01").expect("HZ01").quote(None, &[]).expect("fee"),
+        state: RequestState::CarriedBack,
+        accepted_at: now,
+    };
+    let p = serde_json::to_string(&req).expect("json");
+    let rop = WireOp::new(7, "op-7", "service_request", &sha256_hex(p.as_bytes()), &p).expect("op");
+    let r = s.push(DEV, "b5", &[rop], catalog, now).await.expect("push").expect("ok");
+    assert_eq!(r.results[0].status, OpStatus::Applied, "{:?}", r.results[0]);
+    let id = req.id.to_string();
+    let step = |from, to| Transition { from, to, reason: None, recipient_signature: None };
+    let out =
+        s.desk_transition(&id, &step(RequestState::CarriedBack, RequestState::Submitted), "desk:desk01", now).await;
+    assert_eq!(out.expect("desk"), "applied");
+    let out =
+        s.desk_transition(&id, &step(RequestState::CarriedBack, RequestState::Submitted), "desk:desk01", now).await;
+    assert_eq!(out.expect("desk"), "already_there");
+    let out = s.desk_transition(&id, &step(RequestState::Made, RequestState::CarriedBack), "desk:desk01", now).await;
+    assert!(out.expect("desk").starts_with("conflict:"), "an impossible step is kept as a conflict");
+    assert_eq!(
+        refused(s.desk_transition("nope", &step(RequestState::Made, RequestState::Made), "x", now).await),
+        "not_found"
+    );
+    let (changes, _) = s.pull(OFFICER, 0, 100).await.expect("pull");
+    let last = changes.last().expect("a change");
+    assert_eq!((last.kind.as_str(), last.key.as_str()), ("request_state", id.as_str()));
+    assert_eq!(last.body["state"], "submitted");
+    assert_eq!(s.counts().await.expect("counts").request_events, 3, "conflicts are kept");
+
+    // Blobs: chunks resume from the server's offset; a wrong hash is discarded.
+    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let sha = sha256_hex(&bytes);
+    assert!(s.blob(&sha).await.expect("blob").is_none());
+    let a = s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await.expect("chunk");
+    assert!(matches!(a, Appended::Stored(r) if r.offset == 4000 && !r.complete));
+    match s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await {
+        Err(StorageError::Refused("blob_offset", held)) => assert_eq!(held, "4000"),
+        other => panic!("a chunk at the wrong offset is refused with the held offset: {other:?}"),
+    }
+    let a = s.blob_append(&sha, 10_000, 4000, &bytes[4000..], now).await.expect("chunk");
+    assert!(matches!(a, Appended::Stored(r) if r.complete));
+    assert_eq!(s.blob_bytes(&sha).await.expect("bytes").as_deref(), Some(&bytes[..]));
+    let wrong = "ab".repeat(32);
+    assert_eq!(s.blob_append(&wrong, 3, 0, b"abc", now).await.expect("chunk"), Appended::HashMismatch);
+    assert!(s.blob(&wrong).await.expect("blob").is_none(), "a mismatching blob is discarded");
+
+    // Catalog versions are immutable once published.
+    let c = s.publish_catalog(catalog, now).await.expect("publish");
+    assert_eq!(s.publish_catalog(catalog, now).await.expect("same again"), c);
+    let mut changed = catalog.clone();
+    changed.services.pop();
+    assert_eq!(refused(s.publish_catalog(&changed, now).await), "catalog_version_exists");
+    assert_eq!(s.latest_catalog().await.expect("latest").map(|c| c.version), Some(catalog.version.clone()));
+
+    // Revocation.
+    assert!(s.revoke(DEV, now).await.expect("revoke"));
+    assert!(s.device(DEV).await.expect("device").expect("exists").revoked);
+    assert!(s.token("th").await.expect("token").is_none(), "its tokens are gone");
+    assert!(!s.revoke("dev-unknown", now).await.expect("revoke unknown"));
+}
+
+#[test]
+fn sqlite_storage_conforms() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Arc::new(Sqlite::open(&dir.path().join("data").join("beibao.db")).expect("open"));
+    rt.block_on(conformance(s));
+}
+
+#[test]
+fn postgres_storage_conforms() {
+    let cluster = Cluster::start(false).expect("a throwaway PostgreSQL cluster (apt-get install postgresql)");
+    let url = cluster.database("conformance").expect("createdb");
+    let rt = runtime();
+    let s = rt.block_on(admin::open_storage(&url)).expect("connect");
+    assert_eq!(s.backend(), "postgres");
+    rt.block_on(conformance(s));
+}
