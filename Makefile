@@ -2,16 +2,18 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 # Debian/Ubuntu packages the build and tests need (grows as the app, the server and the UI arrive).
-APT_PACKAGES := build-essential pkg-config libssl-dev
+# postgresql: the server's PostgreSQL backend; tests start throwaway clusters of their own.
+APT_PACKAGES := build-essential pkg-config libssl-dev postgresql
 
-.PHONY: help deps build test lint fmt demo demo-en bench bench-core bench-store crash-long fixtures clean
+.PHONY: help deps build test lint fmt demo demo-en bench bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
 
 help:
 	@echo "make deps      install system packages (Debian/Ubuntu; prints the list elsewhere)"
 	@echo "make test      run every test of the repository"
 	@echo "make demo      the district and catalog, then a day of one officer's tablet through the beibao CLI"
 	@echo "make lint      rustfmt check and clippy with warnings as errors"
-	@echo "make bench     run every benchmark (prints figures)"
+	@echo "make bench     run every benchmark (prints figures): bench-core bench-store bench-sync bench-server"
+	@echo "make faults-long  the seeded sync fault loop with 10,000 scenarios (make test runs 200)"
 	@echo "make fixtures  regenerate fixtures/geo and fixtures/registry from the fixed seed"
 
 deps:
@@ -52,13 +54,25 @@ demo:
 demo-en:
 	@$(CARGO) run -q --locked -p beibao-fixtures -- summary --lang en
 
-bench: bench-core bench-store
+bench: bench-core bench-store bench-sync bench-server
 
 bench-core:
 	$(CARGO) bench --locked -p beibao-core --bench rules
 
 bench-store:
 	$(CARGO) bench --locked -p beibao-store --bench store
+
+# 1,000 visits through an emulated 100 kbit/s, 300 ms RTT link, batched vs one per request.
+bench-sync:
+	$(CARGO) run --release --locked -p beibao-tests --bin bench-sync
+
+# 200 devices pushing concurrently on loopback, SQLite and PostgreSQL.
+bench-server:
+	$(CARGO) run --release --locked -p beibao-tests --bin bench-server
+
+# The sync fault loop with 10,000 seeded scenarios instead of 200.
+faults-long:
+	BEIBAO_FAULT_RUNS=10000 $(CARGO) test --release --locked -p beibao-tests --test faults -- --nocapture
 
 # The crash test with 2,000 kills instead of 200.
 crash-long:

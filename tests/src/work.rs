@@ -263,3 +263,33 @@ pub fn check(rt: &Runtime, t: &Tablet, server: &Server, expect_rejected: u64) ->
     }
     v
 }
+
+/// A people's mediation filled from the demo's edits, signed by both parties and the mediator,
+/// finalized (hashed, serial taken, signed with the device key). Returns the case.
+pub fn mediation(t: &mut Tablet) -> beibao_store::records::MediationCase {
+    use beibao_core::mediation::MediationKind;
+    use beibao_core::mediation::agreement::{Mark, Signer, StrokePoint};
+    use beibao_core::mediation::eligibility::EligibilityInput;
+    let dir = beibao_fixtures::default_dir().join("demo");
+    let edits: Vec<beibao_field::MediationEdit> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("mediation-edits.json")).expect("edits"))
+            .expect("edits json");
+    let strokes: Vec<Vec<StrokePoint>> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("strokes.json")).expect("strokes"))
+            .expect("strokes json");
+    let village = fixtures().registry.villages_of(OFFICER)[0].to_owned();
+    let today = t.session.today();
+    let kind = MediationKind::People;
+    let case = t
+        .session
+        .open_mediation(kind, &village, EligibilityInput::consenting(kind, None), today)
+        .expect("open mediation");
+    for e in edits {
+        t.session.edit_mediation(case.id, e).expect("edit");
+    }
+    for signer in [Signer::Party(0), Signer::Party(1), Signer::Mediator(0)] {
+        t.clock.advance(Duration::minutes(1));
+        t.session.sign_mediation(case.id, signer, Mark::Signature, strokes.clone(), PNG).expect("sign");
+    }
+    t.session.finalize_mediation(case.id, beibao_core::mediation::Outcome::WrittenAgreement).expect("finalize")
+}

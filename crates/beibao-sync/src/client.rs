@@ -109,6 +109,11 @@ impl Client {
         self.token.is_some()
     }
 
+    /// The bearer token held, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// Forget the token (after a 401).
     pub fn drop_token(&mut self) {
         self.token = None;

@@ -1,0 +1,314 @@
+//! A real tablet store and a real server on loopback: enrollment, push, pull, blobs, receipts,
+//! revocation, and every error code of the API in its one shape.
+
+use std::time::Duration;
+
+use beibao_core::clock::Clock;
+use beibao_core::service_request::{RequestState, Transition};
+use beibao_server::api::Limits;
+use beibao_sync::wire::{self, ErrorBody};
+use beibao_sync::{Client, Settings, SyncError, Tablet as _};
+use beibao_tests::link::{Fault, Link};
+use beibao_tests::work::{self, PNG};
+use beibao_tests::{OFFICER, Server, Tablet, runtime, server_db};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tokio::runtime::Runtime;
+
+fn fast() -> Settings {
+    Settings {
+        backoff_base: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(5),
+        request_timeout: Duration::from_secs(5),
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
+    let mut t = Tablet::new(OFFICER, 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+
+    // Work done before enrollment waits in the outbox.
+    work::visit(&mut t, &mut rng);
+    assert_eq!(t.session.sync_now(fast(), 0, &mut |_| {}).expect_err("not enrolled").code(), "not_enrolled");
+    let code = server.code(&rt, OFFICER);
+    let enrolled = t.session.enroll(&server.url(), &code).expect("enroll");
+    assert_eq!(enrolled.server_key, server.state.public_key());
+    assert_eq!((enrolled.serial_next, enrolled.serial_end), (1, 1000));
+    let err = Tablet::new(OFFICER, 2).session.enroll(&server.url(), &code).expect_err("a code is used once");
+    assert_eq!(err.code(), "enrollment_code_used");
+
+    work::service(&mut t, &mut rng, 6); // delivered with a signature image: a blob
+    work::service(&mut t, &mut rng, 1); // carried back, waiting at the station
+    work::hazard(&mut t, &mut rng, true);
+    let case = work::mediation(&mut t);
+    assert_eq!(case.agreement.serial.as_deref(), Some(format!("{}000001", enrolled.serial_prefix).as_str()));
+    let hash = case.content_hash.clone().expect("hash");
+    let key = t.session.identity().expect("identity").key.expect("device key");
+    wire::verify(
+        &wire::public_hex(&key),
+        &wire::agreement_message(&hash),
+        case.device_signature.as_deref().expect("signed"),
+    )
+    .expect("the agreement is signed with the device key");
+
+    let mut events = Vec::new();
+    let summary = t.session.sync_now(fast(), 0, &mut |p| events.push(p)).expect("sync");
+    let ops = t.session.sync_status().expect("status");
+    assert_eq!(ops.pending_ops, 0);
+    assert_eq!(ops.pending_blobs, 0, "the signature images went up on their own queue");
+    assert_eq!(summary.rejected, 0);
+    assert_eq!(summary.applied, ops.last_acked_seq as u64, "{summary:?}");
+    assert!(summary.blobs >= 1);
+    assert!(events.first().is_some_and(|p| p.left.ops == summary.applied), "progress starts with what is left");
+    assert!(events.last().is_some_and(|p| p.left.ops == 0 && p.phase == beibao_sync::Phase::Done));
+    let v = work::check(&rt, &t, &server, 0);
+    assert!(v.clean(), "{v:?}");
+    let blob = rt.block_on(server.state.storage().blob_bytes(&beibao_core::canonical::sha256_hex(PNG))).expect("blob");
+    assert_eq!(blob.as_deref(), Some(PNG));
+    let receipts: i64 =
+        t.session.store().conn().query_row("SELECT count(*) FROM receipts", [], |r| r.get(0)).expect("receipts");
+    assert!(receipts >= 1, "every acknowledged batch keeps its signed receipt");
+
+    // The station desk submits the carried-back request; the tablet pulls the new state.
+    let carried: String = t
+        .session
+        .store()
+        .conn()
+        .query_row("SELECT id FROM service_requests WHERE state = 'carried_back'", [], |r| r.get(0))
+        .expect("carried back request");
+    let step = Transition {
+        from: RequestState::CarriedBack,
+        to: RequestState::Submitted,
+        reason: None,
+        recipient_signature: None,
+    };
+    let outcome =
+        rt.block_on(server.state.storage().desk_transition(&carried, &step, "desk:desk01", server.clock.now()));
+    assert_eq!(outcome.expect("desk"), "applied");
+    let again = t.session.sync_now(fast(), 0, &mut |_| {}).expect("sync again");
+    assert_eq!((again.applied, again.pulled), (0, 1), "nothing new to push; the desk's change pulled");
+    assert_eq!(summary.pulled, 1, "the first sync pulled the catalog the server published at start");
+    let state: String = t
+        .session
+        .store()
+        .conn()
+        .query_row("SELECT state FROM service_requests WHERE id = ?1", [&carried], |r| r.get(0))
+        .expect("state");
+    assert_eq!(state, "submitted");
+}
+
+#[test]
+fn a_captive_portal_page_is_never_taken_as_an_ack() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 3);
+    let link = Link::start(&rt, server.addr);
+    let mut t = Tablet::new(OFFICER, 3);
+    t.session.enroll(&link.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    work::visit(&mut t, &mut ChaCha8Rng::seed_from_u64(3));
+    link.faults([Fault::Portal; 4]);
+    let err = t.session.sync_now(fast(), 0, &mut |_| {}).expect_err("portal");
+    assert_eq!(err.code(), "not_our_server");
+    assert_eq!(t.session.sync_status().expect("status").pending_ops, 1, "still pending");
+    let done = t.session.sync_now(fast(), 10, &mut |_| {}).expect("after the portal");
+    assert_eq!(done.applied, 1);
+    assert!(done.retries >= 1);
+}
+
+#[test]
+fn a_revoked_device_is_told_so_and_wipes_its_keys() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 4);
+    let mut t = Tablet::new(OFFICER, 4);
+    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    assert!(rt.block_on(server.state.storage().revoke(t.session.device_id(), server.clock.now())).expect("revoke"));
+    work::visit(&mut t, &mut ChaCha8Rng::seed_from_u64(4));
+    let err = t.session.sync_now(fast(), 5, &mut |_| {}).expect_err("revoked");
+    assert!(matches!(err, beibao_field::FieldError::Sync(SyncError::Revoked)), "{err:?}");
+    let id = t.session.identity().expect("identity");
+    assert!(id.key.is_none() && id.server_key.is_none(), "key material wiped");
+    let status = t.session.sync_status().expect("status");
+    assert!(status.revoked);
+    assert_eq!(status.pending_ops, 1, "the records stay, encrypted, for the station to recover");
+}
+
+struct Raw<'a> {
+    rt: &'a Runtime,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Raw<'_> {
+    fn send(&self, req: reqwest::RequestBuilder) -> (u16, ErrorBody) {
+        self.rt.block_on(async {
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_owned());
+            let body = resp.bytes().await.expect("body");
+            assert_eq!(ct.as_deref(), Some("application/json"), "every answer is JSON");
+            let e: ErrorBody = serde_json::from_slice(&body)
+                .unwrap_or_else(|e| panic!("{status}: not the error shape ({e}): {}", String::from_utf8_lossy(&body)));
+            (status, e)
+        })
+    }
+
+    fn post(&self, path: &str, token: Option<&str>, ct: &str, body: Vec<u8>) -> (u16, ErrorBody) {
+        let mut req = self.http.post(format!("{}/api/v1{path}", self.base)).header("content-type", ct).body(body);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        self.send(req)
+    }
+}
+
+#[test]
+fn every_failure_answers_with_its_code_in_the_one_error_shape() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let storage = std::sync::Arc::new(beibao_server::Sqlite::open(&server_db(dir.path())).expect("open"));
+    let limits = Limits { rate_per_s: 1.0, burst: 40.0, max_body: 64 * 1024, ..Limits::default() };
+    let server = Server::start(&rt, storage, limits, 5);
+    let mut t = Tablet::new(OFFICER, 5);
+    let raw = Raw { rt: &rt, http: reqwest::Client::new(), base: server.url() };
+    let json = "application/json";
+    let expect = |got: (u16, ErrorBody), status: u16, code: &str| {
+        assert_eq!((got.0, got.1.code.as_str()), (status, code), "{}", got.1.message);
+        assert!(!got.1.message.is_empty());
+        got.1
+    };
+
+    // Routing.
+    expect(raw.send(raw.http.get(format!("{}/api/v2/sync/push", raw.base))), 404, "not_found");
+    expect(raw.send(raw.http.delete(format!("{}/api/v1/sync/push", raw.base))), 405, "method_not_allowed");
+    // Enrollment.
+    let enroll = |code: &str, pk: &str| {
+        serde_json::to_vec(&wire::EnrollRequest {
+            code: code.into(),
+            device_id: t.session.device_id().into(),
+            officer_id: OFFICER.into(),
+            public_key: pk.into(),
+        })
+        .expect("json")
+    };
+    let pk = wire::public_hex(&t.session.identity().expect("id").key.expect("key"));
+    expect(raw.post("/devices/enroll", None, "text/plain", enroll("X", &pk)), 415, "unsupported_media_type");
+    expect(raw.post("/devices/enroll", None, json, b"{\"code\": ".to_vec()), 400, "malformed_json");
+    expect(raw.post("/devices/enroll", None, json, b"{\"code\": \"A\", \"x\": 2}".to_vec()), 400, "unknown_field");
+    expect(raw.post("/devices/enroll", None, json, b"{\"code\": 1}".to_vec()), 400, "invalid_body");
+    expect(raw.post("/devices/enroll", None, json, vec![b' '; 70 * 1024]), 413, "payload_too_large");
+    expect(raw.post("/devices/enroll", None, json, enroll("NOPE-NOPE-NOPE", &pk)), 422, "enrollment_code_invalid");
+    expect(raw.post("/devices/enroll", None, json, enroll("NOPE-NOPE-NOPE", "zz")), 400, "bad_public_key");
+    let req = raw
+        .http
+        .post(format!("{}/api/v1/devices/enroll", raw.base))
+        .header("content-type", json)
+        .header("content-encoding", "gzip")
+        .body(enroll("X", &pk));
+    expect(raw.send(req), 415, "unsupported_encoding");
+    let req = raw
+        .http
+        .post(format!("{}/api/v1/devices/enroll", raw.base))
+        .header("content-type", json)
+        .header("content-encoding", "zstd")
+        .body(b"not zstd".to_vec());
+    expect(raw.send(req), 400, "bad_encoding");
+    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+
+    // Authentication.
+    let device = t.session.device_id().to_owned();
+    expect(raw.send(raw.http.get(format!("{}/api/v1/sync/last-seq", raw.base))), 401, "unauthenticated");
+    let bogus = raw.http.get(format!("{}/api/v1/sync/last-seq", raw.base)).header("authorization", "Bearer abc");
+    expect(raw.send(bogus), 401, "unauthenticated");
+    let body = serde_json::to_vec(&wire::TokenRequest {
+        device_id: device.clone(),
+        challenge: "00".into(),
+        signature: "00".into(),
+    });
+    expect(raw.post("/auth/token", None, json, body.expect("json")), 401, "bad_challenge");
+    let ch: wire::ChallengeResponse = rt.block_on(async {
+        let r = raw
+            .http
+            .post(format!("{}/api/v1/auth/challenge", raw.base))
+            .header("content-type", json)
+            .body(serde_json::to_vec(&wire::ChallengeRequest { device_id: device.clone() }).expect("json"))
+            .send()
+            .await
+            .expect("challenge");
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("challenge json")
+    });
+    let other = wire::signing_key(&[9; 32]);
+    let forged = wire::sign_hex(&other, &wire::auth_message(&device, &ch.challenge));
+    let body = serde_json::to_vec(&wire::TokenRequest {
+        device_id: device.clone(),
+        challenge: ch.challenge,
+        signature: forged,
+    });
+    expect(raw.post("/auth/token", None, json, body.expect("json")), 401, "bad_signature");
+
+    let mut client = Client::new(&server.url(), Duration::from_secs(5)).expect("client");
+    let key = t.session.identity().expect("id").key.expect("key");
+    rt.block_on(client.authenticate(&device, &key)).expect("token");
+    let token = client.token().expect("token").to_owned();
+
+    // Push shapes.
+    let push = |batch: &wire::PushRequest| serde_json::to_vec(batch).expect("json");
+    let op = wire::WireOp::new(5, "op-x", "publicity", "00", "{}").expect("op");
+    let batch = wire::PushRequest { device_id: "dev-other".into(), batch_id: "b".into(), ops: vec![op.clone()] };
+    expect(raw.post("/sync/push", Some(&token), json, push(&batch)), 403, "wrong_device");
+    let batch = wire::PushRequest { device_id: device.clone(), batch_id: "b".into(), ops: vec![] };
+    expect(raw.post("/sync/push", Some(&token), json, push(&batch)), 400, "invalid_batch");
+    let mut op7 = op.clone();
+    op7.seq = 7;
+    let batch = wire::PushRequest { device_id: device.clone(), batch_id: "b".into(), ops: vec![op.clone(), op7] };
+    expect(raw.post("/sync/push", Some(&token), json, push(&batch)), 400, "invalid_batch");
+    let batch = wire::PushRequest { device_id: device.clone(), batch_id: "b".into(), ops: vec![op] };
+    let gap = expect(raw.post("/sync/push", Some(&token), json, push(&batch)), 409, "seq_gap");
+    assert_eq!(gap.expect_seq, Some(1));
+    // Pull and blobs.
+    let get = |path: &str| {
+        raw.http.get(format!("{}/api/v1{path}", raw.base)).header("authorization", format!("Bearer {token}"))
+    };
+    expect(raw.send(get("/sync/pull")), 400, "bad_query");
+    expect(raw.send(get("/sync/pull?cursor=-1")), 400, "bad_query");
+    expect(raw.send(get("/blobs/xyz")), 400, "bad_sha256");
+    let sha = beibao_core::canonical::sha256_hex(b"abcdef");
+    let put = |offset: u64, size: u64, body: &'static [u8]| {
+        raw.http
+            .put(format!("{}/api/v1/blobs/{sha}?offset={offset}&size={size}", raw.base))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+    };
+    assert_eq!(rt.block_on(put(0, 6, b"abc").send()).expect("chunk").status(), 200);
+    let held = expect(raw.send(put(0, 6, b"abc")), 409, "blob_offset");
+    assert_eq!(held.offset, Some(3), "the server says where to resume");
+    expect(raw.send(put(3, 6, b"xyz")), 422, "blob_hash_mismatch");
+    expect(raw.send(put(0, wire::MAX_BLOB_BYTES + 1, b"a")), 413, "payload_too_large");
+
+    // Rate limit: the bucket (40, refilled 1/s on a clock that stands still) runs dry.
+    let mut limited = None;
+    for _ in 0..50 {
+        let status = rt.block_on(get("/sync/last-seq").send()).expect("send").status().as_u16();
+        if status == 429 {
+            limited = Some(raw.send(get("/sync/last-seq")).1);
+            break;
+        }
+        assert_eq!(status, 200);
+    }
+    assert_eq!(limited.expect("rate limited").code, "rate_limited");
+    server.clock.advance(chrono::Duration::seconds(30));
+
+    // Tokens expire; revoked devices are told so.
+    server.clock.advance(chrono::Duration::minutes(16));
+    expect(raw.send(get("/sync/last-seq")), 401, "token_expired");
+    assert!(rt.block_on(server.state.storage().revoke(&device, server.clock.now())).expect("revoke"));
+    expect(raw.send(get("/sync/last-seq")), 401, "unauthenticated");
+    let body = serde_json::to_vec(&wire::ChallengeRequest { device_id: device.clone() }).expect("json");
+    expect(raw.post("/auth/challenge", None, json, body), 401, "revoked");
+}
