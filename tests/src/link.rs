@@ -57,8 +57,6 @@ struct Shared {
     connections: u64,
     bytes_up: u64,
     bytes_down: u64,
-    /// Drop the connection every this many bytes downstream+upstream (a flaky link); 0 = never.
-    drop_every: u64,
 }
 
 /// The proxy.
@@ -67,6 +65,8 @@ pub struct Link {
     /// Where the tablet connects.
     pub addr: SocketAddr,
     shared: Arc<Mutex<Shared>>,
+    /// Bumped to cut every open connection at once (a flaky link).
+    epoch: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 const PORTAL: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 52\r\nConnection: close\r\n\r\n<html><body>Please log in to Wi-Fi first</body></html>";
@@ -77,14 +77,16 @@ impl Link {
         let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind proxy");
         let addr = listener.local_addr().expect("addr");
         let shared = Arc::new(Mutex::new(Shared { upstream: Some(upstream), ..Shared::default() }));
-        let s = shared.clone();
+        let (epoch, _) = tokio::sync::watch::channel(0u64);
+        let epoch = Arc::new(epoch);
+        let (s, e) = (shared.clone(), epoch.clone());
         rt.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let s = s.clone();
-                tokio::spawn(async move { handle(client, s).await });
+                let (s, cut) = (s.clone(), e.subscribe());
+                tokio::spawn(async move { handle(client, s, cut).await });
             }
         });
-        Link { addr, shared }
+        Link { addr, shared, epoch }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Shared) -> T) -> T {
@@ -111,9 +113,22 @@ impl Link {
         self.with(|s| s.shape = shape);
     }
 
-    /// Cut every connection once this many bytes crossed it (0 = never).
-    pub fn drop_every(&self, bytes: u64) {
-        self.with(|s| s.drop_every = bytes);
+    /// Cut every open connection now.
+    pub fn cut_all(&self) {
+        self.epoch.send_modify(|e| *e += 1);
+    }
+
+    /// Cut every open connection every `period`, the first time after `first` (runs on `rt`
+    /// until the runtime ends).
+    pub fn drop_every(&self, rt: &Runtime, first: Duration, period: Duration) {
+        let epoch = self.epoch.clone();
+        rt.spawn(async move {
+            tokio::time::sleep(first).await;
+            loop {
+                epoch.send_modify(|e| *e += 1);
+                tokio::time::sleep(period).await;
+            }
+        });
     }
 
     /// Point at another server (after a restart).
@@ -153,12 +168,13 @@ impl Link {
     }
 }
 
-async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>) {
-    let (fault, shape, upstream, drop_every) = {
+async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: tokio::sync::watch::Receiver<u64>) {
+    let (fault, shape, upstream) = {
         let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
         s.connections += 1;
-        (s.faults.pop_front().unwrap_or_default(), s.shape, s.upstream, s.drop_every)
+        (s.faults.pop_front().unwrap_or_default(), s.shape, s.upstream)
     };
+    cut.mark_unchanged();
     match fault {
         Fault::Refuse => return,
         Fault::Portal => {
@@ -183,17 +199,19 @@ async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>) {
         Fault::CutDown(n) => Some(n),
         _ => None,
     };
-    let crossed = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let up = pump(cr, sw, shape, up_limit, shared.clone(), true, drop_every, crossed.clone());
-    let down = pump(sr, cw, shape, down_limit, shared, false, drop_every, crossed);
-    // Either direction ending (cut, close) ends the connection.
+    let up = pump(cr, sw, shape, up_limit, shared.clone(), true);
+    let down = pump(sr, cw, shape, down_limit, shared, false);
+    // Either direction ending (cut, close) ends the connection; so does a cut of the whole link.
     tokio::select! {
         _ = up => {}
         _ = down => {}
+        _ = cut.changed() => {}
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One direction of a connection. The reader stamps each slice with the time it would arrive —
+/// after the slices before it have been serialized at the link's bandwidth, plus the one-way
+/// latency — and the writer delivers it then: latency delays bytes, bandwidth spaces them.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
@@ -201,66 +219,76 @@ async fn pump(
     limit: Option<usize>,
     shared: Arc<Mutex<Shared>>,
     upstream: bool,
-    drop_every: u64,
-    crossed: Arc<std::sync::atomic::AtomicU64>,
 ) {
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut sent = 0usize;
-    let mut parser = RequestParser::default();
-    loop {
-        let n = match from.read(&mut buf).await {
-            Ok(0) | Err(_) => {
-                if upstream {
-                    // Keep waiting for the answer after the tablet half-closes.
-                    std::future::pending::<()>().await;
-                }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>, bool)>();
+    let writer = async move {
+        while let Some((at, bytes, last)) = rx.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&bytes).await.is_err() {
                 return;
             }
-            Ok(n) => n,
-        };
-        let mut chunk = &buf[..n];
-        let mut cut = false;
-        if let Some(limit) = limit
-            && sent + chunk.len() >= limit
-        {
-            chunk = &chunk[..limit.saturating_sub(sent)];
-            cut = true;
+            if last {
+                let _ = to.shutdown().await;
+                return;
+            }
         }
-        if drop_every > 0 {
-            let before = crossed.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::SeqCst);
-            if (before + chunk.len() as u64) / drop_every > before / drop_every {
+    };
+    let reader = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut sent = 0usize;
+        let mut parser = RequestParser::default();
+        let mut wire_free = tokio::time::Instant::now();
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => {
+                    if upstream {
+                        // Keep waiting for the answer after the tablet half-closes.
+                        std::future::pending::<()>().await;
+                    }
+                    return;
+                }
+                Ok(n) => n,
+            };
+            let mut chunk = &buf[..n];
+            let mut cut = false;
+            if let Some(limit) = limit
+                && sent + chunk.len() >= limit
+            {
+                chunk = &chunk[..limit.saturating_sub(sent)];
                 cut = true;
             }
-        }
-        // Pace in slices so a slow link delivers a long body progressively.
-        for piece in chunk.chunks(1460) {
-            let mut wait = shape.one_way;
-            if shape.bytes_per_s > 0 {
-                wait += Duration::from_micros(piece.len() as u64 * 1_000_000 / shape.bytes_per_s);
-            }
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
-            if to.write_all(piece).await.is_err() {
-                return;
-            }
-        }
-        sent += chunk.len();
-        {
-            let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
-            if upstream {
-                s.bytes_up += chunk.len() as u64;
-                for r in parser.feed(chunk) {
-                    s.recorded.push(r);
+            let pieces: Vec<&[u8]> = if chunk.is_empty() { vec![chunk] } else { chunk.chunks(1460).collect() };
+            let count = pieces.len();
+            for (i, piece) in pieces.into_iter().enumerate() {
+                let now = tokio::time::Instant::now();
+                let serialize = (piece.len() as u64 * 1_000_000).checked_div(shape.bytes_per_s).unwrap_or(0);
+                wire_free = wire_free.max(now) + Duration::from_micros(serialize);
+                let last = cut && i + 1 == count;
+                if tx.send((wire_free + shape.one_way, piece.to_vec(), last)).is_err() {
+                    return;
                 }
-            } else {
-                s.bytes_down += chunk.len() as u64;
+            }
+            sent += chunk.len();
+            {
+                let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+                if upstream {
+                    s.bytes_up += chunk.len() as u64;
+                    for r in parser.feed(chunk) {
+                        s.recorded.push(r);
+                    }
+                } else {
+                    s.bytes_down += chunk.len() as u64;
+                }
+            }
+            if cut {
+                // Hold the connection until the writer has delivered the cut.
+                std::future::pending::<()>().await;
             }
         }
-        if cut {
-            let _ = to.shutdown().await;
-            return;
-        }
+    };
+    tokio::select! {
+        _ = writer => {}
+        _ = reader => {}
     }
 }
 
@@ -274,8 +302,7 @@ impl RequestParser {
     fn feed(&mut self, bytes: &[u8]) -> Vec<Recorded> {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
-        loop {
-            let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") else { break };
+        while let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&self.buf[..end]).to_string();
             let len = head
                 .lines()

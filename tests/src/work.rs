@@ -34,7 +34,7 @@ pub fn households() -> Vec<&'static beibao_core::registry::Household> {
 pub fn visit(t: &mut Tablet, rng: &mut ChaCha8Rng) {
     let hs = households();
     let h = hs[rng.random_range(0..hs.len())];
-    let home = h.location.clone().expect("located");
+    let home = h.location.expect("located");
     let draft = t
         .session
         .start_visit(VisitTarget::Household(h.id.clone()), vec![VisitPurpose::HazardCheck])

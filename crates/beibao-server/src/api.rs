@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::clock::Clock;
@@ -345,6 +345,10 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, A
     Ok(device)
 }
 
+#[utoipa::path(post, path = "/devices/enroll", tag = "devices", request_body = EnrollRequest,
+    responses((status = 200, body = EnrollResponse),
+        (status = 422, description = "`enrollment_code_invalid`, `enrollment_code_used`, `enrollment_code_expired`, `officer_mismatch`", body = ErrorBody),
+        (status = 409, description = "`device_exists`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 async fn enroll(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (headers, body): (_, EnrollRequest) = json_body(&state, req).await?;
     if !state.admit("enroll") {
@@ -371,6 +375,8 @@ async fn enroll(State(state): State<AppState>, req: Request) -> Result<Response,
     Ok(reply(&headers, &resp))
 }
 
+#[utoipa::path(post, path = "/auth/challenge", tag = "auth", request_body = ChallengeRequest,
+    responses((status = 200, body = ChallengeResponse), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 async fn challenge(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (headers, body): (_, ChallengeRequest) = json_body(&state, req).await?;
     let device = state.inner.storage.device(&body.device_id).await?;
@@ -390,6 +396,9 @@ async fn challenge(State(state): State<AppState>, req: Request) -> Result<Respon
     Ok(reply(&headers, &ChallengeResponse { challenge, expires_at }))
 }
 
+#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
+    responses((status = 200, body = TokenResponse),
+        (status = 401, description = "`unauthenticated`, `revoked`, `bad_challenge`, `bad_signature`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 async fn token(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (headers, body): (_, TokenRequest) = json_body(&state, req).await?;
     let unauth = |code: &str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
@@ -413,11 +422,18 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Response, 
     Ok(reply(&headers, &TokenResponse { token, expires_at }))
 }
 
+#[utoipa::path(get, path = "/sync/last-seq", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = LastSeqResponse), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
 async fn last_seq(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let device = authenticate(&state, &headers).await?;
     Ok(reply(&headers, &LastSeqResponse { device_id: device.id, last_seq: device.last_seq }))
 }
 
+#[utoipa::path(post, path = "/sync/push", tag = "sync", request_body = PushRequest, security(("bearer" = [])),
+    responses((status = 200, description = "per-op results and the signed receipt", body = PushResponse),
+        (status = 403, description = "`wrong_device`", body = ErrorBody),
+        (status = 409, description = "`seq_gap` with `expect_seq`", body = ErrorBody),
+        (status = 400, description = "`invalid_batch`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 async fn push(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let device = authenticate(&state, req.headers()).await?;
     let (headers, batch): (_, PushRequest) = json_body(&state, req).await?;
@@ -460,7 +476,8 @@ async fn push(State(state): State<AppState>, req: Request) -> Result<Response, A
 }
 
 /// Query of a pull.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
     /// Cursor to read after.
@@ -469,6 +486,8 @@ pub struct PullQuery {
     pub limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/sync/pull", tag = "sync", params(PullQuery), security(("bearer" = [])),
+    responses((status = 200, body = PullResponse), (status = 400, description = "`bad_query`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
 async fn pull(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -499,6 +518,9 @@ fn check_sha(sha: &str) -> Result<(), ApiError> {
     }
 }
 
+#[utoipa::path(get, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, description = "SHA-256, lower-case hex")),
+    security(("bearer" = [])),
+    responses((status = 200, body = BlobStatus), (status = 400, description = "`bad_sha256`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
 async fn blob_status(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -513,7 +535,8 @@ async fn blob_status(
 }
 
 /// Query of a chunk upload.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkQuery {
     /// Where the chunk starts.
@@ -522,6 +545,12 @@ pub struct ChunkQuery {
     pub size: u64,
 }
 
+#[utoipa::path(put, path = "/blobs/{sha256}", tag = "blobs",
+    params(("sha256" = String, Path, description = "SHA-256, lower-case hex"), ChunkQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"), security(("bearer" = [])),
+    responses((status = 200, body = BlobStatus),
+        (status = 409, description = "`blob_offset` with the `offset` held", body = ErrorBody),
+        (status = 422, description = "`blob_hash_mismatch`, `blob_size`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 async fn blob_put(
     State(state): State<AppState>,
     Path(sha): Path<String>,
@@ -575,6 +604,7 @@ async fn blob_put(
     }
 }
 
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "the server is up")))]
 async fn health(State(state): State<AppState>, headers: HeaderMap) -> Response {
     reply(&headers, &serde_json::json!({ "status": "ok", "backend": state.inner.storage.backend() }))
 }
@@ -587,20 +617,66 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
 }
 
-/// The router, every route under `/api/v1`.
+/// The OpenAPI document's frame; the paths come from the handlers as they are routed.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Beibao sync API", version = "1", description = "Sync protocol v1: enrollment, device auth, push, pull, blobs. Every failure answers `{code, message}`."),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document describing exactly them (utoipa-axum registers each
+/// handler and its documentation together, so they cannot drift apart).
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    let api = OpenApiRouter::<AppState>::new()
+        .routes(routes!(health))
+        .routes(routes!(enroll))
+        .routes(routes!(challenge))
+        .routes(routes!(token))
+        .routes(routes!(last_seq))
+        .routes(routes!(push))
+        .routes(routes!(pull))
+        .routes(routes!(blob_status, blob_put));
+    let (router, mut doc) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(wire::API_PREFIX, api).split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    (router, doc)
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// The router, every route under `/api/v1`, and the OpenAPI document at `/api/v1/openapi.json`.
 pub fn app(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/health", get(health))
-        .route("/devices/enroll", post(enroll))
-        .route("/auth/challenge", post(challenge))
-        .route("/auth/token", post(token))
-        .route("/sync/last-seq", get(last_seq))
-        .route("/sync/push", post(push))
-        .route("/sync/pull", get(pull))
-        .route("/blobs/{sha256}", get(blob_status).put(blob_put))
-        .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
-        .nest(wire::API_PREFIX, api)
+    let (router, doc) = routes();
+    let doc = Arc::new(doc.to_json().unwrap_or_default());
+    router
+        .route(
+            &format!("{}/openapi.json", wire::API_PREFIX),
+            get(move || {
+                let doc = doc.clone();
+                async move { ([(CONTENT_TYPE, "application/json")], doc.as_ref().clone()) }
+            }),
+        )
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)

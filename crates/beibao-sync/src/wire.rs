@@ -23,6 +23,7 @@ pub const MAX_BLOB_BYTES: u64 = 20 * 1024 * 1024;
 
 /// The one error shape of every failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// Stable code (`malformed_json`, `unknown_field`, `payload_too_large`, `unauthenticated`,
@@ -40,6 +41,7 @@ pub struct ErrorBody {
 
 /// Enroll a tablet with a one-time code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     /// The one-time enrollment code an administrator issued.
@@ -54,6 +56,7 @@ pub struct EnrollRequest {
 
 /// A block of 协议书 serial numbers reserved for one device, so numbers made offline never collide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SerialBlock {
     /// Prefix, e.g. `SHT-2026-D0007-`.
@@ -66,6 +69,7 @@ pub struct SerialBlock {
 
 /// The server's answer to an enrollment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollResponse {
     /// The device, now bound.
@@ -80,6 +84,7 @@ pub struct EnrollResponse {
 
 /// Ask for a challenge to sign.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeRequest {
     /// The device.
@@ -88,6 +93,7 @@ pub struct ChallengeRequest {
 
 /// A challenge (random, single use, short-lived).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChallengeResponse {
     /// Hex nonce.
@@ -98,6 +104,7 @@ pub struct ChallengeResponse {
 
 /// Trade a signed challenge for a token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// The device.
@@ -110,6 +117,7 @@ pub struct TokenRequest {
 
 /// A short-lived bearer token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenResponse {
     /// Bearer token.
@@ -121,6 +129,7 @@ pub struct TokenResponse {
 /// One outbox op on the wire. The payload travels as the exact bytes the tablet froze, so the
 /// server can check `sha256` over them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WireOp {
     /// Per-device sequence number.
@@ -132,6 +141,7 @@ pub struct WireOp {
     /// SHA-256 (hex) of the payload bytes.
     pub sha256: String,
     /// The frozen payload.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub payload: Box<RawValue>,
 }
 
@@ -155,6 +165,7 @@ impl WireOp {
 
 /// A batch of ops, contiguous in `seq`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     /// The device (must be the authenticated one).
@@ -167,6 +178,7 @@ pub struct PushRequest {
 
 /// What became of one op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OpStatus {
     /// Applied now or in an earlier attempt.
@@ -195,6 +207,7 @@ impl OpStatus {
 
 /// The stored result of one op.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpResult {
     /// Its seq.
@@ -213,6 +226,7 @@ pub struct OpResult {
 
 /// What the server committed for one batch, signed with the server's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
     /// The device.
@@ -289,6 +303,7 @@ fn results_hash(results: &[OpResult]) -> String {
 
 /// The server's answer to a push. Only an answer echoing the device and batch ids is an ack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushResponse {
     /// Echo of the device.
@@ -305,6 +320,7 @@ pub struct PushResponse {
 
 /// The server's high-water mark for a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LastSeqResponse {
     /// The device.
@@ -315,6 +331,7 @@ pub struct LastSeqResponse {
 
 /// One change the server made that the device should hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     /// Server-assigned, commit-ordered position.
@@ -324,11 +341,13 @@ pub struct Change {
     /// The changed thing's key.
     pub key: String,
     /// Its new content.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub body: serde_json::Value,
 }
 
 /// A page of changes after a cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PullResponse {
     /// Echo of the device.
@@ -343,6 +362,7 @@ pub struct PullResponse {
 
 /// What the server holds of a blob.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BlobStatus {
     /// Its SHA-256.
@@ -355,6 +375,7 @@ pub struct BlobStatus {
 
 /// The status body of a service request changed at the station desk (pull kind `request_state`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestStateChange {
     /// The request.
