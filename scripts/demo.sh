@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build -q --locked -p beibao-cli -p beibao-fixtures
+cargo build -q --locked -p beibao-cli -p beibao-fixtures -p beibao-server
 bin=target/debug
 dir=target/demo
 rm -rf "$dir" && mkdir -p "$dir"
@@ -21,6 +21,30 @@ echo "…"
 echo
 echo "== 西集派出所 OF-03-01: a day on the tablet =="
 b init --officer OF-03-01
+echo
+echo "== 中心服务器: beibao-server on embedded SQLite; the tablet enrolls at the station =="
+srv="$bin/beibao-server"
+export BEIBAO_DATABASE="$dir/server/beibao.db"
+"$srv" seed
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$srv" serve --listen "127.0.0.1:$port" 2>"$dir/server.log" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+for _ in range(100):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v1/health", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+else:
+    sys.exit("beibao-server did not start")
+PY
+code=$("$srv" --json enroll-code --officer OF-03-01 | field '["code"]')
+echo "-- 一次性注册码 (管理员签发): $code"
+b enroll --server "http://127.0.0.1:$port" --code "$code"
+echo
+echo "== 下村 (offline): the day's work =="
 j due --days 30 > "$dir/due.json"
 echo "-- 30 天未走访的特殊群体户: $(python3 -c "import json,sys; print(len(json.load(sys.stdin)))" < "$dir/due.json") 户"
 household=$(field '[0]["id"]' < "$dir/due.json")
@@ -50,3 +74,9 @@ echo "== 本月统计 =="
 b totals --from 2026-11-01
 echo
 b outbox
+echo "== 回到有信号处: sync =="
+b sync
+b sync-status
+echo
+echo "== 服务器现有数据 =="
+"$srv" status

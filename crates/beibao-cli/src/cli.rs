@@ -169,6 +169,23 @@ enum Command {
     },
     /// What waits to be synced.
     Outbox,
+    /// Enroll this tablet with the central server using a one-time code.
+    Enroll {
+        /// Server address, e.g. http://127.0.0.1:8440.
+        #[arg(long, env = "BEIBAO_SERVER")]
+        server: String,
+        /// The one-time code an administrator issued.
+        #[arg(long)]
+        code: String,
+    },
+    /// Sync now: push records, upload signature images, pull changes.
+    Sync {
+        /// Failed passes to retry (with backoff) before giving up.
+        #[arg(long, default_value_t = 5)]
+        retries: u64,
+    },
+    /// Where sync stands.
+    SyncStatus,
     /// Change the PIN.
     ChangePin {
         /// The new PIN.
@@ -587,6 +604,40 @@ pub fn run(args: Args) -> Result<String, CliError> {
             let p = open(&args, &env)?.pending()?;
             out(json, &p, |p| {
                 format!("待同步: {} 条记录 ({} 字节) · {} 个附件 ({} 字节)", p.ops, p.op_bytes, p.blobs, p.blob_bytes)
+            })
+        }
+        Command::Enroll { server, code } => {
+            let e = open(&args, &env)?.enroll(server, code)?;
+            out(json, &e, |e| {
+                format!(
+                    "已注册到 {} · 协议书编号段 {}{:06}–{:06}",
+                    e.server_url, e.serial_prefix, e.serial_next, e.serial_end
+                )
+            })
+        }
+        Command::Sync { retries } => {
+            let mut session = open(&args, &env)?;
+            let s = session.sync_now(beibao_field::SyncSettings::default(), *retries, &mut |_| {})?;
+            out(json, &s, |s| {
+                format!(
+                    "同步完成: 上传 {} 条 (重复 {} · 被拒 {}) · 附件 {} 个 · 下载变更 {} 条 · 重试 {} 次",
+                    s.applied, s.duplicates, s.rejected, s.blobs, s.pulled, s.retries
+                )
+            })
+        }
+        Command::SyncStatus => {
+            let s = open(&args, &env)?.sync_status()?;
+            out(json, &s, |s| {
+                format!(
+                    "服务器: {} · 待同步 {} 条 ({} 字节) · 附件 {} 个 · 已确认至 #{} · 被拒 {} 条{}",
+                    s.server_url.as_deref().unwrap_or("未注册"),
+                    s.pending_ops,
+                    s.pending_bytes,
+                    s.pending_blobs,
+                    s.last_acked_seq,
+                    s.rejected,
+                    if s.revoked { " · 设备已吊销" } else { "" }
+                )
             })
         }
         Command::ChangePin { new_pin } => {
