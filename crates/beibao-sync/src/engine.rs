@@ -457,3 +457,53 @@ pub fn check_ack(batch: &PushRequest, ack: &PushResponse, server_key: &str) -> R
     }
     ack.receipt.verify(server_key, &ack.results).map_err(SyncError::Receipt)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH
+    }
+
+    fn engine(seed: u64) -> Engine {
+        let s = Settings {
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(10),
+            batch_bytes: 8192,
+            min_batch_bytes: 1024,
+            max_batch_bytes: 32768,
+            ..Settings::default()
+        };
+        Engine::new("http://127.0.0.1:9", s, seed, now).expect("engine")
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() {
+        let mut e = engine(7);
+        for (failures, cap) in [(1, 100), (2, 200), (3, 400), (8, 10_000), (30, 10_000)] {
+            let d = e.backoff(failures).as_millis() as u64;
+            assert!((cap / 2..=cap).contains(&d), "retry {failures}: {d} ms not in [{}, {cap}]", cap / 2);
+        }
+        let a: Vec<_> = (1..6).map(|f| engine(3).backoff(f)).collect();
+        let b: Vec<_> = (1..6).map(|f| engine(3).backoff(f)).collect();
+        assert_eq!(a, b, "the same seed gives the same pauses");
+        let c: Vec<_> = (1..20).map(|f| engine(4).backoff(f.min(3))).collect();
+        assert!(c.windows(2).any(|w| w[0] != w[1]), "jitter varies the pauses");
+    }
+
+    #[test]
+    fn batches_shrink_after_failures_and_grow_after_successes_within_bounds() {
+        let mut e = engine(1);
+        e.shrink();
+        assert_eq!(e.batch_bytes(), 4096);
+        for _ in 0..10 {
+            e.shrink();
+        }
+        assert_eq!(e.batch_bytes(), 1024);
+        for _ in 0..10 {
+            e.grow();
+        }
+        assert_eq!(e.batch_bytes(), 32768);
+    }
+}
