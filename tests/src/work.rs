@@ -189,24 +189,7 @@ impl Verdict {
 }
 
 fn all_ops(t: &Tablet) -> Vec<Op> {
-    let conn = t.session.store().conn();
-    let mut stmt = conn
-        .prepare("SELECT seq, op_id, kind, entity_id, payload, sha256, state FROM outbox ORDER BY seq")
-        .expect("prepare");
-    stmt.query_map([], |r| {
-        Ok(Op {
-            seq: r.get(0)?,
-            op_id: r.get(1)?,
-            kind: r.get(2)?,
-            entity_id: r.get(3)?,
-            payload: r.get(4)?,
-            sha256: r.get(5)?,
-            state: r.get(6)?,
-        })
-    })
-    .expect("query")
-    .collect::<Result<_, _>>()
-    .expect("rows")
+    outbox::all(t.session.store().conn()).expect("outbox")
 }
 
 /// Compare the tablet's outbox with the server: every op exactly once at its seq, in order,

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
 use beibao_core::ops::{OpKind, OpRecord, Rejection};
-use beibao_core::service_request::{MergeOutcome, RequestState, merge};
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
 use beibao_sync::wire::{self, OpResult, OpStatus, WireOp};
 use serde::Serialize;
 
@@ -138,6 +138,17 @@ fn name<T: Serialize>(v: T) -> String {
         Ok(serde_json::Value::String(s)) => s,
         Ok(other) => other.to_string(),
         Err(_) => String::new(),
+    }
+}
+
+/// The server's reading of a transition against a request's current state, by the merge rule:
+/// the stored outcome (`applied`, `already_there`, `conflict:<reason>`) and the new state when the
+/// request moved. Used for the tablets' events and the station desk's alike.
+pub fn merge_outcome(mode: Mode, current: RequestState, t: &Transition) -> (String, Option<RequestState>) {
+    match merge(mode, current, t) {
+        MergeOutcome::Apply { to } => ("applied".to_owned(), Some(to)),
+        MergeOutcome::AlreadyThere => ("already_there".to_owned(), None),
+        MergeOutcome::Conflict { reason } => (format!("conflict:{}", name(reason)), None),
     }
 }
 
@@ -296,15 +307,11 @@ fn apply(
             let Some(facts) = requests.get_mut(&id) else {
                 return Err(Rejection::new("unknown_request", format!("no request {id}")));
             };
-            let (outcome, new_state) = match merge(facts.mode, facts.state, &e.transition) {
-                MergeOutcome::Apply { to } => {
-                    facts.state = to;
-                    ("applied".to_owned(), Some(name(to)))
-                }
-                MergeOutcome::AlreadyThere => ("already_there".to_owned(), None),
-                MergeOutcome::Conflict { reason } => (format!("conflict:{}", name(reason)), None),
-            };
-            vec![Effect::RequestEvent { id: e.id.to_string(), request: id, outcome, new_state, body }]
+            let (outcome, moved) = merge_outcome(facts.mode, facts.state, &e.transition);
+            if let Some(to) = moved {
+                facts.state = to;
+            }
+            vec![Effect::RequestEvent { id: e.id.to_string(), request: id, outcome, new_state: moved.map(name), body }]
         }
     })
 }

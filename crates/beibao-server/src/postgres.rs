@@ -9,7 +9,7 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
-use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
+use beibao_core::service_request::{RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -500,11 +500,7 @@ impl Storage for Postgres {
         };
         let (mode, state, officer): (String, String, String) = (row.get(0), row.get(1), row.get(2));
         let current: RequestState = from_name(&state)?;
-        let (outcome, new_state) = match merge(from_name(&mode)?, current, transition) {
-            MergeOutcome::Apply { to } => ("applied".to_owned(), Some(to)),
-            MergeOutcome::AlreadyThere => ("already_there".to_owned(), None),
-            MergeOutcome::Conflict { reason } => (format!("conflict:{}", name(reason)), None),
-        };
+        let (outcome, new_state) = plan::merge_outcome(from_name(&mode)?, current, transition);
         let body = serde_json::to_string(transition).map_err(|e| StorageError::Db(e.to_string()))?;
         tx.execute(
             "INSERT INTO request_events (id, request, outcome, new_state, by, body, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

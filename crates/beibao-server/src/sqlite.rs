@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
-use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
+use beibao_core::service_request::{RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -518,11 +518,7 @@ impl Storage for Sqlite {
                 return Err(StorageError::refused("not_found", format!("no request {id}")));
             };
             let current: RequestState = from_name(&state)?;
-            let (outcome, new_state) = match merge(from_name(&mode)?, current, &t) {
-                MergeOutcome::Apply { to } => ("applied".to_owned(), Some(to)),
-                MergeOutcome::AlreadyThere => ("already_there".to_owned(), None),
-                MergeOutcome::Conflict { reason } => (format!("conflict:{}", name(reason)), None),
-            };
+            let (outcome, new_state) = plan::merge_outcome(from_name(&mode)?, current, &t);
             let body = serde_json::to_string(&t).map_err(|e| StorageError::Db(e.to_string()))?;
             tx.execute(
                 "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)

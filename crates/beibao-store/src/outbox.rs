@@ -79,6 +79,13 @@ pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<Op>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Every op, whatever its state, in seq order.
+pub fn all(conn: &Connection) -> Result<Vec<Op>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {OP_COLUMNS} FROM outbox ORDER BY seq"))?;
+    let rows = stmt.query_map([], op_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// What waits to be synced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
