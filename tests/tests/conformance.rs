@@ -8,7 +8,7 @@ use beibao_core::canonical::sha256_hex;
 use beibao_core::service_request::{RequestState, Transition};
 use beibao_server::api::code_hash;
 use beibao_server::plan::BatchError;
-use beibao_server::storage::{Appended, Enrollment, Role, Storage, StorageError};
+use beibao_server::storage::{Appended, Enrollment, Pushed, Role, Storage, StorageError};
 use beibao_server::{Sqlite, admin};
 use beibao_sync::wire::{OpStatus, WireOp};
 use beibao_tests::{fixtures, pg::Cluster, runtime, t0};
@@ -55,6 +55,12 @@ async fn enroll(s: &dyn Storage, device: &str, officer: &str, code: &str) -> Res
         t0(),
     )
     .await
+}
+
+async fn push(s: &dyn Storage, batch_id: &str, ops: &[WireOp]) -> Result<Result<Pushed, BatchError>, StorageError> {
+    let device = s.device(DEV).await?.expect("enrolled");
+    let checks = beibao_server::plan::check_all(ops, &device, &fixtures().catalog);
+    s.push(DEV, batch_id, ops.to_vec(), checks, t0()).await
 }
 
 async fn conformance(s: Arc<dyn Storage>) {
@@ -107,7 +113,7 @@ async fn conformance(s: Arc<dyn Storage>) {
         op(3, "op-3", &publicity(3, 30, "dev-somebody-else")),
         op(4, "op-4", &publicity(4, 40, DEV)),
     ];
-    let pushed = s.push(DEV, "b1", &batch, catalog, now).await.expect("push").expect("no gap");
+    let pushed = push(&*s, "b1", &batch).await.expect("push").expect("no gap");
     let statuses: Vec<_> = pushed.results.iter().map(|r| (r.status, r.code.as_deref())).collect();
     assert_eq!(
         statuses,
@@ -119,20 +125,19 @@ async fn conformance(s: Arc<dyn Storage>) {
         ]
     );
     assert_eq!(pushed.last_seq, 4);
-    let again = s.push(DEV, "b1-retry", &batch, catalog, now).await.expect("push").expect("no gap");
+    let again = push(&*s, "b1-retry", &batch).await.expect("push").expect("no gap");
     assert_eq!(again.results, pushed.results, "a re-sent batch gets the stored results");
     let counts = s.counts().await.expect("counts");
     assert_eq!((counts.ops_applied, counts.ops_rejected, counts.ops_duplicate), (2, 2, 0), "nothing applied twice");
     // A gap is refused with the seq expected; the same op id under a new seq is a duplicate.
-    let gap = s.push(DEV, "b2", &[op(9, "op-9", &publicity(9, 5, DEV))], catalog, now).await.expect("push");
+    let gap = push(&*s, "b2", &[op(9, "op-9", &publicity(9, 5, DEV))]).await.expect("push");
     assert_eq!(gap, Err(BatchError::Gap { expect_seq: 5 }));
-    let dup =
-        s.push(DEV, "b3", &[op(5, "op-1", &publicity(1, 12, DEV))], catalog, now).await.expect("push").expect("ok");
+    let dup = push(&*s, "b3", &[op(5, "op-1", &publicity(1, 12, DEV))]).await.expect("push").expect("ok");
     assert_eq!(dup.results[0].status, OpStatus::Duplicate);
     // A tampered payload fails its hash.
     let mut bad = op(6, "op-6", &publicity(6, 5, DEV));
     bad.sha256 = "0".repeat(64);
-    let r = s.push(DEV, "b4", &[bad], catalog, now).await.expect("push").expect("ok");
+    let r = push(&*s, "b4", &[bad]).await.expect("push").expect("ok");
     assert_eq!(r.results[0].code.as_deref(), Some("hash_mismatch"));
     let results = s.op_results(DEV).await.expect("results");
     assert_eq!(results.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
@@ -179,7 +184,7 @@ async fn conformance(s: Arc<dyn Storage>) {
     };
     let p = serde_json::to_string(&req).expect("json");
     let rop = WireOp::new(7, "op-7", "service_request", &sha256_hex(p.as_bytes()), &p).expect("op");
-    let r = s.push(DEV, "b5", &[rop], catalog, now).await.expect("push").expect("ok");
+    let r = push(&*s, "b5", &[rop]).await.expect("push").expect("ok");
     assert_eq!(r.results[0].status, OpStatus::Applied, "{:?}", r.results[0]);
     let id = req.id.to_string();
     let step = |from, to| Transition { from, to, reason: None, recipient_signature: None };

@@ -451,13 +451,16 @@ async fn push(State(state): State<AppState>, req: Request) -> Result<Response, A
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", "catalog lock poisoned")
         })?;
     let now = state.now();
-    let pushed = match state.inner.storage.push(&device.id, &batch.batch_id, &batch.ops, &catalog, now).await? {
+    // Everything an op can be judged on alone is checked here, outside the storage transaction.
+    let checks = crate::plan::check_all(&batch.ops, &device, &catalog);
+    let first_seq = batch.ops[0].seq;
+    let pushed = match state.inner.storage.push(&device.id, &batch.batch_id, batch.ops, checks, now).await? {
         Ok(p) => p,
         Err(BatchError::Gap { expect_seq }) => {
             let mut e = ApiError::new(
                 StatusCode::CONFLICT,
                 "seq_gap",
-                format!("the batch starts at seq {}; the server expects {expect_seq}", batch.ops[0].seq),
+                format!("the batch starts at seq {first_seq}; the server expects {expect_seq}"),
             );
             e.body.expect_seq = Some(expect_seq);
             return Err(e);

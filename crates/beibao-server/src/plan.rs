@@ -176,17 +176,17 @@ pub fn check_shape(ops: &[WireOp]) -> Result<(), BatchError> {
 
 /// What to read for this batch, given the device's last seq. Refuses a batch that starts after a
 /// gap.
-pub fn needs(ops: &[WireOp], last_seq: i64) -> Result<Needs, BatchError> {
+pub fn needs(ops: &[WireOp], checks: &[Check], last_seq: i64) -> Result<Needs, BatchError> {
     if ops[0].seq > last_seq + 1 {
         return Err(BatchError::Gap { expect_seq: last_seq + 1 });
     }
     let mut n = Needs::default();
-    for op in ops {
+    for (op, check) in ops.iter().zip(checks) {
         n.op_ids.push(op.op_id.clone());
         if op.seq <= last_seq {
             n.seqs.push(op.seq);
-        } else if let Some(kind @ (OpKind::RequestEvent | OpKind::ServiceRequest)) = OpKind::parse(&op.kind) {
-            match OpRecord::parse(kind, op.payload.get()) {
+        } else {
+            match check {
                 Ok(OpRecord::RequestEvent(e)) => n.requests.push(e.request.to_string()),
                 Ok(OpRecord::ServiceRequest(r)) => n.requests.push(r.id.to_string()),
                 _ => {}
@@ -208,11 +208,11 @@ fn reject(op: &WireOp, r: Rejection) -> OpResult {
 
 /// Decide every op of the batch in seq order. Earlier ops of the batch are visible to later ones
 /// (a request created and moved in one batch).
-pub fn decide(ops: &[WireOp], device: &Device, facts: &Facts, catalog: &Catalog) -> Vec<Decision> {
+pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) -> Vec<Decision> {
     let mut requests = facts.requests.clone();
     let mut seen = facts.seen_op_ids.clone();
     let mut out = Vec::with_capacity(ops.len());
-    for op in ops {
+    for (op, check) in ops.iter().zip(checks) {
         let mut d = Decision {
             seq: op.seq,
             op_id: op.op_id.clone(),
@@ -243,7 +243,7 @@ pub fn decide(ops: &[WireOp], device: &Device, facts: &Facts, catalog: &Catalog)
             out.push(d);
             continue;
         }
-        match apply(op, device, &mut requests, catalog) {
+        match check.as_ref().map_err(Clone::clone).and_then(|rec| effects(op, rec, &mut requests)) {
             Ok(effects) => d.effects = effects,
             Err(r) => d.result = reject(op, r),
         }
@@ -252,12 +252,13 @@ pub fn decide(ops: &[WireOp], device: &Device, facts: &Facts, catalog: &Catalog)
     out
 }
 
-fn apply(
-    op: &WireOp,
-    device: &Device,
-    requests: &mut HashMap<String, RequestFacts>,
-    catalog: &Catalog,
-) -> Result<Vec<Effect>, Rejection> {
+/// The stateless verdict on one op, made before the transaction (in parallel across requests):
+/// its parsed record, or why it is refused.
+pub type Check = Result<OpRecord, Rejection>;
+
+/// Check one op on its own: size, payload hash, kind, shape, author = this device, the record's
+/// rules, and a finalized agreement's signature against the device's enrolled key.
+pub fn check_op(op: &WireOp, device: &Device, catalog: &Catalog) -> Check {
     if op.payload.get().len() > wire::MAX_OP_BYTES {
         return Err(Rejection::new("op_too_large", format!("payload over {} bytes", wire::MAX_OP_BYTES)));
     }
@@ -275,25 +276,41 @@ fn apply(
         ));
     }
     rec.check(catalog)?;
+    if let OpRecord::Mediation(c) = &rec
+        && let (Some(hash), Some(sig)) = (&c.content_hash, &c.device_signature)
+    {
+        wire::verify(&device.public_key, &wire::agreement_message(hash), sig)
+            .map_err(|e| Rejection::new("bad_agreement_signature", e))?;
+    }
+    Ok(rec)
+}
+
+/// [`check_op`] for every op of a batch.
+pub fn check_all(ops: &[WireOp], device: &Device, catalog: &Catalog) -> Vec<Check> {
+    ops.iter().map(|op| check_op(op, device, catalog)).collect()
+}
+
+/// The effects of a checked record, given the requests as they stand (earlier ops of the batch
+/// included).
+fn effects(
+    op: &WireOp,
+    rec: &OpRecord,
+    requests: &mut HashMap<String, RequestFacts>,
+) -> Result<Vec<Effect>, Rejection> {
     let body = op.payload.get().to_owned();
+    let kind = OpKind::parse(&op.kind).unwrap_or(OpKind::Visit);
     let record = |village: Option<&str>| Effect::Record {
         kind,
         id: rec.id().to_string(),
         village: village.map(str::to_owned),
         body: body.clone(),
     };
-    Ok(match &rec {
+    Ok(match rec {
         OpRecord::Visit(v) => vec![record(Some(&v.visit.village))],
         OpRecord::Publicity(p) => vec![record(Some(&p.village))],
         OpRecord::Hazard(h) => vec![record(Some(&h.village))],
         OpRecord::MediationFollowup(_) | OpRecord::Rating(_) => vec![record(None)],
-        OpRecord::Mediation(c) => {
-            if let (Some(hash), Some(sig)) = (&c.content_hash, &c.device_signature) {
-                wire::verify(&device.public_key, &wire::agreement_message(hash), sig)
-                    .map_err(|e| Rejection::new("bad_agreement_signature", e))?;
-            }
-            vec![record(Some(&c.village))]
-        }
+        OpRecord::Mediation(c) => vec![record(Some(&c.village))],
         OpRecord::ServiceRequest(r) => {
             let id = r.id.to_string();
             if requests.contains_key(&id) {

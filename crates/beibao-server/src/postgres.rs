@@ -403,8 +403,8 @@ impl Storage for Postgres {
         &self,
         device_id: &str,
         batch_id: &str,
-        ops: &[WireOp],
-        catalog: &Catalog,
+        ops: Vec<WireOp>,
+        checks: Vec<plan::Check>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, BatchError>, StorageError> {
         let mut c = self.client().await?;
@@ -412,12 +412,12 @@ impl Storage for Postgres {
         let device = get_device(&tx, device_id, true)
             .await?
             .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
-        let needs = match plan::needs(ops, device.last_seq) {
+        let needs = match plan::needs(&ops, &checks, device.last_seq) {
             Ok(n) => n,
             Err(e) => return Ok(Err(e)),
         };
         let facts = read_facts(&tx, &device, &needs).await?;
-        let decisions = plan::decide(ops, &device, &facts, catalog);
+        let decisions = plan::decide(&ops, &checks, &device, &facts);
         write_decisions(&tx, &device, batch_id, &decisions, now).await?;
         tx.commit().await?;
         let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);

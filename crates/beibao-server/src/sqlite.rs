@@ -22,10 +22,25 @@ use crate::storage::{
 
 const SCHEMA: &str = include_str!("schema/sqlite.sql");
 
-/// SQLite storage.
+/// SQLite storage: one writer connection, and a few reader connections so that reads (token and
+/// device lookups of every request, pulls) never queue behind writes (WAL lets them run beside
+/// the writer).
 #[derive(Debug, Clone)]
 pub struct Sqlite {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+const READERS: usize = 4;
+
+fn connect(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -55,39 +70,50 @@ impl Sqlite {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StorageError::Db(format!("{}: {e}", dir.display())))?;
         }
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Sqlite { conn: Arc::new(Mutex::new(conn)) })
+        let writer = connect(path)?;
+        writer.execute_batch(SCHEMA)?;
+        let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
+        Ok(Sqlite {
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(readers),
+            next_reader: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+        })
     }
 
+    /// A read on one of the reader connections (each read is its own snapshot).
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        let conn = self.conn.clone();
+        let readers = self.readers.clone();
+        let first = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StorageError::Db("connection lock poisoned".into()))?;
+            // A free reader if there is one, else wait for the next in turn.
+            let mut guard = (0..readers.len())
+                .find_map(|i| readers[(first + i) % readers.len()].try_lock().ok())
+                .map_or_else(|| readers[first % readers.len()].lock(), Ok)
+                .map_err(|_| StorageError::Db("connection lock poisoned".into()))?;
             f(&mut guard)
         })
         .await
         .map_err(|e| StorageError::Db(format!("worker: {e}")))?
     }
 
+    /// A write transaction on the writer connection.
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        self.run(move |c| {
+        let writer = self.writer.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = writer.lock().map_err(|_| StorageError::Db("connection lock poisoned".into()))?;
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
             Ok(out)
         })
         .await
+        .map_err(|e| StorageError::Db(format!("worker: {e}")))?
     }
 }
 
@@ -428,21 +454,20 @@ impl Storage for Sqlite {
         &self,
         device_id: &str,
         batch_id: &str,
-        ops: &[WireOp],
-        catalog: &Catalog,
+        ops: Vec<WireOp>,
+        checks: Vec<plan::Check>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, BatchError>, StorageError> {
-        let (device_id, batch_id, ops, catalog) =
-            (device_id.to_owned(), batch_id.to_owned(), ops.to_vec(), catalog.clone());
+        let (device_id, batch_id) = (device_id.to_owned(), batch_id.to_owned());
         self.write(move |tx| {
             let device = get_device(tx, &device_id)?
                 .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
-            let needs = match plan::needs(&ops, device.last_seq) {
+            let needs = match plan::needs(&ops, &checks, device.last_seq) {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
             };
             let facts = read_facts(tx, &device, &needs)?;
-            let decisions = plan::decide(&ops, &device, &facts, &catalog);
+            let decisions = plan::decide(&ops, &checks, &device, &facts);
             write_decisions(tx, &device, &batch_id, &decisions, now)?;
             let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);
             Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))

@@ -8,8 +8,8 @@ use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::plan::BatchError;
 pub use crate::plan::Device;
+use crate::plan::{BatchError, Check};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -217,14 +217,15 @@ pub trait Storage: Send + Sync + 'static {
     /// The device of a token, with its expiry.
     async fn token(&self, token_hash: &str) -> Result<Option<(String, DateTime<Utc>)>, StorageError>;
 
-    /// Apply a batch: in one transaction, read the facts, decide with [`crate::plan::decide`],
-    /// write the results and effects, move the device's last seq.
+    /// Apply a batch: in one transaction, read the facts, decide with [`crate::plan::decide`]
+    /// (the ops' stateless checks made beforehand with [`crate::plan::check_all`]), write the
+    /// results and effects, move the device's last seq.
     async fn push(
         &self,
         device_id: &str,
         batch_id: &str,
-        ops: &[WireOp],
-        catalog: &Catalog,
+        ops: Vec<WireOp>,
+        checks: Vec<Check>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, BatchError>, StorageError>;
 

@@ -190,7 +190,18 @@ impl Client {
 
     /// Push a batch.
     pub async fn push(&self, batch: &PushRequest) -> Result<PushResponse, SyncError> {
-        self.post("/sync/push", batch).await
+        self.push_encoded(wire::encode(batch)).await
+    }
+
+    /// Push a batch already encoded with [`wire::encode`] (load generators encode ahead).
+    pub async fn push_encoded(&self, body: Vec<u8>) -> Result<PushResponse, SyncError> {
+        let req = self
+            .http
+            .post(self.url("/sync/push"))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(CONTENT_ENCODING, HeaderValue::from_static("zstd"))
+            .body(body);
+        self.send(req).await
     }
 
     /// A page of changes after `cursor`.

@@ -1,6 +1,7 @@
 //! `make bench-server`: 200 devices pushing visit batches concurrently to a real server on
 //! loopback, once on SQLite (a file) and once on PostgreSQL (a throwaway cluster, fsync on).
-//! Prints applied ops per second and the p99 latency of a push.
+//! Prints applied ops per second and the p99 latency of a push, for pushes of a day's records
+//! (25 visits; the final line) and of four days' records (100 visits).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,8 +17,18 @@ use beibao_tests::pg::Cluster;
 use beibao_tests::{Server, fixtures, runtime, t0};
 
 const DEVICES: usize = 200;
-const BATCHES: usize = 5;
-const OPS: usize = 100;
+
+/// How each device pushes: `batches` pushes of `ops` visits.
+#[derive(Clone, Copy)]
+struct Shape {
+    batches: usize,
+    ops: usize,
+}
+
+/// An officer's day of records per push (the headline figure).
+const DAY: Shape = Shape { batches: 8, ops: 25 };
+/// Four days carried back at once.
+const HEAVY: Shape = Shape { batches: 5, ops: 100 };
 
 struct Result {
     ops_per_s: f64,
@@ -54,7 +65,8 @@ fn visit(device: &str, officer: &str, village: &str, household: &str, n: u64) ->
     serde_json::to_string(&v).expect("json")
 }
 
-fn bench(name: &str, open: impl FnOnce(&tokio::runtime::Runtime) -> Arc<dyn Storage>) -> Result {
+fn bench(name: &str, shape: Shape, open: impl FnOnce(&tokio::runtime::Runtime) -> Arc<dyn Storage>) -> Result {
+    let Shape { batches, ops } = shape;
     let rt = runtime();
     let storage = open(&rt);
     let limits = Limits { rate_per_s: 1e6, burst: 1e6, ..Limits::default() };
@@ -62,7 +74,7 @@ fn bench(name: &str, open: impl FnOnce(&tokio::runtime::Runtime) -> Arc<dyn Stor
     let f = fixtures();
     let officers: Vec<_> = f.registry.officers.iter().map(|o| o.id.clone()).collect();
     // Enroll and authenticate every device (not timed).
-    let clients: Vec<(String, Client, Vec<PushRequest>)> = (0..DEVICES)
+    let clients: Vec<(String, Client, Vec<Vec<u8>>)> = (0..DEVICES)
         .map(|d| {
             let officer = officers[d % officers.len()].clone();
             let device = format!("dev-bench-{name}-{d:03}");
@@ -80,17 +92,21 @@ fn bench(name: &str, open: impl FnOnce(&tokio::runtime::Runtime) -> Arc<dyn Stor
             let villages = f.registry.villages_of(&officer);
             let village = villages.first().copied().unwrap_or("370406102201");
             let household = f.registry.households.iter().find(|h| h.village == village).map_or("h", |h| h.id.as_str());
-            let batches = (0..BATCHES)
+            let batches = (0..batches)
                 .map(|b| {
-                    let ops = (0..OPS)
+                    let batch_ops = (0..ops)
                         .map(|i| {
-                            let seq = (b * OPS + i + 1) as i64;
+                            let seq = (b * ops + i + 1) as i64;
                             let p = visit(&device, &officer, village, household, (d * 1_000_000 + seq as usize) as u64);
                             WireOp::new(seq, &format!("{device}-op-{seq}"), "visit", &sha256_hex(p.as_bytes()), &p)
                                 .expect("op")
                         })
                         .collect();
-                    PushRequest { device_id: device.clone(), batch_id: format!("{device}-b{b}"), ops }
+                    wire::encode(&PushRequest {
+                        device_id: device.clone(),
+                        batch_id: format!("{device}-b{b}"),
+                        ops: batch_ops,
+                    })
                 })
                 .collect();
             (device, client, batches)
@@ -104,9 +120,9 @@ fn bench(name: &str, open: impl FnOnce(&tokio::runtime::Runtime) -> Arc<dyn Stor
             .map(|(device, client, batches)| {
                 tokio::spawn(async move {
                     let mut lat = Vec::new();
-                    for b in &batches {
+                    for b in batches {
                         let t = Instant::now();
-                        let ack = client.push(b).await.expect("push");
+                        let ack = client.push_encoded(b).await.expect("push");
                         lat.push(t.elapsed());
                         assert_eq!(ack.device_id, device);
                         assert!(ack.results.iter().all(|r| r.status == OpStatus::Applied), "{:?}", ack.results[0]);
@@ -126,23 +142,33 @@ fn bench(name: &str, open: impl FnOnce(&tokio::runtime::Runtime) -> Arc<dyn Stor
     all.sort();
     let pct = |p: f64| all[((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1].as_secs_f64() * 1000.0;
     let counts = rt.block_on(server.state.storage().counts()).expect("counts");
-    let total = (DEVICES * BATCHES * OPS) as i64;
+    let total = (DEVICES * batches * ops) as i64;
     assert_eq!(counts.ops_applied, total, "every op applied once");
     let r = Result { ops_per_s: total as f64 / elapsed, p50_ms: pct(0.50), p99_ms: pct(0.99) };
     println!(
-        "{name}: ops={total} seconds={elapsed:.2} ops_per_s={:.0} push_p50_ms={:.1} push_p99_ms={:.1}",
+        "{name}: pushes_per_device={batches} ops_per_push={ops} ops={total} seconds={elapsed:.2} ops_per_s={:.0} push_p50_ms={:.1} push_p99_ms={:.1}",
         r.ops_per_s, r.p50_ms, r.p99_ms
     );
     r
 }
 
 fn main() {
-    println!("server bench: {DEVICES} devices × {BATCHES} pushes × {OPS} visits, concurrently, loopback");
+    println!("server bench: {DEVICES} devices pushing visit batches concurrently, loopback");
     let dir = tempfile::tempdir().expect("tmp");
-    let s = bench("sqlite", |_| Arc::new(beibao_server::Sqlite::open(&dir.path().join("bench.db")).expect("sqlite")));
     let cluster = Cluster::start(true).expect("PostgreSQL cluster");
-    let url = cluster.database("bench").expect("createdb");
-    let p = bench("postgres", |rt| rt.block_on(beibao_server::admin::open_storage(&url)).expect("postgres"));
+    let sqlite = |name: &str, shape| {
+        let path = dir.path().join(format!("{name}.db"));
+        bench(name, shape, move |_| Arc::new(beibao_server::Sqlite::open(&path).expect("sqlite")))
+    };
+    let postgres = |name: &str, shape| {
+        let url = cluster.database(name).expect("createdb");
+        bench(name, shape, move |rt| rt.block_on(beibao_server::admin::open_storage(&url)).expect("postgres"))
+    };
+    // Four days' records in each push: the queue in front of the single writer is 4× longer.
+    sqlite("sqlite_heavy", HEAVY);
+    postgres("postgres_heavy", HEAVY);
+    let s = sqlite("sqlite", DAY);
+    let p = postgres("postgres_day", DAY);
     println!(
         "server_bench: sqlite_ops_per_s={:.0} postgres_ops_per_s={:.0} devices={DEVICES} push_p99_ms={:.1}",
         s.ops_per_s,
