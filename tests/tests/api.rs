@@ -374,3 +374,33 @@ fn the_openapi_document_is_served_and_describes_every_route() {
         schemas.contains_key("ErrorBody") && schemas.contains_key("PushRequest") && schemas.contains_key("Receipt")
     );
 }
+
+#[test]
+fn the_background_syncer_syncs_when_triggered_and_reports_progress() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 7);
+    let mut t = Tablet::new(OFFICER, 7);
+    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for _ in 0..3 {
+        work::visit(&mut t, &mut rng);
+    }
+    let Tablet { dir: tablet_dir, session, .. } = t;
+    // An interval far beyond the test: only the trigger starts a sync.
+    let bg = beibao_field::Background::start(session, fast(), Duration::from_secs(3600), 3);
+    bg.trigger();
+    let mut progress = 0;
+    let done = loop {
+        match bg.next_event(Duration::from_secs(30)).expect("an event within the watchdog") {
+            beibao_field::SyncEvent::Progress(_) => progress += 1,
+            beibao_field::SyncEvent::Done(summary) => break summary,
+            beibao_field::SyncEvent::Failed { code, message } => panic!("{code}: {message}"),
+        }
+    };
+    assert_eq!(done.applied, 3);
+    assert!(progress >= 2, "progress events before the end");
+    let session = bg.stop().expect("the session comes back");
+    assert_eq!(session.sync_status().expect("status").pending_ops, 0);
+    drop(tablet_dir);
+}
