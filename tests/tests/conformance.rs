@@ -255,3 +255,55 @@ fn postgres_storage_conforms() {
     assert_eq!(s.backend(), "postgres");
     rt.block_on(conformance(s));
 }
+
+#[test]
+fn concurrent_writes_commit_in_groups_and_a_refused_one_undoes_only_itself() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let s: Arc<dyn Storage> = Arc::new(Sqlite::open(&dir.path().join("beibao.db")).expect("open"));
+    let now = t0();
+    rt.block_on(async {
+        for i in 0..40 {
+            s.issue_code(&code_hash(&format!("CODE-{i:04}")), OFFICER, now + Duration::hours(1), now)
+                .await
+                .expect("code");
+        }
+        // 40 enrollments at once: the even ones valid, the odd ones with a used-up device id.
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let device = if i % 2 == 0 { format!("dev-{i}") } else { "dev-0".to_owned() };
+                    (i, enroll(&*s, &device, OFFICER, &format!("CODE-{i:04}")).await)
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        let mut serials = Vec::new();
+        let mut refused_codes = Vec::new();
+        for t in tasks {
+            let (i, r) = t.await.expect("task");
+            match r {
+                Ok(block) => {
+                    ok += 1;
+                    serials.push(block);
+                }
+                // dev-0 is claimed by i = 0 and every odd i: exactly one of them wins.
+                Err(StorageError::Refused("device_exists", _)) => {
+                    assert!(i % 2 == 1 || i == 0, "{i} has a device of its own");
+                    refused_codes.push(format!("CODE-{i:04}"));
+                }
+                Err(e) => panic!("{i}: {e}"),
+            }
+        }
+        assert_eq!(ok, 20, "every valid enrollment committed, every refused one undone alone");
+        assert_eq!(s.counts().await.expect("counts").devices, 20);
+        serials.sort();
+        assert!(serials.windows(2).all(|w| w[0].1 < w[1].0), "serial blocks never overlap: {serials:?}");
+        assert_eq!(refused_codes.len(), 20);
+        // A refused enrollment left its code unused.
+        let again =
+            enroll(&*s, "dev-new", OFFICER, &refused_codes[0]).await.expect("the refused one's code still works");
+        assert!(again.0 > 0);
+    });
+}

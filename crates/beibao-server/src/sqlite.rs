@@ -22,17 +22,56 @@ use crate::storage::{
 
 const SCHEMA: &str = include_str!("schema/sqlite.sql");
 
-/// SQLite storage: one writer connection, and a few reader connections so that reads (token and
-/// device lookups of every request, pulls) never queue behind writes (WAL lets them run beside
-/// the writer).
+/// SQLite storage: one writer thread that owns the writer connection and commits in groups, and a
+/// few reader connections so that reads (token and device lookups of every request, pulls) never
+/// queue behind writes (WAL lets them run beside the writer).
+///
+/// Group commit: the writer takes every write waiting (up to [`GROUP`]), runs each inside its own
+/// savepoint of one transaction — a failing write rolls back to its savepoint only — commits once,
+/// and only then answers each caller. A push's results and effects still commit together, and
+/// nobody hears "done" before the commit.
 #[derive(Debug, Clone)]
 pub struct Sqlite {
-    writer: Arc<Mutex<Connection>>,
+    jobs: std::sync::mpsc::Sender<Job>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 const READERS: usize = 4;
+/// The most writes committed together.
+const GROUP: usize = 64;
+
+/// What a write tells its caller once the group's commit is known.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A write: run inside the group's transaction (or told it could not start) and return how to
+/// answer after the commit.
+type Job = Box<dyn FnOnce(Option<&Transaction<'_>>) -> Finish + Send>;
+
+fn writer_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(j) => group.push(j),
+                Err(_) => break,
+            }
+        }
+        match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+            Ok(tx) => {
+                let finishes: Vec<Finish> = group.into_iter().map(|job| job(Some(&tx))).collect();
+                let committed = tx.commit().map_err(|e| e.to_string());
+                for finish in finishes {
+                    finish(committed.clone());
+                }
+            }
+            Err(e) => {
+                for job in group {
+                    job(None)(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
 
 fn connect(path: &Path) -> Result<Connection, StorageError> {
     let conn = Connection::open(path)?;
@@ -73,11 +112,12 @@ impl Sqlite {
         let writer = connect(path)?;
         writer.execute_batch(SCHEMA)?;
         let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
-        Ok(Sqlite {
-            writer: Arc::new(Mutex::new(writer)),
-            readers: Arc::new(readers),
-            next_reader: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
-        })
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("beibao-sqlite-writer".into())
+            .spawn(move || writer_loop(writer, queue))
+            .map_err(|e| StorageError::Db(format!("writer thread: {e}")))?;
+        Ok(Sqlite { jobs, readers: Arc::new(readers), next_reader: Arc::new(std::sync::atomic::AtomicUsize::new(0)) })
     }
 
     /// A read on one of the reader connections (each read is its own snapshot).
@@ -99,21 +139,38 @@ impl Sqlite {
         .map_err(|e| StorageError::Db(format!("worker: {e}")))?
     }
 
-    /// A write transaction on the writer connection.
+    /// A write, in its own savepoint of the writer's next group transaction; answered after the
+    /// commit.
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
-        let writer = self.writer.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = writer.lock().map_err(|_| StorageError::Db("connection lock poisoned".into()))?;
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| StorageError::Db(format!("worker: {e}")))?
+        let (done, answer) = tokio::sync::oneshot::channel::<Result<T, StorageError>>();
+        let job: Job = Box::new(move |tx: Option<&Transaction<'_>>| -> Finish {
+            let result = match tx {
+                None => Err(StorageError::Db("the write transaction could not start".into())),
+                Some(tx) => match tx.execute_batch("SAVEPOINT job") {
+                    Err(e) => Err(e.into()),
+                    Ok(()) => match f(tx) {
+                        Ok(v) => tx.execute_batch("RELEASE job").map(|()| v).map_err(StorageError::from),
+                        Err(e) => {
+                            // Undo this write only; the rest of the group goes on.
+                            let _ = tx.execute_batch("ROLLBACK TO job; RELEASE job");
+                            Err(e)
+                        }
+                    },
+                },
+            };
+            Box::new(move |committed: Result<(), String>| {
+                let out = match committed {
+                    Ok(()) => result,
+                    Err(m) => Err(StorageError::Db(format!("commit: {m}"))),
+                };
+                let _ = done.send(out);
+            })
+        });
+        self.jobs.send(job).map_err(|_| StorageError::Db("the writer thread stopped".into()))?;
+        answer.await.map_err(|_| StorageError::Db("the writer thread stopped".into()))?
     }
 }
 
