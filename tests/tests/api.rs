@@ -218,6 +218,16 @@ fn every_failure_answers_with_its_code_in_the_one_error_shape() {
         .header("content-encoding", "zstd")
         .body(b"not zstd".to_vec());
     expect(raw.send(req), 400, "bad_encoding");
+    // A small zstd body that would inflate past the JSON limit (a compression bomb).
+    let bomb = wire::encode(&"x".repeat(wire::MAX_JSON_BYTES + 1024));
+    assert!(bomb.len() < 64 * 1024, "small on the wire: {} bytes", bomb.len());
+    let req = raw
+        .http
+        .post(format!("{}/api/v1/devices/enroll", raw.base))
+        .header("content-type", json)
+        .header("content-encoding", "zstd")
+        .body(bomb);
+    expect(raw.send(req), 413, "payload_too_large");
     t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
 
     // Authentication.

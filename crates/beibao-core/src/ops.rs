@@ -220,6 +220,20 @@ impl OpRecord {
         })
     }
 
+    /// The kind of op that carries it.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            OpRecord::Visit(_) => OpKind::Visit,
+            OpRecord::ServiceRequest(_) => OpKind::ServiceRequest,
+            OpRecord::RequestEvent(_) => OpKind::RequestEvent,
+            OpRecord::Mediation(_) => OpKind::Mediation,
+            OpRecord::MediationFollowup(_) => OpKind::MediationFollowup,
+            OpRecord::Publicity(_) => OpKind::Publicity,
+            OpRecord::Hazard(_) => OpKind::Hazard,
+            OpRecord::Rating(_) => OpKind::Rating,
+        }
+    }
+
     /// The record's id.
     pub fn id(&self) -> Uuid {
         match self {

@@ -298,7 +298,7 @@ fn effects(
     requests: &mut HashMap<String, RequestFacts>,
 ) -> Result<Vec<Effect>, Rejection> {
     let body = op.payload.get().to_owned();
-    let kind = OpKind::parse(&op.kind).unwrap_or(OpKind::Visit);
+    let kind = rec.kind();
     let record = |village: Option<&str>| Effect::Record {
         kind,
         id: rec.id().to_string(),

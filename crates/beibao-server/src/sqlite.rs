@@ -759,14 +759,16 @@ impl Storage for Sqlite {
     async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError> {
         let (d, k) = (device_id.to_owned(), kind.to_owned());
         self.run(move |c| {
-            let sql = if k == "service_request" {
-                "SELECT id, body FROM requests WHERE device_id = ?1 AND ?2 = ?2 ORDER BY id"
+            let pair = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?));
+            let rows: Vec<(String, String)> = if k == "service_request" {
+                let mut stmt = c.prepare("SELECT id, body FROM requests WHERE device_id = ?1 ORDER BY id")?;
+                stmt.query_map([&d], pair)?.collect::<Result<_, _>>()?
             } else {
-                "SELECT id, body FROM records WHERE device_id = ?1 AND kind = ?2 ORDER BY id"
+                let mut stmt =
+                    c.prepare("SELECT id, body FROM records WHERE device_id = ?1 AND kind = ?2 ORDER BY id")?;
+                stmt.query_map(params![d, k], pair)?.collect::<Result<_, _>>()?
             };
-            let mut stmt = c.prepare(sql)?;
-            let rows = stmt.query_map(params![d, k], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            Ok(rows)
         })
         .await
     }
