@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use crate::storage::{NewAccount, Role, Storage, StorageError};
 
 /// Open the storage a `--database` argument names: a `postgres://` URL, or a SQLite file path.
-pub async fn open_storage(database: &str) -> Result<Arc<dyn Storage>, StorageError> {
+pub async fn open_storage(database: &str, pg_pool: Option<usize>) -> Result<Arc<dyn Storage>, StorageError> {
     if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-        Ok(Arc::new(crate::postgres::Postgres::connect(database).await?))
+        let pool = pg_pool.unwrap_or_else(crate::postgres::default_pool_size);
+        Ok(Arc::new(crate::postgres::Postgres::connect(database, pool).await?))
     } else {
         Ok(Arc::new(crate::sqlite::Sqlite::open(Path::new(database))?))
     }

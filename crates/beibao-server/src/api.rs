@@ -326,14 +326,12 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, A
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| unauth("unauthenticated", "a bearer token is required"))?;
-    let (device_id, expires) = state
+    let (device, expires) = state
         .inner
         .storage
         .token(&sha256_hex(token.as_bytes()))
         .await?
         .ok_or_else(|| unauth("unauthenticated", "unknown token"))?;
-    let device =
-        state.inner.storage.device(&device_id).await?.ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
     if device.revoked {
         return Err(unauth("revoked", "this device was revoked; wipe its keys"));
     }

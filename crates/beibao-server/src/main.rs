@@ -19,6 +19,9 @@ struct Cli {
     /// SQLite file, or a postgres:// URL.
     #[arg(long, global = true, env = "BEIBAO_DATABASE", default_value = "data/beibao.db")]
     database: String,
+    /// PostgreSQL connections to keep (default: 4 per core of this machine, 4 to 32).
+    #[arg(long, global = true, env = "BEIBAO_PG_POOL")]
+    pg_pool: Option<usize>,
     /// Fixtures directory (catalog, registry).
     #[arg(long, global = true, env = "BEIBAO_FIXTURES")]
     fixtures: Option<PathBuf>,
@@ -127,7 +130,7 @@ fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> Stri
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let fixtures = cli.fixtures.clone().unwrap_or_else(beibao_fixtures::default_dir);
-    let storage = match open_storage(&cli.database).await {
+    let storage = match open_storage(&cli.database, cli.pg_pool).await {
         Ok(s) => s,
         Err(e) => return storage_fail(e),
     };

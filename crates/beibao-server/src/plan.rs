@@ -61,7 +61,8 @@ pub struct Needs {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// A record kept as the tablet made it (visit, mediation, follow-up, publicity, hazard,
-    /// rating); a hazard recorded again by its id (its fix) replaces the earlier body.
+    /// rating). Its body is the op's payload, stored once with the op: the record points at the
+    /// op (device, seq), and a hazard recorded again by its id (its fix) points at the later op.
     Record {
         /// Kind.
         kind: OpKind,
@@ -69,8 +70,6 @@ pub enum Effect {
         id: String,
         /// Village, where the record has one.
         village: Option<String>,
-        /// JSON body.
-        body: String,
     },
     /// A new service request.
     Request {
@@ -172,6 +171,24 @@ pub fn check_shape(ops: &[WireOp]) -> Result<(), BatchError> {
         return Err(BatchError::Invalid("seq starts at 1".into()));
     }
     Ok(())
+}
+
+impl Needs {
+    /// What to read when the device's last seq is not yet known (read in the same round trip as
+    /// the device's lock): every seq, op id and request the batch names.
+    pub fn superset(ops: &[WireOp], checks: &[Check]) -> Needs {
+        let mut n = Needs::default();
+        for (op, check) in ops.iter().zip(checks) {
+            n.op_ids.push(op.op_id.clone());
+            n.seqs.push(op.seq);
+            match check {
+                Ok(OpRecord::RequestEvent(e)) => n.requests.push(e.request.to_string()),
+                Ok(OpRecord::ServiceRequest(r)) => n.requests.push(r.id.to_string()),
+                _ => {}
+            }
+        }
+        n
+    }
 }
 
 /// What to read for this batch, given the device's last seq. Refuses a batch that starts after a
@@ -297,14 +314,9 @@ fn effects(
     rec: &OpRecord,
     requests: &mut HashMap<String, RequestFacts>,
 ) -> Result<Vec<Effect>, Rejection> {
-    let body = op.payload.get().to_owned();
     let kind = rec.kind();
-    let record = |village: Option<&str>| Effect::Record {
-        kind,
-        id: rec.id().to_string(),
-        village: village.map(str::to_owned),
-        body: body.clone(),
-    };
+    let record =
+        |village: Option<&str>| Effect::Record { kind, id: rec.id().to_string(), village: village.map(str::to_owned) };
     Ok(match rec {
         OpRecord::Visit(v) => vec![record(Some(&v.visit.village))],
         OpRecord::Publicity(p) => vec![record(Some(&p.village))],
@@ -317,6 +329,7 @@ fn effects(
                 return Err(Rejection::new("request_exists", format!("request {id} already exists")));
             }
             requests.insert(id.clone(), RequestFacts { mode: r.mode, state: r.state });
+            let body = op.payload.get().to_owned();
             vec![Effect::Request { id, service: r.service.clone(), mode: name(r.mode), state: name(r.state), body }]
         }
         OpRecord::RequestEvent(e) => {
@@ -328,6 +341,7 @@ fn effects(
             if let Some(to) = moved {
                 facts.state = to;
             }
+            let body = op.payload.get().to_owned();
             vec![Effect::RequestEvent { id: e.id.to_string(), request: id, outcome, new_state: moved.map(name), body }]
         }
     })

@@ -103,13 +103,53 @@ pub(crate) fn from_name<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, St
         .map_err(|e| StorageError::Db(format!("bad stored name `{s}`: {e}")))
 }
 
+/// A device's records of a kind with their bodies (the payload of the op that wrote each last).
+const RECORDS_OF_DEVICE: &str =
+    "SELECT r.id, o.payload FROM records r JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq
+     WHERE r.device_id = ?1 AND r.kind = ?2 ORDER BY r.id";
+
+/// Schema 1 kept a second copy of each record's body in `records`; schema 2 points at the op.
+const MIGRATE_V1: &str = "
+CREATE TABLE records_v2 (
+    kind        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    officer_id  TEXT NOT NULL,
+    village     TEXT,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+) STRICT;
+INSERT INTO records_v2 (kind, id, device_id, seq, officer_id, village, received_at)
+    SELECT r.kind, r.id, r.device_id,
+           (SELECT max(o.seq) FROM ops o WHERE o.device_id = r.device_id AND o.payload = r.body),
+           r.officer_id, r.village, r.received_at
+    FROM records r;
+DROP TABLE records;
+ALTER TABLE records_v2 RENAME TO records;
+";
+
+/// Bring a database made by an earlier build to the current schema, in one transaction (a record
+/// whose op cannot be found fails the migration and leaves the file as it was).
+fn migrate(c: &mut Connection) -> Result<(), StorageError> {
+    let v1: i64 =
+        c.query_row("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'body'", [], |r| r.get(0))?;
+    if v1 > 0 {
+        let tx = c.transaction()?;
+        tx.execute_batch(MIGRATE_V1).map_err(|e| StorageError::Db(format!("migrating records to schema 2: {e}")))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
 impl Sqlite {
     /// Open (or create) the database file and bring its schema up to date.
     pub fn open(path: &Path) -> Result<Sqlite, StorageError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StorageError::Db(format!("{}: {e}", dir.display())))?;
         }
-        let writer = connect(path)?;
+        let mut writer = connect(path)?;
+        migrate(&mut writer)?;
         writer.execute_batch(SCHEMA)?;
         let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
@@ -234,19 +274,20 @@ fn write_decisions(
         ])?;
         for e in &d.effects {
             match e {
-                Effect::Record { kind, id, village, body } => {
+                Effect::Record { kind, id, village } => {
                     tx.prepare_cached(
-                        "INSERT INTO records (kind, id, device_id, officer_id, village, body, received_at)
+                        "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                         ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, received_at = excluded.received_at",
+                         ON CONFLICT(kind, id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq,
+                                                              received_at = excluded.received_at",
                     )?
                     .execute(params![
                         kind.as_str(),
                         id,
                         device.id,
+                        d.seq,
                         device.officer_id,
                         village,
-                        body,
                         at
                     ])?;
                 }
@@ -495,12 +536,15 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn token(&self, token_hash: &str) -> Result<Option<(String, DateTime<Utc>)>, StorageError> {
+    async fn token(&self, token_hash: &str) -> Result<Option<(Device, DateTime<Utc>)>, StorageError> {
         let h = token_hash.to_owned();
         self.run(move |c| {
-            let row: Option<(String, String)> = c
-                .prepare_cached("SELECT device_id, expires_at FROM tokens WHERE token_hash = ?1")?
-                .query_row([h], |r| Ok((r.get(0)?, r.get(1)?)))
+            let row = c
+                .prepare_cached(
+                    "SELECT d.id, d.officer_id, d.public_key, d.last_seq, d.revoked_at, t.expires_at
+                     FROM tokens t JOIN devices d ON d.id = t.device_id WHERE t.token_hash = ?1",
+                )?
+                .query_row([h], |r| Ok((device_row(r)?, r.get::<_, String>(5)?)))
                 .optional()?;
             row.map(|(d, e)| Ok((d, parse_ts(&e)?))).transpose()
         })
@@ -764,8 +808,7 @@ impl Storage for Sqlite {
                 let mut stmt = c.prepare("SELECT id, body FROM requests WHERE device_id = ?1 ORDER BY id")?;
                 stmt.query_map([&d], pair)?.collect::<Result<_, _>>()?
             } else {
-                let mut stmt =
-                    c.prepare("SELECT id, body FROM records WHERE device_id = ?1 AND kind = ?2 ORDER BY id")?;
+                let mut stmt = c.prepare(RECORDS_OF_DEVICE)?;
                 stmt.query_map(params![d, k], pair)?.collect::<Result<_, _>>()?
             };
             Ok(rows)

@@ -214,8 +214,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn put_token(&self, token_hash: &str, device_id: &str, expires_at: DateTime<Utc>)
     -> Result<(), StorageError>;
 
-    /// The device of a token, with its expiry.
-    async fn token(&self, token_hash: &str) -> Result<Option<(String, DateTime<Utc>)>, StorageError>;
+    /// The device of a token (as it is now: a revocation shows at once), with the token's expiry.
+    async fn token(&self, token_hash: &str) -> Result<Option<(Device, DateTime<Utc>)>, StorageError>;
 
     /// Apply a batch: in one transaction, read the facts, decide with [`crate::plan::decide`]
     /// (the ops' stateless checks made beforehand with [`crate::plan::check_all`]), write the

@@ -434,17 +434,64 @@ pub fn verify(public_key_hex: &str, msg: &[u8], signature: &str) -> Result<(), S
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing our own wire types cannot fail; zstd on an in-memory buffer neither.
     let json = serde_json::to_vec(value).unwrap_or_default();
-    zstd::bulk::compress(&json, 3).unwrap_or_default()
+    compress(&json)
+}
+
+thread_local! {
+    // One zstd context per thread, reused: making one per body costs more than compressing a
+    // day's records.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::zstd_safe::DCtx<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// zstd level 3 with this thread's context.
+pub fn compress(bytes: &[u8]) -> Vec<u8> {
+    COMPRESSOR.with_borrow_mut(|c| {
+        if c.is_none() {
+            *c = zstd::bulk::Compressor::new(3).ok();
+        }
+        match c.as_mut() {
+            Some(c) => c.compress(bytes).unwrap_or_default(),
+            None => zstd::bulk::compress(bytes, 3).unwrap_or_default(),
+        }
+    })
 }
 
 /// Decompress a body, refusing more than `limit` bytes of JSON.
 pub fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, String> {
     use std::io::Read;
-    let mut out = Vec::new();
-    let decoder = zstd::stream::read::Decoder::new(body).map_err(|e| format!("zstd: {e}"))?;
-    decoder.take(limit as u64 + 1).read_to_end(&mut out).map_err(|e| format!("zstd: {e}"))?;
-    if out.len() > limit {
-        return Err(format!("decompressed body exceeds {limit} bytes"));
+    DECOMPRESSOR.with_borrow_mut(|slot| {
+        let ctx = slot.get_or_insert_with(zstd::zstd_safe::DCtx::create);
+        // A body that failed half-way must not leave its state for the next one.
+        ctx.reset(zstd::zstd_safe::ResetDirective::SessionOnly).map_err(|e| format!("zstd: error {e}"))?;
+        let mut out = Vec::new();
+        let decoder = zstd::stream::read::Decoder::with_context(body, ctx);
+        decoder.take(limit as u64 + 1).read_to_end(&mut out).map_err(|e| format!("zstd: {e}"))?;
+        if out.len() > limit {
+            return Err(format!("decompressed body exceeds {limit} bytes"));
+        }
+        Ok(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reused_zstd_context_survives_a_broken_body() {
+        let good = encode(&LastSeqResponse { device_id: "dev-1".into(), last_seq: 7 });
+        // A body cut in the middle of its frame, then one that is not zstd at all.
+        assert!(decompress(&good[..good.len() - 3], MAX_JSON_BYTES).is_err());
+        assert!(decompress(b"not zstd at all", MAX_JSON_BYTES).is_err());
+        let back: LastSeqResponse =
+            serde_json::from_slice(&decompress(&good, MAX_JSON_BYTES).expect("decode")).expect("json");
+        assert_eq!(back.last_seq, 7);
+        // The limit holds with the reused context too.
+        let big = compress(&vec![b'x'; 100_000]);
+        assert!(decompress(&big, 99_999).is_err());
+        assert_eq!(decompress(&big, 100_000).expect("at the limit").len(), 100_000);
     }
-    Ok(out)
 }

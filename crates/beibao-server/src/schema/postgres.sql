@@ -1,11 +1,13 @@
 -- beibao-server schema (PostgreSQL). Idempotent: run at every start.
+-- Identifiers (ids, hashes, kinds) are compared byte-wise (COLLATE "C"): their order carries no
+-- language, and a locale-aware comparison costs every index insert and lookup.
 CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
+    key   TEXT COLLATE "C" PRIMARY KEY,
     value TEXT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS accounts (
-    username      TEXT PRIMARY KEY,
+    username      TEXT COLLATE "C" PRIMARY KEY,
     role          TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'desk')),
     station       TEXT,
     password_hash TEXT NOT NULL,
@@ -13,7 +15,7 @@ CREATE TABLE IF NOT EXISTS accounts (
 );
 
 CREATE TABLE IF NOT EXISTS enrollment_codes (
-    code_hash  TEXT PRIMARY KEY,
+    code_hash  TEXT COLLATE "C" PRIMARY KEY,
     officer_id TEXT NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
     used_at    TIMESTAMPTZ,
@@ -22,7 +24,7 @@ CREATE TABLE IF NOT EXISTS enrollment_codes (
 );
 
 CREATE TABLE IF NOT EXISTS devices (
-    id           TEXT PRIMARY KEY,
+    id           TEXT COLLATE "C" PRIMARY KEY,
     officer_id   TEXT NOT NULL,
     public_key   TEXT NOT NULL,
     last_seq     BIGINT NOT NULL DEFAULT 0,
@@ -33,21 +35,21 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 
 CREATE TABLE IF NOT EXISTS challenges (
-    challenge  TEXT PRIMARY KEY,
+    challenge  TEXT COLLATE "C" PRIMARY KEY,
     device_id  TEXT NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS tokens (
-    token_hash TEXT PRIMARY KEY,
-    device_id  TEXT NOT NULL REFERENCES devices(id),
+    token_hash TEXT COLLATE "C" PRIMARY KEY,
+    device_id  TEXT COLLATE "C" NOT NULL REFERENCES devices(id),
     expires_at TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS ops (
-    device_id   TEXT NOT NULL REFERENCES devices(id),
+    device_id   TEXT COLLATE "C" NOT NULL REFERENCES devices(id),
     seq         BIGINT NOT NULL,
-    op_id       TEXT NOT NULL,
+    op_id       TEXT COLLATE "C" NOT NULL,
     kind        TEXT NOT NULL,
     sha256      TEXT NOT NULL,
     payload     TEXT NOT NULL,
@@ -61,21 +63,22 @@ CREATE TABLE IF NOT EXISTS ops (
 CREATE UNIQUE INDEX IF NOT EXISTS ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
 CREATE INDEX IF NOT EXISTS ops_rejected ON ops (received_at) WHERE status = 'rejected';
 
+-- The body of a record is the payload of the op that wrote it last, stored once in `ops`.
 CREATE TABLE IF NOT EXISTS records (
-    kind        TEXT NOT NULL,
-    id          TEXT NOT NULL,
-    device_id   TEXT NOT NULL,
+    kind        TEXT COLLATE "C" NOT NULL,
+    id          TEXT COLLATE "C" NOT NULL,
+    device_id   TEXT COLLATE "C" NOT NULL,
+    seq         BIGINT NOT NULL,
     officer_id  TEXT NOT NULL,
     village     TEXT,
-    body        TEXT NOT NULL,
     received_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS records_device ON records (device_id, kind, id);
 
 CREATE TABLE IF NOT EXISTS requests (
-    id          TEXT PRIMARY KEY,
-    device_id   TEXT NOT NULL,
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    device_id   TEXT COLLATE "C" NOT NULL,
     officer_id  TEXT NOT NULL,
     service     TEXT NOT NULL,
     mode        TEXT NOT NULL,
@@ -87,8 +90,8 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_device ON requests (device_id, id);
 
 CREATE TABLE IF NOT EXISTS request_events (
-    id        TEXT PRIMARY KEY,
-    request   TEXT NOT NULL REFERENCES requests(id),
+    id        TEXT COLLATE "C" PRIMARY KEY,
+    request   TEXT COLLATE "C" NOT NULL REFERENCES requests(id),
     outcome   TEXT NOT NULL,
     new_state TEXT,
     by        TEXT NOT NULL,
@@ -100,7 +103,7 @@ CREATE TABLE IF NOT EXISTS request_events (
 -- committed in the same order: a reader never skips a cursor that commits later.
 CREATE TABLE IF NOT EXISTS changes (
     cursor BIGSERIAL PRIMARY KEY,
-    scope  TEXT NOT NULL,
+    scope  TEXT COLLATE "C" NOT NULL,
     kind   TEXT NOT NULL,
     key    TEXT NOT NULL,
     body   TEXT NOT NULL,
@@ -109,21 +112,21 @@ CREATE TABLE IF NOT EXISTS changes (
 CREATE INDEX IF NOT EXISTS changes_scope ON changes (scope, cursor);
 
 CREATE TABLE IF NOT EXISTS catalogs (
-    version      TEXT PRIMARY KEY,
+    version      TEXT COLLATE "C" PRIMARY KEY,
     body         TEXT NOT NULL,
     cursor       BIGINT NOT NULL,
     published_at TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS blobs (
-    sha256     TEXT PRIMARY KEY,
+    sha256     TEXT COLLATE "C" PRIMARY KEY,
     total      BIGINT NOT NULL,
     received   BIGINT NOT NULL,
     complete   BOOLEAN NOT NULL,
     created_at TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE IF NOT EXISTS blob_chunks (
-    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    sha256 TEXT COLLATE "C" NOT NULL REFERENCES blobs(sha256),
     pos    BIGINT NOT NULL,
     bytes  BYTEA NOT NULL,
     PRIMARY KEY (sha256, pos)

@@ -66,13 +66,14 @@ CREATE UNIQUE INDEX IF NOT EXISTS ops_op_id ON ops (op_id) WHERE status <> 'dupl
 CREATE INDEX IF NOT EXISTS ops_rejected ON ops (received_at) WHERE status = 'rejected';
 
 -- Records as the tablet made them (visit, mediation, mediation_followup, publicity, hazard, rating).
+-- The body is the payload of the op that wrote the record last, stored once in `ops`.
 CREATE TABLE IF NOT EXISTS records (
     kind        TEXT NOT NULL,
     id          TEXT NOT NULL,
     device_id   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
     officer_id  TEXT NOT NULL,
     village     TEXT,
-    body        TEXT NOT NULL,
     received_at TEXT NOT NULL,
     PRIMARY KEY (kind, id)
 ) STRICT;
