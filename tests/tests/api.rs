@@ -414,3 +414,80 @@ fn the_background_syncer_syncs_when_triggered_and_reports_progress() {
     assert_eq!(session.sync_status().expect("status").pending_ops, 0);
     drop(tablet_dir);
 }
+
+#[test]
+fn a_catalog_published_while_serving_is_taken_in_and_work_under_the_older_one_still_counts() {
+    use beibao_core::service_request::ServiceRequest;
+    use beibao_server::Storage as _;
+    use beibao_sync::wire::{EnrollRequest, OpStatus, PushRequest, WireOp};
+
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 9);
+    let v1 = beibao_tests::fixtures().catalog.clone();
+    // Version 2 retires HZ01 and adds a service in the same category.
+    let mut v2 = v1.clone();
+    v2.version = format!("{}-b", v1.version);
+    let retired = v2.services.iter().position(|s| s.code == "HZ01").expect("HZ01 in the fixtures");
+    let mut added = v2.services.remove(retired);
+    added.code = "HZ99".into();
+    v2.services.push(added.clone());
+    v2.validate().expect("version 2 is a valid catalog");
+    rt.block_on(server.state.storage().publish_catalog(&v2, beibao_tests::t0())).expect("publish v2");
+
+    let device = "dev-catalog-1";
+    let key = wire::signing_key(&[3; 32]);
+    let mut client = Client::new(&server.url(), Duration::from_secs(10)).expect("client");
+    rt.block_on(client.enroll(&EnrollRequest {
+        code: server.code(&rt, OFFICER),
+        device_id: device.into(),
+        officer_id: OFFICER.into(),
+        public_key: wire::public_hex(&key),
+    }))
+    .expect("enroll");
+    rt.block_on(client.authenticate(device, &key)).expect("token");
+    let mut seq = 0;
+    let mut push = |service: &str, fee_from: &beibao_core::catalog::Service| {
+        seq += 1;
+        let req = ServiceRequest {
+            id: uuid::Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000 | seq as u128),
+            device_id: device.into(),
+            officer_id: OFFICER.into(),
+            service: service.into(),
+            mode: beibao_core::catalog::Mode::CarryBack,
+            household: None,
+            applicant: "370406199001010011".into(),
+            materials: vec![],
+            fee: fee_from.quote(None, &[]).expect("fee"),
+            state: RequestState::CarriedBack,
+            accepted_at: beibao_tests::t0(),
+        };
+        let p = serde_json::to_string(&req).expect("json");
+        let op = WireOp::new(
+            seq,
+            &format!("op-{seq}"),
+            "service_request",
+            &beibao_core::canonical::sha256_hex(p.as_bytes()),
+            &p,
+        )
+        .expect("op");
+        let ack = rt
+            .block_on(client.push(&PushRequest {
+                device_id: device.into(),
+                batch_id: format!("b{seq}"),
+                ops: vec![op],
+            }))
+            .expect("push");
+        (ack.results[0].status, ack.results[0].code.clone())
+    };
+    let hz01 = v1.services.iter().find(|s| s.code == "HZ01").expect("HZ01").clone();
+
+    // Until the server looks, it knows only the catalog it started with.
+    assert_eq!(push("HZ99", &added), (OpStatus::Rejected, Some("unknown_service".into())));
+    let versions = rt.block_on(server.state.refresh_catalogs()).expect("refresh");
+    assert_eq!(versions, vec![v1.version.clone(), v2.version.clone()]);
+    assert_eq!(push("HZ99", &added), (OpStatus::Applied, None), "the new service is known");
+    // A tablet still on version 1 handled HZ01 at a door: that work is not refused.
+    assert_eq!(push("HZ01", &hz01), (OpStatus::Applied, None), "made under the catalog the tablet held");
+    assert_eq!(push("HZ00", &hz01), (OpStatus::Rejected, Some("unknown_service".into())), "in no version");
+}

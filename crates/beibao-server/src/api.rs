@@ -61,6 +61,8 @@ pub struct Limits {
     pub challenge_ttl: Duration,
     /// Largest pull page.
     pub max_pull: usize,
+    /// How often [`serve`] looks for a catalog published while it runs.
+    pub catalog_poll: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -72,6 +74,7 @@ impl Default for Limits {
             token_ttl: Duration::minutes(15),
             challenge_ttl: Duration::minutes(2),
             max_pull: 2_000,
+            catalog_poll: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -87,8 +90,9 @@ struct Inner {
     key: SigningKey,
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
-    /// The catalog ops are checked against (the newest published when the server started).
-    catalog: Catalog,
+    /// The published catalogs ops are checked against, oldest first (see
+    /// [`crate::plan::check_op`]); [`AppState::refresh_catalogs`] picks up new versions.
+    catalogs: std::sync::RwLock<Arc<Vec<Catalog>>>,
     limits: Limits,
     buckets: Mutex<HashMap<String, (f64, DateTime<Utc>)>>,
 }
@@ -112,24 +116,45 @@ impl AppState {
         let mut fresh = [0u8; 32];
         random.fill(&mut fresh);
         let seed = storage.server_seed(fresh).await?;
-        let current = match storage.latest_catalog().await? {
-            Some(c) => c,
-            None => {
-                storage.publish_catalog(catalog, clock.now()).await?;
-                catalog.clone()
-            }
-        };
+        let mut catalogs = storage.catalogs().await?;
+        if catalogs.is_empty() {
+            storage.publish_catalog(catalog, clock.now()).await?;
+            catalogs.push(catalog.clone());
+        }
         Ok(AppState {
             inner: Arc::new(Inner {
                 storage,
                 key: SigningKey::from_bytes(&seed),
                 clock,
                 random,
-                catalog: current,
+                catalogs: std::sync::RwLock::new(Arc::new(catalogs)),
                 limits,
                 buckets: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// The catalog versions ops are checked against, oldest first.
+    pub fn catalogs(&self) -> Arc<Vec<Catalog>> {
+        match self.inner.catalogs.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Take in catalogs published since the last look (by `beibao-server publish-catalog`, from
+    /// another process). Returns the versions now held, oldest first.
+    pub async fn refresh_catalogs(&self) -> Result<Vec<String>, StorageError> {
+        let stored = self.inner.storage.catalogs().await?;
+        let held = self.catalogs();
+        if stored.len() > held.len() {
+            let fresh = Arc::new(stored);
+            match self.inner.catalogs.write() {
+                Ok(mut c) => *c = fresh,
+                Err(p) => *p.into_inner() = fresh,
+            }
+        }
+        Ok(self.catalogs().iter().map(|c| c.version.clone()).collect())
     }
 
     /// The storage.
@@ -447,7 +472,7 @@ async fn push(State(state): State<AppState>, req: Request) -> Result<Response, A
     }
     let now = state.now();
     // Everything an op can be judged on alone is checked here, outside the storage transaction.
-    let checks = crate::plan::check_all(&batch.ops, &device, &state.inner.catalog);
+    let checks = crate::plan::check_all(&batch.ops, &device, &state.catalogs());
     let first_seq = batch.ops[0].seq;
     let pushed = match state.inner.storage.push(&device.id, &batch.batch_id, batch.ops, checks, now).await? {
         Ok(p) => p,
@@ -682,5 +707,20 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve the app on a bound listener until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).await
+    // Catalogs published while serving are taken in every `catalog_poll`; a failed look (the
+    // database away for a moment) is retried at the next tick.
+    let watcher = state.clone();
+    let poll = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(watcher.inner.limits.catalog_poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = watcher.refresh_catalogs().await {
+                eprintln!("beibao-server: catalog refresh: {e}");
+            }
+        }
+    });
+    let served = axum::serve(listener, app(state)).await;
+    poll.abort();
+    served
 }

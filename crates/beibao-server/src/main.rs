@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use beibao_core::catalog::Catalog;
 use beibao_core::clock::Clock;
+use beibao_server::AppState;
 use beibao_server::admin::{new_account, open_storage, registry_changes};
 use beibao_server::api::{Limits, OsRandom};
 use beibao_server::storage::{Role, StorageError};
-use beibao_server::{AppState, app};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -146,7 +146,7 @@ async fn main() -> ExitCode {
                     .await
                     .map_err(|e| StorageError::refused("listen", format!("{listen}: {e}")))?;
                 eprintln!("beibao-server: listening on http://{listen} ({})", state.storage().backend());
-                axum::serve(listener, app(state)).await.map_err(|e| StorageError::Db(e.to_string()))?;
+                beibao_server::api::serve(listener, state).await.map_err(|e| StorageError::Db(e.to_string()))?;
             }
             Cmd::Seed => {
                 let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
@@ -193,7 +193,10 @@ async fn main() -> ExitCode {
                 let catalog = Catalog::from_json(&text).map_err(|e| StorageError::refused("bad_catalog", e.to_string()))?;
                 let cursor = storage.publish_catalog(&catalog, now).await?;
                 print(cli.json, &serde_json::json!({ "version": catalog.version, "cursor": cursor }), || {
-                    format!("已发布服务目录 {} (cursor {cursor})", catalog.version)
+                    format!(
+                        "已发布服务目录 {} (cursor {cursor})，运行中的服务器 30 秒内生效 / catalog {} published; running servers take it in within 30 s",
+                        catalog.version, catalog.version
+                    )
                 });
             }
             Cmd::Rejected { limit } => {

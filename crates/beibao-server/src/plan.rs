@@ -275,7 +275,12 @@ pub type Check = Result<OpRecord, Rejection>;
 
 /// Check one op on its own: size, payload hash, kind, shape, author = this device, the record's
 /// rules, and a finalized agreement's signature against the device's enrolled key.
-pub fn check_op(op: &WireOp, device: &Device, catalog: &Catalog) -> Check {
+///
+/// `catalogs` are the published versions, oldest first. A record passes when the newest allows
+/// it, or an earlier one does: a tablet offline for days handles services under the catalog it
+/// holds, and work done at a villager's door under a version since replaced is not refused for
+/// it. The refusal given is the newest catalog's.
+pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog]) -> Check {
     if op.payload.get().len() > wire::MAX_OP_BYTES {
         return Err(Rejection::new("op_too_large", format!("payload over {} bytes", wire::MAX_OP_BYTES)));
     }
@@ -292,7 +297,24 @@ pub fn check_op(op: &WireOp, device: &Device, catalog: &Catalog) -> Check {
             format!("the record names {dev}/{officer}; this device is {}/{}", device.id, device.officer_id),
         ));
     }
-    rec.check(catalog)?;
+    let mut refusal = None;
+    for catalog in catalogs.iter().rev() {
+        match rec.check(catalog) {
+            Ok(()) => {
+                refusal = None;
+                break;
+            }
+            Err(r) => {
+                refusal.get_or_insert(r);
+            }
+        }
+    }
+    if catalogs.is_empty() {
+        refusal = Some(Rejection::new("no_catalog", "the server has no published catalog"));
+    }
+    if let Some(r) = refusal {
+        return Err(r);
+    }
     if let OpRecord::Mediation(c) = &rec
         && let (Some(hash), Some(sig)) = (&c.content_hash, &c.device_signature)
     {
@@ -303,8 +325,8 @@ pub fn check_op(op: &WireOp, device: &Device, catalog: &Catalog) -> Check {
 }
 
 /// [`check_op`] for every op of a batch.
-pub fn check_all(ops: &[WireOp], device: &Device, catalog: &Catalog) -> Vec<Check> {
-    ops.iter().map(|op| check_op(op, device, catalog)).collect()
+pub fn check_all(ops: &[WireOp], device: &Device, catalogs: &[Catalog]) -> Vec<Check> {
+    ops.iter().map(|op| check_op(op, device, catalogs)).collect()
 }
 
 /// The effects of a checked record, given the requests as they stand (earlier ops of the batch

@@ -821,10 +821,12 @@ impl Storage for Postgres {
         Ok(cursor)
     }
 
-    async fn latest_catalog(&self) -> Result<Option<Catalog>, StorageError> {
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
         let c = self.client().await?;
-        let row = c.query_opt("SELECT body FROM catalogs ORDER BY cursor DESC LIMIT 1", &[]).await?;
-        row.map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
-            .transpose()
+        c.query("SELECT body FROM catalogs ORDER BY cursor", &[])
+            .await?
+            .iter()
+            .map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
+            .collect()
     }
 }

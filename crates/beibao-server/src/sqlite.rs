@@ -863,12 +863,14 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn latest_catalog(&self) -> Result<Option<Catalog>, StorageError> {
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
         self.run(|c| {
-            let body: Option<String> =
-                c.query_row("SELECT body FROM catalogs ORDER BY cursor DESC LIMIT 1", [], |r| r.get(0)).optional()?;
-            body.map(|b| Catalog::from_json(&b).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
-                .transpose()
+            let mut stmt = c.prepare("SELECT body FROM catalogs ORDER BY cursor")?;
+            let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            bodies
+                .iter()
+                .map(|b| Catalog::from_json(b).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
+                .collect()
         })
         .await
     }

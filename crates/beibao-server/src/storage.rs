@@ -292,6 +292,6 @@ pub trait Storage: Send + Sync + 'static {
     /// Publish a catalog version (immutable once published): stored and offered to every device.
     async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError>;
 
-    /// The newest published catalog.
-    async fn latest_catalog(&self) -> Result<Option<Catalog>, StorageError>;
+    /// Every published catalog, oldest first.
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError>;
 }
