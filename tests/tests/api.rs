@@ -418,7 +418,6 @@ fn the_background_syncer_syncs_when_triggered_and_reports_progress() {
 #[test]
 fn a_catalog_published_while_serving_is_taken_in_and_work_under_the_older_one_still_counts() {
     use beibao_core::service_request::ServiceRequest;
-    use beibao_server::Storage as _;
     use beibao_sync::wire::{EnrollRequest, OpStatus, PushRequest, WireOp};
 
     let rt = runtime();
