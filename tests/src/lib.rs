@@ -5,11 +5,12 @@
 
 pub mod link;
 pub mod pg;
+pub mod tripwire;
 pub mod work;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use beibao_core::clock::{FixedClock, SequentialIds};
 use beibao_field::{Env, Session};
@@ -80,6 +81,24 @@ pub struct Server {
     /// Its clock.
     pub clock: Arc<FixedClock>,
     task: tokio::task::JoinHandle<()>,
+    own: Option<KillSwitch>,
+}
+
+/// Kills a server that runs on a runtime of its own: the runtime is shut down, so every task is
+/// dropped and every socket closed at once — as when the process dies. Fired from any thread,
+/// the server's own included.
+#[derive(Debug, Clone, Default)]
+pub struct KillSwitch(Arc<Mutex<Option<Runtime>>>);
+
+impl KillSwitch {
+    /// Kill (once; later calls do nothing).
+    pub fn fire(&self) {
+        let rt = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(rt) = rt {
+            // Shut down from a thread outside the runtime: its workers may be the caller.
+            let _ = std::thread::spawn(move || rt.shutdown_background()).join();
+        }
+    }
 }
 
 impl std::fmt::Debug for Server {
@@ -107,7 +126,18 @@ impl Server {
         let task = rt.spawn(async move {
             let _ = serve(listener, serving).await;
         });
-        Server { addr, state, clock, task }
+        Server { addr, state, clock, task, own: None }
+    }
+
+    /// Start a server on a runtime of its own, so it can be killed outright (see
+    /// [`KillSwitch`]); `storage` is made with the switch in hand (see [`tripwire::Tripwire`]).
+    pub fn killable(storage: impl FnOnce(KillSwitch) -> Arc<dyn Storage>, limits: Limits, seed: u64) -> Server {
+        let rt = runtime();
+        let switch = KillSwitch::default();
+        let mut server = Server::start(&rt, storage(switch.clone()), limits, seed);
+        *switch.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt);
+        server.own = Some(switch);
+        server
     }
 
     /// Start a server on a SQLite file.
@@ -126,15 +156,19 @@ impl Server {
         rt.block_on(self.state.issue_enrollment_code(officer, chrono::Duration::hours(1))).expect("code")
     }
 
-    /// Stop serving (in-flight connections are dropped).
+    /// Stop serving. A [`Server::killable`] one dies whole (in-flight requests unanswered,
+    /// connections closed); otherwise the listener stops accepting.
     pub fn kill(self) {
-        self.task.abort();
+        drop(self);
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(own) = &self.own {
+            own.fire();
+        }
     }
 }
 

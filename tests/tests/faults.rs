@@ -9,10 +9,13 @@
 //! `BEIBAO_FAULT_RUNS` sets the number of scenarios (200 in `make test`, 10,000 in
 //! `make faults-long`); `BEIBAO_FAULT_SEED` the first seed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use beibao_server::api::Limits;
 use beibao_sync::Settings;
 use beibao_tests::link::{Fault, Link, Shape};
+use beibao_tests::tripwire::Tripwire;
 use beibao_tests::work::{self, Verdict};
 use beibao_tests::{OFFICER, Server, Tablet, runtime, server_db};
 use rand::{Rng, SeedableRng};
@@ -51,10 +54,28 @@ struct Totals {
     retries: u64,
     replays: u64,
     kills: u64,
+    commit_kills: u64,
     lost: u64,
     duplicated: u64,
     stuck: u64,
     failed: Vec<(u64, Verdict)>,
+}
+
+/// A server on its own runtime over the SQLite file, with a tripwire to kill it inside the
+/// commit window.
+fn start(db: &std::path::Path, seed: u64) -> (Server, Arc<Tripwire>) {
+    let mut trip = None;
+    let server = Server::killable(
+        |switch| {
+            let sqlite = Arc::new(beibao_server::Sqlite::open(db).expect("open sqlite"));
+            let t = Arc::new(Tripwire::new(sqlite, switch));
+            trip = Some(t.clone());
+            t
+        },
+        Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Limits::default() },
+        seed,
+    );
+    (server, trip.expect("made"))
 }
 
 fn scenario(seed: u64, totals: &mut Totals) {
@@ -62,7 +83,7 @@ fn scenario(seed: u64, totals: &mut Totals) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tmp");
     let db = server_db(dir.path());
-    let mut server = Server::sqlite(&rt, &db, seed);
+    let (mut server, mut trip) = start(&db, seed);
     let link = Link::start(&rt, server.addr);
     let mut t = Tablet::new(OFFICER, seed);
     let code = server.code(&rt, OFFICER);
@@ -77,14 +98,32 @@ fn scenario(seed: u64, totals: &mut Totals) {
         let faults: Vec<Fault> = (0..rng.random_range(0..8)).map(|_| random_fault(&mut rng)).collect();
         totals.faults += faults.len() as u64;
         link.faults(faults);
-        // Sometimes the server dies mid-round: a fresh process on the same database.
-        if rng.random_bool(0.15) {
-            let first = t.session.sync_now(settings(), 0, &mut |_| {});
-            let _ = first; // whatever it got done before the kill
+        // Sometimes the server dies mid-round: after a pass, or right after committing the
+        // 1st–3rd push of the next one (its answer never written); then a fresh process on the
+        // same database.
+        let kill = rng.random_range(0..20);
+        if kill < 6 {
+            if kill < 3 {
+                let _ = t.session.sync_now(settings(), 0, &mut |_| {}); // whatever it gets done
+            } else {
+                trip.arm(rng.random_range(1..=3));
+                let _ = t.session.sync_now(settings(), 2, &mut |_| {}); // the server dies under it
+                if trip.fired() {
+                    totals.commit_kills += 1;
+                    // The window is real: the server holds ops the tablet has no ack for.
+                    let held = rt
+                        .block_on(server.state.storage().device(t.session.device_id()))
+                        .expect("device")
+                        .expect("enrolled")
+                        .last_seq;
+                    let acked = t.session.sync_status().expect("status").last_acked_seq;
+                    assert!(held > acked, "seed {seed}: committed {held}, acknowledged {acked}");
+                }
+            }
             server.kill();
             totals.kills += 1;
             // A new process draws new randomness (the same seed would mint the same tokens).
-            server = Server::sqlite(&rt, &db, seed ^ (totals.kills << 40));
+            (server, trip) = start(&db, seed ^ (totals.kills << 40));
             link.upstream(server.addr);
         }
         match t.session.sync_now(settings(), 200, &mut |_| {}) {
@@ -130,6 +169,7 @@ fn seeded_faults_lose_nothing_and_duplicate_nothing() {
         retries: 0,
         replays: 0,
         kills: 0,
+        commit_kills: 0,
         lost: 0,
         duplicated: 0,
         stuck: 0,
@@ -139,8 +179,8 @@ fn seeded_faults_lose_nothing_and_duplicate_nothing() {
         scenario(seed, &mut totals);
     }
     println!(
-        "fault_detail: faults={} failed_passes={} replays={} server_kills={}",
-        totals.faults, totals.retries, totals.replays, totals.kills
+        "fault_detail: faults={} failed_passes={} replays={} server_kills={} killed_after_commit={}",
+        totals.faults, totals.retries, totals.replays, totals.kills, totals.commit_kills
     );
     println!(
         "fault_runs: runs={} lost={} duplicated={} stuck={}",
@@ -151,5 +191,6 @@ fn seeded_faults_lose_nothing_and_duplicate_nothing() {
     if runs >= 50 {
         assert!(totals.faults > runs && totals.retries > runs / 2, "the faults did happen and cost passes");
         assert!(totals.replays > 0 && totals.kills > 0, "batches were replayed and the server was killed");
+        assert!(totals.commit_kills > 0, "the server was killed between a commit and its answer");
     }
 }

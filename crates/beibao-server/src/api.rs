@@ -711,7 +711,9 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     // database away for a moment) is retried at the next tick.
     let watcher = state.clone();
     let poll = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(watcher.inner.limits.catalog_poll);
+        let every = watcher.inner.limits.catalog_poll;
+        // The first look one period after start (the state was built with the current list).
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

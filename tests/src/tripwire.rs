@@ -1,0 +1,213 @@
+//! A storage that kills its server right after a push commits, before the answer is written:
+//! the "server killed between commit and ack" fault, exactly in its window. Every other call
+//! goes straight to the real storage.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use beibao_core::catalog::Catalog;
+use beibao_server::plan::{BatchError, Check};
+use beibao_server::storage::{
+    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, Storage, StorageError,
+};
+use beibao_sync::wire::{Change, OpResult, WireOp};
+use chrono::{DateTime, Utc};
+
+use crate::KillSwitch;
+
+/// The real storage, with a wire that fires on the n-th committed push.
+pub struct Tripwire {
+    inner: Arc<dyn Storage>,
+    switch: KillSwitch,
+    /// Pushes left before firing; 0 = disarmed.
+    countdown: AtomicU64,
+    fired: AtomicBool,
+}
+
+impl std::fmt::Debug for Tripwire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tripwire").field("countdown", &self.countdown).field("fired", &self.fired).finish()
+    }
+}
+
+impl Tripwire {
+    /// Wrap `inner`; `switch` kills the server that serves it.
+    pub fn new(inner: Arc<dyn Storage>, switch: KillSwitch) -> Tripwire {
+        Tripwire { inner, switch, countdown: AtomicU64::new(0), fired: AtomicBool::new(false) }
+    }
+
+    /// Fire on the `n`-th push committed from now (n ≥ 1).
+    pub fn arm(&self, n: u64) {
+        self.countdown.store(n.max(1), Ordering::SeqCst);
+    }
+
+    /// Whether it fired.
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Storage for Tripwire {
+    async fn push(
+        &self,
+        device_id: &str,
+        batch_id: &str,
+        ops: Vec<WireOp>,
+        checks: Vec<Check>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, BatchError>, StorageError> {
+        let pushed = self.inner.push(device_id, batch_id, ops, checks, now).await;
+        if matches!(pushed, Ok(Ok(_)))
+            && self.countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) == Ok(1)
+        {
+            // Committed. The server dies now: its runtime is shut down, this answer is never
+            // written, every connection is closed.
+            self.fired.store(true, Ordering::SeqCst);
+            self.switch.fire();
+            std::future::pending::<()>().await;
+        }
+        pushed
+    }
+
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn server_seed(&self, fresh: [u8; 32]) -> Result<[u8; 32], StorageError> {
+        self.inner.server_seed(fresh).await
+    }
+
+    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.inner.create_account(a, now).await
+    }
+
+    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError> {
+        self.inner.account(username).await
+    }
+
+    async fn issue_code(
+        &self,
+        code_hash: &str,
+        officer_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.inner.issue_code(code_hash, officer_id, expires_at, now).await
+    }
+
+    async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
+        self.inner.enroll(e, now).await
+    }
+
+    async fn device(&self, id: &str) -> Result<Option<Device>, StorageError> {
+        self.inner.device(id).await
+    }
+
+    async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        self.inner.revoke(id, now).await
+    }
+
+    async fn put_challenge(
+        &self,
+        device_id: &str,
+        challenge: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.inner.put_challenge(device_id, challenge, expires_at).await
+    }
+
+    async fn take_challenge(&self, device_id: &str, challenge: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+        self.inner.take_challenge(device_id, challenge, now).await
+    }
+
+    async fn put_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.inner.put_token(token_hash, device_id, expires_at).await
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<(Device, DateTime<Utc>)>, StorageError> {
+        self.inner.token(token_hash).await
+    }
+
+    async fn pull(&self, officer_id: &str, cursor: i64, limit: usize) -> Result<(Vec<Change>, bool), StorageError> {
+        self.inner.pull(officer_id, cursor, limit).await
+    }
+
+    async fn publish_change(
+        &self,
+        scope: &str,
+        kind: &str,
+        key: &str,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StorageError> {
+        self.inner.publish_change(scope, kind, key, body, now).await
+    }
+
+    async fn publish_changes(
+        &self,
+        changes: &[(String, String, String, serde_json::Value)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.inner.publish_changes(changes, now).await
+    }
+
+    async fn desk_transition(
+        &self,
+        request_id: &str,
+        transition: &beibao_core::service_request::Transition,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, StorageError> {
+        self.inner.desk_transition(request_id, transition, by, now).await
+    }
+
+    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
+        self.inner.blob(sha256).await
+    }
+
+    async fn blob_append(
+        &self,
+        sha256: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Appended, StorageError> {
+        self.inner.blob_append(sha256, total, offset, chunk, now).await
+    }
+
+    async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        self.inner.blob_bytes(sha256).await
+    }
+
+    async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError> {
+        self.inner.rejected_ops(limit).await
+    }
+
+    async fn counts(&self) -> Result<Counts, StorageError> {
+        self.inner.counts().await
+    }
+
+    async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError> {
+        self.inner.records(device_id, kind).await
+    }
+
+    async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
+        self.inner.op_results(device_id).await
+    }
+
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        self.inner.publish_catalog(catalog, now).await
+    }
+
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
+        self.inner.catalogs().await
+    }
+}
