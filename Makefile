@@ -13,7 +13,7 @@ help:
 	@echo "make demo      the district and catalog, then a day of one officer's tablet through the beibao CLI"
 	@echo "make lint      rustfmt check and clippy with warnings as errors"
 	@echo "make bench     run every benchmark (prints figures): bench-core bench-store bench-sync bench-server"
-	@echo "make faults-long  the seeded sync fault loop with 10,000 scenarios (make test runs 200)"
+	@echo "make faults-long  the seeded sync fault loop: 10,000 scenarios on SQLite, 1,000 on PostgreSQL (make test: 200 and 40)"
 	@echo "make fixtures  regenerate fixtures/geo and fixtures/registry from the fixed seed"
 
 deps:
@@ -70,9 +70,9 @@ bench-sync:
 bench-server:
 	$(CARGO) run --release --locked -p beibao-tests --bin bench-server
 
-# The sync fault loop with 10,000 seeded scenarios instead of 200.
+# The sync fault loop with 10,000 seeded scenarios on SQLite and 1,000 on PostgreSQL (make test: 200 and 40).
 faults-long:
-	BEIBAO_FAULT_RUNS=10000 $(CARGO) test --release --locked -p beibao-tests --test faults -- --nocapture
+	BEIBAO_FAULT_RUNS=10000 BEIBAO_FAULT_RUNS_PG=1000 $(CARGO) test --release --locked -p beibao-tests --test faults -- --nocapture --test-threads 1
 
 # The crash test with 2,000 kills instead of 200.
 crash-long:

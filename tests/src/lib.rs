@@ -130,11 +130,17 @@ impl Server {
     }
 
     /// Start a server on a runtime of its own, so it can be killed outright (see
-    /// [`KillSwitch`]); `storage` is made with the switch in hand (see [`tripwire::Tripwire`]).
-    pub fn killable(storage: impl FnOnce(KillSwitch) -> Arc<dyn Storage>, limits: Limits, seed: u64) -> Server {
+    /// [`KillSwitch`]); `storage` is made on that runtime (database connections die with it)
+    /// with the switch in hand (see [`tripwire::Tripwire`]).
+    pub fn killable(
+        storage: impl FnOnce(&Runtime, KillSwitch) -> Arc<dyn Storage>,
+        limits: Limits,
+        seed: u64,
+    ) -> Server {
         let rt = runtime();
         let switch = KillSwitch::default();
-        let mut server = Server::start(&rt, storage(switch.clone()), limits, seed);
+        let storage = storage(&rt, switch.clone());
+        let mut server = Server::start(&rt, storage, limits, seed);
         *switch.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt);
         server.own = Some(switch);
         server

@@ -6,8 +6,9 @@
 //! with its reason, the queue drained once the faults stopped, the server holds what the tablet
 //! sent, in per-device order.
 //!
-//! `BEIBAO_FAULT_RUNS` sets the number of scenarios (200 in `make test`, 10,000 in
-//! `make faults-long`); `BEIBAO_FAULT_SEED` the first seed.
+//! `BEIBAO_FAULT_RUNS` sets the number of scenarios on SQLite (200 in `make test`, 10,000 in
+//! `make faults-long`), `BEIBAO_FAULT_RUNS_PG` on PostgreSQL (40; 1,000 in `make faults-long`);
+//! `BEIBAO_FAULT_SEED` the first seed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use std::time::Duration;
 use beibao_server::api::Limits;
 use beibao_sync::Settings;
 use beibao_tests::link::{Fault, Link, Shape};
+use beibao_tests::pg::Cluster;
 use beibao_tests::tripwire::Tripwire;
 use beibao_tests::work::{self, Verdict};
 use beibao_tests::{OFFICER, Server, Tablet, runtime, server_db};
@@ -61,14 +63,28 @@ struct Totals {
     failed: Vec<(u64, Verdict)>,
 }
 
-/// A server on its own runtime over the SQLite file, with a tripwire to kill it inside the
-/// commit window.
-fn start(db: &std::path::Path, seed: u64) -> (Server, Arc<Tripwire>) {
+/// Where the server keeps its data.
+#[derive(Debug, Clone)]
+enum Backend {
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL database.
+    Postgres(String),
+}
+
+/// A server on its own runtime over the backend, with a tripwire to kill it inside the commit
+/// window.
+fn start(backend: &Backend, seed: u64) -> (Server, Arc<Tripwire>) {
     let mut trip = None;
     let server = Server::killable(
-        |switch| {
-            let sqlite = Arc::new(beibao_server::Sqlite::open(db).expect("open sqlite"));
-            let t = Arc::new(Tripwire::new(sqlite, switch));
+        |rt, switch| {
+            let storage: Arc<dyn beibao_server::Storage> = match backend {
+                Backend::Sqlite(path) => Arc::new(beibao_server::Sqlite::open(path).expect("open sqlite")),
+                Backend::Postgres(url) => {
+                    rt.block_on(beibao_server::admin::open_storage(url, Some(4))).expect("connect postgres")
+                }
+            };
+            let t = Arc::new(Tripwire::new(storage, switch));
             trip = Some(t.clone());
             t
         },
@@ -78,12 +94,11 @@ fn start(db: &std::path::Path, seed: u64) -> (Server, Arc<Tripwire>) {
     (server, trip.expect("made"))
 }
 
-fn scenario(seed: u64, totals: &mut Totals) {
+fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
     let rt = runtime();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let dir = tempfile::tempdir().expect("tmp");
-    let db = server_db(dir.path());
-    let (mut server, mut trip) = start(&db, seed);
+    let db = backend;
+    let (mut server, mut trip) = start(db, seed);
     let link = Link::start(&rt, server.addr);
     let mut t = Tablet::new(OFFICER, seed);
     let code = server.code(&rt, OFFICER);
@@ -123,7 +138,7 @@ fn scenario(seed: u64, totals: &mut Totals) {
             server.kill();
             totals.kills += 1;
             // A new process draws new randomness (the same seed would mint the same tokens).
-            (server, trip) = start(&db, seed ^ (totals.kills << 40));
+            (server, trip) = start(db, seed ^ (totals.kills << 40));
             link.upstream(server.addr);
         }
         match t.session.sync_now(settings(), 200, &mut |_| {}) {
@@ -159,10 +174,7 @@ fn scenario(seed: u64, totals: &mut Totals) {
     }
 }
 
-#[test]
-fn seeded_faults_lose_nothing_and_duplicate_nothing() {
-    let runs = env_u64("BEIBAO_FAULT_RUNS", 200);
-    let first = env_u64("BEIBAO_FAULT_SEED", 1);
+fn run(runs: u64, first: u64, backend: impl Fn(u64) -> Backend) {
     let mut totals = Totals {
         runs: 0,
         faults: 0,
@@ -176,7 +188,7 @@ fn seeded_faults_lose_nothing_and_duplicate_nothing() {
         failed: Vec::new(),
     };
     for seed in first..first + runs {
-        scenario(seed, &mut totals);
+        scenario(seed, &backend(seed), &mut totals);
     }
     println!(
         "fault_detail: faults={} failed_passes={} replays={} server_kills={} killed_after_commit={}",
@@ -188,9 +200,28 @@ fn seeded_faults_lose_nothing_and_duplicate_nothing() {
     );
     assert!(totals.failed.is_empty(), "failing seeds: {:#?}", &totals.failed[..totals.failed.len().min(5)]);
     assert_eq!(totals.runs, runs);
-    if runs >= 50 {
+    if runs >= 40 {
         assert!(totals.faults > runs && totals.retries > runs / 2, "the faults did happen and cost passes");
         assert!(totals.replays > 0 && totals.kills > 0, "batches were replayed and the server was killed");
         assert!(totals.commit_kills > 0, "the server was killed between a commit and its answer");
     }
+}
+
+#[test]
+fn seeded_faults_lose_nothing_and_duplicate_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    run(env_u64("BEIBAO_FAULT_RUNS", 200), env_u64("BEIBAO_FAULT_SEED", 1), |seed| {
+        Backend::Sqlite(server_db(&dir.path().join(seed.to_string())))
+    });
+}
+
+/// The same loop on PostgreSQL (a database per scenario in one throwaway cluster): its push
+/// pipelines BEGIN with the reads and COMMIT with the writes, and a kill drops its connections
+/// mid-transaction. `BEIBAO_FAULT_RUNS_PG` scenarios (40 in `make test`).
+#[test]
+fn seeded_faults_on_postgres_lose_nothing_and_duplicate_nothing() {
+    let cluster = Cluster::start(false).expect("a throwaway PostgreSQL cluster (apt-get install postgresql)");
+    run(env_u64("BEIBAO_FAULT_RUNS_PG", 40), env_u64("BEIBAO_FAULT_SEED", 1), |seed| {
+        Backend::Postgres(cluster.database(&format!("faults_{seed}")).expect("createdb"))
+    });
 }
