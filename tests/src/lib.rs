@@ -115,6 +115,7 @@ impl Server {
             .block_on(AppState::new(
                 storage,
                 &fixtures().catalog,
+                &fixtures().registry,
                 clock.clone(),
                 Arc::new(SeededRandom::new(seed)),
                 limits,

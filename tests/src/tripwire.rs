@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use beibao_core::catalog::Catalog;
 use beibao_server::plan::{BatchError, Check};
 use beibao_server::storage::{
-    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, Storage, StorageError,
+    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, Storage,
+    StorageError,
 };
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, Utc};
@@ -79,12 +80,50 @@ impl Storage for Tripwire {
         self.inner.server_seed(fresh).await
     }
 
-    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError> {
         self.inner.create_account(a, now).await
     }
 
-    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError> {
+    async fn account(&self, username: &str) -> Result<Option<Account>, StorageError> {
         self.inner.account(username).await
+    }
+
+    async fn put_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.inner.put_session(token_hash, username, expires_at).await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<(Account, DateTime<Utc>)>, StorageError> {
+        self.inner.session(token_hash).await
+    }
+
+    async fn drop_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.inner.drop_session(token_hash).await
+    }
+
+    async fn requests_of(
+        &self,
+        officers: &[String],
+        state: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError> {
+        self.inner.requests_of(officers, state, limit).await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError> {
+        self.inner.request(id).await
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
+        self.inner.audit(entry).await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError> {
+        self.inner.audit_log(limit).await
     }
 
     async fn issue_code(

@@ -75,10 +75,29 @@ async fn conformance(s: Arc<dyn Storage>) {
     let a = admin::new_account("desk01", Role::Desk, Some("西集派出所"), "correct horse battery").expect("account");
     s.create_account(&a, now).await.expect("create");
     assert_eq!(refused(s.create_account(&a, now).await), "account_exists");
-    let (role, hash) = s.account("desk01").await.expect("read").expect("exists");
-    assert_eq!(role, Role::Desk);
-    assert!(hash.starts_with("$argon2id$"), "PHC string: {hash}");
+    let read = s.account("desk01").await.expect("read").expect("exists");
+    assert_eq!((read.role, read.station.as_deref()), (Role::Desk, Some("西集派出所")));
+    assert!(read.password_hash.starts_with("$argon2id$"), "PHC string: {}", read.password_hash);
     assert!(s.account("nobody").await.expect("read").is_none());
+    // Console sessions map to their account until ended.
+    s.put_session("sh", "desk01", now + Duration::hours(10)).await.expect("session");
+    let (who, until) = s.session("sh").await.expect("session").expect("exists");
+    assert_eq!((who.username.as_str(), until), ("desk01", now + Duration::hours(10)));
+    s.drop_session("sh").await.expect("end");
+    assert!(s.session("sh").await.expect("session").is_none());
+    // The audit log keeps what was done, newest first.
+    for (action, subject) in [("login", "desk01"), ("read_request", "r-1")] {
+        let e = beibao_server::storage::AuditEntry {
+            at: now,
+            actor: "desk:desk01".into(),
+            action: action.into(),
+            subject: subject.into(),
+        };
+        s.audit(&e).await.expect("audit");
+    }
+    let log = s.audit_log(10).await.expect("log");
+    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), vec!["read_request", "login"]);
+    assert_eq!(log[0].at, now);
 
     // Enrollment codes: one use, one officer, until they expire.
     s.issue_code(&code_hash("AAAA-BBBB-CCCC"), OFFICER, now + Duration::hours(1), now).await.expect("code");
@@ -192,6 +211,15 @@ async fn conformance(s: Arc<dyn Storage>) {
     let r = push(&*s, "b5", &[rop]).await.expect("push").expect("ok");
     assert_eq!(r.results[0].status, OpStatus::Applied, "{:?}", r.results[0]);
     let id = req.id.to_string();
+    // The desk finds it among its officers' requests, by state.
+    let officers = vec![OFFICER.to_owned(), "OF-03-02".to_owned()];
+    let rows = s.requests_of(&officers, Some("carried_back"), 10).await.expect("requests");
+    assert_eq!(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
+    assert_eq!((rows[0].service.as_str(), rows[0].body.as_str()), ("HZ01", p.as_str()));
+    assert!(s.requests_of(&officers, Some("submitted"), 10).await.expect("requests").is_empty());
+    assert!(s.requests_of(&["OF-09-09".to_owned()], None, 10).await.expect("requests").is_empty());
+    assert_eq!(s.request(&id).await.expect("request").as_ref(), Some(&rows[0]));
+    assert!(s.request("nope").await.expect("request").is_none());
     let step = |from, to| Transition { from, to, reason: None, recipient_signature: None };
     let out =
         s.desk_transition(&id, &step(RequestState::CarriedBack, RequestState::Submitted), "desk:desk01", now).await;

@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use beibao_core::registry::{AssignmentTarget, Registry};
 use serde_json::{Value, json};
 
-use crate::storage::{NewAccount, Role, Storage, StorageError};
+use crate::storage::{Account, Role, Storage, StorageError};
 
 /// Open the storage a `--database` argument names: a `postgres://` URL, or a SQLite file path.
 pub async fn open_storage(database: &str, pg_pool: Option<usize>) -> Result<Arc<dyn Storage>, StorageError> {
@@ -27,7 +27,7 @@ pub fn new_account(
     role: Role,
     station: Option<&str>,
     password: &str,
-) -> Result<NewAccount, StorageError> {
+) -> Result<Account, StorageError> {
     if username.trim().is_empty() || username.len() > 64 {
         return Err(StorageError::refused("bad_username", "a username is 1–64 characters"));
     }
@@ -44,7 +44,7 @@ pub fn new_account(
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| StorageError::Db(e.to_string()))?
         .to_string();
-    Ok(NewAccount { username: username.to_owned(), role, station: station.map(str::to_owned), password_hash: hash })
+    Ok(Account { username: username.to_owned(), role, station: station.map(str::to_owned), password_hash: hash })
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Value {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
+use beibao_core::registry::Registry;
 use beibao_core::clock::Clock;
 use beibao_sync::wire::{
     self, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollRequest, EnrollResponse, ErrorBody, LastSeqResponse,
@@ -95,6 +96,8 @@ struct Inner {
     catalogs: std::sync::RwLock<Arc<Vec<Catalog>>>,
     limits: Limits,
     buckets: Mutex<HashMap<String, (f64, DateTime<Utc>)>>,
+    /// Officer id → station code, from the registry the server was started with.
+    stations: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -109,6 +112,7 @@ impl AppState {
     pub async fn new(
         storage: Arc<dyn Storage>,
         catalog: &Catalog,
+        registry: &Registry,
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
         limits: Limits,
@@ -130,8 +134,22 @@ impl AppState {
                 catalogs: std::sync::RwLock::new(Arc::new(catalogs)),
                 limits,
                 buckets: Mutex::new(HashMap::new()),
+                stations: registry.officers.iter().map(|o| (o.id.clone(), o.station.clone())).collect(),
             }),
         })
+    }
+
+    /// The station of an officer.
+    pub fn station_of(&self, officer_id: &str) -> Option<&str> {
+        self.inner.stations.get(officer_id).map(String::as_str)
+    }
+
+    /// The officers of a station.
+    pub fn officers_of(&self, station: &str) -> Vec<String> {
+        let mut v: Vec<String> =
+            self.inner.stations.iter().filter(|(_, s)| s.as_str() == station).map(|(o, _)| o.clone()).collect();
+        v.sort();
+        v
     }
 
     /// The catalog versions ops are checked against, oldest first.
@@ -167,11 +185,11 @@ impl AppState {
         wire::public_hex(&self.inner.key)
     }
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
     }
 
-    fn random_hex(&self, n: usize) -> String {
+    pub(crate) fn random_hex(&self, n: usize) -> String {
         let mut buf = vec![0u8; n];
         self.inner.random.fill(&mut buf);
         hex::encode(buf)
@@ -190,7 +208,7 @@ impl AppState {
     }
 
     /// Take a token from the device's bucket; false when it is empty.
-    fn admit(&self, key: &str) -> bool {
+    pub(crate) fn admit(&self, key: &str) -> bool {
         let now = self.now();
         let Limits { rate_per_s, burst, .. } = self.inner.limits;
         let Ok(mut buckets) = self.inner.buckets.lock() else { return true };
@@ -269,7 +287,7 @@ fn wants_zstd(headers: &HeaderMap) -> bool {
 }
 
 /// A JSON answer, compressed when the client accepts zstd.
-fn reply<T: Serialize>(headers: &HeaderMap, value: &T) -> Response {
+pub(crate) fn reply<T: Serialize>(headers: &HeaderMap, value: &T) -> Response {
     let mut resp = if wants_zstd(headers) {
         let mut r = Response::new(Body::from(wire::encode(value)));
         r.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("zstd"));
@@ -302,7 +320,7 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 /// Read a JSON body (zstd or plain), with a clear error for each way it can be wrong.
-async fn json_body<T: DeserializeOwned>(state: &AppState, req: Request) -> Result<(HeaderMap, T), ApiError> {
+pub(crate) async fn json_body<T: DeserializeOwned>(state: &AppState, req: Request) -> Result<(HeaderMap, T), ApiError> {
     let (headers, bytes) = read_body(state, req).await?;
     let ct = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("application/json") {
@@ -643,7 +661,7 @@ async fn method_not_allowed() -> ApiError {
 /// The OpenAPI document's frame; the paths come from the handlers as they are routed.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Beibao sync API", version = "1", description = "Sync protocol v1: enrollment, device auth, push, pull, blobs. Every failure answers `{code, message}`."),
+    info(title = "Beibao API", version = "1", description = "Sync protocol v1 (enrollment, device auth, push, pull, blobs) and the station desk (login, requests, moves). Every failure answers `{code, message}`."),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -675,7 +693,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(last_seq))
         .routes(routes!(push))
         .routes(routes!(pull))
-        .routes(routes!(blob_status, blob_put));
+        .routes(routes!(blob_status, blob_put))
+        .routes(routes!(crate::desk::login))
+        .routes(routes!(crate::desk::logout))
+        .routes(routes!(crate::desk::list))
+        .routes(routes!(crate::desk::detail))
+        .routes(routes!(crate::desk::moves));
     let (router, mut doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(wire::API_PREFIX, api).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

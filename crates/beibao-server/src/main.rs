@@ -138,10 +138,11 @@ async fn main() -> ExitCode {
     let result: Result<(), StorageError> = async {
         match cli.cmd {
             Cmd::Serve { listen, rate } => {
-                let catalog = beibao_fixtures::load::load_catalog(&fixtures)
-                    .map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
                 let limits = Limits { rate_per_s: rate, burst: rate * 2.0, ..Limits::default() };
-                let state = AppState::new(storage, &catalog, Arc::new(SystemClock), Arc::new(OsRandom), limits).await?;
+                let state =
+                    AppState::new(storage, &f.catalog, &f.registry, Arc::new(SystemClock), Arc::new(OsRandom), limits)
+                        .await?;
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .map_err(|e| StorageError::refused("listen", format!("{listen}: {e}")))?;
@@ -163,6 +164,17 @@ async fn main() -> ExitCode {
                     RoleArg::Supervisor => Role::Supervisor,
                     RoleArg::Desk => Role::Desk,
                 };
+                if let Some(code) = &station {
+                    let f = beibao_fixtures::load(&fixtures)
+                        .map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                    if !f.registry.stations.iter().any(|s| &s.code == code) {
+                        let known: Vec<&str> = f.registry.stations.iter().map(|s| s.code.as_str()).collect();
+                        return Err(StorageError::refused(
+                            "unknown_station",
+                            format!("no station `{code}`; the stations are {}", known.join(", ")),
+                        ));
+                    }
+                }
                 let account = new_account(&username, role, station.as_deref(), &password)?;
                 storage.create_account(&account, now).await?;
                 print(cli.json, &serde_json::json!({ "username": username, "role": role }), || {
@@ -175,7 +187,15 @@ async fn main() -> ExitCode {
                     return Err(StorageError::refused("not_found", format!("no officer {officer}")));
                 }
                 let state =
-                    AppState::new(storage, &f.catalog, Arc::new(SystemClock), Arc::new(OsRandom), Limits::default()).await?;
+                    AppState::new(
+                        storage,
+                        &f.catalog,
+                        &f.registry,
+                        Arc::new(SystemClock),
+                        Arc::new(OsRandom),
+                        Limits::default(),
+                    )
+                    .await?;
                 let code = state.issue_enrollment_code(&officer, chrono::Duration::hours(hours)).await?;
                 print(cli.json, &serde_json::json!({ "officer": officer, "code": code, "hours": hours }), || {
                     format!("{code}\n(警员 {officer} 的一次性注册码，{hours} 小时内有效 / one-time code, valid {hours} h)")

@@ -18,7 +18,7 @@ use tokio_postgres::NoTls;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
-    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, SERIAL_BLOCK, Storage,
+    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK, Storage,
     StorageError,
 };
 
@@ -334,6 +334,24 @@ async fn push_in(
     Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))
 }
 
+/// The columns of a [`RequestRow`].
+const REQUEST_ROW: &str =
+    "SELECT id, device_id, officer_id, service, mode, state, body, received_at, updated_at FROM requests";
+
+fn request_row(r: &tokio_postgres::Row) -> RequestRow {
+    RequestRow {
+        id: r.get(0),
+        device_id: r.get(1),
+        officer_id: r.get(2),
+        service: r.get(3),
+        mode: r.get(4),
+        state: r.get(5),
+        body: r.get(6),
+        received_at: r.get(7),
+        updated_at: r.get(8),
+    }
+}
+
 fn unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
@@ -358,7 +376,7 @@ impl Storage for Postgres {
             .ok_or_else(|| StorageError::Db("stored server seed is not 32 bytes".into()))
     }
 
-    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError> {
         let c = self.client().await?;
         let n = c
             .execute(
@@ -373,10 +391,108 @@ impl Storage for Postgres {
         Ok(())
     }
 
-    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError> {
+    async fn account(&self, username: &str) -> Result<Option<Account>, StorageError> {
         let c = self.client().await?;
-        let row = c.query_opt("SELECT role, password_hash FROM accounts WHERE username = $1", &[&username]).await?;
-        row.map(|r| Ok((from_name(r.get::<_, &str>(0))?, r.get(1)))).transpose()
+        let row = c
+            .query_opt("SELECT username, role, station, password_hash FROM accounts WHERE username = $1", &[&username])
+            .await?;
+        row.map(|r| {
+            Ok(Account {
+                username: r.get(0),
+                role: from_name(r.get::<_, &str>(1))?,
+                station: r.get(2),
+                password_hash: r.get(3),
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO sessions (token_hash, username, expires_at) VALUES ($1, $2, $3)",
+            &[&token_hash, &username, &expires_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<(Account, DateTime<Utc>)>, StorageError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT a.username, a.role, a.station, a.password_hash, s.expires_at
+                 FROM sessions s JOIN accounts a ON a.username = s.username WHERE s.token_hash = $1",
+                &[&token_hash],
+            )
+            .await?;
+        row.map(|r| {
+            Ok((
+                Account {
+                    username: r.get(0),
+                    role: from_name(r.get::<_, &str>(1))?,
+                    station: r.get(2),
+                    password_hash: r.get(3),
+                },
+                r.get(4),
+            ))
+        })
+        .transpose()
+    }
+
+    async fn drop_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.client().await?.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]).await?;
+        Ok(())
+    }
+
+    async fn requests_of(
+        &self,
+        officers: &[String],
+        state: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "{REQUEST_ROW} WHERE officer_id = ANY($1) AND ($2::text IS NULL OR state = $2)
+                     ORDER BY received_at, id LIMIT $3"
+                ),
+                &[&officers, &state, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(request_row).collect())
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError> {
+        let c = self.client().await?;
+        Ok(c.query_opt(&format!("{REQUEST_ROW} WHERE id = $1"), &[&id]).await?.as_ref().map(request_row))
+    }
+
+    async fn audit(&self, e: &AuditEntry) -> Result<(), StorageError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO audit (at, actor, action, subject) VALUES ($1, $2, $3, $4)",
+                &[&e.at, &e.actor, &e.action, &e.subject],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError> {
+        let c = self.client().await?;
+        let rows =
+            c.query("SELECT at, actor, action, subject FROM audit ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry { at: r.get(0), actor: r.get(1), action: r.get(2), subject: r.get(3) })
+            .collect())
     }
 
     async fn issue_code(

@@ -16,8 +16,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::storage::{
-    Appended, BlobRow, Counts, Device, Enrollment, NewAccount, Pushed, RejectedOp, Role, SERIAL_BLOCK, Storage,
-    StorageError,
+    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow,
+    SERIAL_BLOCK, Storage, StorageError,
 };
 
 const SCHEMA: &str = include_str!("schema/sqlite.sql");
@@ -101,6 +101,29 @@ pub(crate) fn name<T: serde::Serialize>(v: T) -> String {
 pub(crate) fn from_name<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StorageError> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
         .map_err(|e| StorageError::Db(format!("bad stored name `{s}`: {e}")))
+}
+
+/// The columns of a [`RequestRow`].
+const REQUEST_ROW: &str =
+    "SELECT id, device_id, officer_id, service, mode, state, body, received_at, updated_at FROM requests";
+
+fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RequestRow, StorageError>> {
+    let (received, updated): (String, String) = (r.get(7)?, r.get(8)?);
+    let (received_at, updated_at) = match (parse_ts(&received), parse_ts(&updated)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+    };
+    Ok(Ok(RequestRow {
+        id: r.get(0)?,
+        device_id: r.get(1)?,
+        officer_id: r.get(2)?,
+        service: r.get(3)?,
+        mode: r.get(4)?,
+        state: r.get(5)?,
+        body: r.get(6)?,
+        received_at,
+        updated_at,
+    }))
 }
 
 /// A device's records of a kind with their bodies (the payload of the op that wrote each last).
@@ -371,7 +394,7 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError> {
+    async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError> {
         let a = a.clone();
         self.write(move |tx| {
             let n = tx.execute(
@@ -387,15 +410,126 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError> {
+    async fn account(&self, username: &str) -> Result<Option<Account>, StorageError> {
         let username = username.to_owned();
         self.run(move |c| {
-            let row: Option<(String, String)> = c
-                .query_row("SELECT role, password_hash FROM accounts WHERE username = ?1", [&username], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            row.map(|(role, hash)| Ok((from_name(&role)?, hash))).transpose()
+            c.query_row(
+                "SELECT username, role, station, password_hash FROM accounts WHERE username = ?1",
+                [&username],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?
+            .map(|(username, role, station, password_hash)| {
+                Ok(Account { username, role: from_name(&role)?, station, password_hash })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn put_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let (h, u) = (token_hash.to_owned(), username.to_owned());
+        self.write(move |tx| {
+            tx.execute("INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)", params![
+                h,
+                u,
+                ts(expires_at)
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<(Account, DateTime<Utc>)>, StorageError> {
+        let h = token_hash.to_owned();
+        self.run(move |c| {
+            c.query_row(
+                "SELECT a.username, a.role, a.station, a.password_hash, s.expires_at
+                 FROM sessions s JOIN accounts a ON a.username = s.username WHERE s.token_hash = ?1",
+                [&h],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(username, role, station, password_hash, expires)| {
+                Ok((Account { username, role: from_name(&role)?, station, password_hash }, parse_ts(&expires)?))
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn drop_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        let h = token_hash.to_owned();
+        self.write(move |tx| {
+            tx.execute("DELETE FROM sessions WHERE token_hash = ?1", [h])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn requests_of(
+        &self,
+        officers: &[String],
+        state: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError> {
+        let officers = serde_json::to_string(officers).map_err(|e| StorageError::Db(e.to_string()))?;
+        let state = state.map(str::to_owned);
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{REQUEST_ROW} WHERE officer_id IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR state = ?2)
+                 ORDER BY received_at, id LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![officers, state, limit as i64], request_row)?;
+            rows.map(|r| r?).collect()
+        })
+        .await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError> {
+        let id = id.to_owned();
+        self.run(move |c| c.query_row(&format!("{REQUEST_ROW} WHERE id = ?1"), [&id], request_row).optional()?.transpose())
+            .await
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
+        let e = entry.clone();
+        self.write(move |tx| {
+            tx.execute("INSERT INTO audit (at, actor, action, subject) VALUES (?1, ?2, ?3, ?4)", params![
+                ts(e.at),
+                e.actor,
+                e.action,
+                e.subject
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError> {
+        self.run(move |c| {
+            let mut stmt = c.prepare("SELECT at, actor, action, subject FROM audit ORDER BY id DESC LIMIT ?1")?;
+            let rows = stmt.query_map([limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            rows.map(|r| {
+                let (at, actor, action, subject) = r?;
+                Ok(AuditEntry { at: parse_ts(&at)?, actor, action, subject })
+            })
+            .collect()
         })
         .await
     }

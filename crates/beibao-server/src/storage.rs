@@ -64,9 +64,9 @@ impl Role {
     }
 }
 
-/// A new account.
+/// An account (console login).
 #[derive(Debug, Clone)]
-pub struct NewAccount {
+pub struct Account {
     /// Login name.
     pub username: String,
     /// Role.
@@ -122,6 +122,42 @@ pub enum Appended {
     HashMismatch,
 }
 
+/// A service request as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRow {
+    /// Request id.
+    pub id: String,
+    /// Device that recorded it.
+    pub device_id: String,
+    /// Officer who accepted it.
+    pub officer_id: String,
+    /// Service code.
+    pub service: String,
+    /// Handling mode (stored name).
+    pub mode: String,
+    /// Current state (stored name).
+    pub state: String,
+    /// The request as the tablet made it (JSON).
+    pub body: String,
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of the audit log: who read personal data or changed something, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Server time.
+    pub at: DateTime<Utc>,
+    /// `desk:<username>` and so on.
+    pub actor: String,
+    /// What was done (`list_requests`, `read_request`, `move_request`, `login`, `login_failed`).
+    pub action: String,
+    /// What it was done to.
+    pub subject: String,
+}
+
 /// An op the server rejected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RejectedOp {
@@ -174,10 +210,37 @@ pub trait Storage: Send + Sync + 'static {
     async fn server_seed(&self, fresh: [u8; 32]) -> Result<[u8; 32], StorageError>;
 
     /// Create an account; refuses an existing name (`account_exists`).
-    async fn create_account(&self, a: &NewAccount, now: DateTime<Utc>) -> Result<(), StorageError>;
+    async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError>;
 
-    /// An account's role and password hash.
-    async fn account(&self, username: &str) -> Result<Option<(Role, String)>, StorageError>;
+    /// An account.
+    async fn account(&self, username: &str) -> Result<Option<Account>, StorageError>;
+
+    /// Remember a console session (by its token's hash).
+    async fn put_session(&self, token_hash: &str, username: &str, expires_at: DateTime<Utc>)
+    -> Result<(), StorageError>;
+
+    /// The account of a session, with the session's expiry.
+    async fn session(&self, token_hash: &str) -> Result<Option<(Account, DateTime<Utc>)>, StorageError>;
+
+    /// End a session.
+    async fn drop_session(&self, token_hash: &str) -> Result<(), StorageError>;
+
+    /// Service requests of these officers (in a state, when given), oldest first, at most `limit`.
+    async fn requests_of(
+        &self,
+        officers: &[String],
+        state: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError>;
+
+    /// One service request.
+    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError>;
+
+    /// Append to the audit log.
+    async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError>;
+
+    /// The newest audit entries, newest first.
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError>;
 
     /// Store a one-time enrollment code (by its hash) for an officer.
     async fn issue_code(

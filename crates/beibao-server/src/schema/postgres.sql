@@ -88,6 +88,7 @@ CREATE TABLE IF NOT EXISTS requests (
     updated_at  TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX IF NOT EXISTS requests_device ON requests (device_id, id);
+CREATE INDEX IF NOT EXISTS requests_officer ON requests (officer_id, state);
 
 CREATE TABLE IF NOT EXISTS request_events (
     id        TEXT COLLATE "C" PRIMARY KEY,
@@ -130,4 +131,20 @@ CREATE TABLE IF NOT EXISTS blob_chunks (
     pos    BIGINT NOT NULL,
     bytes  BYTEA NOT NULL,
     PRIMARY KEY (sha256, pos)
+);
+
+-- Console sessions (station desk, supervisors), by the token's hash.
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT COLLATE "C" PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES accounts(username),
+    expires_at TIMESTAMPTZ NOT NULL
+);
+
+-- Every read of personal data and every change made from the console.
+CREATE TABLE IF NOT EXISTS audit (
+    id      BIGSERIAL PRIMARY KEY,
+    at      TIMESTAMPTZ NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL
 );

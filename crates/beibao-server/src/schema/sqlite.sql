@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS requests (
     updated_at  TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS requests_device ON requests (device_id, id);
+CREATE INDEX IF NOT EXISTS requests_officer ON requests (officer_id, state);
 
 -- Every transition, from a tablet or the desk; conflicts are kept, never dropped.
 CREATE TABLE IF NOT EXISTS request_events (
@@ -133,4 +134,20 @@ CREATE TABLE IF NOT EXISTS blob_chunks (
     pos    INTEGER NOT NULL,
     bytes  BLOB NOT NULL,
     PRIMARY KEY (sha256, pos)
+) STRICT;
+
+-- Console sessions (station desk, supervisors), by the token's hash.
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES accounts(username),
+    expires_at TEXT NOT NULL
+) STRICT;
+
+-- Every read of personal data and every change made from the console.
+CREATE TABLE IF NOT EXISTS audit (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL
 ) STRICT;

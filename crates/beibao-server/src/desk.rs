@@ -1,0 +1,351 @@
+//! The station desk's API: an account logs in (Argon2id) for a session token, lists its station's
+//! service requests (applicant masked), opens one (in full), and moves it forward by the merge
+//! rule; the request's officer pulls the new state. Every read of personal data and every move
+//! is written to the audit log before the answer.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::AUTHORIZATION;
+use axum::response::Response;
+use beibao_core::canonical::sha256_hex;
+use beibao_core::identity::{mask_id_number, mask_name};
+use beibao_core::service_request::{RequestState, ServiceRequest, Transition};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, AppState, json_body, reply};
+use crate::storage::{Account, AuditEntry, RequestRow, Role, StorageError};
+
+/// Login.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Account name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A console session.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginResponse {
+    /// Bearer token for the console endpoints.
+    pub token: String,
+    /// Account name.
+    pub username: String,
+    /// `admin`, `supervisor` or `desk`.
+    pub role: String,
+    /// The desk's station code.
+    pub station: Option<String>,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A request in the desk's list: the applicant masked.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskRequest {
+    /// Request id.
+    pub id: String,
+    /// Service code.
+    pub service: String,
+    /// `on_site`, `carry_back`, `appointment`, `referral`.
+    pub mode: String,
+    /// Current state.
+    pub state: String,
+    /// The officer who accepted it.
+    pub officer_id: String,
+    /// The applicant, masked (ID number: first 6 and last 4; name: surname).
+    pub applicant: String,
+    /// When the officer accepted it (tablet clock).
+    pub accepted_at: DateTime<Utc>,
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The desk's list.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskRequests {
+    /// The station.
+    pub station: String,
+    /// Oldest first.
+    pub requests: Vec<DeskRequest>,
+}
+
+/// One request, in full (the read is audited).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskRequestDetail {
+    /// Current state.
+    pub state: String,
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// The request as the officer made it (applicant unmasked), with the state at acceptance.
+    #[schema(value_type = Object)]
+    pub request: ServiceRequest,
+}
+
+/// A step asked by the desk.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskMove {
+    /// The state the desk saw.
+    #[schema(value_type = String)]
+    pub from: RequestState,
+    /// The state to move to.
+    #[schema(value_type = String)]
+    pub to: RequestState,
+    /// Why (required to reject).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What became of a step.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeskMoved {
+    /// Request id.
+    pub id: String,
+    /// `applied`, `already_there`, or `conflict:<reason>` (kept in the request's history).
+    pub outcome: String,
+    /// The state now.
+    pub state: String,
+}
+
+/// Query of the desk's list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only requests in this state (e.g. `carried_back`).
+    pub state: Option<String>,
+    /// At most this many (default 200, at most 1,000).
+    pub limit: Option<usize>,
+}
+
+/// Sessions last a desk shift.
+pub const SESSION_HOURS: i64 = 10;
+
+/// An Argon2id hash of a password nobody knows, made once: an unknown username is verified
+/// against it, so it takes as long to refuse as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        use argon2::password_hash::{PasswordHasher, SaltString};
+        let salt = SaltString::encode_b64(b"beibao-no-such-account").unwrap_or_else(|_| SaltString::from_b64("YmVpYmFv").expect("salt"));
+        argon2::Argon2::default()
+            .hash_password(b"no account has this password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+fn unauth(code: &str, m: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, m)
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| unauth("unauthenticated", "log in first: a bearer token is required"))
+}
+
+async fn audit(state: &AppState, actor: &str, action: &str, subject: &str) -> Result<(), ApiError> {
+    let entry = AuditEntry { at: state.now(), actor: actor.to_owned(), action: action.to_owned(), subject: subject.to_owned() };
+    Ok(state.storage().audit(&entry).await?)
+}
+
+/// The desk account behind a session, and its station.
+async fn desk(state: &AppState, headers: &HeaderMap) -> Result<(Account, String), ApiError> {
+    let token = bearer(headers)?;
+    let (account, expires) = state
+        .storage()
+        .session(&sha256_hex(token.as_bytes()))
+        .await?
+        .ok_or_else(|| unauth("unauthenticated", "unknown or ended session; log in again"))?;
+    if expires < state.now() {
+        return Err(unauth("session_expired", "the session ended; log in again"));
+    }
+    if account.role != Role::Desk {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "these endpoints are for station desk accounts"));
+    }
+    let Some(station) = account.station.clone() else {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this desk account names no station"));
+    };
+    if !state.admit(&format!("account:{}", account.username)) {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+    }
+    Ok((account, station))
+}
+
+fn parse(row: &RequestRow) -> Result<ServiceRequest, ApiError> {
+    serde_json::from_str(&row.body).map_err(|e| {
+        ApiError::from(StorageError::Db(format!("stored request {}: {e}", row.id)))
+    })
+}
+
+/// An applicant as the list shows it: an ID number keeps its first 6 and last 4, a name its
+/// surname.
+pub fn mask_applicant(applicant: &str) -> String {
+    let a = applicant.trim();
+    let id_like = matches!(a.chars().count(), 15 | 18) && a.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x');
+    if id_like { mask_id_number(a) } else { mask_name(a) }
+}
+
+/// The request if it belongs to the station (else `not_found`: another station's requests are
+/// not shown to exist).
+async fn station_request(state: &AppState, station: &str, id: &str) -> Result<RequestRow, ApiError> {
+    let row = state.storage().request(id).await?;
+    match row {
+        Some(r) if state.station_of(&r.officer_id) == Some(station) => Ok(r),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no request {id} at this station"))),
+    }
+}
+
+#[utoipa::path(post, path = "/accounts/login", tag = "console", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse),
+        (status = 401, description = "`bad_credentials`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
+    let (headers, body): (_, LoginRequest) = json_body(&state, req).await?;
+    if !state.admit(&format!("login:{}", body.username)) {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; wait a minute"));
+    }
+    let account = state.storage().account(&body.username).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let password = body.password.clone();
+    // Argon2id is slow on purpose: off the async workers.
+    let ok = tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let hash = stored.as_deref().unwrap_or_else(|| dummy_hash());
+        let matches = PasswordHash::new(hash)
+            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+        matches && stored.is_some()
+    })
+    .await
+    .unwrap_or(false);
+    let Some(account) = account.filter(|_| ok) else {
+        audit(&state, &format!("login:{}", body.username), "login_failed", &body.username).await?;
+        return Err(unauth("bad_credentials", "wrong username or password"));
+    };
+    let token = state.random_hex(32);
+    let expires_at = state.now() + chrono::Duration::hours(SESSION_HOURS);
+    state.storage().put_session(&sha256_hex(token.as_bytes()), &account.username, expires_at).await?;
+    audit(&state, &format!("{}:{}", account.role.as_str(), account.username), "login", &account.username).await?;
+    Ok(reply(&headers, &LoginResponse {
+        token,
+        username: account.username,
+        role: account.role.as_str().to_owned(),
+        station: account.station,
+        expires_at,
+    }))
+}
+
+#[utoipa::path(post, path = "/accounts/logout", tag = "console", security(("bearer" = [])),
+    responses((status = 200, description = "the session is ended"), (status = 401, description = "`unauthenticated`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let token = bearer(&headers)?;
+    state.storage().drop_session(&sha256_hex(token.as_bytes())).await?;
+    Ok(reply(&headers, &serde_json::json!({ "ended": true })))
+}
+
+#[utoipa::path(get, path = "/desk/requests", tag = "console", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = DeskRequests),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (account, station) = desk(&state, &headers).await?;
+    let Query(q) = query.map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("?state=<state>&limit=<n>: {}", e.body_text()))
+    })?;
+    if let Some(s) = &q.state
+        && serde_json::from_value::<RequestState>(serde_json::Value::String(s.clone())).is_err()
+    {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("no request state `{s}`")));
+    }
+    let officers = state.officers_of(&station);
+    let rows = state.storage().requests_of(&officers, q.state.as_deref(), q.limit.unwrap_or(200).clamp(1, 1000)).await?;
+    let requests = rows
+        .iter()
+        .map(|r| {
+            let req = parse(r)?;
+            Ok(DeskRequest {
+                id: r.id.clone(),
+                service: r.service.clone(),
+                mode: r.mode.clone(),
+                state: r.state.clone(),
+                officer_id: r.officer_id.clone(),
+                applicant: mask_applicant(&req.applicant),
+                accepted_at: req.accepted_at,
+                received_at: r.received_at,
+                updated_at: r.updated_at,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let subject = format!("{station} state={} n={}", q.state.as_deref().unwrap_or("*"), requests.len());
+    audit(&state, &format!("desk:{}", account.username), "list_requests", &subject).await?;
+    Ok(reply(&headers, &DeskRequests { station, requests }))
+}
+
+#[utoipa::path(get, path = "/desk/requests/{id}", tag = "console", params(("id" = String, Path, description = "request id")), security(("bearer" = [])),
+    responses((status = 200, body = DeskRequestDetail),
+        (status = 404, description = "`not_found` (or another station's)", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (account, station) = desk(&state, &headers).await?;
+    let row = station_request(&state, &station, &id).await?;
+    let request = parse(&row)?;
+    // Written before the personal data leaves.
+    audit(&state, &format!("desk:{}", account.username), "read_request", &id).await?;
+    Ok(reply(&headers, &DeskRequestDetail { state: row.state, received_at: row.received_at, updated_at: row.updated_at, request }))
+}
+
+#[utoipa::path(post, path = "/desk/requests/{id}/moves", tag = "console", params(("id" = String, Path, description = "request id")), request_body = DeskMove, security(("bearer" = [])),
+    responses((status = 200, description = "the outcome by the merge rule; a conflict is kept, not applied", body = DeskMoved),
+        (status = 404, description = "`not_found` (or another station's)", body = beibao_sync::wire::ErrorBody),
+        (status = 422, description = "`reason_required`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn moves(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let (account, station) = desk(&state, req.headers()).await?;
+    let (headers, body): (_, DeskMove) = json_body(&state, req).await?;
+    if body.to == RequestState::Rejected && body.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reason_required",
+            "rejecting an application needs the reason the resident will be told",
+        ));
+    }
+    station_request(&state, &station, &id).await?;
+    let actor = format!("desk:{}", account.username);
+    let step = Transition { from: body.from, to: body.to, reason: body.reason, recipient_signature: None };
+    let outcome = state.storage().desk_transition(&id, &step, &actor, state.now()).await?;
+    audit(&state, &actor, "move_request", &format!("{id} {outcome}")).await?;
+    let now = station_request(&state, &station, &id).await?;
+    Ok(reply(&headers, &DeskMoved { id, outcome, state: now.state }))
+}
