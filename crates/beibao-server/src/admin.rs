@@ -22,12 +22,7 @@ pub async fn open_storage(database: &str, pg_pool: Option<usize>) -> Result<Arc<
 
 /// An account with its password hashed (Argon2id, PHC string). Passwords of fewer than 10
 /// characters are refused.
-pub fn new_account(
-    username: &str,
-    role: Role,
-    station: Option<&str>,
-    password: &str,
-) -> Result<Account, StorageError> {
+pub fn new_account(username: &str, role: Role, station: Option<&str>, password: &str) -> Result<Account, StorageError> {
     if username.trim().is_empty() || username.len() > 64 {
         return Err(StorageError::refused("bad_username", "a username is 1–64 characters"));
     }

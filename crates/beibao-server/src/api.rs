@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
-use beibao_core::registry::Registry;
 use beibao_core::clock::Clock;
+use beibao_core::registry::Registry;
 use beibao_sync::wire::{
     self, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollRequest, EnrollResponse, ErrorBody, LastSeqResponse,
     PullResponse, PushRequest, PushResponse, Receipt, SerialBlock, TokenRequest, TokenResponse,

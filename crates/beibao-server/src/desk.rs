@@ -5,8 +5,8 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode};
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::identity::{mask_id_number, mask_name};
@@ -139,7 +139,8 @@ fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| {
         use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt = SaltString::encode_b64(b"beibao-no-such-account").unwrap_or_else(|_| SaltString::from_b64("YmVpYmFv").expect("salt"));
+        let salt = SaltString::encode_b64(b"beibao-no-such-account")
+            .unwrap_or_else(|_| SaltString::from_b64("YmVpYmFv").expect("salt"));
         argon2::Argon2::default()
             .hash_password(b"no account has this password", &salt)
             .map(|h| h.to_string())
@@ -160,7 +161,8 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 async fn audit(state: &AppState, actor: &str, action: &str, subject: &str) -> Result<(), ApiError> {
-    let entry = AuditEntry { at: state.now(), actor: actor.to_owned(), action: action.to_owned(), subject: subject.to_owned() };
+    let entry =
+        AuditEntry { at: state.now(), actor: actor.to_owned(), action: action.to_owned(), subject: subject.to_owned() };
     Ok(state.storage().audit(&entry).await?)
 }
 
@@ -188,9 +190,8 @@ async fn desk(state: &AppState, headers: &HeaderMap) -> Result<(Account, String)
 }
 
 fn parse(row: &RequestRow) -> Result<ServiceRequest, ApiError> {
-    serde_json::from_str(&row.body).map_err(|e| {
-        ApiError::from(StorageError::Db(format!("stored request {}: {e}", row.id)))
-    })
+    serde_json::from_str(&row.body)
+        .map_err(|e| ApiError::from(StorageError::Db(format!("stored request {}: {e}", row.id))))
 }
 
 /// An applicant as the list shows it: an ID number keeps its first 6 and last 4, a name its
@@ -242,13 +243,16 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     let expires_at = state.now() + chrono::Duration::hours(SESSION_HOURS);
     state.storage().put_session(&sha256_hex(token.as_bytes()), &account.username, expires_at).await?;
     audit(&state, &format!("{}:{}", account.role.as_str(), account.username), "login", &account.username).await?;
-    Ok(reply(&headers, &LoginResponse {
-        token,
-        username: account.username,
-        role: account.role.as_str().to_owned(),
-        station: account.station,
-        expires_at,
-    }))
+    Ok(reply(
+        &headers,
+        &LoginResponse {
+            token,
+            username: account.username,
+            role: account.role.as_str().to_owned(),
+            station: account.station,
+            expires_at,
+        },
+    ))
 }
 
 #[utoipa::path(post, path = "/accounts/logout", tag = "console", security(("bearer" = [])),
@@ -279,7 +283,8 @@ pub(crate) async fn list(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("no request state `{s}`")));
     }
     let officers = state.officers_of(&station);
-    let rows = state.storage().requests_of(&officers, q.state.as_deref(), q.limit.unwrap_or(200).clamp(1, 1000)).await?;
+    let rows =
+        state.storage().requests_of(&officers, q.state.as_deref(), q.limit.unwrap_or(200).clamp(1, 1000)).await?;
     let requests = rows
         .iter()
         .map(|r| {
@@ -317,7 +322,10 @@ pub(crate) async fn detail(
     let request = parse(&row)?;
     // Written before the personal data leaves.
     audit(&state, &format!("desk:{}", account.username), "read_request", &id).await?;
-    Ok(reply(&headers, &DeskRequestDetail { state: row.state, received_at: row.received_at, updated_at: row.updated_at, request }))
+    Ok(reply(
+        &headers,
+        &DeskRequestDetail { state: row.state, received_at: row.received_at, updated_at: row.updated_at, request },
+    ))
 }
 
 #[utoipa::path(post, path = "/desk/requests/{id}/moves", tag = "console", params(("id" = String, Path, description = "request id")), request_body = DeskMove, security(("bearer" = [])),

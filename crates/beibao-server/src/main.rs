@@ -94,6 +94,12 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// The audit log, newest first: logins, reads of personal data, moves made at the desk.
+    Audit {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
     /// What the server holds.
     Status,
 }
@@ -227,6 +233,18 @@ async fn main() -> ExitCode {
                     }
                     ops.iter()
                         .map(|o| format!("{} {} #{} {} [{}] {}", o.received_at, o.device_id, o.seq, o.kind, o.code, o.message))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+            }
+            Cmd::Audit { limit } => {
+                let log = storage.audit_log(limit).await?;
+                print(cli.json, &log, || {
+                    if log.is_empty() {
+                        return "审计日志为空 / the audit log is empty".to_owned();
+                    }
+                    log.iter()
+                        .map(|e| format!("{} {} {} {}", e.at.to_rfc3339(), e.actor, e.action, e.subject))
                         .collect::<Vec<_>>()
                         .join("\n")
                 });

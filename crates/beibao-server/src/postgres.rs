@@ -18,8 +18,8 @@ use tokio_postgres::NoTls;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
-    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK, Storage,
-    StorageError,
+    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK,
+    Storage, StorageError,
 };
 
 const SCHEMA: &str = include_str!("schema/postgres.sql");
@@ -487,8 +487,9 @@ impl Storage for Postgres {
 
     async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError> {
         let c = self.client().await?;
-        let rows =
-            c.query("SELECT at, actor, action, subject FROM audit ORDER BY id DESC LIMIT $1", &[&(limit as i64)]).await?;
+        let rows = c
+            .query("SELECT at, actor, action, subject FROM audit ORDER BY id DESC LIMIT $1", &[&(limit as i64)])
+            .await?;
         Ok(rows
             .iter()
             .map(|r| AuditEntry { at: r.get(0), actor: r.get(1), action: r.get(2), subject: r.get(3) })

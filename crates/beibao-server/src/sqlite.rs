@@ -16,8 +16,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::storage::{
-    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow,
-    SERIAL_BLOCK, Storage, StorageError,
+    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK,
+    Storage, StorageError,
 };
 
 const SCHEMA: &str = include_str!("schema/sqlite.sql");
@@ -435,11 +435,10 @@ impl Storage for Sqlite {
     ) -> Result<(), StorageError> {
         let (h, u) = (token_hash.to_owned(), username.to_owned());
         self.write(move |tx| {
-            tx.execute("INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)", params![
-                h,
-                u,
-                ts(expires_at)
-            ])?;
+            tx.execute(
+                "INSERT INTO sessions (token_hash, username, expires_at) VALUES (?1, ?2, ?3)",
+                params![h, u, ts(expires_at)],
+            )?;
             Ok(())
         })
         .await
@@ -501,19 +500,19 @@ impl Storage for Sqlite {
 
     async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError> {
         let id = id.to_owned();
-        self.run(move |c| c.query_row(&format!("{REQUEST_ROW} WHERE id = ?1"), [&id], request_row).optional()?.transpose())
-            .await
+        self.run(move |c| {
+            c.query_row(&format!("{REQUEST_ROW} WHERE id = ?1"), [&id], request_row).optional()?.transpose()
+        })
+        .await
     }
 
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
         let e = entry.clone();
         self.write(move |tx| {
-            tx.execute("INSERT INTO audit (at, actor, action, subject) VALUES (?1, ?2, ?3, ?4)", params![
-                ts(e.at),
-                e.actor,
-                e.action,
-                e.subject
-            ])?;
+            tx.execute(
+                "INSERT INTO audit (at, actor, action, subject) VALUES (?1, ?2, ?3, ?4)",
+                params![ts(e.at), e.actor, e.action, e.subject],
+            )?;
             Ok(())
         })
         .await
@@ -522,9 +521,8 @@ impl Storage for Sqlite {
     async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError> {
         self.run(move |c| {
             let mut stmt = c.prepare("SELECT at, actor, action, subject FROM audit ORDER BY id DESC LIMIT ?1")?;
-            let rows = stmt.query_map([limit as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?;
+            let rows =
+                stmt.query_map([limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
             rows.map(|r| {
                 let (at, actor, action, subject) = r?;
                 Ok(AuditEntry { at: parse_ts(&at)?, actor, action, subject })

@@ -216,8 +216,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn account(&self, username: &str) -> Result<Option<Account>, StorageError>;
 
     /// Remember a console session (by its token's hash).
-    async fn put_session(&self, token_hash: &str, username: &str, expires_at: DateTime<Utc>)
-    -> Result<(), StorageError>;
+    async fn put_session(
+        &self,
+        token_hash: &str,
+        username: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
 
     /// The account of a session, with the session's expiry.
     async fn session(&self, token_hash: &str) -> Result<Option<(Account, DateTime<Utc>)>, StorageError>;

@@ -1,0 +1,180 @@
+//! The station desk on a real server: log in, list the station's carried-back applications
+//! (applicant masked), open one (in full, audited), move it forward; the officer's tablet pulls
+//! the new state. Other stations' requests are not shown; every failure has its code.
+
+use beibao_server::admin::new_account;
+use beibao_server::desk::{DeskMoved, DeskRequestDetail, DeskRequests, LoginResponse};
+use beibao_server::storage::Role;
+use beibao_sync::Settings;
+use beibao_sync::wire::ErrorBody;
+use beibao_tests::work;
+use beibao_tests::{OFFICER, Server, Tablet, fixtures, runtime, server_db, t0};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+struct Console<'a> {
+    rt: &'a Runtime,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Console<'_> {
+    /// A call: the status and the JSON answer.
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        self.rt.block_on(async {
+            let url = format!("{}/api/v1{path}", self.base);
+            let mut req = match method {
+                "GET" => self.http.get(url),
+                _ => self.http.post(url),
+            };
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            if let Some(b) = body {
+                req = req.header("content-type", "application/json").body(b.to_string());
+            }
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            let bytes = resp.bytes().await.expect("body");
+            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        })
+    }
+
+    fn ok<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> T {
+        let (status, v) = self.call(method, path, Some(token), body);
+        assert_eq!(status, 200, "{method} {path}: {v}");
+        serde_json::from_value(v).expect("answer shape")
+    }
+
+    fn fails(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, String) {
+        let (status, v) = self.call(method, path, token, body);
+        let e: ErrorBody = serde_json::from_value(v).expect("the one error shape");
+        assert!(!e.message.is_empty());
+        (status, e.code)
+    }
+
+    fn login(&self, username: &str, password: &str) -> LoginResponse {
+        let (status, v) =
+            self.call("POST", "/accounts/login", None, Some(json!({ "username": username, "password": password })));
+        assert_eq!(status, 200, "{v}");
+        serde_json::from_value(v).expect("session")
+    }
+}
+
+#[test]
+fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 11);
+    let f = fixtures();
+    let station = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer").station.clone();
+    let other = f.registry.stations.iter().find(|s| s.code != station).expect("another station").code.clone();
+    for (name, st) in [("desk-xiji", &station), ("desk-other", &other)] {
+        let a = new_account(name, Role::Desk, Some(st), "window-password-1").expect("account");
+        rt.block_on(server.state.storage().create_account(&a, t0())).expect("create");
+    }
+    let a = new_account("chief", Role::Supervisor, None, "window-password-1").expect("account");
+    rt.block_on(server.state.storage().create_account(&a, t0())).expect("create");
+
+    // The officer carries an application back and syncs.
+    let mut t = Tablet::new(OFFICER, 11);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    work::service(&mut t, &mut rng, 1); // carried back
+    let fast = Settings { backoff_base: std::time::Duration::from_millis(1), ..Settings::default() };
+    t.session.sync_now(fast, 0, &mut |_| {}).expect("sync");
+    let (id, applicant): (String, String) = t
+        .session
+        .store()
+        .conn()
+        .query_row("SELECT id, applicant FROM service_requests WHERE state = 'carried_back'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("carried back");
+
+    let c = Console { rt: &rt, http: reqwest::Client::new(), base: server.url() };
+    // Wrong password and unknown account answer the same.
+    let bad =
+        |u: &str, p: &str| c.fails("POST", "/accounts/login", None, Some(json!({ "username": u, "password": p })));
+    assert_eq!(bad("desk-xiji", "not-the-password"), (401, "bad_credentials".into()));
+    assert_eq!(bad("nobody", "window-password-1"), (401, "bad_credentials".into()));
+    assert_eq!(
+        c.fails("POST", "/accounts/login", None, Some(json!({ "username": "x", "password": "y", "pin": 1 }))),
+        (400, "unknown_field".into())
+    );
+    let s = c.login("desk-xiji", "window-password-1");
+    assert_eq!((s.role.as_str(), s.station.as_deref()), ("desk", Some(station.as_str())));
+    let tok = s.token.as_str();
+
+    // The list: the station's carried-back application, applicant masked.
+    let list: DeskRequests = c.ok("GET", "/desk/requests?state=carried_back", tok, None);
+    assert_eq!(list.station, station);
+    assert_eq!(list.requests.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
+    let shown = &list.requests[0].applicant;
+    assert_ne!(shown, &applicant, "the list masks the applicant");
+    assert_eq!(shown, &beibao_server::desk::mask_applicant(&applicant));
+    assert!(shown.contains('*'));
+    assert_eq!(c.fails("GET", "/desk/requests?state=lost", Some(tok), None), (400, "bad_query".into()));
+    // Opened: in full.
+    let one: DeskRequestDetail = c.ok("GET", &format!("/desk/requests/{id}"), tok, None);
+    assert_eq!((one.request.applicant.as_str(), one.state.as_str()), (applicant.as_str(), "carried_back"));
+
+    // Moved forward by the merge rule; repeating is harmless; rejecting needs a reason.
+    let step = |from: &str, to: &str| Some(json!({ "from": from, "to": to }));
+    let path = format!("/desk/requests/{id}/moves");
+    let moved: DeskMoved = c.ok("POST", &path, tok, step("carried_back", "submitted"));
+    assert_eq!((moved.outcome.as_str(), moved.state.as_str()), ("applied", "submitted"));
+    let again: DeskMoved = c.ok("POST", &path, tok, step("carried_back", "submitted"));
+    assert_eq!((again.outcome.as_str(), again.state.as_str()), ("already_there", "submitted"));
+    let jump: DeskMoved = c.ok("POST", &path, tok, step("submitted", "delivered"));
+    assert!(jump.outcome.starts_with("conflict:"), "an impossible step is kept as a conflict: {}", jump.outcome);
+    assert_eq!(jump.state, "submitted");
+    assert_eq!(c.fails("POST", &path, Some(tok), step("submitted", "rejected")), (422, "reason_required".into()));
+
+    // The officer's tablet pulls the new state.
+    let pulled = t.session.sync_now(fast, 0, &mut |_| {}).expect("sync");
+    assert!(pulled.pulled >= 1);
+    let state: String = t
+        .session
+        .store()
+        .conn()
+        .query_row("SELECT state FROM service_requests WHERE id = ?1", [&id], |r| r.get(0))
+        .expect("state");
+    assert_eq!(state, "submitted");
+
+    // Another station sees nothing of it; a supervisor and a device token are not a desk.
+    let o = c.login("desk-other", "window-password-1");
+    let theirs: DeskRequests = c.ok("GET", "/desk/requests", &o.token, None);
+    assert!(theirs.requests.is_empty());
+    assert_eq!(c.fails("GET", &format!("/desk/requests/{id}"), Some(&o.token), None), (404, "not_found".into()));
+    assert_eq!(c.fails("POST", &path, Some(&o.token), step("submitted", "approved")), (404, "not_found".into()));
+    let chief = c.login("chief", "window-password-1");
+    assert_eq!(c.fails("GET", "/desk/requests", Some(&chief.token), None), (403, "forbidden".into()));
+    assert_eq!(c.fails("GET", "/desk/requests", None, None), (401, "unauthenticated".into()));
+    assert_eq!(c.fails("GET", "/desk/requests", Some("feedface"), None), (401, "unauthenticated".into()));
+
+    // A session ends at logout, and by itself after a shift.
+    let (status, _) = c.call("POST", "/accounts/logout", Some(&o.token), None);
+    assert_eq!(status, 200);
+    assert_eq!(c.fails("GET", "/desk/requests", Some(&o.token), None), (401, "unauthenticated".into()));
+    server.clock.advance(chrono::Duration::hours(beibao_server::desk::SESSION_HOURS) + chrono::Duration::minutes(1));
+    assert_eq!(c.fails("GET", "/desk/requests", Some(tok), None), (401, "session_expired".into()));
+
+    // Everything personal that was read, and every move, is in the audit log.
+    let log = rt.block_on(server.state.storage().audit_log(100)).expect("audit");
+    let actions: Vec<(&str, &str)> = log.iter().rev().map(|e| (e.actor.as_str(), e.action.as_str())).collect();
+    for want in [
+        ("login:desk-xiji", "login_failed"),
+        ("login:nobody", "login_failed"),
+        ("desk:desk-xiji", "login"),
+        ("desk:desk-xiji", "list_requests"),
+        ("desk:desk-xiji", "read_request"),
+        ("desk:desk-xiji", "move_request"),
+        ("desk:desk-other", "list_requests"),
+    ] {
+        assert!(actions.contains(&want), "{want:?} not in {actions:?}");
+    }
+    assert_eq!(actions.iter().filter(|a| a.1 == "move_request").count(), 3, "every move, conflicts too");
+}
