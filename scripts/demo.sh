@@ -80,3 +80,24 @@ b sync-status
 echo
 echo "== 服务器现有数据 =="
 "$srv" status
+echo
+echo "== 派出所窗口 (station desk): the carried-back application is submitted =="
+station=$(python3 -c "import json; print(next(o['station'] for o in json.load(open('fixtures/registry/officers.json')) if o['id'] == 'OF-03-01'))")
+BEIBAO_ACCOUNT_PASSWORD=demo-desk-password "$srv" create-account --username desk01 --role desk --station "$station"
+python3 - "$port" "$request" <<'PY'
+import json, sys, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}/api/v1"
+def call(path, token=None, body=None):
+    req = urllib.request.Request(base + path, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"content-type": "application/json"} | ({"authorization": f"Bearer {token}"} if token else {}))
+    return json.load(urllib.request.urlopen(req))
+s = call("/accounts/login", body={"username": "desk01", "password": "demo-desk-password"})
+print(f"-- desk01 登录 ({s['station']})")
+for r in call("/desk/requests?state=carried_back", s["token"])["requests"]:
+    print(f"-- 待办: {r['service']} {r['id']} 申请人 {r['applicant']} 民警 {r['officer_id']}")
+m = call(f"/desk/requests/{sys.argv[2]}/moves", s["token"], {"from": "carried_back", "to": "submitted"})
+print(f"-- 提交审批: {m['outcome']} → {m['state']}")
+PY
+echo "-- 民警平板同步，收到新状态"
+b sync
+"$srv" audit --limit 5
