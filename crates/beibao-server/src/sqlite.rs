@@ -131,25 +131,17 @@ const RECORDS_OF_DEVICE: &str =
     "SELECT r.id, o.payload FROM records r JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq
      WHERE r.device_id = ?1 AND r.kind = ?2 ORDER BY r.id";
 
-/// Schema 1 kept a second copy of each record's body in `records`; schema 2 points at the op.
-const MIGRATE_V1: &str = "
-CREATE TABLE records_v2 (
-    kind        TEXT NOT NULL,
-    id          TEXT NOT NULL,
-    device_id   TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    officer_id  TEXT NOT NULL,
-    village     TEXT,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (kind, id)
-) STRICT;
-INSERT INTO records_v2 (kind, id, device_id, seq, officer_id, village, received_at)
+/// Schema 1 kept a second copy of each record's body in `records`; schema 2 points at the op. The
+/// old table is set aside, the current schema made, and every record moved over pointing at the
+/// op whose payload is its body.
+const SET_V1_ASIDE: &str = "ALTER TABLE records RENAME TO records_v1; DROP INDEX IF EXISTS records_device;";
+const MOVE_V1_RECORDS: &str = "
+INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at)
     SELECT r.kind, r.id, r.device_id,
            (SELECT max(o.seq) FROM ops o WHERE o.device_id = r.device_id AND o.payload = r.body),
            r.officer_id, r.village, r.received_at
-    FROM records r;
-DROP TABLE records;
-ALTER TABLE records_v2 RENAME TO records;
+    FROM records_v1 r;
+DROP TABLE records_v1;
 ";
 
 /// Bring a database made by an earlier build to the current schema, in one transaction (a record
@@ -159,7 +151,10 @@ fn migrate(c: &mut Connection) -> Result<(), StorageError> {
         c.query_row("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'body'", [], |r| r.get(0))?;
     if v1 > 0 {
         let tx = c.transaction()?;
-        tx.execute_batch(MIGRATE_V1).map_err(|e| StorageError::Db(format!("migrating records to schema 2: {e}")))?;
+        tx.execute_batch(SET_V1_ASIDE)
+            .and_then(|()| tx.execute_batch(SCHEMA))
+            .and_then(|()| tx.execute_batch(MOVE_V1_RECORDS))
+            .map_err(|e| StorageError::Db(format!("migrating records to schema 2: {e}")))?;
         tx.commit()?;
     }
     Ok(())
