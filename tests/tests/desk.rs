@@ -154,6 +154,12 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     assert_eq!(c.fails("GET", "/desk/requests", Some(&chief.token), None), (403, "forbidden".into()));
     assert_eq!(c.fails("GET", "/desk/requests", None, None), (401, "unauthenticated".into()));
     assert_eq!(c.fails("GET", "/desk/requests", Some("feedface"), None), (401, "unauthenticated".into()));
+    // Guessing a password: ten tries, then one every six seconds.
+    let tries: Vec<u16> = (0..12).map(|_| bad("chief", "guess-guess-guess").0).collect();
+    assert_eq!(tries.iter().filter(|s| **s == 401).count(), 9, "{tries:?}"); // one try went to the login above
+    assert_eq!(tries[11], 429);
+    server.clock.advance(chrono::Duration::seconds(6));
+    assert_eq!(bad("chief", "guess-guess-guess"), (401, "bad_credentials".into()));
 
     // A session ends at logout, and by itself after a shift.
     let (status, _) = c.call("POST", "/accounts/logout", Some(&o.token), None);

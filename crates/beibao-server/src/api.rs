@@ -209,8 +209,13 @@ impl AppState {
 
     /// Take a token from the device's bucket; false when it is empty.
     pub(crate) fn admit(&self, key: &str) -> bool {
-        let now = self.now();
         let Limits { rate_per_s, burst, .. } = self.inner.limits;
+        self.admit_at(key, rate_per_s, burst)
+    }
+
+    /// Take a token from a bucket of its own rate; false when it is empty.
+    pub(crate) fn admit_at(&self, key: &str, rate_per_s: f64, burst: f64) -> bool {
+        let now = self.now();
         let Ok(mut buckets) = self.inner.buckets.lock() else { return true };
         let (tokens, last) = buckets.entry(key.to_owned()).or_insert((burst, now));
         let elapsed = (now - *last).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;

@@ -219,7 +219,8 @@ async fn station_request(state: &AppState, station: &str, id: &str) -> Result<Re
         (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody)))]
 pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (headers, body): (_, LoginRequest) = json_body(&state, req).await?;
-    if !state.admit(&format!("login:{}", body.username)) {
+    // Guessing passwords: 10 attempts per account, then one every 6 seconds.
+    if !state.admit_at(&format!("login:{}", body.username), 1.0 / 6.0, 10.0) {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; wait a minute"));
     }
     let account = state.storage().account(&body.username).await?;
