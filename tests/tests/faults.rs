@@ -123,23 +123,20 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
             } else {
                 trip.arm(rng.random_range(1..=3));
                 let _ = t.session.sync_now(settings(), 2, &mut |_| {}); // the server dies under it
-                if trip.fired() {
-                    totals.commit_kills += 1;
-                    // The window is real: the server holds ops the tablet has no ack for.
-                    let held = rt
-                        .block_on(server.state.storage().device(t.session.device_id()))
-                        .expect("device")
-                        .expect("enrolled")
-                        .last_seq;
-                    let acked = t.session.sync_status().expect("status").last_acked_seq;
-                    assert!(held > acked, "seed {seed}: committed {held}, acknowledged {acked}");
-                }
             }
+            let fired = trip.fired().then(|| t.session.sync_status().expect("status").last_acked_seq);
             server.kill();
             totals.kills += 1;
             // A new process draws new randomness (the same seed would mint the same tokens).
             (server, trip) = start(db, seed ^ (totals.kills << 40));
             link.upstream(server.addr);
+            if let Some(acked) = fired {
+                totals.commit_kills += 1;
+                // The window was real: the server holds ops the tablet has no ack for.
+                let device = rt.block_on(server.state.storage().device(t.session.device_id()));
+                let held = device.expect("device").expect("enrolled").last_seq;
+                assert!(held > acked, "seed {seed}: committed {held}, acknowledged {acked}");
+            }
         }
         match t.session.sync_now(settings(), 200, &mut |_| {}) {
             Ok(summary) => totals.retries += summary.retries,
