@@ -358,3 +358,22 @@ pub(crate) async fn moves(
     let now = station_request(&state, &station, &id).await?;
     Ok(reply(&headers, &DeskMoved { id, outcome, state: now.state }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_account_is_checked_against_a_real_argon2id_hash() {
+        let hash = argon2::password_hash::PasswordHash::new(dummy_hash()).expect("a PHC string");
+        assert_eq!(hash.algorithm.as_str(), "argon2id");
+    }
+
+    #[test]
+    fn the_list_masks_id_numbers_and_names() {
+        assert_eq!(mask_applicant("370406199001010011"), "370406********0011");
+        assert_eq!(mask_applicant(" 37040619900101001X "), "370406********001X");
+        assert_eq!(mask_applicant("张明"), "张*");
+        assert_eq!(mask_applicant("欧阳志明"), "欧**明");
+    }
+}
