@@ -304,16 +304,33 @@ pub(crate) fn reply<T: Serialize>(headers: &HeaderMap, value: &T) -> Response {
     resp
 }
 
+/// A refused body is still read (and dropped) up to this much, so a client that is still sending
+/// gets the 413 rather than a connection reset under its feet.
+const DRAIN_MAX: usize = 64 * 1024 * 1024;
+
 async fn read_body(state: &AppState, req: Request) -> Result<(HeaderMap, Bytes), ApiError> {
-    let (parts, body) = req.into_parts();
+    use http_body_util::BodyExt;
+    let (parts, mut body) = req.into_parts();
     let limit = state.inner.limits.max_body;
-    if let Some(len) = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        && len > limit
-    {
+    let declared = parts.headers.get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "incomplete_body", format!("reading the body: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len();
+        if seen > DRAIN_MAX {
+            break;
+        }
+        if seen <= limit && declared.is_none_or(|d| d <= limit) {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if seen > limit || declared.is_some_and(|d| d > limit) {
         return Err(too_large(limit));
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large(limit))?;
-    Ok((parts.headers, bytes))
+    Ok((parts.headers, Bytes::from(buf)))
 }
 
 fn too_large(limit: usize) -> ApiError {
