@@ -413,3 +413,31 @@ fn a_postgres_database_of_schema_1_is_migrated_with_every_record_kept() {
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("again");
     assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before);
 }
+
+#[test]
+fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push() {
+    let cluster = Cluster::start(false).expect("a throwaway PostgreSQL cluster (apt-get install postgresql)");
+    let url = cluster.database("dropped").expect("createdb");
+    let rt = runtime();
+    rt.block_on(async {
+        let pg = beibao_server::postgres::Postgres::connect(&url, 1).await.expect("connect");
+        let s: &dyn Storage = &pg;
+        let now = t0();
+        s.issue_code(&code_hash("DROP-PUSH-0001"), OFFICER, now + Duration::hours(1), now).await.expect("code");
+        enroll(s, DEV, OFFICER, "DROP-PUSH-0001").await.expect("enroll");
+        push(s, "b1", &[op(1, "op-1", &publicity(1, 12, DEV))]).await.expect("push").expect("no gap");
+        assert_eq!(pg.connections(), 1);
+        // The client goes away mid-push: the handler's future is polled once (BEGIN, the device
+        // lock and the reads are sent) and dropped.
+        let batch = [op(2, "op-2", &publicity(2, 20, DEV))];
+        let device = s.device(DEV).await.expect("device").expect("enrolled");
+        let checks = beibao_server::plan::check_all(&batch, &device, std::slice::from_ref(&fixtures().catalog));
+        let half = s.push(DEV, "b2", batch.to_vec(), checks, now);
+        assert!(tokio::time::timeout(std::time::Duration::ZERO, half).await.is_err(), "still under way");
+        assert_eq!(pg.connections(), 0, "its connection left the pool (closed: the transaction rolls back)");
+        // The next push gets a fresh connection, the lock is free, nothing half-done is there.
+        let again = push(s, "b2", &batch).await.expect("push").expect("no gap");
+        assert_eq!(again.results[0].status, OpStatus::Applied);
+        assert_eq!(s.op_results(DEV).await.expect("results").len(), 2);
+    });
+}

@@ -108,6 +108,11 @@ impl Postgres {
         Ok(me)
     }
 
+    /// Connections the pool holds now (idle or in use).
+    pub fn connections(&self) -> usize {
+        self.pool.status().size
+    }
+
     async fn client(&self) -> Result<deadpool_postgres::Object, StorageError> {
         self.pool.get().await.map_err(pool_err)
     }
@@ -146,13 +151,13 @@ const INSERT_REQUEST_EVENT: &str = "INSERT INTO request_events (id, request, out
 const MOVE_REQUEST: &str = "UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1";
 const MOVE_LAST_SEQ: &str = "UPDATE devices SET last_seq = $2 WHERE id = $1";
 
-/// Lock the device and read every fact the batch could need, in one round trip: the statements
-/// are pipelined on the connection and run in order, so the reads (each its own snapshot under
-/// READ COMMITTED) see everything committed before the lock was granted. The reads are a
-/// superset — every seq and request of the batch — because the device's `last_seq` is not known
-/// before the lock.
-async fn lock_and_read(
-    c: &deadpool_postgres::Transaction<'_>,
+/// Open the push's transaction, lock the device and read every fact the batch could need, in one
+/// round trip: the statements are pipelined on the connection and run in order, so the reads
+/// (each its own snapshot under READ COMMITTED) see everything committed before the lock was
+/// granted. The reads are a superset — every seq and request of the batch — because the device's
+/// `last_seq` is not known before the lock.
+async fn begin_lock_and_read(
+    c: &deadpool_postgres::Object,
     device_id: &str,
     ops: &[WireOp],
     checks: &[plan::Check],
@@ -165,9 +170,10 @@ async fn lock_and_read(
         c.prepare_cached(REQUEST_FACTS),
     )?;
     let no_rows = || async { Ok::<_, tokio_postgres::Error>(Vec::new()) };
-    // `biased`: polled — hence sent — in this order: the lock, then the reads.
-    let (device, stored, seen, requests) = tokio::try_join!(
+    // `biased`: polled — hence sent — in this order: BEGIN, the lock, the reads.
+    let (_, device, stored, seen, requests) = tokio::try_join!(
         biased;
+        async { c.batch_execute("BEGIN").await },
         async { c.query_opt(&lock, &[&device_id]).await },
         async { c.query(&stored, &[&device_id, &all.seqs]).await },
         async { c.query(&seen, &[&all.op_ids]).await },
@@ -195,11 +201,13 @@ async fn lock_and_read(
     Ok(Some((device, facts)))
 }
 
-/// Write a batch's results and effects. The ops, the records and the device's `last_seq` are
-/// independent statements sent in one pipeline; service requests and their events follow in
-/// order (an event refers to its request).
-async fn write_decisions(
-    c: &deadpool_postgres::Transaction<'_>,
+/// Write a batch's results and effects and commit. The ops, the records and the device's
+/// `last_seq` are independent statements sent in one pipeline, with the COMMIT behind them when
+/// the batch has no service requests (a failed statement aborts the transaction, so that COMMIT
+/// rolls back, and the error is returned). Service requests and their events go in order (an
+/// event refers to its request), then the COMMIT.
+async fn write_and_commit(
+    c: &deadpool_postgres::Object,
     device: &Device,
     batch_id: &str,
     decisions: &[Decision],
@@ -243,6 +251,7 @@ async fn write_decisions(
         c.prepare_cached(MOVE_LAST_SEQ),
     )?;
     let none = || async { Ok::<u64, tokio_postgres::Error>(0) };
+    let in_order = fresh.iter().any(|d| d.effects.iter().any(|e| !matches!(e, Effect::Record { .. })));
     tokio::try_join!(
         biased;
         async {
@@ -266,7 +275,11 @@ async fn write_decisions(
             .await
         },
         async { c.execute(&move_last_seq, &[&device.id, &last]).await },
+        async { if in_order { Ok(()) } else { c.batch_execute("COMMIT").await } },
     )?;
+    if !in_order {
+        return Ok(());
+    }
     for d in &fresh {
         for e in &d.effects {
             match e {
@@ -286,6 +299,7 @@ async fn write_decisions(
             }
         }
     }
+    c.batch_execute("COMMIT").await?;
     Ok(())
 }
 
@@ -300,6 +314,49 @@ async fn assemble(c: &impl GenericClient, sha: &str) -> Result<Vec<u8>, StorageE
         out.extend_from_slice(r.get::<_, &[u8]>(0));
     }
     Ok(out)
+}
+
+/// A connection with a push under way. Dropped unfinished — an error on the way, or the client
+/// gone and the handler's future with it, at any await — it leaves the pool and is closed, so
+/// PostgreSQL rolls its transaction back and no half-done push is ever committed by the next
+/// user of the connection.
+struct Unfinished(Option<deadpool_postgres::Object>);
+
+impl Unfinished {
+    /// The transaction is closed: the connection goes back to the pool.
+    fn finished(mut self) {
+        self.0.take();
+    }
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            drop(deadpool_postgres::Object::take(c));
+        }
+    }
+}
+
+/// A push on one connection: BEGIN + lock + reads in one round trip, writes + COMMIT in another.
+async fn push_in(
+    c: &deadpool_postgres::Object,
+    device_id: &str,
+    batch_id: &str,
+    ops: &[WireOp],
+    checks: &[plan::Check],
+    now: DateTime<Utc>,
+) -> Result<Result<Pushed, BatchError>, StorageError> {
+    let (device, facts) = begin_lock_and_read(c, device_id, ops, checks)
+        .await?
+        .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
+    // The gap check needs the locked `last_seq`; the facts read are a superset of its needs.
+    if let Err(e) = plan::needs(ops, checks, device.last_seq) {
+        return Ok(Err(e));
+    }
+    let decisions = plan::decide(ops, checks, &device, &facts);
+    write_and_commit(c, &device, batch_id, &decisions, now).await?;
+    let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);
+    Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))
 }
 
 /// The columns of a [`RequestRow`].
@@ -614,22 +671,16 @@ impl Storage for Postgres {
         checks: Vec<plan::Check>,
         now: DateTime<Utc>,
     ) -> Result<Result<Pushed, BatchError>, StorageError> {
-        // A transaction, not a bare BEGIN: dropped unfinished — an error, or the client gone and
-        // this future with it — it sends ROLLBACK before the connection serves anyone else.
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let (device, facts) = lock_and_read(&tx, device_id, &ops, &checks)
-            .await?
-            .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
-        // The gap check needs the locked `last_seq`; the facts read are a superset of its needs.
-        if let Err(e) = plan::needs(&ops, &checks, device.last_seq) {
-            return Ok(Err(e));
+        let guard = Unfinished(Some(self.client().await?));
+        let Some(c) = guard.0.as_ref() else { return Err(StorageError::Db("no connection".into())) };
+        let done = push_in(c, device_id, batch_id, &ops, &checks, now).await;
+        if !matches!(done, Ok(Ok(_))) {
+            // Not committed: end the transaction (a warning only, when a pipelined COMMIT already
+            // rolled it back). If even that fails, the guard drops the connection.
+            c.batch_execute("ROLLBACK").await?;
         }
-        let decisions = plan::decide(&ops, &checks, &device, &facts);
-        write_decisions(&tx, &device, batch_id, &decisions, now).await?;
-        tx.commit().await?;
-        let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);
-        Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))
+        guard.finished();
+        done
     }
 
     async fn pull(&self, officer_id: &str, cursor: i64, limit: usize) -> Result<(Vec<Change>, bool), StorageError> {
