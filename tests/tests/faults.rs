@@ -97,8 +97,7 @@ fn start(backend: &Backend, seed: u64) -> (Server, Arc<Tripwire>) {
 fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
     let rt = runtime();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let db = backend;
-    let (mut server, mut trip) = start(db, seed);
+    let (mut server, mut trip) = start(backend, seed);
     let link = Link::start(&rt, server.addr);
     let mut t = Tablet::new(OFFICER, seed);
     let code = server.code(&rt, OFFICER);
@@ -128,7 +127,7 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
             server.kill();
             totals.kills += 1;
             // A new process draws new randomness (the same seed would mint the same tokens).
-            (server, trip) = start(db, seed ^ (totals.kills << 40));
+            (server, trip) = start(backend, seed ^ (totals.kills << 40));
             link.upstream(server.addr);
             if let Some(acked) = fired {
                 totals.commit_kills += 1;

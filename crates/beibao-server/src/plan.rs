@@ -181,33 +181,40 @@ impl Needs {
         for (op, check) in ops.iter().zip(checks) {
             n.op_ids.push(op.op_id.clone());
             n.seqs.push(op.seq);
-            match check {
-                Ok(OpRecord::RequestEvent(e)) => n.requests.push(e.request.to_string()),
-                Ok(OpRecord::ServiceRequest(r)) => n.requests.push(r.id.to_string()),
-                _ => {}
-            }
+            n.requests.extend(request_named(check));
         }
         n
     }
 }
 
-/// What to read for this batch, given the device's last seq. Refuses a batch that starts after a
-/// gap.
-pub fn needs(ops: &[WireOp], checks: &[Check], last_seq: i64) -> Result<Needs, BatchError> {
+/// The service request an op creates or moves.
+fn request_named(check: &Check) -> Option<String> {
+    match check {
+        Ok(OpRecord::RequestEvent(e)) => Some(e.request.to_string()),
+        Ok(OpRecord::ServiceRequest(r)) => Some(r.id.to_string()),
+        _ => None,
+    }
+}
+
+/// Refuse a batch that starts after a gap in the device's seqs.
+pub fn check_gap(ops: &[WireOp], last_seq: i64) -> Result<(), BatchError> {
     if ops[0].seq > last_seq + 1 {
         return Err(BatchError::Gap { expect_seq: last_seq + 1 });
     }
+    Ok(())
+}
+
+/// What to read for this batch, given the device's last seq. Refuses a batch that starts after a
+/// gap.
+pub fn needs(ops: &[WireOp], checks: &[Check], last_seq: i64) -> Result<Needs, BatchError> {
+    check_gap(ops, last_seq)?;
     let mut n = Needs::default();
     for (op, check) in ops.iter().zip(checks) {
         n.op_ids.push(op.op_id.clone());
         if op.seq <= last_seq {
             n.seqs.push(op.seq);
         } else {
-            match check {
-                Ok(OpRecord::RequestEvent(e)) => n.requests.push(e.request.to_string()),
-                Ok(OpRecord::ServiceRequest(r)) => n.requests.push(r.id.to_string()),
-                _ => {}
-            }
+            n.requests.extend(request_named(check));
         }
     }
     Ok(n)

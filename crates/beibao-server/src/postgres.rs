@@ -349,8 +349,8 @@ async fn push_in(
     let (device, facts) = begin_lock_and_read(c, device_id, ops, checks)
         .await?
         .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
-    // The gap check needs the locked `last_seq`; the facts read are a superset of its needs.
-    if let Err(e) = plan::needs(ops, checks, device.last_seq) {
+    // The gap check needs the locked `last_seq`; the facts read are a superset of what it needs.
+    if let Err(e) = plan::check_gap(ops, device.last_seq) {
         return Ok(Err(e));
     }
     let decisions = plan::decide(ops, checks, &device, &facts);
