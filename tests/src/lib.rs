@@ -209,6 +209,29 @@ impl Tablet {
             .expect("tablet init");
         Tablet { dir, path, clock, session }
     }
+
+    /// Enroll on `rt` (the tablet's syncer on its own connection; the runtime is the caller's).
+    pub fn enroll(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        url: &str,
+        code: &str,
+    ) -> Result<beibao_store::sync::EnrollmentRow, beibao_field::FieldError> {
+        let mut syncer = self.session.syncer()?;
+        rt.block_on(syncer.enroll(url, code))
+    }
+
+    /// Sync now on `rt`.
+    pub fn sync(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        settings: beibao_field::SyncSettings,
+        max_failures: u64,
+        progress: &mut (dyn FnMut(beibao_field::Progress) + Send),
+    ) -> Result<beibao_field::SyncSummary, beibao_field::FieldError> {
+        let mut syncer = self.session.syncer()?;
+        rt.block_on(syncer.sync_now(settings, max_failures, progress))
+    }
 }
 
 /// UUIDv7-shaped ids from a seed, distinct across tablets of different seeds.

@@ -9,7 +9,7 @@ use beibao_core::clock::Clock;
 use beibao_core::ops::OpKind;
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, VisitOutcome, VisitPurpose, VisitTarget};
-use beibao_field::{AcceptInput, VisitFinish};
+use beibao_field::{AcceptInput, OpenMediation, SignatureInput, VisitInput};
 use beibao_store::Store;
 use beibao_store::outbox::{self, Op};
 use beibao_sync::wire::OpStatus;
@@ -42,11 +42,18 @@ pub fn visit(t: &mut Tablet, rng: &mut ChaCha8Rng) {
     t.clock.advance(Duration::minutes(rng.random_range(5..40)));
     let fix = GpsFix { lat: home.lat, lon: home.lon + 0.0001, accuracy_m: 10.0, taken_at: t.clock.now() };
     t.session
-        .finish_visit(
-            draft,
-            VisitFinish { outcome: VisitOutcome::Met, persons_met: 2, fix: Some(fix), note: "走访".into() },
-        )
-        .expect("finish visit");
+        .record_visit(VisitInput {
+            id: Some(draft.id),
+            target: draft.target,
+            purposes: draft.purposes,
+            started_at: draft.started_at,
+            ended_at: t.clock.now(),
+            outcome: VisitOutcome::Met,
+            persons_met: 2,
+            fix: Some(fix),
+            note: "走访".into(),
+        })
+        .expect("record visit");
 }
 
 /// An ID card application carried back, moved `steps` states along (6 = delivered with a
@@ -265,14 +272,20 @@ pub fn mediation(t: &mut Tablet) -> beibao_store::records::MediationCase {
     let kind = MediationKind::People;
     let case = t
         .session
-        .open_mediation(kind, &village, EligibilityInput::consenting(kind, None), today)
+        .open_mediation(OpenMediation {
+            kind,
+            village,
+            eligibility: EligibilityInput::consenting(kind, None),
+            accepted_on: today,
+        })
         .expect("open mediation");
     for e in edits {
         t.session.edit_mediation(case.id, e).expect("edit");
     }
     for signer in [Signer::Party(0), Signer::Party(1), Signer::Mediator(0)] {
         t.clock.advance(Duration::minutes(1));
-        t.session.sign_mediation(case.id, signer, Mark::Signature, strokes.clone(), PNG).expect("sign");
+        let input = SignatureInput { signer, mark: Mark::Signature, strokes: strokes.clone(), png: PNG.to_vec() };
+        t.session.sign_mediation(case.id, input).expect("sign");
     }
     t.session.finalize_mediation(case.id, beibao_core::mediation::Outcome::WrittenAgreement).expect("finalize")
 }

@@ -1,6 +1,7 @@
 //! A real tablet store and a real server on loopback: enrollment, push, pull, blobs, receipts,
 //! revocation, and every error code of the API in its one shape.
 
+use beibao_core::code::Code;
 use std::time::Duration;
 
 use beibao_core::clock::Clock;
@@ -34,13 +35,13 @@ fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
 
     // Work done before enrollment waits in the outbox.
     work::visit(&mut t, &mut rng);
-    assert_eq!(t.session.sync_now(fast(), 0, &mut |_| {}).expect_err("not enrolled").code(), "not_enrolled");
+    assert_eq!(t.sync(&rt, fast(), 0, &mut |_| {}).expect_err("not enrolled").code(), Code::NotEnrolled);
     let code = server.code(&rt, OFFICER);
-    let enrolled = t.session.enroll(&server.url(), &code).expect("enroll");
+    let enrolled = t.enroll(&rt, &server.url(), &code).expect("enroll");
     assert_eq!(enrolled.server_key, server.state.public_key());
     assert_eq!((enrolled.serial_next, enrolled.serial_end), (1, 1000));
-    let err = Tablet::new(OFFICER, 2).session.enroll(&server.url(), &code).expect_err("a code is used once");
-    assert_eq!(err.code(), "enrollment_code_used");
+    let err = Tablet::new(OFFICER, 2).enroll(&rt, &server.url(), &code).expect_err("a code is used once");
+    assert_eq!(err.code(), Code::EnrollmentCodeUsed);
 
     work::service(&mut t, &mut rng, 6); // delivered with a signature image: a blob
     work::service(&mut t, &mut rng, 1); // carried back, waiting at the station
@@ -48,7 +49,7 @@ fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
     let case = work::mediation(&mut t);
     assert_eq!(case.agreement.serial.as_deref(), Some(format!("{}000001", enrolled.serial_prefix).as_str()));
     let hash = case.content_hash.clone().expect("hash");
-    let key = t.session.identity().expect("identity").key.expect("device key");
+    let key = t.session.syncer().expect("syncer").identity().expect("identity").key.expect("device key");
     wire::verify(
         &wire::public_hex(&key),
         &wire::agreement_message(&hash),
@@ -57,7 +58,7 @@ fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
     .expect("the agreement is signed with the device key");
 
     let mut events = Vec::new();
-    let summary = t.session.sync_now(fast(), 0, &mut |p| events.push(p)).expect("sync");
+    let summary = t.sync(&rt, fast(), 0, &mut |p| events.push(p)).expect("sync");
     let ops = t.session.sync_status().expect("status");
     assert_eq!(ops.pending_ops, 0);
     assert_eq!(ops.pending_blobs, 0, "the signature images went up on their own queue");
@@ -90,7 +91,7 @@ fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
     let outcome =
         rt.block_on(server.state.storage().desk_transition(&carried, &step, "desk:desk01", server.clock.now()));
     assert_eq!(outcome.expect("desk"), "applied");
-    let again = t.session.sync_now(fast(), 0, &mut |_| {}).expect("sync again");
+    let again = t.sync(&rt, fast(), 0, &mut |_| {}).expect("sync again");
     assert_eq!((again.applied, again.pulled), (0, 1), "nothing new to push; the desk's change pulled");
     assert_eq!(summary.pulled, 1, "the first sync pulled the catalog the server published at start");
     let state: String = t
@@ -109,13 +110,13 @@ fn a_captive_portal_page_is_never_taken_as_an_ack() {
     let server = Server::sqlite(&rt, &server_db(dir.path()), 3);
     let link = Link::start(&rt, server.addr);
     let mut t = Tablet::new(OFFICER, 3);
-    t.session.enroll(&link.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    t.enroll(&rt, &link.url(), &server.code(&rt, OFFICER)).expect("enroll");
     work::visit(&mut t, &mut ChaCha8Rng::seed_from_u64(3));
     link.faults([Fault::Portal; 4]);
-    let err = t.session.sync_now(fast(), 0, &mut |_| {}).expect_err("portal");
-    assert_eq!(err.code(), "not_our_server");
+    let err = t.sync(&rt, fast(), 0, &mut |_| {}).expect_err("portal");
+    assert_eq!(err.code(), Code::NotOurServer);
     assert_eq!(t.session.sync_status().expect("status").pending_ops, 1, "still pending");
-    let done = t.session.sync_now(fast(), 10, &mut |_| {}).expect("after the portal");
+    let done = t.sync(&rt, fast(), 10, &mut |_| {}).expect("after the portal");
     assert_eq!(done.applied, 1);
     assert!(done.retries >= 1);
 }
@@ -126,12 +127,12 @@ fn a_revoked_device_is_told_so_and_wipes_its_keys() {
     let dir = tempfile::tempdir().expect("tmp");
     let server = Server::sqlite(&rt, &server_db(dir.path()), 4);
     let mut t = Tablet::new(OFFICER, 4);
-    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
     assert!(rt.block_on(server.state.storage().revoke(t.session.device_id(), server.clock.now())).expect("revoke"));
     work::visit(&mut t, &mut ChaCha8Rng::seed_from_u64(4));
-    let err = t.session.sync_now(fast(), 5, &mut |_| {}).expect_err("revoked");
+    let err = t.sync(&rt, fast(), 5, &mut |_| {}).expect_err("revoked");
     assert!(matches!(err, beibao_field::FieldError::Sync(SyncError::Revoked)), "{err:?}");
-    let id = t.session.identity().expect("identity");
+    let id = t.session.syncer().expect("syncer").identity().expect("identity");
     assert!(id.key.is_none() && id.server_key.is_none(), "key material wiped");
     let status = t.session.sync_status().expect("status");
     assert!(status.revoked);
@@ -196,7 +197,7 @@ fn every_failure_answers_with_its_code_in_the_one_error_shape() {
         })
         .expect("json")
     };
-    let pk = wire::public_hex(&t.session.identity().expect("id").key.expect("key"));
+    let pk = wire::public_hex(&t.session.syncer().expect("syncer").identity().expect("id").key.expect("key"));
     expect(raw.post("/devices/enroll", None, "text/plain", enroll("X", &pk)), 415, "unsupported_media_type");
     expect(raw.post("/devices/enroll", None, json, b"{\"code\": ".to_vec()), 400, "malformed_json");
     expect(raw.post("/devices/enroll", None, json, b"{\"code\": \"A\", \"x\": 2}".to_vec()), 400, "unknown_field");
@@ -228,7 +229,7 @@ fn every_failure_answers_with_its_code_in_the_one_error_shape() {
         .header("content-encoding", "zstd")
         .body(bomb);
     expect(raw.send(req), 413, "payload_too_large");
-    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
 
     // Authentication.
     let device = t.session.device_id().to_owned();
@@ -262,7 +263,7 @@ fn every_failure_answers_with_its_code_in_the_one_error_shape() {
     expect(raw.post("/auth/token", None, json, body.expect("json")), 401, "bad_signature");
 
     let mut client = Client::new(&server.url(), Duration::from_secs(5)).expect("client");
-    let key = t.session.identity().expect("id").key.expect("key");
+    let key = t.session.syncer().expect("syncer").identity().expect("id").key.expect("key");
     rt.block_on(client.authenticate(&device, &key)).expect("token");
     let token = client.token().expect("token").to_owned();
 
@@ -311,7 +312,7 @@ fn every_failure_answers_with_its_code_in_the_one_error_shape() {
         }
         assert_eq!(status, 200);
     }
-    assert_eq!(limited.expect("rate limited").code, "rate_limited");
+    assert_eq!(limited.expect("rate limited").code, Code::RateLimited);
     server.clock.advance(chrono::Duration::seconds(30));
 
     // Tokens expire; revoked devices are told so.
@@ -377,9 +378,9 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             let r = req.send().await.expect("send");
             (r.status().as_u16(), r.bytes().await.expect("body"))
         });
-        let code = serde_json::from_slice::<ErrorBody>(&body).map(|e| e.code).unwrap_or_default();
+        let code = serde_json::from_slice::<ErrorBody>(&body).map(|e| e.code).unwrap_or(Code::Unknown);
         assert!(
-            status != 405 && !(status == 404 && code == "not_found"),
+            status != 405 && !(status == 404 && code == Code::NotFound),
             "{method} {path} is documented but not routed ({status} {code})"
         );
     }
@@ -391,32 +392,54 @@ fn the_openapi_document_is_served_and_describes_every_route() {
 }
 
 #[test]
-fn the_background_syncer_syncs_when_triggered_and_reports_progress() {
+fn the_background_syncer_runs_beside_the_screens_reports_progress_and_stops_when_the_tablet_locks() {
+    use beibao_field::SyncEvent;
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tmp");
     let server = Server::sqlite(&rt, &server_db(dir.path()), 7);
     let mut t = Tablet::new(OFFICER, 7);
-    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for _ in 0..3 {
         work::visit(&mut t, &mut rng);
     }
-    let Tablet { dir: tablet_dir, session, .. } = t;
+    let (tx, events) = std::sync::mpsc::channel();
+    let next = || events.recv_timeout(Duration::from_secs(30)).expect("an event within the watchdog");
     // An interval far beyond the test: only the trigger starts a sync.
-    let bg = beibao_field::Background::start(session, fast(), Duration::from_secs(3600), 3);
+    let syncer = t.session.syncer().expect("syncer");
+    let bg = beibao_field::Background::start(rt.handle(), syncer, fast(), Duration::from_secs(3600), 3, move |e| {
+        let _ = tx.send(e);
+    });
     bg.trigger();
     let mut progress = 0;
     let done = loop {
-        match bg.next_event(Duration::from_secs(30)).expect("an event within the watchdog") {
-            beibao_field::SyncEvent::Progress(_) => progress += 1,
-            beibao_field::SyncEvent::Done(summary) => break summary,
-            beibao_field::SyncEvent::Failed { code, message } => panic!("{code}: {message}"),
+        match next() {
+            SyncEvent::Progress { .. } => progress += 1,
+            SyncEvent::Done { summary } => break summary,
+            other => panic!("before the sync ends: {other:?}"),
         }
     };
     assert_eq!(done.applied, 3);
     assert!(progress >= 2, "progress events before the end");
-    let session = bg.stop().expect("the session comes back");
-    assert_eq!(session.sync_status().expect("status").pending_ops, 0);
+    // The session kept its own connection: the screens read and write while the syncer lives.
+    assert_eq!(t.session.sync_status().expect("status").pending_ops, 0, "the syncer's writes are seen");
+    assert!(t.session.sync_status().expect("status").last_success.is_some(), "the success is recorded");
+    work::visit(&mut t, &mut rng);
+    assert_eq!(t.session.sync_status().expect("status").pending_ops, 1, "a visit recorded beside the syncer");
+    bg.trigger();
+    let again = loop {
+        match next() {
+            SyncEvent::Progress { .. } => {}
+            SyncEvent::Done { summary } => break summary,
+            other => panic!("second sync: {other:?}"),
+        }
+    };
+    assert_eq!(again.applied, 1, "the second trigger synced the new visit");
+    // Locking the tablet stops the syncer, without being asked to.
+    let Tablet { dir: tablet_dir, session, .. } = t;
+    session.lock().expect("lock");
+    assert_eq!(next(), SyncEvent::Stopped, "a locked tablet stops syncing");
+    rt.block_on(bg.stop());
     drop(tablet_dir);
 }
 
@@ -482,16 +505,16 @@ fn a_catalog_published_while_serving_is_taken_in_and_work_under_the_older_one_st
                 ops: vec![op],
             }))
             .expect("push");
-        (ack.results[0].status, ack.results[0].code.clone())
+        (ack.results[0].status, ack.results[0].code)
     };
     let hz01 = v1.services.iter().find(|s| s.code == "HZ01").expect("HZ01").clone();
 
     // Until the server looks, it knows only the catalog it started with.
-    assert_eq!(push("HZ99", &added), (OpStatus::Rejected, Some("unknown_service".into())));
+    assert_eq!(push("HZ99", &added), (OpStatus::Rejected, Some(Code::UnknownService)));
     let versions = rt.block_on(server.state.refresh_catalogs()).expect("refresh");
     assert_eq!(versions, vec![v1.version.clone(), v2.version.clone()]);
     assert_eq!(push("HZ99", &added), (OpStatus::Applied, None), "the new service is known");
     // A tablet still on version 1 handled HZ01 at a door: that work is not refused.
     assert_eq!(push("HZ01", &hz01), (OpStatus::Applied, None), "made under the catalog the tablet held");
-    assert_eq!(push("HZ00", &hz01), (OpStatus::Rejected, Some("unknown_service".into())), "in no version");
+    assert_eq!(push("HZ00", &hz01), (OpStatus::Rejected, Some(Code::UnknownService)), "in no version");
 }

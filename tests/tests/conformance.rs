@@ -1,6 +1,7 @@
 //! One conformance suite for both storage backends: SQLite (a real file) and PostgreSQL (a
 //! throwaway cluster started by the test). Each backend must give the same answers.
 
+use beibao_core::code::Code;
 use std::sync::Arc;
 
 use beibao_core::activity::{PublicitySession, PublicityTopic};
@@ -37,7 +38,7 @@ fn op(seq: i64, op_id: &str, payload: &impl serde::Serialize) -> WireOp {
     WireOp::new(seq, op_id, "publicity", &sha256_hex(p.as_bytes()), &p).expect("op")
 }
 
-fn refused(r: Result<impl std::fmt::Debug, StorageError>) -> &'static str {
+fn refused(r: Result<impl std::fmt::Debug, StorageError>) -> Code {
     match r {
         Err(StorageError::Refused(code, _)) => code,
         other => panic!("expected a refusal, got {other:?}"),
@@ -74,7 +75,7 @@ async fn conformance(s: Arc<dyn Storage>) {
     // Accounts.
     let a = admin::new_account("desk01", Role::Desk, Some("西集派出所"), "correct horse battery").expect("account");
     s.create_account(&a, now).await.expect("create");
-    assert_eq!(refused(s.create_account(&a, now).await), "account_exists");
+    assert_eq!(refused(s.create_account(&a, now).await), Code::AccountExists);
     let read = s.account("desk01").await.expect("read").expect("exists");
     assert_eq!((read.role, read.station.as_deref()), (Role::Desk, Some("西集派出所")));
     assert!(read.password_hash.starts_with("$argon2id$"), "PHC string: {}", read.password_hash);
@@ -103,15 +104,15 @@ async fn conformance(s: Arc<dyn Storage>) {
     s.issue_code(&code_hash("AAAA-BBBB-CCCC"), OFFICER, now + Duration::hours(1), now).await.expect("code");
     s.issue_code(&code_hash("DDDD-EEEE-FFFF"), OFFICER, now - Duration::seconds(1), now).await.expect("code");
     s.issue_code(&code_hash("GGGG-HHHH-JJJJ"), "OF-03-02", now + Duration::hours(1), now).await.expect("code");
-    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "ZZZZ-ZZZZ-ZZZZ").await), "enrollment_code_invalid");
-    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "DDDD-EEEE-FFFF").await), "enrollment_code_expired");
-    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "GGGG-HHHH-JJJJ").await), "officer_mismatch");
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "ZZZZ-ZZZZ-ZZZZ").await), Code::EnrollmentCodeInvalid);
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "DDDD-EEEE-FFFF").await), Code::EnrollmentCodeExpired);
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "GGGG-HHHH-JJJJ").await), Code::OfficerMismatch);
     let (start, end) =
         enroll(&*s, DEV, OFFICER, "aaaa bbbb cccc").await.expect("codes are read without case or dashes");
     assert_eq!((start, end), (1, 1000));
-    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "AAAA-BBBB-CCCC").await), "enrollment_code_used");
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "AAAA-BBBB-CCCC").await), Code::EnrollmentCodeUsed);
     s.issue_code(&code_hash("KKKK-LLLL-MMMM"), OFFICER, now + Duration::hours(1), now).await.expect("code");
-    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "KKKK-LLLL-MMMM").await), "device_exists");
+    assert_eq!(refused(enroll(&*s, DEV, OFFICER, "KKKK-LLLL-MMMM").await), Code::DeviceExists);
     let (start2, _) = enroll(&*s, "dev-conformance-2", OFFICER, "KKKK-LLLL-MMMM").await.expect("second device");
     assert_eq!(start2, 1001, "serial blocks never overlap");
 
@@ -133,13 +134,13 @@ async fn conformance(s: Arc<dyn Storage>) {
         op(4, "op-4", &publicity(4, 40, DEV)),
     ];
     let pushed = push(&*s, "b1", &batch).await.expect("push").expect("no gap");
-    let statuses: Vec<_> = pushed.results.iter().map(|r| (r.status, r.code.as_deref())).collect();
+    let statuses: Vec<_> = pushed.results.iter().map(|r| (r.status, r.code)).collect();
     assert_eq!(
         statuses,
         vec![
             (OpStatus::Applied, None),
-            (OpStatus::Rejected, Some("implausible")),
-            (OpStatus::Rejected, Some("wrong_device")),
+            (OpStatus::Rejected, Some(Code::Implausible)),
+            (OpStatus::Rejected, Some(Code::WrongDevice)),
             (OpStatus::Applied, None)
         ]
     );
@@ -157,7 +158,7 @@ async fn conformance(s: Arc<dyn Storage>) {
     let mut bad = op(6, "op-6", &publicity(6, 5, DEV));
     bad.sha256 = "0".repeat(64);
     let r = push(&*s, "b4", &[bad]).await.expect("push").expect("ok");
-    assert_eq!(r.results[0].code.as_deref(), Some("hash_mismatch"));
+    assert_eq!(r.results[0].code, Some(Code::HashMismatch));
     let results = s.op_results(DEV).await.expect("results");
     assert_eq!(results.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6]);
     let rejected = s.rejected_ops(10).await.expect("rejected");
@@ -231,7 +232,7 @@ async fn conformance(s: Arc<dyn Storage>) {
     assert!(out.expect("desk").starts_with("conflict:"), "an impossible step is kept as a conflict");
     assert_eq!(
         refused(s.desk_transition("nope", &step(RequestState::Made, RequestState::Made), "x", now).await),
-        "not_found"
+        Code::NotFound
     );
     let (changes, _) = s.pull(OFFICER, 0, 100).await.expect("pull");
     let last = changes.last().expect("a change");
@@ -246,7 +247,7 @@ async fn conformance(s: Arc<dyn Storage>) {
     let a = s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await.expect("chunk");
     assert!(matches!(a, Appended::Stored(r) if r.offset == 4000 && !r.complete));
     match s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await {
-        Err(StorageError::Refused("blob_offset", held)) => assert_eq!(held, "4000"),
+        Err(StorageError::Refused(Code::BlobOffset, held)) => assert_eq!(held, "4000"),
         other => panic!("a chunk at the wrong offset is refused with the held offset: {other:?}"),
     }
     let a = s.blob_append(&sha, 10_000, 4000, &bytes[4000..], now).await.expect("chunk");
@@ -261,7 +262,7 @@ async fn conformance(s: Arc<dyn Storage>) {
     assert_eq!(s.publish_catalog(catalog, now).await.expect("same again"), c);
     let mut changed = catalog.clone();
     changed.services.pop();
-    assert_eq!(refused(s.publish_catalog(&changed, now).await), "catalog_version_exists");
+    assert_eq!(refused(s.publish_catalog(&changed, now).await), Code::CatalogVersionExists);
     let versions: Vec<String> = s.catalogs().await.expect("catalogs").into_iter().map(|c| c.version).collect();
     assert_eq!(versions, vec![catalog.version.clone()]);
 
@@ -323,7 +324,7 @@ fn concurrent_writes_commit_in_groups_and_a_refused_one_undoes_only_itself() {
                     serials.push(block);
                 }
                 // dev-0 is claimed by i = 0 and every odd i: exactly one of them wins.
-                Err(StorageError::Refused("device_exists", _)) => {
+                Err(StorageError::Refused(Code::DeviceExists, _)) => {
                     assert!(i % 2 == 1 || i == 0, "{i} has a device of its own");
                     refused_codes.push(format!("CODE-{i:04}"));
                 }

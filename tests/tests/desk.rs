@@ -2,6 +2,7 @@
 //! (applicant masked), open one (in full, audited), move it forward; the officer's tablet pulls
 //! the new state. Other stations' requests are not shown; every failure has its code.
 
+use beibao_core::code::Code;
 use beibao_server::admin::new_account;
 use beibao_server::desk::{DeskMoved, DeskRequestDetail, DeskRequests, LoginResponse};
 use beibao_server::storage::Role;
@@ -48,7 +49,7 @@ impl Console<'_> {
         serde_json::from_value(v).expect("answer shape")
     }
 
-    fn fails(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, String) {
+    fn fails(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Code) {
         let (status, v) = self.call(method, path, token, body);
         let e: ErrorBody = serde_json::from_value(v).expect("the one error shape");
         assert!(!e.message.is_empty());
@@ -81,10 +82,10 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     // The officer carries an application back and syncs.
     let mut t = Tablet::new(OFFICER, 11);
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    t.session.enroll(&server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
     work::service(&mut t, &mut rng, 1); // carried back
     let fast = Settings { backoff_base: std::time::Duration::from_millis(1), ..Settings::default() };
-    t.session.sync_now(fast, 0, &mut |_| {}).expect("sync");
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
     let (id, applicant): (String, String) = t
         .session
         .store()
@@ -98,11 +99,11 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     // Wrong password and unknown account answer the same.
     let bad =
         |u: &str, p: &str| c.fails("POST", "/accounts/login", None, Some(json!({ "username": u, "password": p })));
-    assert_eq!(bad("desk-xiji", "not-the-password"), (401, "bad_credentials".into()));
-    assert_eq!(bad("nobody", "window-password-1"), (401, "bad_credentials".into()));
+    assert_eq!(bad("desk-xiji", "not-the-password"), (401, Code::BadCredentials));
+    assert_eq!(bad("nobody", "window-password-1"), (401, Code::BadCredentials));
     assert_eq!(
         c.fails("POST", "/accounts/login", None, Some(json!({ "username": "x", "password": "y", "pin": 1 }))),
-        (400, "unknown_field".into())
+        (400, Code::UnknownField)
     );
     let s = c.login("desk-xiji", "window-password-1");
     assert_eq!((s.role.as_str(), s.station.as_deref()), ("desk", Some(station.as_str())));
@@ -116,7 +117,7 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     assert_ne!(shown, &applicant, "the list masks the applicant");
     assert_eq!(shown, &beibao_server::desk::mask_applicant(&applicant));
     assert!(shown.contains('*'));
-    assert_eq!(c.fails("GET", "/desk/requests?state=lost", Some(tok), None), (400, "bad_query".into()));
+    assert_eq!(c.fails("GET", "/desk/requests?state=lost", Some(tok), None), (400, Code::BadQuery));
     // Opened: in full.
     let one: DeskRequestDetail = c.ok("GET", &format!("/desk/requests/{id}"), tok, None);
     assert_eq!((one.request.applicant.as_str(), one.state.as_str()), (applicant.as_str(), "carried_back"));
@@ -131,10 +132,10 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     let jump: DeskMoved = c.ok("POST", &path, tok, step("submitted", "delivered"));
     assert!(jump.outcome.starts_with("conflict:"), "an impossible step is kept as a conflict: {}", jump.outcome);
     assert_eq!(jump.state, "submitted");
-    assert_eq!(c.fails("POST", &path, Some(tok), step("submitted", "rejected")), (422, "reason_required".into()));
+    assert_eq!(c.fails("POST", &path, Some(tok), step("submitted", "rejected")), (422, Code::ReasonRequired));
 
     // The officer's tablet pulls the new state.
-    let pulled = t.session.sync_now(fast, 0, &mut |_| {}).expect("sync");
+    let pulled = t.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
     assert!(pulled.pulled >= 1);
     let state: String = t
         .session
@@ -148,25 +149,25 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     let o = c.login("desk-other", "window-password-1");
     let theirs: DeskRequests = c.ok("GET", "/desk/requests", &o.token, None);
     assert!(theirs.requests.is_empty());
-    assert_eq!(c.fails("GET", &format!("/desk/requests/{id}"), Some(&o.token), None), (404, "not_found".into()));
-    assert_eq!(c.fails("POST", &path, Some(&o.token), step("submitted", "approved")), (404, "not_found".into()));
+    assert_eq!(c.fails("GET", &format!("/desk/requests/{id}"), Some(&o.token), None), (404, Code::NotFound));
+    assert_eq!(c.fails("POST", &path, Some(&o.token), step("submitted", "approved")), (404, Code::NotFound));
     let chief = c.login("chief", "window-password-1");
-    assert_eq!(c.fails("GET", "/desk/requests", Some(&chief.token), None), (403, "forbidden".into()));
-    assert_eq!(c.fails("GET", "/desk/requests", None, None), (401, "unauthenticated".into()));
-    assert_eq!(c.fails("GET", "/desk/requests", Some("feedface"), None), (401, "unauthenticated".into()));
+    assert_eq!(c.fails("GET", "/desk/requests", Some(&chief.token), None), (403, Code::Forbidden));
+    assert_eq!(c.fails("GET", "/desk/requests", None, None), (401, Code::Unauthenticated));
+    assert_eq!(c.fails("GET", "/desk/requests", Some("feedface"), None), (401, Code::Unauthenticated));
     // Guessing a password: ten tries, then one every six seconds.
     let tries: Vec<u16> = (0..12).map(|_| bad("chief", "guess-guess-guess").0).collect();
     assert_eq!(tries.iter().filter(|s| **s == 401).count(), 9, "{tries:?}"); // one try went to the login above
     assert_eq!(tries[11], 429);
     server.clock.advance(chrono::Duration::seconds(6));
-    assert_eq!(bad("chief", "guess-guess-guess"), (401, "bad_credentials".into()));
+    assert_eq!(bad("chief", "guess-guess-guess"), (401, Code::BadCredentials));
 
     // A session ends at logout, and by itself after a shift.
     let (status, _) = c.call("POST", "/accounts/logout", Some(&o.token), None);
     assert_eq!(status, 200);
-    assert_eq!(c.fails("GET", "/desk/requests", Some(&o.token), None), (401, "unauthenticated".into()));
+    assert_eq!(c.fails("GET", "/desk/requests", Some(&o.token), None), (401, Code::Unauthenticated));
     server.clock.advance(chrono::Duration::hours(beibao_server::desk::SESSION_HOURS) + chrono::Duration::minutes(1));
-    assert_eq!(c.fails("GET", "/desk/requests", Some(tok), None), (401, "session_expired".into()));
+    assert_eq!(c.fails("GET", "/desk/requests", Some(tok), None), (401, Code::SessionExpired));
 
     // Everything personal that was read, and every move, is in the audit log.
     let log = rt.block_on(server.state.storage().audit_log(100)).expect("audit");

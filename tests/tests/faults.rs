@@ -101,7 +101,7 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
     let link = Link::start(&rt, server.addr);
     let mut t = Tablet::new(OFFICER, seed);
     let code = server.code(&rt, OFFICER);
-    t.session.enroll(&link.url(), &code).expect("enroll on a clean link");
+    t.enroll(&rt, &link.url(), &code).expect("enroll on a clean link");
     link.shape(Shape { one_way: Duration::from_micros(rng.random_range(0..500)), bytes_per_s: 0 });
 
     let rounds = rng.random_range(1..=3);
@@ -118,10 +118,10 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
         let kill = rng.random_range(0..20);
         if kill < 6 {
             if kill < 3 {
-                let _ = t.session.sync_now(settings(), 0, &mut |_| {}); // whatever it gets done
+                let _ = t.sync(&rt, settings(), 0, &mut |_| {}); // whatever it gets done
             } else {
                 trip.arm(rng.random_range(1..=3));
-                let _ = t.session.sync_now(settings(), 2, &mut |_| {}); // the server dies under it
+                let _ = t.sync(&rt, settings(), 2, &mut |_| {}); // the server dies under it
             }
             let fired = trip.fired().then(|| t.session.sync_status().expect("status").last_acked_seq);
             server.kill();
@@ -137,7 +137,7 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
                 assert!(held > acked, "seed {seed}: committed {held}, acknowledged {acked}");
             }
         }
-        match t.session.sync_now(settings(), 200, &mut |_| {}) {
+        match t.sync(&rt, settings(), 200, &mut |_| {}) {
             Ok(summary) => totals.retries += summary.retries,
             Err(e) => {
                 totals.stuck += 1;

@@ -7,13 +7,14 @@ use beibao_core::activity::{
     Hazard, HazardKind, PublicitySession, PublicityTopic, Rating, RatingSubject, Satisfaction,
 };
 use beibao_core::clock::{Clock, FixedClock};
+use beibao_core::code::Code;
 use beibao_core::indicators::IndicatorValue;
 use beibao_core::mediation::agreement::{Mark, Signer, StrokePoint};
 use beibao_core::mediation::eligibility::{CaseType, EligibilityInput};
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, VisitOutcome, VisitPurpose, VisitTarget};
-use beibao_field::{AcceptInput, Env, FieldError, MediationEdit, Session, VisitFinish};
+use beibao_field::{AcceptInput, Env, FieldError, MediationEdit, OpenMediation, Session, SignatureInput, VisitInput};
 use beibao_store::key::{KdfParams, OsEntropy};
 use beibao_store::system::{SystemClock, UuidV7Ids};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -308,19 +309,19 @@ enum MediationCmd {
 #[derive(Debug)]
 pub struct CliError {
     /// Stable code.
-    pub code: String,
+    pub code: Code,
     /// Message.
     pub message: String,
 }
 
 impl From<FieldError> for CliError {
     fn from(e: FieldError) -> Self {
-        CliError { code: e.code().to_owned(), message: e.to_string() }
+        CliError { code: e.code(), message: e.to_string() }
     }
 }
 
-fn usage(code: &str, message: impl Into<String>) -> CliError {
-    CliError { code: code.to_owned(), message: message.into() }
+fn usage(code: Code, message: impl Into<String>) -> CliError {
+    CliError { code, message: message.into() }
 }
 
 /// A clap value parser for the core's enums, by their serde (snake_case) names.
@@ -331,16 +332,16 @@ fn by_name<T: DeserializeOwned>(s: &str) -> Result<T, String> {
 /// Parse a snake_case name into one of the core's enums.
 fn named<T: DeserializeOwned>(what: &str, s: &str) -> Result<T, CliError> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| usage("invalid_argument", format!("`{s}` is not a valid {what}")))
+        .map_err(|_| usage(Code::InvalidArgument, format!("`{s}` is not a valid {what}")))
 }
 
 fn read_json<T: DeserializeOwned>(path: &PathBuf) -> Result<T, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| usage("file", format!("{}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| usage("invalid_json", format!("{}: {e}", path.display())))
+    let text = std::fs::read_to_string(path).map_err(|e| usage(Code::File, format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| usage(Code::InvalidJson, format!("{}: {e}", path.display())))
 }
 
 fn read_bytes(path: &PathBuf) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path).map_err(|e| usage("file", format!("{}: {e}", path.display())))
+    std::fs::read(path).map_err(|e| usage(Code::File, format!("{}: {e}", path.display())))
 }
 
 fn env(now: Option<DateTime<Utc>>) -> Env {
@@ -352,31 +353,31 @@ fn env(now: Option<DateTime<Utc>>) -> Env {
 }
 
 fn pin(args: &Args) -> Result<String, CliError> {
-    args.pin.clone().ok_or_else(|| usage("pin_required", "give the PIN with --pin or BEIBAO_PIN"))
+    args.pin.clone().ok_or_else(|| usage(Code::PinRequired, "give the PIN with --pin or BEIBAO_PIN"))
 }
 
 fn open(args: &Args, env: &Env) -> Result<Session, CliError> {
     let calendar = beibao_fixtures::load::load_calendar(&beibao_fixtures::default_dir())
-        .map_err(|e| usage("fixtures", e.to_string()))?;
+        .map_err(|e| usage(Code::Fixtures, e.to_string()))?;
     Ok(beibao_field::unlock(&args.store, &pin(args)?, calendar, env.clone())?)
 }
 
 fn out<T: Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) -> Result<String, CliError> {
     if json {
-        serde_json::to_string_pretty(value).map_err(|e| usage("internal", e.to_string()))
+        serde_json::to_string_pretty(value).map_err(|e| usage(Code::Internal, e.to_string()))
     } else {
         Ok(text(value))
     }
 }
 
 /// Run one command.
-pub fn run(args: Args) -> Result<String, CliError> {
+pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError> {
     let env = env(args.now);
     let json = args.json;
     match &args.command {
         Command::Init { officer, fixtures, insecure_fast_kdf } => {
             let dir = fixtures.clone().unwrap_or_else(beibao_fixtures::default_dir);
-            let fx = beibao_fixtures::load(&dir).map_err(|e| usage("fixtures", e.to_string()))?;
+            let fx = beibao_fixtures::load(&dir).map_err(|e| usage(Code::Fixtures, e.to_string()))?;
             let kdf = if *insecure_fast_kdf { KdfParams::TEST_ONLY } else { KdfParams::RECOMMENDED };
             let (_, report) = beibao_field::init(&args.store, &pin(&args)?, officer, &fx, kdf, &mut OsEntropy, env)?;
             out(json, &report, |r| {
@@ -397,18 +398,21 @@ pub fn run(args: Args) -> Result<String, CliError> {
             let target = match (household, enterprise) {
                 (Some(h), None) => VisitTarget::Household(h.clone()),
                 (None, Some(e)) => VisitTarget::Enterprise(e.clone()),
-                _ => return Err(usage("invalid_argument", "give --household or --enterprise")),
+                _ => return Err(usage(Code::InvalidArgument, "give --household or --enterprise")),
             };
             let end = env.clock.now();
-            let start_env =
-                Env { clock: Arc::new(FixedClock::new(end - Duration::minutes(*minutes))), ids: env.ids.clone() };
-            let draft = open(&args, &start_env)?.start_visit(target, purposes.clone())?;
-            let mut session = open(&args, &env)?;
             let fix = lat.zip(*lon).map(|(lat, lon)| GpsFix { lat, lon, accuracy_m: *accuracy, taken_at: end });
-            let stored = session.finish_visit(
-                draft,
-                VisitFinish { outcome: *outcome, persons_met: *persons, fix, note: note.clone() },
-            )?;
+            let stored = open(&args, &env)?.record_visit(VisitInput {
+                id: None,
+                target,
+                purposes: purposes.clone(),
+                started_at: end - Duration::minutes(*minutes),
+                ended_at: end,
+                outcome: *outcome,
+                persons_met: *persons,
+                fix,
+                note: note.clone(),
+            })?;
             out(json, &stored, |s| format!("走访已记录 {} · 核验：{}", s.visit.id, s.verdict.describe().zh))
         }
         Command::Service(cmd) => {
@@ -453,7 +457,12 @@ pub fn run(args: Args) -> Result<String, CliError> {
                         ),
                     };
                     let on = accepted_on.unwrap_or_else(|| session.today());
-                    session.open_mediation(kind, village, input, on)?
+                    session.open_mediation(OpenMediation {
+                        kind,
+                        village: village.clone(),
+                        eligibility: input,
+                        accepted_on: on,
+                    })?
                 }
                 MediationCmd::Edit { id, file } => {
                     let edits: Vec<MediationEdit> = read_json(file)?;
@@ -461,7 +470,7 @@ pub fn run(args: Args) -> Result<String, CliError> {
                     for edit in edits {
                         case = Some(session.edit_mediation(*id, edit)?);
                     }
-                    case.ok_or_else(|| usage("invalid_json", "the file lists no edit"))?
+                    case.ok_or_else(|| usage(Code::InvalidJson, "the file lists no edit"))?
                 }
                 MediationCmd::Sign { id, signer, png, strokes } => {
                     let signer = parse_signer(signer)?;
@@ -469,7 +478,7 @@ pub fn run(args: Args) -> Result<String, CliError> {
                         Some(path) => (Mark::Signature, read_json(path)?),
                         None => (Mark::Thumbprint, vec![]),
                     };
-                    session.sign_mediation(*id, signer, mark, strokes, &read_bytes(png)?)?
+                    session.sign_mediation(*id, SignatureInput { signer, mark, strokes, png: read_bytes(png)? })?
                 }
                 MediationCmd::Finalize { id, outcome } => {
                     session.finalize_mediation(*id, named::<Outcome>("outcome", outcome)?)?
@@ -539,7 +548,7 @@ pub fn run(args: Args) -> Result<String, CliError> {
                 "service" => RatingSubject::ServiceRequest(*id),
                 "mediation" => RatingSubject::Mediation(*id),
                 other => {
-                    return Err(usage("invalid_argument", format!("`{other}`: rate a visit, service or mediation")));
+                    return Err(usage(Code::InvalidArgument, format!("`{other}`: rate a visit, service or mediation")));
                 }
             };
             let r = session.record_rating(Rating {
@@ -607,7 +616,7 @@ pub fn run(args: Args) -> Result<String, CliError> {
             })
         }
         Command::Enroll { server, code } => {
-            let e = open(&args, &env)?.enroll(server, code)?;
+            let e = rt.block_on(open(&args, &env)?.syncer()?.enroll(server, code))?;
             out(json, &e, |e| {
                 format!(
                     "已注册到 {} · 协议书编号段 {}{:06}–{:06}",
@@ -616,8 +625,8 @@ pub fn run(args: Args) -> Result<String, CliError> {
             })
         }
         Command::Sync { retries } => {
-            let mut session = open(&args, &env)?;
-            let s = session.sync_now(beibao_field::SyncSettings::default(), *retries, &mut |_| {})?;
+            let mut syncer = open(&args, &env)?.syncer()?;
+            let s = rt.block_on(syncer.sync_now(beibao_field::SyncSettings::default(), *retries, &mut |_| {}))?;
             out(json, &s, |s| {
                 format!(
                     "同步完成: 上传 {} 条 (重复 {} · 被拒 {}) · 附件 {} 个 · 下载变更 {} 条 · 重试 {} 次",
@@ -641,8 +650,7 @@ pub fn run(args: Args) -> Result<String, CliError> {
             })
         }
         Command::ChangePin { new_pin } => {
-            beibao_store::Store::change_pin(&args.store, &pin(&args)?, new_pin, env.clock.now(), &mut OsEntropy)
-                .map_err(FieldError::from)?;
+            beibao_field::change_pin(&args.store, &pin(&args)?, new_pin, env.clock.as_ref(), &mut OsEntropy)?;
             out(json, &serde_json::json!({"changed": true}), |_| "PIN 已更改".to_owned())
         }
     }
@@ -650,12 +658,12 @@ pub fn run(args: Args) -> Result<String, CliError> {
 
 fn parse_signer(s: &str) -> Result<Signer, CliError> {
     let (who, n) =
-        s.split_once(':').ok_or_else(|| usage("invalid_argument", "signer is party:N, guardian:N or mediator:N"))?;
-    let n: usize = n.parse().map_err(|_| usage("invalid_argument", "signer index must be a number"))?;
+        s.split_once(':').ok_or_else(|| usage(Code::InvalidArgument, "signer is party:N, guardian:N or mediator:N"))?;
+    let n: usize = n.parse().map_err(|_| usage(Code::InvalidArgument, "signer index must be a number"))?;
     match who {
         "party" => Ok(Signer::Party(n)),
         "guardian" => Ok(Signer::Guardian(n)),
         "mediator" => Ok(Signer::Mediator(n)),
-        _ => Err(usage("invalid_argument", "signer is party:N, guardian:N or mediator:N")),
+        _ => Err(usage(Code::InvalidArgument, "signer is party:N, guardian:N or mediator:N")),
     }
 }

@@ -12,7 +12,15 @@ use clap::Parser;
 fn main() -> ExitCode {
     let args = cli::Args::parse();
     let json = args.json;
-    match cli::run(args) {
+    // The one runtime of the process: sync and enrollment run on it.
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error[internal]: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli::run(args, &rt) {
         Ok(out) => {
             println!("{out}");
             ExitCode::SUCCESS

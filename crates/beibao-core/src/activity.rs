@@ -1,5 +1,6 @@
 //! Other field records: safety-publicity sessions, hazards found and fixed, satisfaction ratings.
 
+use crate::code::Code;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -180,11 +181,11 @@ pub enum ActivityError {
 
 impl ActivityError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            ActivityError::Required(_) => "required",
-            ActivityError::Implausible(_) => "implausible",
-            ActivityError::BeforeFound(_) => "before_found",
+            ActivityError::Required(_) => Code::Required,
+            ActivityError::Implausible(_) => Code::Implausible,
+            ActivityError::BeforeFound(_) => Code::BeforeFound,
         }
     }
 }

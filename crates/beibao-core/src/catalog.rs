@@ -3,6 +3,7 @@
 //! The catalog is data (`fixtures/catalog/services.json`); this module defines its shape, the rules a
 //! catalog must pass to be loaded, and the fee quote with waivers for low-income groups.
 
+use crate::code::Code;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
@@ -215,10 +216,10 @@ pub enum FeeError {
 
 impl FeeError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            FeeError::OptionRequired { .. } => "fee_option_required",
-            FeeError::UnknownOption { .. } => "fee_option_unknown",
+            FeeError::OptionRequired { .. } => Code::FeeOptionRequired,
+            FeeError::UnknownOption { .. } => Code::FeeOptionUnknown,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Identity rules: GB 11643 citizen ID numbers, phone numbers, and masking of personal data
 //! (REFERENCE §3).
 
+use crate::code::Code;
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
@@ -82,18 +83,18 @@ pub enum IdNumberError {
 
 impl IdNumberError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            IdNumberError::Empty => "id_empty",
-            IdNumberError::Legacy15 { .. } => "id_legacy_15",
-            IdNumberError::Length(_) => "id_length",
-            IdNumberError::Character { .. } => "id_character",
-            IdNumberError::Province(_) => "id_province",
-            IdNumberError::BirthDate(_) => "id_birth_date",
-            IdNumberError::BirthInFuture(_) => "id_birth_future",
-            IdNumberError::BirthTooEarly(_) => "id_birth_too_early",
-            IdNumberError::Checksum { .. } => "id_checksum",
-            IdNumberError::OtherIdType(_) => "id_other_type",
+            IdNumberError::Empty => Code::IdEmpty,
+            IdNumberError::Legacy15 { .. } => Code::IdLegacy15,
+            IdNumberError::Length(_) => Code::IdLength,
+            IdNumberError::Character { .. } => Code::IdCharacter,
+            IdNumberError::Province(_) => Code::IdProvince,
+            IdNumberError::BirthDate(_) => Code::IdBirthDate,
+            IdNumberError::BirthInFuture(_) => Code::IdBirthFuture,
+            IdNumberError::BirthTooEarly(_) => Code::IdBirthTooEarly,
+            IdNumberError::Checksum { .. } => Code::IdChecksum,
+            IdNumberError::OtherIdType(_) => Code::IdOtherType,
         }
     }
 }
@@ -289,12 +290,12 @@ pub enum PhoneError {
 
 impl PhoneError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            PhoneError::Empty => "phone_empty",
-            PhoneError::Character => "phone_character",
-            PhoneError::Mobile(_) => "phone_mobile",
-            PhoneError::Landline => "phone_landline",
+            PhoneError::Empty => Code::PhoneEmpty,
+            PhoneError::Character => Code::PhoneCharacter,
+            PhoneError::Mobile(_) => Code::PhoneMobile,
+            PhoneError::Landline => Code::PhoneLandline,
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod calendar;
 pub mod canonical;
 pub mod catalog;
 pub mod clock;
+pub mod code;
 pub mod identity;
 pub mod indicators;
 pub mod mediation;

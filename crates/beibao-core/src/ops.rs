@@ -1,6 +1,7 @@
 //! The payloads of outbox ops: what a tablet records, freezes into its outbox and pushes, and what
 //! the server parses and checks with the same rules. One type per [`OpKind`].
 
+use crate::code::Code;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -70,6 +71,7 @@ impl OpKind {
 
 /// A visit as stored: the record, its proof-of-visit verdict, whether it reached a special group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StoredVisit {
     /// The record.
     pub visit: Visit,
@@ -183,15 +185,15 @@ pub enum OpRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
     /// Stable code.
-    pub code: String,
+    pub code: Code,
     /// What is wrong, for the log and the officer.
     pub message: String,
 }
 
 impl Rejection {
     /// A rejection.
-    pub fn new(code: &str, message: impl Into<String>) -> Rejection {
-        Rejection { code: code.to_owned(), message: message.into() }
+    pub fn new(code: Code, message: impl Into<String>) -> Rejection {
+        Rejection { code, message: message.into() }
     }
 }
 
@@ -202,7 +204,7 @@ impl std::fmt::Display for Rejection {
 }
 
 fn parse_as<T: serde::de::DeserializeOwned>(payload: &str) -> Result<Box<T>, Rejection> {
-    serde_json::from_str(payload).map(Box::new).map_err(|e| Rejection::new("malformed_payload", e.to_string()))
+    serde_json::from_str(payload).map(Box::new).map_err(|e| Rejection::new(Code::MalformedPayload, e.to_string()))
 }
 
 impl OpRecord {
@@ -274,16 +276,16 @@ impl OpRecord {
             OpRecord::Visit(v) => v.visit.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
             OpRecord::ServiceRequest(r) => {
                 let Some(service) = catalog.services.iter().find(|s| s.code == r.service) else {
-                    return Err(Rejection::new("unknown_service", format!("no service `{}`", r.service)));
+                    return Err(Rejection::new(Code::UnknownService, format!("no service `{}`", r.service)));
                 };
                 if !mode_allowed(service, r.mode) {
                     return Err(Rejection::new(
-                        "mode_not_allowed",
+                        Code::ModeNotAllowed,
                         format!("{} cannot be handled that way", r.service),
                     ));
                 }
                 if r.applicant.trim().is_empty() {
-                    return Err(Rejection::new("required", "applicant"));
+                    return Err(Rejection::new(Code::Required, "applicant"));
                 }
                 Ok(())
             }
@@ -298,27 +300,27 @@ impl OpRecord {
 
 fn check_mediation(c: &MediationCase) -> Result<(), Rejection> {
     match c.status {
-        CaseStatus::Draft => Err(Rejection::new("draft", "a draft mediation stays on the tablet")),
+        CaseStatus::Draft => Err(Rejection::new(Code::Draft, "a draft mediation stays on the tablet")),
         CaseStatus::Ended => match c.outcome {
             Some(_) => Ok(()),
-            None => Err(Rejection::new("required", "an ended mediation needs its outcome")),
+            None => Err(Rejection::new(Code::Required, "an ended mediation needs its outcome")),
         },
         CaseStatus::Finalized => {
             let Some(claimed) = &c.content_hash else {
-                return Err(Rejection::new("required", "a finalized agreement needs its content hash"));
+                return Err(Rejection::new(Code::Required, "a finalized agreement needs its content hash"));
             };
             if let Some(issue) = c.agreement.issues().into_iter().next() {
-                return Err(Rejection::new("incomplete_agreement", format!("{}: {}", issue.field, issue.detail)));
+                return Err(Rejection::new(Code::IncompleteAgreement, format!("{}: {}", issue.field, issue.detail)));
             }
-            let actual = c.agreement.content_hash().map_err(|e| Rejection::new("not_canonical", e.to_string()))?;
+            let actual = c.agreement.content_hash().map_err(|e| Rejection::new(Code::NotCanonical, e.to_string()))?;
             if &actual != claimed {
                 return Err(Rejection::new(
-                    "agreement_hash_mismatch",
+                    Code::AgreementHashMismatch,
                     format!("content hashes to {actual}, the op claims {claimed}"),
                 ));
             }
             if c.device_signature.as_deref().is_none_or(str::is_empty) {
-                return Err(Rejection::new("unsigned_agreement", "the device's signature over the hash is missing"));
+                return Err(Rejection::new(Code::UnsignedAgreement, "the device's signature over the hash is missing"));
             }
             Ok(())
         }

@@ -6,6 +6,7 @@
 //! both move a request while apart, [`merge`] decides: terminal states win and an impossible
 //! transition is kept as a conflict, never dropped.
 
+use crate::code::Code;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -211,12 +212,12 @@ pub enum TransitionError {
 
 impl TransitionError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            TransitionError::Illegal { .. } => "transition_illegal",
-            TransitionError::ReasonRequired(_) => "transition_reason_required",
-            TransitionError::SignatureRequired => "transition_signature_required",
-            TransitionError::StaleState { .. } => "transition_stale",
+            TransitionError::Illegal { .. } => Code::TransitionIllegal,
+            TransitionError::ReasonRequired(_) => Code::TransitionReasonRequired,
+            TransitionError::SignatureRequired => Code::TransitionSignatureRequired,
+            TransitionError::StaleState { .. } => Code::TransitionStale,
         }
     }
 }
@@ -329,10 +330,10 @@ pub enum ChecklistError {
 
 impl ChecklistError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            ChecklistError::Missing(_) => "materials_missing",
-            ChecklistError::Unknown(_) => "materials_unknown",
+            ChecklistError::Missing(_) => Code::MaterialsMissing,
+            ChecklistError::Unknown(_) => Code::MaterialsUnknown,
         }
     }
 }
@@ -409,9 +410,9 @@ pub enum AcceptError {
 
 impl AcceptError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            AcceptError::ModeNotAllowed { .. } => "mode_not_allowed",
+            AcceptError::ModeNotAllowed { .. } => Code::ModeNotAllowed,
             AcceptError::Materials(e) => e.code(),
             AcceptError::Fee(e) => e.code(),
         }

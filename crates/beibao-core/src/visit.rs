@@ -1,5 +1,6 @@
 //! Household and enterprise visits (入户走访) and the proof-of-visit verdict.
 
+use crate::code::Code;
 use chrono::{DateTime, Duration, Utc};
 use geo::{Closest, ClosestPoint, Contains, Distance, Haversine, Point, Polygon};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use crate::text::LocalText;
 
 /// Whom the officer visited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum VisitTarget {
     /// A household of the register.
@@ -20,6 +22,7 @@ pub enum VisitTarget {
 
 /// Why the officer came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VisitPurpose {
     /// 上门服务: handle a police service.
@@ -53,6 +56,7 @@ impl VisitPurpose {
 
 /// How the visit went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum VisitOutcome {
     /// 已见面: met the residents.
@@ -65,6 +69,7 @@ pub enum VisitOutcome {
 
 /// A GPS fix as the tablet reports it (WGS-84).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct GpsFix {
     /// Latitude in degrees.
@@ -86,6 +91,7 @@ impl GpsFix {
 
 /// A visit record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Visit {
     /// UUIDv7 made on the device.
@@ -156,14 +162,14 @@ pub enum VisitError {
 
 impl VisitError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            VisitError::NoPurpose => "visit_no_purpose",
-            VisitError::DuplicatePurpose(_) => "visit_duplicate_purpose",
-            VisitError::EndsBeforeStart => "visit_ends_before_start",
-            VisitError::TooLong => "visit_too_long",
-            VisitError::PersonsMismatch { .. } => "visit_persons_mismatch",
-            VisitError::BadFix { .. } => "visit_bad_fix",
+            VisitError::NoPurpose => Code::VisitNoPurpose,
+            VisitError::DuplicatePurpose(_) => Code::VisitDuplicatePurpose,
+            VisitError::EndsBeforeStart => Code::VisitEndsBeforeStart,
+            VisitError::TooLong => Code::VisitTooLong,
+            VisitError::PersonsMismatch { .. } => Code::VisitPersonsMismatch,
+            VisitError::BadFix { .. } => Code::VisitBadFix,
         }
     }
 }
@@ -225,6 +231,7 @@ impl Default for ProofPolicy {
 
 /// The proof-of-visit verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum ProofVerdict {
     /// Within the set distance of the household's position.

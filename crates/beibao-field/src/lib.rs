@@ -8,11 +8,12 @@ mod records;
 mod sync;
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use beibao_core::calendar::{WorkCalendar, china_date};
 use beibao_core::catalog::Catalog;
 use beibao_core::clock::{Clock, IdSource};
+use beibao_core::code::Code;
 use beibao_core::indicators::{self, Indicator, IndicatorValue};
 use beibao_fixtures::Fixtures;
 use beibao_store::key::{Entropy, KdfParams};
@@ -24,11 +25,17 @@ use beibao_store::{Store, StoreError};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use crate::error::FieldError;
+pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
-pub use crate::records::{AcceptInput, VisitDraft, VisitFinish};
-pub use crate::sync::{Background, SyncEvent, SyncStatus, SyncSummary};
+pub use crate::mediation::{OpenMediation, SignatureInput};
+pub use crate::records::{AcceptInput, VisitDraft, VisitInput};
+pub use crate::sync::{Background, SyncEvent, SyncSummary, Syncer};
+pub use beibao_store::drafts::{DraftKind, DraftSummary};
+pub use beibao_store::sync::SyncStatus;
 pub use beibao_sync::{Progress, Settings as SyncSettings};
+
+/// The installed catalog, shared by the session and its syncer (a pull may install a newer one).
+pub(crate) type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
 
 /// An unlocked tablet: the store, the officer and device it belongs to, and the injected clock and ids.
 pub struct Session {
@@ -36,9 +43,11 @@ pub struct Session {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     calendar: WorkCalendar,
-    catalog: Catalog,
+    catalog: SharedCatalog,
     officer_id: String,
     device_id: String,
+    // `true` once the session locks; dropped with the session. Syncers watch it and stop.
+    locked: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Session {
@@ -115,9 +124,10 @@ pub fn init(
         clock,
         ids,
         calendar: fixtures.calendar.clone(),
-        catalog: fixtures.catalog.clone(),
+        catalog: Arc::new(RwLock::new(Arc::new(fixtures.catalog.clone()))),
         officer_id: officer_id.to_owned(),
         device_id,
+        locked: tokio::sync::watch::Sender::new(false),
     };
     Ok((session, report))
 }
@@ -134,7 +144,24 @@ pub fn unlock(path: &Path, pin: &str, calendar: WorkCalendar, env: Env) -> Resul
     let catalog = reg::catalog(store.conn())?.ok_or_else(|| StoreError::Corrupt("no catalog installed".into()))?;
     let now = clock.now();
     store.write(|tx| audit(tx, now, &officer_id, "unlock", None))?;
-    Ok(Session { store, clock, ids, calendar, catalog, officer_id, device_id })
+    let catalog = Arc::new(RwLock::new(Arc::new(catalog)));
+    let locked = tokio::sync::watch::Sender::new(false);
+    Ok(Session { store, clock, ids, calendar, catalog, officer_id, device_id, locked })
+}
+
+/// Change the PIN: the database key is re-wrapped under the new PIN (the database itself is not
+/// rewritten). The old PIN is checked like an unlock (wrong ones count towards the lockout).
+pub fn change_pin(
+    path: &Path,
+    old_pin: &str,
+    new_pin: &str,
+    clock: &dyn Clock,
+    entropy: &mut dyn Entropy,
+) -> Result<(), FieldError> {
+    if old_pin == new_pin {
+        return Err(FieldError::invalid(Code::Invalid, "new_pin", "the new PIN is the same as the old one"));
+    }
+    Ok(Store::change_pin(path, old_pin, new_pin, clock.now(), entropy)?)
 }
 
 /// One indicator with its value.
@@ -147,8 +174,9 @@ pub struct Total {
 }
 
 impl Session {
-    /// Lock: close the store.
+    /// Lock: stop every syncer of this session and close the store.
     pub fn lock(mut self) -> Result<(), FieldError> {
+        self.locked.send_replace(true);
         let now = self.clock.now();
         let officer = self.officer_id.clone();
         self.store.write(|tx| audit(tx, now, &officer, "lock", None))?;
@@ -165,9 +193,9 @@ impl Session {
         &self.device_id
     }
 
-    /// The installed catalog.
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The installed catalog (the newest pulled, once a sync has installed one).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The store (reads).
@@ -185,7 +213,7 @@ impl Session {
         // One Chinese character (a surname) is a useful search; one Latin letter or digit is not.
         let q = query.trim();
         if q.is_empty() || (q.chars().count() < 2 && q.is_ascii()) {
-            return Err(FieldError::invalid("query_too_short", "query", "type a name, 2+ characters or the ID tail"));
+            return Err(FieldError::invalid(Code::QueryTooShort, "query", "type a name, 2+ characters or the ID tail"));
         }
         Ok(queries::search_households(self.store.conn(), query, village, 50)?)
     }
@@ -197,15 +225,15 @@ impl Session {
 
     /// The officer's day.
     pub fn day(&self) -> Result<Vec<DayItem>, FieldError> {
-        Ok(queries::officer_day(self.store.conn(), self.today(), &self.catalog, &self.calendar)?)
+        Ok(queries::officer_day(self.store.conn(), self.today(), &self.catalog(), &self.calendar)?)
     }
 
     /// Own totals for every indicator over China dates `[from, to]`.
     pub fn totals(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<Total>, FieldError> {
         if to < from {
-            return Err(FieldError::invalid("period_reversed", "to", "the period ends before it starts"));
+            return Err(FieldError::invalid(Code::PeriodReversed, "to", "the period ends before it starts"));
         }
-        let counts = queries::totals(self.store.conn(), &self.officer_id, from, to, &self.catalog, &self.calendar)?;
+        let counts = queries::totals(self.store.conn(), &self.officer_id, from, to, &self.catalog(), &self.calendar)?;
         Ok(indicators::all()
             .into_iter()
             .map(|indicator| {
@@ -218,5 +246,23 @@ impl Session {
     /// What waits to be synced.
     pub fn pending(&self) -> Result<Pending, FieldError> {
         Ok(outbox::pending_stats(self.store.conn())?)
+    }
+
+    /// Work under way (visits being filled in, mediations not yet finalized), newest first.
+    pub fn drafts(&self) -> Result<Vec<DraftSummary>, FieldError> {
+        Ok(beibao_store::drafts::list(self.store.conn())?)
+    }
+
+    /// Throw a draft away (a visit draft, or a mediation that was never finalized or ended).
+    pub fn discard_draft(&mut self, id: uuid::Uuid) -> Result<(), FieldError> {
+        let (now, officer) = (self.clock.now(), self.officer_id.clone());
+        let found = self.store.write(|tx| {
+            let found = beibao_store::drafts::discard(tx, id)?;
+            if found {
+                audit(tx, now, &officer, "draft_discard", Some(&id.to_string()))?;
+            }
+            Ok(found)
+        })?;
+        if found { Ok(()) } else { Err(FieldError::not_found("draft", id)) }
     }
 }

@@ -1,6 +1,7 @@
 //! Mediation on the spot: open (with the eligibility check), fill in, sign, finalize.
 
 use beibao_core::calendar::china_date;
+use beibao_core::code::Code;
 use beibao_core::identity::IdNumber;
 use beibao_core::mediation::agreement::{
     Agreement, AgreementForm, AgreementGps, GuardianRule, Incident, Mark, Mediator, Party, Performance,
@@ -81,17 +82,44 @@ pub enum MediationEdit {
     },
 }
 
+/// What the officer gives to open a mediation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenMediation {
+    /// 人民调解 or 治安调解.
+    pub kind: MediationKind,
+    /// Village code where the dispute is.
+    pub village: String,
+    /// The answers of the eligibility check.
+    pub eligibility: EligibilityInput,
+    /// The day the case was accepted.
+    pub accepted_on: NaiveDate,
+}
+
+/// One signature or thumbprint captured on the pad: the strokes as drawn and the PNG.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureInput {
+    /// Who signs.
+    pub signer: Signer,
+    /// Signature or thumbprint.
+    pub mark: Mark,
+    /// The strokes (a signature has at least one, none empty).
+    pub strokes: Vec<Vec<StrokePoint>>,
+    /// The image.
+    pub png: Vec<u8>,
+}
+
 impl Session {
-    /// Open a mediation: refused with every reason when the dispute may not be mediated.
-    pub fn open_mediation(
-        &mut self,
-        kind: MediationKind,
-        village: &str,
-        eligibility: EligibilityInput,
-        accepted_on: NaiveDate,
-    ) -> Result<MediationCase, FieldError> {
+    /// Open a mediation: refused with every reason when the dispute may not be mediated. The case
+    /// is a draft on the tablet until it is finalized or ended.
+    pub fn open_mediation(&mut self, input: OpenMediation) -> Result<MediationCase, FieldError> {
+        let OpenMediation { kind, village, eligibility, accepted_on } = input;
+        let village = village.as_str();
         if eligibility.kind != kind {
-            return Err(FieldError::invalid("kind_mismatch", "eligibility.kind", "the check is for another template"));
+            return Err(FieldError::invalid(
+                Code::KindMismatch,
+                "eligibility.kind",
+                "the check is for another template",
+            ));
         }
         if let Eligibility::Blocked(reasons) = check(&eligibility) {
             return Err(FieldError::MediationBlocked(reasons));
@@ -142,6 +170,11 @@ impl Session {
         Ok(case)
     }
 
+    /// A mediation (draft, finalized or ended).
+    pub fn mediation(&self, id: Uuid) -> Result<MediationCase, FieldError> {
+        rec::mediation(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("mediation", id))
+    }
+
     fn draft(&self, id: Uuid) -> Result<MediationCase, FieldError> {
         let case = rec::mediation(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("mediation", id))?;
         if case.status != CaseStatus::Draft {
@@ -166,7 +199,7 @@ impl Session {
                 };
                 if needs_guardian && party.guardian.is_none() {
                     return Err(FieldError::invalid(
-                        "guardian_required",
+                        Code::GuardianRequired,
                         "party.guardian",
                         format!("the party is {}: a parent or guardian must attend", parsed.age_on(on)),
                     ));
@@ -199,27 +232,30 @@ impl Session {
         Ok(case)
     }
 
-    /// Capture one signature or thumbprint (PNG plus strokes) on the draft.
-    pub fn sign_mediation(
-        &mut self,
-        id: Uuid,
-        signer: Signer,
-        mark: Mark,
-        strokes: Vec<Vec<StrokePoint>>,
-        png: &[u8],
-    ) -> Result<MediationCase, FieldError> {
+    /// Capture one signature or thumbprint (PNG plus strokes) on the draft: the image and the
+    /// draft are saved in one transaction.
+    pub fn sign_mediation(&mut self, id: Uuid, input: SignatureInput) -> Result<MediationCase, FieldError> {
+        let SignatureInput { signer, mark, strokes, png } = input;
         if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
-            return Err(FieldError::invalid("signature_not_png", "png", "the signature must be a PNG image"));
+            return Err(FieldError::invalid(Code::SignatureNotPng, "png", "the signature must be a PNG image"));
         }
         if mark == Mark::Signature && (strokes.is_empty() || strokes.iter().any(Vec::is_empty)) {
-            return Err(FieldError::invalid("signature_empty", "strokes", "the signature has no strokes"));
+            return Err(FieldError::invalid(Code::SignatureEmpty, "strokes", "the signature has no strokes"));
         }
         let mut case = self.draft(id)?;
         let now = self.clock.now();
-        let sha = self.store.write(|tx| rec::put_blob(tx, "image/png", png, now))?;
-        case.agreement.signatures.retain(|s| s.signer != signer);
-        case.agreement.signatures.push(SignatureCapture { signer, mark, strokes, image_sha256: sha, signed_at: now });
-        self.store.write(|tx| rec::save_draft(tx, &case))?;
+        self.store.write(|tx| {
+            let sha = rec::put_blob(tx, "image/png", &png, now)?;
+            case.agreement.signatures.retain(|s| s.signer != signer);
+            case.agreement.signatures.push(SignatureCapture {
+                signer,
+                mark,
+                strokes,
+                image_sha256: sha,
+                signed_at: now,
+            });
+            rec::save_draft(tx, &case)
+        })?;
         Ok(case)
     }
 
@@ -231,7 +267,7 @@ impl Session {
             || !outcome.applies_to(case.kind)
         {
             return Err(FieldError::invalid(
-                "outcome_not_agreement",
+                Code::OutcomeNotAgreement,
                 "outcome",
                 "finalize takes an agreement outcome of this template",
             ));
@@ -239,7 +275,7 @@ impl Session {
         let form = if outcome == Outcome::OralAgreement { AgreementForm::Oral } else { AgreementForm::Written };
         if case.agreement.form != form {
             return Err(FieldError::invalid(
-                "outcome_form_mismatch",
+                Code::OutcomeFormMismatch,
                 "outcome",
                 "the outcome does not match the agreement's form",
             ));
@@ -275,7 +311,7 @@ impl Session {
     pub fn end_mediation(&mut self, id: Uuid, outcome: Outcome) -> Result<MediationCase, FieldError> {
         let mut case = self.draft(id)?;
         if outcome.is_resolved() || !outcome.applies_to(case.kind) {
-            return Err(FieldError::invalid("outcome_is_agreement", "outcome", "use finalize for an agreement"));
+            return Err(FieldError::invalid(Code::OutcomeIsAgreement, "outcome", "use finalize for an agreement"));
         }
         let now = self.clock.now();
         case.status = CaseStatus::Ended;
@@ -290,7 +326,11 @@ impl Session {
     pub fn record_performance(&mut self, id: Uuid, performed: bool, note: String) -> Result<Followup, FieldError> {
         let case = rec::mediation(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("mediation", id))?;
         if case.status != CaseStatus::Finalized {
-            return Err(FieldError::invalid("not_finalized", "mediation", "only a finalized agreement is followed up"));
+            return Err(FieldError::invalid(
+                Code::NotFinalized,
+                "mediation",
+                "only a finalized agreement is followed up",
+            ));
         }
         let f = Followup {
             id: self.ids.next_id(),

@@ -2,9 +2,11 @@
 
 use beibao_core::activity::{Hazard, PublicitySession, Rating};
 use beibao_core::catalog::Mode;
+use beibao_core::code::Code;
 use beibao_core::registry::SpecialGroup;
 use beibao_core::service_request::{Acceptance, RequestState, ServiceRequest, Transition, accept};
 use beibao_core::visit::{GpsFix, ProofPolicy, Visit, VisitOutcome, VisitPurpose, VisitTarget, proof_of_visit};
+use beibao_store::StoreError;
 use beibao_store::records::{self as rec, RequestEvent, StoredVisit};
 use beibao_store::registry as reg;
 use chrono::{DateTime, Utc};
@@ -13,24 +15,44 @@ use uuid::Uuid;
 
 use crate::{FieldError, Session};
 
-/// A visit under way (held by the UI until it is finished).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A visit being filled in, saved on the tablet as it changes: an app kill or a flat battery
+/// brings it back ([`Session::drafts`], [`Session::visit_draft`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitDraft {
-    /// The visit's id.
+    /// The visit's id (kept when it is recorded).
     pub id: Uuid,
     /// Whom.
     pub target: VisitTarget,
-    /// Village of the target.
-    pub village: String,
+    /// Purposes chosen so far.
+    pub purposes: Vec<VisitPurpose>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// Outcome, once chosen.
+    pub outcome: Option<VisitOutcome>,
+    /// People spoken to, once entered.
+    pub persons_met: Option<u16>,
+    /// The last GPS fix taken.
+    pub fix: Option<GpsFix>,
+    /// Note so far.
+    pub note: String,
+}
+
+/// A finished visit, as the officer records it: one input, its start and end given by the caller.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitInput {
+    /// The draft's id when the visit was started as a draft (the draft is removed when the visit
+    /// is recorded); a new id otherwise.
+    pub id: Option<Uuid>,
+    /// Whom.
+    pub target: VisitTarget,
     /// Purposes.
     pub purposes: Vec<VisitPurpose>,
     /// When it started.
     pub started_at: DateTime<Utc>,
-}
-
-/// How a visit ended.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VisitFinish {
+    /// When it ended.
+    pub ended_at: DateTime<Utc>,
     /// Outcome.
     pub outcome: VisitOutcome,
     /// People spoken to.
@@ -40,6 +62,9 @@ pub struct VisitFinish {
     /// Note.
     pub note: String,
 }
+
+/// How far ahead of the tablet's clock a visit may end (a clock set a little differently by the UI).
+const FUTURE_SLACK_MINUTES: i64 = 5;
 
 /// What the officer enters to accept a service request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,35 +84,74 @@ pub struct AcceptInput {
 }
 
 impl Session {
-    /// Start a visit to a household or enterprise of the register.
-    pub fn start_visit(&self, target: VisitTarget, purposes: Vec<VisitPurpose>) -> Result<VisitDraft, FieldError> {
+    fn village_of(&self, target: &VisitTarget) -> Result<String, FieldError> {
         let conn = self.store.conn();
-        let village = match &target {
+        Ok(match target {
             VisitTarget::Household(id) => {
                 reg::household(conn, id)?.ok_or_else(|| FieldError::not_found("household", id))?.village
             }
             VisitTarget::Enterprise(code) => {
                 reg::enterprise(conn, code)?.ok_or_else(|| FieldError::not_found("enterprise", code))?.village
             }
-        };
-        Ok(VisitDraft { id: self.ids.next_id(), target, village, purposes, started_at: self.clock.now() })
+        })
     }
 
-    /// Finish a visit: validate, judge the proof of visit, and store it with its outbox op.
-    pub fn finish_visit(&mut self, draft: VisitDraft, finish: VisitFinish) -> Result<StoredVisit, FieldError> {
+    /// Start a visit now to a household or enterprise of the register: a draft saved on the tablet.
+    pub fn start_visit(&mut self, target: VisitTarget, purposes: Vec<VisitPurpose>) -> Result<VisitDraft, FieldError> {
+        let draft = VisitDraft {
+            id: self.ids.next_id(),
+            target,
+            purposes,
+            started_at: self.clock.now(),
+            outcome: None,
+            persons_met: None,
+            fix: None,
+            note: String::new(),
+        };
+        self.save_visit_draft(draft)
+    }
+
+    /// Save a visit draft as it changes (every edit of the form).
+    pub fn save_visit_draft(&mut self, draft: VisitDraft) -> Result<VisitDraft, FieldError> {
+        self.village_of(&draft.target)?;
+        let subject = match &draft.target {
+            VisitTarget::Household(id) | VisitTarget::Enterprise(id) => id.clone(),
+        };
+        let body = serde_json::to_string(&draft).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = self.clock.now();
+        self.store
+            .write(|tx| beibao_store::drafts::save_visit(tx, draft.id, &subject, &body, draft.started_at, now))?;
+        Ok(draft)
+    }
+
+    /// A saved visit draft.
+    pub fn visit_draft(&self, id: Uuid) -> Result<VisitDraft, FieldError> {
+        let body = beibao_store::drafts::visit(self.store.conn(), id)?
+            .ok_or_else(|| FieldError::not_found("visit draft", id))?;
+        Ok(serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("visit draft {id}: {e}")))?)
+    }
+
+    /// Record a visit: validate, judge the proof of visit, store it with its outbox op and remove
+    /// its draft, in one transaction.
+    pub fn record_visit(&mut self, input: VisitInput) -> Result<StoredVisit, FieldError> {
+        let now = self.clock.now();
+        if input.ended_at > now + chrono::Duration::minutes(FUTURE_SLACK_MINUTES) {
+            return Err(FieldError::invalid(Code::Invalid, "ended_at", "the visit ends after the tablet's clock"));
+        }
+        let village = self.village_of(&input.target)?;
         let visit = Visit {
-            id: draft.id,
+            id: input.id.unwrap_or_else(|| self.ids.next_id()),
             device_id: self.device_id.clone(),
             officer_id: self.officer_id.clone(),
-            village: draft.village.clone(),
-            target: draft.target.clone(),
-            purposes: draft.purposes,
-            outcome: finish.outcome,
-            persons_met: finish.persons_met,
-            started_at: draft.started_at,
-            ended_at: self.clock.now(),
-            fix: finish.fix,
-            note: finish.note,
+            village,
+            target: input.target,
+            purposes: input.purposes,
+            outcome: input.outcome,
+            persons_met: input.persons_met,
+            started_at: input.started_at,
+            ended_at: input.ended_at,
+            fix: input.fix,
+            note: input.note,
         };
         visit.validate()?;
         let conn = self.store.conn();
@@ -102,8 +166,11 @@ impl Session {
         };
         let verdict = proof_of_visit(&visit, &village.geometry, home, &ProofPolicy::default());
         let stored = StoredVisit { visit, verdict, special_group };
-        let (op, now) = (self.ids.next_id(), self.clock.now());
-        self.store.write(|tx| rec::insert_visit(tx, &stored, op, now))?;
+        let op = self.ids.next_id();
+        self.store.write(|tx| {
+            beibao_store::drafts::discard(tx, stored.visit.id)?;
+            rec::insert_visit(tx, &stored, op, now)
+        })?;
         Ok(stored)
     }
 
@@ -121,10 +188,11 @@ impl Session {
     /// Accept a service request at the door: mode, materials checklist, fee with waivers.
     pub fn accept_service(&mut self, input: AcceptInput) -> Result<ServiceRequest, FieldError> {
         if input.applicant.trim().is_empty() {
-            return Err(FieldError::invalid("required", "applicant", "who is applying"));
+            return Err(FieldError::invalid(Code::Required, "applicant", "who is applying"));
         }
+        let catalog = self.catalog();
         let service =
-            self.catalog.service(&input.service).ok_or_else(|| FieldError::not_found("service", &input.service))?;
+            catalog.service(&input.service).ok_or_else(|| FieldError::not_found("service", &input.service))?;
         let groups = self.applicant_groups(input.household.as_deref(), &input.applicant)?;
         let (mode, fee, state) = accept(&Acceptance {
             service,
@@ -164,7 +232,7 @@ impl Session {
     /// Deliver a finished document with the recipient's signature or thumbprint (PNG).
     pub fn deliver_service(&mut self, id: Uuid, signature_png: &[u8]) -> Result<ServiceRequest, FieldError> {
         if !signature_png.starts_with(b"\x89PNG\r\n\x1a\n") {
-            return Err(FieldError::invalid("signature_not_png", "signature", "the signature must be a PNG image"));
+            return Err(FieldError::invalid(Code::SignatureNotPng, "signature", "the signature must be a PNG image"));
         }
         let now = self.clock.now();
         let sha = self.store.write(|tx| rec::put_blob(tx, "image/png", signature_png, now))?;
@@ -222,7 +290,7 @@ impl Session {
     pub fn fix_hazard(&mut self, id: Uuid) -> Result<Hazard, FieldError> {
         let mut hazard = rec::hazard(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("hazard", id))?;
         if hazard.fixed_at.is_some() {
-            return Err(FieldError::invalid("already_fixed", "hazard", "the hazard is already closed"));
+            return Err(FieldError::invalid(Code::AlreadyFixed, "hazard", "the hazard is already closed"));
         }
         hazard.fixed_at = Some(self.clock.now());
         hazard.validate()?;

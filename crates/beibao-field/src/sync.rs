@@ -1,35 +1,56 @@
-//! Sync use cases: enroll the tablet, sync now, and a background mode that syncs when asked or on
-//! an interval. The tablet side of the engine ([`beibao_sync::Tablet`]) is implemented here over
-//! the encrypted store, each step one local transaction.
+//! Sync use cases: enroll the tablet, sync now, and a background syncer. All of it runs on the
+//! caller's tokio runtime (no runtime is built here, nothing blocks on a future) and on its own
+//! connection to the store ([`Syncer`]), so the officer's screens keep reading and writing while a
+//! sync runs. A syncer stops when its session locks or is dropped.
 
-use std::sync::mpsc;
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::Duration;
 
-use beibao_store::StoreError;
-use beibao_store::outbox;
+use beibao_core::catalog::Catalog;
+use beibao_core::clock::{Clock, IdSource};
+use beibao_core::code::Code;
 use beibao_store::registry as reg;
 use beibao_store::sync::{self as local, Acked, EnrollmentRow, Pulled};
+use beibao_store::{Store, StoreError, outbox};
 use beibao_sync::wire::{EnrollResponse, PullResponse, PushResponse, WireOp};
-use beibao_sync::{Backlog, DrainReport, Engine, Identity, Progress, Settings, SyncError, Tablet};
+use beibao_sync::{Backlog, DrainReport, Engine, Identity, LocalError, Progress, Settings, SyncError, Tablet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use tokio::sync::{mpsc, watch};
 
-use crate::{FieldError, Session};
+use crate::{FieldError, Session, SharedCatalog};
 
-fn s(e: StoreError) -> String {
-    e.to_string()
+fn local(e: StoreError) -> LocalError {
+    LocalError::new(e.code(), e.to_string())
 }
 
-impl Tablet for Session {
-    fn identity(&self) -> Result<Identity, String> {
+/// The tablet's side of sync on a connection of its own. Made by [`Session::syncer`]; owned, so a
+/// sync can run as a task while the session serves the screens.
+pub struct Syncer {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    catalog: SharedCatalog,
+    officer_id: String,
+    device_id: String,
+    locked: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Syncer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Syncer").field("device_id", &self.device_id).finish()
+    }
+}
+
+impl Tablet for Syncer {
+    fn identity(&self) -> Result<Identity, LocalError> {
         let conn = self.store.conn();
-        let key = local::device_key(conn).map_err(s)?.map(|seed| beibao_sync::wire::signing_key(&seed));
-        let server_key = local::enrollment(conn).map_err(s)?.map(|e| e.server_key);
+        let key = local::device_key(conn).map_err(local)?.map(|seed| beibao_sync::wire::signing_key(&seed));
+        let server_key = local::enrollment(conn).map_err(local)?.map(|e| e.server_key);
         Ok(Identity { device_id: self.device_id.clone(), officer_id: self.officer_id.clone(), key, server_key })
     }
 
-    fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse, now: DateTime<Utc>) -> Result<(), String> {
+    fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse, now: DateTime<Utc>) -> Result<(), LocalError> {
         let row = EnrollmentRow {
             server_url: server_url.to_owned(),
             server_key: e.server_key.clone(),
@@ -44,76 +65,76 @@ impl Tablet for Session {
                 local::save_enrollment(tx, &row)?;
                 beibao_store::records::audit(tx, now, &officer, "enroll", Some(server_url))
             })
-            .map_err(s)
+            .map_err(local)
     }
 
-    fn batch(&mut self, max_bytes: usize) -> Result<Vec<WireOp>, String> {
-        let ops = local::batch(self.store.conn(), max_bytes, beibao_sync::wire::MAX_BATCH_OPS).map_err(s)?;
+    fn batch(&mut self, max_bytes: usize) -> Result<Vec<WireOp>, LocalError> {
+        let ops = local::batch(self.store.conn(), max_bytes, beibao_sync::wire::MAX_BATCH_OPS).map_err(local)?;
         ops.iter()
-            .map(|o| WireOp::new(o.seq, &o.op_id, &o.kind, &o.sha256, &o.payload).map_err(|e| e.to_string()))
+            .map(|o| {
+                WireOp::new(o.seq, &o.op_id, &o.kind, &o.sha256, &o.payload)
+                    .map_err(|e| LocalError::new(Code::StoreCorrupt, format!("op {}: {e}", o.seq)))
+            })
             .collect()
     }
 
-    fn acknowledge(&mut self, ack: &PushResponse, now: DateTime<Utc>) -> Result<(), String> {
-        let acked: Vec<Acked> = ack
-            .results
-            .iter()
-            .map(|r| Acked {
-                seq: r.seq,
-                op_id: r.op_id.clone(),
-                state: r.status.as_str().to_owned(),
-                result: serde_json::to_string(r).unwrap_or_default(),
-            })
-            .collect();
-        let receipt = serde_json::to_string(&ack.receipt).map_err(|e| e.to_string())?;
-        self.store.write(|tx| local::acknowledge(tx, &acked, &ack.batch_id, &receipt, now)).map_err(s)
+    fn acknowledge(&mut self, ack: &PushResponse, now: DateTime<Utc>) -> Result<(), LocalError> {
+        let mut acked = Vec::with_capacity(ack.results.len());
+        for r in &ack.results {
+            let result =
+                serde_json::to_string(r).map_err(|e| LocalError::new(Code::StoreCorrupt, format!("result: {e}")))?;
+            acked.push(Acked { seq: r.seq, op_id: r.op_id.clone(), state: r.status.as_str().to_owned(), result });
+        }
+        let receipt = serde_json::to_string(&ack.receipt)
+            .map_err(|e| LocalError::new(Code::StoreCorrupt, format!("receipt: {e}")))?;
+        self.store.write(|tx| local::acknowledge(tx, &acked, &ack.batch_id, &receipt, now)).map_err(local)
     }
 
-    fn last_acked(&self) -> Result<i64, String> {
-        local::last_acked(self.store.conn()).map_err(s)
+    fn last_acked(&self) -> Result<i64, LocalError> {
+        local::last_acked(self.store.conn()).map_err(local)
     }
 
-    fn requeue_after(&mut self, seq: i64) -> Result<u64, String> {
-        self.store.write(|tx| local::requeue_after(tx, seq)).map_err(s)
+    fn requeue_after(&mut self, seq: i64) -> Result<u64, LocalError> {
+        self.store.write(|tx| local::requeue_after(tx, seq)).map_err(local)
     }
 
-    fn backlog(&self) -> Result<Backlog, String> {
-        let p = outbox::pending_stats(self.store.conn()).map_err(s)?;
+    fn backlog(&self) -> Result<Backlog, LocalError> {
+        let p = outbox::pending_stats(self.store.conn()).map_err(local)?;
         Ok(Backlog { ops: p.ops, op_bytes: p.op_bytes, blobs: p.blobs, blob_bytes: p.blob_bytes })
     }
 
-    fn pull_cursor(&self) -> Result<i64, String> {
-        local::pull_cursor(self.store.conn()).map_err(s)
+    fn pull_cursor(&self) -> Result<i64, LocalError> {
+        local::pull_cursor(self.store.conn()).map_err(local)
     }
 
-    fn apply_pull(&mut self, page: &PullResponse, now: DateTime<Utc>) -> Result<(), String> {
+    fn apply_pull(&mut self, page: &PullResponse, now: DateTime<Utc>) -> Result<(), LocalError> {
         let changes: Vec<Pulled> = page
             .changes
             .iter()
             .map(|c| Pulled { cursor: c.cursor, kind: c.kind.clone(), key: c.key.clone(), body: c.body.clone() })
             .collect();
-        let new_catalog = self.store.write(|tx| local::apply_pull(tx, &changes, page.cursor, now)).map_err(s)?;
-        if new_catalog && let Some(c) = reg::catalog(self.store.conn()).map_err(s)? {
-            self.catalog = c;
+        let new_catalog = self.store.write(|tx| local::apply_pull(tx, &changes, page.cursor, now)).map_err(local)?;
+        if new_catalog && let Some(c) = reg::catalog(self.store.conn()).map_err(local)? {
+            *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
         }
         Ok(())
     }
 
-    fn blobs_to_upload(&self) -> Result<Vec<(String, u64)>, String> {
-        local::blobs_to_upload(self.store.conn()).map_err(s)
+    fn blobs_to_upload(&self) -> Result<Vec<(String, u64)>, LocalError> {
+        local::blobs_to_upload(self.store.conn()).map_err(local)
     }
 
-    fn blob(&self, sha256: &str) -> Result<Vec<u8>, String> {
+    fn blob(&self, sha256: &str) -> Result<Vec<u8>, LocalError> {
         beibao_store::records::blob(self.store.conn(), sha256)
-            .map_err(s)?
-            .ok_or_else(|| format!("blob {sha256} is not on the tablet"))
+            .map_err(local)?
+            .ok_or_else(|| LocalError::new(Code::NotFound, format!("blob {sha256} is not on the tablet")))
     }
 
-    fn blob_uploaded(&mut self, sha256: &str) -> Result<(), String> {
-        self.store.write(|tx| local::blob_uploaded(tx, sha256)).map_err(s)
+    fn blob_uploaded(&mut self, sha256: &str) -> Result<(), LocalError> {
+        self.store.write(|tx| local::blob_uploaded(tx, sha256)).map_err(local)
     }
 
-    fn wipe_keys(&mut self) -> Result<(), String> {
+    fn wipe_keys(&mut self) -> Result<(), LocalError> {
         let now = self.clock.now();
         let officer = self.officer_id.clone();
         self.store
@@ -121,33 +142,13 @@ impl Tablet for Session {
                 local::wipe_keys(tx, now)?;
                 beibao_store::records::audit(tx, now, &officer, "revoked_wipe", None)
             })
-            .map_err(s)
+            .map_err(local)
     }
-}
-
-/// Where sync stands, for the UI.
-#[derive(Debug, Clone, Serialize)]
-pub struct SyncStatus {
-    /// Enrolled with this server, if any.
-    pub server_url: Option<String>,
-    /// Revoked (keys wiped).
-    pub revoked: bool,
-    /// Ops waiting.
-    pub pending_ops: u64,
-    /// Their bytes.
-    pub pending_bytes: u64,
-    /// Blobs waiting.
-    pub pending_blobs: u64,
-    /// Highest acknowledged seq.
-    pub last_acked_seq: i64,
-    /// Ops the server rejected (kept, with their reasons).
-    pub rejected: u64,
-    /// Pull cursor.
-    pub pull_cursor: i64,
 }
 
 /// What a sync did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncSummary {
     /// Ops applied on the server.
     pub applied: u64,
@@ -176,75 +177,112 @@ impl From<DrainReport> for SyncSummary {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, FieldError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| FieldError::Sync(SyncError::Local(format!("runtime: {e}"))))
-}
-
-fn system_now() -> DateTime<Utc> {
-    Utc::now()
-}
-
 impl Session {
+    /// The tablet's side of sync on a connection of its own, for a sync that runs beside the
+    /// screens. It stops when this session locks or is dropped.
+    pub fn syncer(&self) -> Result<Syncer, FieldError> {
+        Ok(Syncer {
+            store: self.store.reopen()?,
+            clock: self.clock.clone(),
+            ids: self.ids.clone(),
+            catalog: self.catalog.clone(),
+            officer_id: self.officer_id.clone(),
+            device_id: self.device_id.clone(),
+            locked: self.locked.subscribe(),
+        })
+    }
+
+    /// Where sync stands.
+    pub fn sync_status(&self) -> Result<local::SyncStatus, FieldError> {
+        Ok(local::status(self.store.conn())?)
+    }
+}
+
+impl Syncer {
+    fn engine(&self, server_url: &str, settings: Settings) -> Result<Engine, FieldError> {
+        // The jitter's seed comes from the injected ids, so a test's backoff is reproducible.
+        let seed = self.ids.next_id().as_u128() as u64;
+        Ok(Engine::new(server_url, settings, seed, self.clock.clone(), self.ids.clone())?)
+    }
+
+    /// Run `work` unless the session locks first; a lock (or the session dropped) ends it with
+    /// [`FieldError::Locked`], its local transactions committed or rolled back whole.
+    async fn until_locked<T>(
+        locked: &mut watch::Receiver<bool>,
+        work: impl Future<Output = Result<T, FieldError>>,
+    ) -> Result<T, FieldError> {
+        tokio::select! {
+            biased;
+            _ = locked.wait_for(|l| *l) => Err(FieldError::Locked),
+            r = work => r,
+        }
+    }
+
     /// Enroll this tablet with a server using a one-time code.
-    pub fn enroll(&mut self, server_url: &str, code: &str) -> Result<EnrollmentRow, FieldError> {
-        let rt = runtime()?;
-        let mut engine = Engine::new(server_url, Settings::default(), 1, system_now)?;
-        rt.block_on(engine.enroll(self, code))?;
+    pub async fn enroll(&mut self, server_url: &str, code: &str) -> Result<EnrollmentRow, FieldError> {
+        let mut engine = self.engine(server_url, Settings::default())?;
+        let mut locked = self.locked.clone();
+        Syncer::until_locked(&mut locked, async {
+            engine.enroll(self, code).await?;
+            Ok(())
+        })
+        .await?;
         local::enrollment(self.store.conn())?.ok_or_else(|| StoreError::Corrupt("enrollment not saved".into()).into())
     }
 
     /// Sync now with the enrolled server: push, upload blobs, pull; retry with backoff up to
     /// `max_failures` failed passes.
-    pub fn sync_now(
+    pub async fn sync_now(
         &mut self,
         settings: Settings,
         max_failures: u64,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<SyncSummary, FieldError> {
         let server = local::enrollment(self.store.conn())?.ok_or(SyncError::NotEnrolled)?.server_url;
-        let rt = runtime()?;
-        let seed = self.ids.next_id().as_u128() as u64;
-        let mut engine = Engine::new(&server, settings, seed, system_now)?;
-        Ok(rt.block_on(engine.drain(self, progress, max_failures))?.into())
+        let mut engine = self.engine(&server, settings)?;
+        let mut locked = self.locked.clone();
+        let report =
+            Syncer::until_locked(&mut locked, async { Ok(engine.drain(self, progress, max_failures).await?) }).await?;
+        let now = self.clock.now();
+        self.store.write(|tx| local::synced(tx, now))?;
+        Ok(report.into())
     }
 
-    /// Where sync stands.
-    pub fn sync_status(&self) -> Result<SyncStatus, FieldError> {
-        let conn = self.store.conn();
-        let p = outbox::pending_stats(conn)?;
-        let rejected: i64 = conn
-            .query_row("SELECT count(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get(0))
-            .map_err(StoreError::from)?;
-        Ok(SyncStatus {
-            server_url: local::enrollment(conn)?.map(|e| e.server_url),
-            revoked: reg::meta(conn, "revoked_at")?.is_some(),
-            pending_ops: p.ops,
-            pending_bytes: p.op_bytes,
-            pending_blobs: p.blobs,
-            last_acked_seq: local::last_acked(conn)?,
-            rejected: rejected as u64,
-            pull_cursor: local::pull_cursor(conn)?,
-        })
+    /// Where sync stands (read on the syncer's own connection).
+    pub fn status(&self) -> Result<local::SyncStatus, FieldError> {
+        Ok(local::status(self.store.conn())?)
+    }
+
+    /// The catalog as the last pull left it.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
-/// Events from the background syncer.
-#[derive(Debug, Clone)]
+/// Events from the background syncer, as the UI receives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "event", rename_all = "snake_case")]
 pub enum SyncEvent {
-    /// Progress of a pass.
-    Progress(Progress),
-    /// A drain finished.
-    Done(SyncSummary),
-    /// A drain failed; the syncer waits for the next trigger or interval.
+    /// Progress of a pass: its phase and what is left.
+    Progress {
+        /// Where the pass stands.
+        progress: Progress,
+    },
+    /// A sync finished.
+    Done {
+        /// What it did.
+        summary: SyncSummary,
+    },
+    /// A sync failed; the syncer waits for the next trigger or interval.
     Failed {
         /// Stable code.
-        code: String,
+        code: Code,
         /// Message.
         message: String,
     },
+    /// The syncer stopped (asked to, or the tablet locked).
+    Stopped,
 }
 
 enum Command {
@@ -252,41 +290,50 @@ enum Command {
     Stop,
 }
 
-/// A background syncer: owns the session on its own thread, syncs when triggered and every
-/// `interval`, reports progress; each pass is bounded by the engine's watchdog, and a failed
-/// drain never ends the loop.
+/// A background syncer: a task on the caller's runtime that syncs when triggered and every
+/// `interval`, reports each step through the event callback, and stops when asked or when the
+/// session locks. Each pass is bounded by the engine's watchdog; a failed sync never ends it.
 #[derive(Debug)]
 pub struct Background {
-    commands: mpsc::Sender<Command>,
-    events: mpsc::Receiver<SyncEvent>,
-    thread: Option<JoinHandle<Session>>,
+    commands: mpsc::UnboundedSender<Command>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 impl Background {
-    /// Start syncing `session` in the background.
-    pub fn start(mut session: Session, settings: Settings, interval: Duration, max_failures: u64) -> Background {
-        let (commands, rx) = mpsc::channel();
-        let (tx, events) = mpsc::channel();
-        let thread = std::thread::spawn(move || {
+    /// Start syncing in the background on `runtime`.
+    pub fn start(
+        runtime: &tokio::runtime::Handle,
+        mut syncer: Syncer,
+        settings: Settings,
+        interval: Duration,
+        max_failures: u64,
+        events: impl Fn(SyncEvent) + Send + Sync + 'static,
+    ) -> Background {
+        let (commands, mut rx) = mpsc::unbounded_channel();
+        let events = Arc::new(events);
+        let task = runtime.spawn(async move {
+            let mut locked = syncer.locked.clone();
             loop {
-                match rx.recv_timeout(interval) {
-                    Ok(Command::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => return session,
-                    Ok(Command::SyncNow) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                tokio::select! {
+                    biased;
+                    _ = locked.wait_for(|l| *l) => break,
+                    cmd = rx.recv() => match cmd {
+                        None | Some(Command::Stop) => break,
+                        Some(Command::SyncNow) => {}
+                    },
+                    _ = tokio::time::sleep(interval) => {}
                 }
-                let progress_tx = tx.clone();
-                let mut progress = move |p: Progress| {
-                    let _ = progress_tx.send(SyncEvent::Progress(p));
-                };
-                let event = match session.sync_now(settings, max_failures, &mut progress) {
-                    Ok(summary) => SyncEvent::Done(summary),
-                    Err(e) => SyncEvent::Failed { code: e.code().to_owned(), message: e.to_string() },
-                };
-                if tx.send(event).is_err() {
-                    return session;
+                let progress_events = events.clone();
+                let mut progress = move |p: Progress| progress_events(SyncEvent::Progress { progress: p });
+                match syncer.sync_now(settings, max_failures, &mut progress).await {
+                    Ok(summary) => events(SyncEvent::Done { summary }),
+                    Err(FieldError::Locked) => break,
+                    Err(e) => events(SyncEvent::Failed { code: e.code(), message: e.to_string() }),
                 }
             }
+            events(SyncEvent::Stopped);
         });
-        Background { commands, events, thread: Some(thread) }
+        Background { commands, task }
     }
 
     /// Ask for a sync now (e.g. the link came back).
@@ -294,14 +341,14 @@ impl Background {
         let _ = self.commands.send(Command::SyncNow);
     }
 
-    /// The next event, waiting at most `timeout`.
-    pub fn next_event(&self, timeout: Duration) -> Option<SyncEvent> {
-        self.events.recv_timeout(timeout).ok()
+    /// Whether the syncer has stopped (asked to, or the session locked).
+    pub fn is_stopped(&self) -> bool {
+        self.task.is_finished()
     }
 
-    /// Stop and take the session back.
-    pub fn stop(mut self) -> Option<Session> {
+    /// Stop after the current step and wait for the task to end.
+    pub async fn stop(self) {
         let _ = self.commands.send(Command::Stop);
-        self.thread.take().and_then(|t| t.join().ok())
+        let _ = self.task.await;
     }
 }

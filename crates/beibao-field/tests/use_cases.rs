@@ -1,6 +1,7 @@
 //! The officer's use cases end to end on a real encrypted store, with a fixed clock and
 //! sequential ids.
 
+use beibao_core::code::Code;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,7 +17,9 @@ use beibao_core::mediation::eligibility::{BlockReason, CaseType, EligibilityInpu
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitOutcome, VisitPurpose, VisitTarget};
-use beibao_field::{AcceptInput, Env, FieldError, MediationEdit, Session, VisitFinish};
+use beibao_field::{
+    AcceptInput, DraftKind, Env, FieldError, MediationEdit, OpenMediation, Session, SignatureInput, VisitInput,
+};
 use beibao_fixtures::Fixtures;
 use beibao_store::key::{Entropy, KdfParams};
 use beibao_store::outbox;
@@ -73,6 +76,14 @@ fn tablet() -> Tablet {
     Tablet { _dir: dir, path, clock, env, session, fixtures }
 }
 
+impl Tablet {
+    /// The app is killed (the session dropped without locking) and unlocked again.
+    fn relock(&mut self) {
+        let fresh = beibao_field::unlock(&self.path, PIN, self.fixtures.calendar.clone(), self.env.clone());
+        self.session = fresh.expect("unlock again");
+    }
+}
+
 /// A household of the officer's villages, preferring one with these groups.
 fn household(t: &Tablet, care: bool) -> beibao_core::registry::Household {
     let villages = t.fixtures.registry.villages_of(OFFICER);
@@ -100,11 +111,11 @@ fn init_refuses_an_unknown_officer_and_unlock_checks_the_pin() {
         t.env.clone(),
     )
     .expect_err("unknown officer");
-    assert_eq!(err.code(), "not_found");
+    assert_eq!(err.code(), Code::NotFound);
     t.session.lock().expect("lock");
     let err =
         beibao_field::unlock(&t.path, "999999", t.fixtures.calendar.clone(), t.env.clone()).expect_err("wrong PIN");
-    assert_eq!(err.code(), "pin_wrong");
+    assert_eq!(err.code(), Code::PinWrong);
     let s = beibao_field::unlock(&t.path, PIN, t.fixtures.calendar.clone(), t.env.clone()).expect("unlock");
     assert_eq!((s.officer_id(), s.catalog().services.len()), (OFFICER, 38));
 }
@@ -121,13 +132,33 @@ fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
         .expect("start");
     t.clock.advance(Duration::minutes(25));
     let fix = GpsFix { lat: home.lat + 0.0002, lon: home.lon, accuracy_m: 12.0, taken_at: t.clock.now() };
+    let mut edited = draft.clone();
+    edited.fix = Some(fix);
+    edited.note = "送证上门".into();
+    t.session.save_visit_draft(edited.clone()).expect("save draft");
+    // The app is killed mid-visit: the draft is on the tablet when it is unlocked again.
+    t.relock();
+    let drafts = t.session.drafts().expect("drafts");
+    assert_eq!(drafts.len(), 1, "the visit under way survived the kill");
+    assert_eq!((drafts[0].id, drafts[0].kind, drafts[0].subject.as_str()), (draft.id, DraftKind::Visit, h.id.as_str()));
+    let resumed = t.session.visit_draft(draft.id).expect("resume");
+    assert_eq!(resumed, edited, "the draft comes back as it was saved");
     let stored = t
         .session
-        .finish_visit(
-            draft,
-            VisitFinish { outcome: VisitOutcome::Met, persons_met: 2, fix: Some(fix), note: "送证上门".into() },
-        )
-        .expect("finish");
+        .record_visit(VisitInput {
+            id: Some(resumed.id),
+            target: resumed.target,
+            purposes: resumed.purposes,
+            started_at: resumed.started_at,
+            ended_at: t.clock.now(),
+            outcome: VisitOutcome::Met,
+            persons_met: 2,
+            fix: resumed.fix,
+            note: resumed.note,
+        })
+        .expect("record");
+    assert_eq!(stored.visit.id, draft.id, "the record keeps the draft's id");
+    assert!(t.session.drafts().expect("drafts").is_empty(), "recording removes the draft");
     assert!(
         matches!(stored.verdict, ProofVerdict::NearHousehold { distance_m } if distance_m < 30.0),
         "{:?}",
@@ -142,17 +173,33 @@ fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
     let op = outbox::op_for(t.session.store().conn(), &stored.visit.id.to_string()).expect("op").expect("queued");
     assert_eq!(op.kind, "visit");
 
+    let now = t.clock.now();
+    let input = |purposes: Vec<VisitPurpose>, started_at, ended_at| VisitInput {
+        id: None,
+        target: VisitTarget::Household(h.id.clone()),
+        purposes,
+        started_at,
+        ended_at,
+        outcome: VisitOutcome::Met,
+        persons_met: 1,
+        fix: None,
+        note: String::new(),
+    };
+    let err = t.session.record_visit(input(vec![], now - Duration::minutes(5), now));
+    assert_eq!(err.expect_err("no purpose").code(), Code::VisitNoPurpose);
+    let err = t.session.record_visit(input(vec![VisitPurpose::Publicity], now, now - Duration::minutes(5)));
+    assert_eq!(err.expect_err("reversed").code(), Code::VisitEndsBeforeStart);
+    let err = t.session.record_visit(input(vec![VisitPurpose::Publicity], now, now + Duration::hours(1)));
+    assert_eq!(err.expect_err("in the future").code(), Code::Invalid, "a visit cannot end after the tablet's clock");
     let draft = t.session.start_visit(VisitTarget::Household(h.id.clone()), vec![]).expect("start");
-    let err = t.session.finish_visit(
-        draft,
-        VisitFinish { outcome: VisitOutcome::Met, persons_met: 1, fix: None, note: String::new() },
-    );
-    assert_eq!(err.expect_err("no purpose").code(), "visit_no_purpose");
+    t.session.discard_draft(draft.id).expect("discard");
+    assert!(t.session.drafts().expect("drafts").is_empty(), "a discarded draft is gone");
+    assert_eq!(t.session.discard_draft(draft.id).expect_err("gone").code(), Code::NotFound);
     let err = t
         .session
         .start_visit(VisitTarget::Household("nope".into()), vec![VisitPurpose::Publicity])
         .expect_err("unknown");
-    assert_eq!(err.code(), "not_found");
+    assert_eq!(err.code(), Code::NotFound);
 }
 
 #[test]
@@ -184,8 +231,8 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
         assert_eq!(t.session.advance_service(r.id, to, None).expect("advance").state, to);
     }
     let err = t.session.advance_service(r.id, RequestState::Delivered, None).expect_err("needs a signature");
-    assert_eq!(err.code(), "transition_signature_required");
-    assert_eq!(t.session.deliver_service(r.id, b"not a png").expect_err("png").code(), "signature_not_png");
+    assert_eq!(err.code(), Code::TransitionSignatureRequired);
+    assert_eq!(t.session.deliver_service(r.id, b"not a png").expect_err("png").code(), Code::SignatureNotPng);
     assert_eq!(t.session.deliver_service(r.id, PNG).expect("deliver").state, RequestState::Delivered);
     let sha = beibao_core::canonical::sha256_hex(PNG);
     let stored = beibao_store::records::blob(t.session.store().conn(), &sha).expect("read blob");
@@ -193,7 +240,7 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
     assert_eq!(t.session.advance_service(r.id, RequestState::Closed, None).expect("close").state, RequestState::Closed);
     assert_eq!(
         t.session.advance_service(r.id, RequestState::Closed, None).expect_err("terminal").code(),
-        "transition_illegal"
+        Code::TransitionIllegal
     );
 
     let totals = t.session.totals(t.session.today(), t.session.today()).expect("totals");
@@ -210,7 +257,7 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
         materials: vec![],
         fee_option: None,
     });
-    assert_eq!(err.expect_err("mode").code(), "mode_not_allowed");
+    assert_eq!(err.expect_err("mode").code(), Code::ModeNotAllowed);
     let pending = t.session.pending().expect("pending");
     assert_eq!(pending.ops, 8, "1 request + 7 transitions queued");
     assert_eq!(pending.blobs, 1, "the signature PNG waits on its own queue");
@@ -240,13 +287,13 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
     let today = t.session.today();
     let case = t
         .session
-        .open_mediation(MediationKind::People, &village, consenting(MediationKind::People, None), today)
+        .open_mediation(opening(MediationKind::People, &village, consenting(MediationKind::People, None), today))
         .expect("open");
     let id = case.id;
     let minor = party(PartyRole::Respondent, "李小梅", "370402201206110125");
     assert_eq!(
         t.session.edit_mediation(id, MediationEdit::AddParty { party: minor }).expect_err("guardian").code(),
-        "guardian_required"
+        Code::GuardianRequired
     );
     assert_eq!(
         t.session
@@ -256,7 +303,7 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
             )
             .expect_err("id")
             .code(),
-        "id_checksum"
+        Code::IdChecksum
     );
     let edits = vec![
         MediationEdit::Authority { authority: "西集镇人民调解委员会".into() },
@@ -297,19 +344,22 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
     let strokes = vec![vec![StrokePoint { x: 1, y: 2, t: 0 }, StrokePoint { x: 5, y: 3, t: 20 }]];
     for signer in [Signer::Party(0), Signer::Party(1), Signer::Mediator(0)] {
         t.clock.advance(Duration::minutes(1));
-        t.session.sign_mediation(id, signer, Mark::Signature, strokes.clone(), PNG).expect("sign");
+        t.session.sign_mediation(id, signature(signer, Mark::Signature, strokes.clone())).expect("sign");
     }
     let done = t.session.finalize_mediation(id, Outcome::WrittenAgreement).expect("finalize");
     let hash = done.content_hash.clone().expect("hash");
     assert_eq!(hash, done.agreement.content_hash().expect("canonical"), "the stored hash is the content's");
     assert_eq!(
         t.session.edit_mediation(id, MediationEdit::RightsNotified).expect_err("read-only").code(),
-        "read_only",
+        Code::ReadOnly,
         "a finalized agreement cannot change"
     );
     assert_eq!(
-        t.session.sign_mediation(id, Signer::Party(0), Mark::Thumbprint, vec![], PNG).expect_err("read-only").code(),
-        "read_only"
+        t.session
+            .sign_mediation(id, signature(Signer::Party(0), Mark::Thumbprint, vec![]))
+            .expect_err("read-only")
+            .code(),
+        Code::ReadOnly
     );
     let f = t.session.record_performance(id, true, "已履行".into()).expect("followup");
     assert!(f.performed);
@@ -335,17 +385,19 @@ fn an_excluded_public_order_case_is_blocked_with_its_reason() {
     let village = t.fixtures.registry.villages_of(OFFICER)[0].to_owned();
     let today = t.session.today();
     let kind = MediationKind::PublicSecurity;
-    match t.session.open_mediation(kind, &village, consenting(kind, Some(CaseType::GangFight)), today) {
+    match t.session.open_mediation(opening(kind, &village, consenting(kind, Some(CaseType::GangFight)), today)) {
         Err(FieldError::MediationBlocked(reasons)) => {
             assert_eq!(reasons, vec![BlockReason::ExcludedCaseType(CaseType::GangFight)])
         }
         other => panic!("结伙斗殴 cannot be mediated, got {other:?}"),
     }
-    let case =
-        t.session.open_mediation(kind, &village, consenting(kind, Some(CaseType::Assault)), today).expect("assault");
+    let case = t
+        .session
+        .open_mediation(opening(kind, &village, consenting(kind, Some(CaseType::Assault)), today))
+        .expect("assault");
     let ended = t.session.end_mediation(case.id, Outcome::FailedInformedOfRemedies).expect("end");
     assert_eq!(ended.outcome, Some(Outcome::FailedInformedOfRemedies));
-    assert_eq!(t.session.end_mediation(case.id, Outcome::PartyRefused).expect_err("closed").code(), "read_only");
+    assert_eq!(t.session.end_mediation(case.id, Outcome::PartyRefused).expect_err("closed").code(), Code::ReadOnly);
 }
 
 #[test]
@@ -366,7 +418,7 @@ fn publicity_hazards_ratings_search_and_the_day() {
     t.session.record_publicity(blank(&village)).expect("publicity");
     assert_eq!(
         t.session.record_publicity(PublicitySession { attendees: 0, ..blank(&village) }).expect_err("nobody").code(),
-        "implausible"
+        Code::Implausible
     );
     let hazard = t
         .session
@@ -390,7 +442,7 @@ fn publicity_hazards_ratings_search_and_the_day() {
     t.clock.advance(Duration::days(1));
     let fixed = t.session.fix_hazard(hazard.id).expect("fix");
     assert!(fixed.fixed_at.is_some());
-    assert_eq!(t.session.fix_hazard(hazard.id).expect_err("again").code(), "already_fixed");
+    assert_eq!(t.session.fix_hazard(hazard.id).expect_err("again").code(), Code::AlreadyFixed);
     t.session
         .record_rating(Rating {
             id: Uuid::nil(),
@@ -419,7 +471,7 @@ fn publicity_hazards_ratings_search_and_the_day() {
     );
     let address = h.address.split("组").next().expect("address").to_owned() + "组";
     assert!(t.session.search(&address, Some(&h.village)).expect("by address").iter().all(|x| x.village == h.village));
-    assert_eq!(t.session.search("a", None).expect_err("short").code(), "query_too_short");
+    assert_eq!(t.session.search("a", None).expect_err("short").code(), Code::QueryTooShort);
     let surname: String = head.name.chars().take(1).collect();
     assert!(
         !t.session.search(&surname, None).expect("one Chinese character").is_empty(),
@@ -429,6 +481,14 @@ fn publicity_hazards_ratings_search_and_the_day() {
     assert!(!due.is_empty(), "no one has been visited yet: every care household is due");
     assert_eq!(
         t.session.totals(t.session.today(), t.session.today() - Duration::days(1)).expect_err("reversed").code(),
-        "period_reversed"
+        Code::PeriodReversed
     );
+}
+
+fn opening(kind: MediationKind, village: &str, eligibility: EligibilityInput, accepted_on: NaiveDate) -> OpenMediation {
+    OpenMediation { kind, village: village.to_owned(), eligibility, accepted_on }
+}
+
+fn signature(signer: Signer, mark: Mark, strokes: Vec<Vec<StrokePoint>>) -> SignatureInput {
+    SignatureInput { signer, mark, strokes, png: PNG.to_vec() }
 }

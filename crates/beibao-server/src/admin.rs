@@ -1,6 +1,7 @@
 //! Administration shared by the `beibao-server` verbs and the tests: opening storage from a
 //! `--database` argument, accounts with Argon2id password hashes, the registry offered to pull.
 
+use beibao_core::code::Code;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,13 +25,13 @@ pub async fn open_storage(database: &str, pg_pool: Option<usize>) -> Result<Arc<
 /// characters are refused.
 pub fn new_account(username: &str, role: Role, station: Option<&str>, password: &str) -> Result<Account, StorageError> {
     if username.trim().is_empty() || username.len() > 64 {
-        return Err(StorageError::refused("bad_username", "a username is 1–64 characters"));
+        return Err(StorageError::refused(Code::BadUsername, "a username is 1–64 characters"));
     }
     if password.chars().count() < 10 {
-        return Err(StorageError::refused("weak_password", "a password needs at least 10 characters"));
+        return Err(StorageError::refused(Code::WeakPassword, "a password needs at least 10 characters"));
     }
     if role == Role::Desk && station.is_none() {
-        return Err(StorageError::refused("station_required", "a station desk account names its station"));
+        return Err(StorageError::refused(Code::StationRequired, "a station desk account names its station"));
     }
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| StorageError::Db(format!("randomness: {e}")))?;

@@ -1,6 +1,7 @@
 //! The HTTP API (axum 0.8), versioned under `/api/v1`. Every failure answers with the one error
 //! shape `{code, message}`; bodies are JSON, zstd-compressed when the client says so.
 
+use beibao_core::code::Code;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -245,11 +246,8 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            body: ErrorBody { code: code.to_owned(), message: message.into(), expect_seq: None, offset: None },
-        }
+    pub fn new(status: StatusCode, code: Code, message: impl Into<String>) -> ApiError {
+        ApiError { status, body: ErrorBody { code, message: message.into(), expect_seq: None, offset: None } }
     }
 }
 
@@ -260,14 +258,14 @@ impl From<StorageError> for ApiError {
                 eprintln!("beibao-server: storage error: {m}");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "storage_unavailable",
+                    Code::StorageUnavailable,
                     "the server's storage failed; retry later",
                 )
             }
             StorageError::Refused(code, m) => {
                 let status = match code {
-                    "not_found" | "unknown_device" => StatusCode::NOT_FOUND,
-                    "device_exists" | "account_exists" | "catalog_version_exists" => StatusCode::CONFLICT,
+                    Code::NotFound | Code::UnknownDevice => StatusCode::NOT_FOUND,
+                    Code::DeviceExists | Code::AccountExists | Code::CatalogVersionExists => StatusCode::CONFLICT,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };
                 ApiError::new(status, code, m)
@@ -316,8 +314,9 @@ async fn read_body(state: &AppState, req: Request) -> Result<(HeaderMap, Bytes),
     let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "incomplete_body", format!("reading the body: {e}")))?;
+        let frame = frame.map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, Code::IncompleteBody, format!("reading the body: {e}"))
+        })?;
         let Ok(data) = frame.into_data() else { continue };
         seen += data.len();
         if seen > DRAIN_MAX {
@@ -336,7 +335,7 @@ async fn read_body(state: &AppState, req: Request) -> Result<(HeaderMap, Bytes),
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        Code::PayloadTooLarge,
         format!("request bodies are limited to {limit} bytes"),
     )
 }
@@ -348,7 +347,7 @@ pub(crate) async fn json_body<T: DeserializeOwned>(state: &AppState, req: Reques
     if !ct.starts_with("application/json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             format!("expected Content-Type application/json, got `{ct}`"),
         ));
     }
@@ -358,13 +357,13 @@ pub(crate) async fn json_body<T: DeserializeOwned>(state: &AppState, req: Reques
             if e.contains("exceeds") {
                 too_large(wire::MAX_JSON_BYTES)
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_encoding", e)
+                ApiError::new(StatusCode::BAD_REQUEST, Code::BadEncoding, e)
             }
         })?,
         Some(other) => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_encoding",
+                Code::UnsupportedEncoding,
                 format!("Content-Encoding `{other}` is not supported (use zstd)"),
             ));
         }
@@ -372,11 +371,11 @@ pub(crate) async fn json_body<T: DeserializeOwned>(state: &AppState, req: Reques
     let value = serde_json::from_slice(&json).map_err(|e| {
         let msg = e.to_string();
         let code = if msg.contains("unknown field") {
-            "unknown_field"
+            Code::UnknownField
         } else if e.is_syntax() || e.is_eof() {
-            "malformed_json"
+            Code::MalformedJson
         } else {
-            "invalid_body"
+            Code::InvalidBody
         };
         ApiError::new(StatusCode::BAD_REQUEST, code, msg)
     })?;
@@ -385,26 +384,26 @@ pub(crate) async fn json_body<T: DeserializeOwned>(state: &AppState, req: Reques
 
 /// The device behind a bearer token, rate limited.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
-    let unauth = |code: &str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
+    let unauth = |code: Code, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauth("unauthenticated", "a bearer token is required"))?;
+        .ok_or_else(|| unauth(Code::Unauthenticated, "a bearer token is required"))?;
     let (device, expires) = state
         .inner
         .storage
         .token(&sha256_hex(token.as_bytes()))
         .await?
-        .ok_or_else(|| unauth("unauthenticated", "unknown token"))?;
+        .ok_or_else(|| unauth(Code::Unauthenticated, "unknown token"))?;
     if device.revoked {
-        return Err(unauth("revoked", "this device was revoked; wipe its keys"));
+        return Err(unauth(Code::Revoked, "this device was revoked; wipe its keys"));
     }
     if expires < state.now() {
-        return Err(unauth("token_expired", "the token expired; sign a new challenge"));
+        return Err(unauth(Code::TokenExpired, "the token expired; sign a new challenge"));
     }
     if !state.admit(&device.id) {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many requests; slow down"));
     }
     Ok(device)
 }
@@ -416,11 +415,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device, A
 async fn enroll(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (headers, body): (_, EnrollRequest) = json_body(&state, req).await?;
     if !state.admit("enroll") {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many enrollment attempts"));
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many enrollment attempts"));
     }
-    wire::public_key(&body.public_key).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_public_key", e))?;
+    wire::public_key(&body.public_key).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Code::BadPublicKey, e))?;
     if body.device_id.trim().is_empty() || body.device_id.len() > 100 {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_device_id", "device id must be 1–100 characters"));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::BadDeviceId, "device id must be 1–100 characters"));
     }
     let e = Enrollment {
         code_hash: code_hash(&body.code),
@@ -445,14 +444,20 @@ async fn challenge(State(state): State<AppState>, req: Request) -> Result<Respon
     let (headers, body): (_, ChallengeRequest) = json_body(&state, req).await?;
     let device = state.inner.storage.device(&body.device_id).await?;
     match device {
-        None => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "unknown device; enroll first")),
+        None => {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, Code::Unauthenticated, "unknown device; enroll first"));
+        }
         Some(d) if d.revoked => {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "revoked", "this device was revoked; wipe its keys"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                Code::Revoked,
+                "this device was revoked; wipe its keys",
+            ));
         }
         Some(_) => {}
     }
     if !state.admit(&body.device_id) {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many requests; slow down"));
     }
     let challenge = state.random_hex(32);
     let expires_at = state.now() + state.inner.limits.challenge_ttl;
@@ -465,21 +470,21 @@ async fn challenge(State(state): State<AppState>, req: Request) -> Result<Respon
         (status = 401, description = "`unauthenticated`, `revoked`, `bad_challenge`, `bad_signature`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 async fn token(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (headers, body): (_, TokenRequest) = json_body(&state, req).await?;
-    let unauth = |code: &str, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
+    let unauth = |code: Code, m: &str| ApiError::new(StatusCode::UNAUTHORIZED, code, m);
     let device = state
         .inner
         .storage
         .device(&body.device_id)
         .await?
-        .ok_or_else(|| unauth("unauthenticated", "unknown device"))?;
+        .ok_or_else(|| unauth(Code::Unauthenticated, "unknown device"))?;
     if device.revoked {
-        return Err(unauth("revoked", "this device was revoked; wipe its keys"));
+        return Err(unauth(Code::Revoked, "this device was revoked; wipe its keys"));
     }
     if !state.inner.storage.take_challenge(&device.id, &body.challenge, state.now()).await? {
-        return Err(unauth("bad_challenge", "the challenge is unknown, used or expired"));
+        return Err(unauth(Code::BadChallenge, "the challenge is unknown, used or expired"));
     }
     wire::verify(&device.public_key, &wire::auth_message(&device.id, &body.challenge), &body.signature)
-        .map_err(|e| unauth("bad_signature", &e))?;
+        .map_err(|e| unauth(Code::BadSignature, &e))?;
     let token = state.random_hex(32);
     let expires_at = state.now() + state.inner.limits.token_ttl;
     state.inner.storage.put_token(&sha256_hex(token.as_bytes()), &device.id, expires_at).await?;
@@ -502,13 +507,13 @@ async fn push(State(state): State<AppState>, req: Request) -> Result<Response, A
     let device = authenticate(&state, req.headers()).await?;
     let (headers, batch): (_, PushRequest) = json_body(&state, req).await?;
     if batch.device_id != device.id {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "wrong_device", "the batch names another device"));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, Code::WrongDevice, "the batch names another device"));
     }
     if batch.batch_id.is_empty() || batch.batch_id.len() > 100 {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_batch", "batch_id must be 1–100 characters"));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "batch_id must be 1–100 characters"));
     }
     if let Err(BatchError::Invalid(m)) = crate::plan::check_shape(&batch.ops) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_batch", m));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, m));
     }
     let now = state.now();
     // Everything an op can be judged on alone is checked here, outside the storage transaction.
@@ -519,13 +524,13 @@ async fn push(State(state): State<AppState>, req: Request) -> Result<Response, A
         Err(BatchError::Gap { expect_seq }) => {
             let mut e = ApiError::new(
                 StatusCode::CONFLICT,
-                "seq_gap",
+                Code::SeqGap,
                 format!("the batch starts at seq {first_seq}; the server expects {expect_seq}"),
             );
             e.body.expect_seq = Some(expect_seq);
             return Err(e);
         }
-        Err(BatchError::Invalid(m)) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_batch", m)),
+        Err(BatchError::Invalid(m)) => return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, m)),
     };
     let receipt = Receipt::sign(&state.inner.key, &device.id, &batch.batch_id, &pushed.results, now);
     let resp = PushResponse {
@@ -560,12 +565,12 @@ async fn pull(
     let Query(q) = query.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad_query",
+            Code::BadQuery,
             format!("pull needs ?cursor=<integer>[&limit=<n>]: {}", e.body_text()),
         )
     })?;
     if q.cursor < 0 {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", "cursor is never negative"));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, "cursor is never negative"));
     }
     let limit = q.limit.unwrap_or(500).clamp(1, state.inner.limits.max_pull);
     let (changes, more) = state.inner.storage.pull(&device.officer_id, q.cursor, limit).await?;
@@ -577,7 +582,7 @@ fn check_sha(sha: &str) -> Result<(), ApiError> {
     if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_sha256", "a blob is named by 64 lower-case hex characters"))
+        Err(ApiError::new(StatusCode::BAD_REQUEST, Code::BadSha256, "a blob is named by 64 lower-case hex characters"))
     }
 }
 
@@ -625,14 +630,14 @@ async fn blob_put(
     let Query(q) = query.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "bad_query",
+            Code::BadQuery,
             format!("a chunk needs ?offset=<n>&size=<total>: {}", e.body_text()),
         )
     })?;
     if q.size == 0 || q.size > wire::MAX_BLOB_BYTES {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             format!("blobs are 1 to {} bytes", wire::MAX_BLOB_BYTES),
         ));
     }
@@ -640,7 +645,7 @@ async fn blob_put(
     if ct != "application/octet-stream" {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             format!("expected application/octet-stream, got `{ct}`"),
         ));
     }
@@ -651,13 +656,13 @@ async fn blob_put(
         }
         Ok(Appended::HashMismatch) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "blob_hash_mismatch",
+            Code::BlobHashMismatch,
             "the bytes do not hash to the blob's name; upload it again from offset 0",
         )),
-        Err(StorageError::Refused("blob_offset", held)) => {
+        Err(StorageError::Refused(Code::BlobOffset, held)) => {
             let mut e = ApiError::new(
                 StatusCode::CONFLICT,
-                "blob_offset",
+                Code::BlobOffset,
                 format!("the server holds {held} bytes; resume there"),
             );
             e.body.offset = held.parse().ok();
@@ -673,11 +678,11 @@ async fn health(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, "no such endpoint")
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take that method")
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, Code::MethodNotAllowed, "this endpoint does not take that method")
 }
 
 /// The OpenAPI document's frame; the paths come from the handlers as they are routed.

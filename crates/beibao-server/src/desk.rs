@@ -9,6 +9,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use beibao_core::canonical::sha256_hex;
+use beibao_core::code::Code;
 use beibao_core::identity::{mask_id_number, mask_name};
 use beibao_core::service_request::{RequestState, ServiceRequest, Transition};
 use chrono::{DateTime, Utc};
@@ -148,7 +149,7 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-fn unauth(code: &str, m: &str) -> ApiError {
+fn unauth(code: Code, m: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, m)
 }
 
@@ -157,7 +158,7 @@ fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauth("unauthenticated", "log in first: a bearer token is required"))
+        .ok_or_else(|| unauth(Code::Unauthenticated, "log in first: a bearer token is required"))
 }
 
 async fn audit(state: &AppState, actor: &str, action: &str, subject: &str) -> Result<(), ApiError> {
@@ -173,18 +174,22 @@ async fn desk(state: &AppState, headers: &HeaderMap) -> Result<(Account, String)
         .storage()
         .session(&sha256_hex(token.as_bytes()))
         .await?
-        .ok_or_else(|| unauth("unauthenticated", "unknown or ended session; log in again"))?;
+        .ok_or_else(|| unauth(Code::Unauthenticated, "unknown or ended session; log in again"))?;
     if expires < state.now() {
-        return Err(unauth("session_expired", "the session ended; log in again"));
+        return Err(unauth(Code::SessionExpired, "the session ended; log in again"));
     }
     if account.role != Role::Desk {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "these endpoints are for station desk accounts"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            Code::Forbidden,
+            "these endpoints are for station desk accounts",
+        ));
     }
     let Some(station) = account.station.clone() else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this desk account names no station"));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, "this desk account names no station"));
     };
     if !state.admit(&format!("account:{}", account.username)) {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down"));
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many requests; slow down"));
     }
     Ok((account, station))
 }
@@ -208,7 +213,7 @@ async fn station_request(state: &AppState, station: &str, id: &str) -> Result<Re
     let row = state.storage().request(id).await?;
     match row {
         Some(r) if state.station_of(&r.officer_id) == Some(station) => Ok(r),
-        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no request {id} at this station"))),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("no request {id} at this station"))),
     }
 }
 
@@ -221,7 +226,11 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     let (headers, body): (_, LoginRequest) = json_body(&state, req).await?;
     // Guessing passwords: 10 attempts per account, then one every 6 seconds.
     if !state.admit_at(&format!("login:{}", body.username), 1.0 / 6.0, 10.0) {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; wait a minute"));
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Code::RateLimited,
+            "too many attempts; wait a minute",
+        ));
     }
     let account = state.storage().account(&body.username).await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
@@ -238,7 +247,7 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     .unwrap_or(false);
     let Some(account) = account.filter(|_| ok) else {
         audit(&state, &format!("login:{}", body.username), "login_failed", &body.username).await?;
-        return Err(unauth("bad_credentials", "wrong username or password"));
+        return Err(unauth(Code::BadCredentials, "wrong username or password"));
     };
     let token = state.random_hex(32);
     let expires_at = state.now() + chrono::Duration::hours(SESSION_HOURS);
@@ -276,12 +285,12 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let (account, station) = desk(&state, &headers).await?;
     let Query(q) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("?state=<state>&limit=<n>: {}", e.body_text()))
+        ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, format!("?state=<state>&limit=<n>: {}", e.body_text()))
     })?;
     if let Some(s) = &q.state
         && serde_json::from_value::<RequestState>(serde_json::Value::String(s.clone())).is_err()
     {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", format!("no request state `{s}`")));
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, format!("no request state `{s}`")));
     }
     let officers = state.officers_of(&station);
     let rows =
@@ -346,7 +355,7 @@ pub(crate) async fn moves(
     if body.to == RequestState::Rejected && body.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "reason_required",
+            Code::ReasonRequired,
             "rejecting an application needs the reason the resident will be told",
         ));
     }

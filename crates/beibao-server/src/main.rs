@@ -1,5 +1,6 @@
 //! `beibao-server`: serve the API, and the administrator's verbs.
 
+use beibao_core::code::Code;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -112,7 +113,7 @@ impl Clock for SystemClock {
     }
 }
 
-fn fail(code: &str, msg: impl std::fmt::Display) -> ExitCode {
+fn fail(code: Code, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error[{code}]: {msg}");
     ExitCode::FAILURE
 }
@@ -120,7 +121,7 @@ fn fail(code: &str, msg: impl std::fmt::Display) -> ExitCode {
 fn storage_fail(e: StorageError) -> ExitCode {
     match e {
         StorageError::Refused(code, m) => fail(code, m),
-        StorageError::Db(m) => fail("database", m),
+        StorageError::Db(m) => fail(Code::StorageUnavailable, m),
     }
 }
 
@@ -144,19 +145,19 @@ async fn main() -> ExitCode {
     let result: Result<(), StorageError> = async {
         match cli.cmd {
             Cmd::Serve { listen, rate } => {
-                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
                 let limits = Limits { rate_per_s: rate, burst: rate * 2.0, ..Limits::default() };
                 let state =
                     AppState::new(storage, &f.catalog, &f.registry, Arc::new(SystemClock), Arc::new(OsRandom), limits)
                         .await?;
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
-                    .map_err(|e| StorageError::refused("listen", format!("{listen}: {e}")))?;
+                    .map_err(|e| StorageError::refused(Code::InvalidArgument, format!("{listen}: {e}")))?;
                 eprintln!("beibao-server: listening on http://{listen} ({})", state.storage().backend());
                 beibao_server::api::serve(listener, state).await.map_err(|e| StorageError::Db(e.to_string()))?;
             }
             Cmd::Seed => {
-                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
                 storage.publish_catalog(&f.catalog, now).await?;
                 let changes = registry_changes(&f.registry);
                 storage.publish_changes(&changes, now).await?;
@@ -172,11 +173,11 @@ async fn main() -> ExitCode {
                 };
                 if let Some(code) = &station {
                     let f = beibao_fixtures::load(&fixtures)
-                        .map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                        .map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
                     if !f.registry.stations.iter().any(|s| &s.code == code) {
                         let known: Vec<&str> = f.registry.stations.iter().map(|s| s.code.as_str()).collect();
                         return Err(StorageError::refused(
-                            "unknown_station",
+                            Code::UnknownStation,
                             format!("no station `{code}`; the stations are {}", known.join(", ")),
                         ));
                     }
@@ -188,9 +189,9 @@ async fn main() -> ExitCode {
                 });
             }
             Cmd::EnrollCode { officer, hours } => {
-                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused("fixtures", e.to_string()))?;
+                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
                 if !f.registry.officers.iter().any(|o| o.id == officer) {
-                    return Err(StorageError::refused("not_found", format!("no officer {officer}")));
+                    return Err(StorageError::refused(Code::NotFound, format!("no officer {officer}")));
                 }
                 let state =
                     AppState::new(
@@ -209,14 +210,14 @@ async fn main() -> ExitCode {
             }
             Cmd::Revoke { device } => {
                 if !storage.revoke(&device, now).await? {
-                    return Err(StorageError::refused("not_found", format!("no device {device}")));
+                    return Err(StorageError::refused(Code::NotFound, format!("no device {device}")));
                 }
                 print(cli.json, &serde_json::json!({ "revoked": device }), || format!("已吊销设备 {device}"));
             }
             Cmd::PublishCatalog { file } => {
                 let text = std::fs::read_to_string(&file)
-                    .map_err(|e| StorageError::refused("io", format!("{}: {e}", file.display())))?;
-                let catalog = Catalog::from_json(&text).map_err(|e| StorageError::refused("bad_catalog", e.to_string()))?;
+                    .map_err(|e| StorageError::refused(Code::File, format!("{}: {e}", file.display())))?;
+                let catalog = Catalog::from_json(&text).map_err(|e| StorageError::refused(Code::BadCatalog, e.to_string()))?;
                 let cursor = storage.publish_catalog(&catalog, now).await?;
                 print(cli.json, &serde_json::json!({ "version": catalog.version, "cursor": cursor }), || {
                     format!(

@@ -2,6 +2,7 @@
 //! the facts the storage read (inside its transaction) to the results and effects it then writes
 //! in the same transaction.
 
+use beibao_core::code::Code;
 use std::collections::{HashMap, HashSet};
 
 use beibao_core::catalog::Catalog;
@@ -257,7 +258,10 @@ pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) 
             d.replay = true;
             d.result = match facts.stored.get(&op.seq) {
                 Some(r) if r.op_id == op.op_id => r.clone(),
-                _ => reject(op, Rejection::new("seq_reused", format!("seq {} was already used by another op", op.seq))),
+                _ => reject(
+                    op,
+                    Rejection::new(Code::SeqReused, format!("seq {} was already used by another op", op.seq)),
+                ),
             };
             out.push(d);
             continue;
@@ -289,18 +293,18 @@ pub type Check = Result<OpRecord, Rejection>;
 /// it. The refusal given is the newest catalog's.
 pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog]) -> Check {
     if op.payload.get().len() > wire::MAX_OP_BYTES {
-        return Err(Rejection::new("op_too_large", format!("payload over {} bytes", wire::MAX_OP_BYTES)));
+        return Err(Rejection::new(Code::OpTooLarge, format!("payload over {} bytes", wire::MAX_OP_BYTES)));
     }
     if !op.hash_ok() {
-        return Err(Rejection::new("hash_mismatch", "the payload does not hash to its sha256"));
+        return Err(Rejection::new(Code::HashMismatch, "the payload does not hash to its sha256"));
     }
-    let kind = OpKind::parse(&op.kind).ok_or_else(|| Rejection::new("unknown_kind", format!("`{}`", op.kind)))?;
+    let kind = OpKind::parse(&op.kind).ok_or_else(|| Rejection::new(Code::UnknownKind, format!("`{}`", op.kind)))?;
     let rec = OpRecord::parse(kind, op.payload.get())?;
     if let Some((dev, officer)) = rec.author()
         && (dev != device.id || officer != device.officer_id)
     {
         return Err(Rejection::new(
-            "wrong_device",
+            Code::WrongDevice,
             format!("the record names {dev}/{officer}; this device is {}/{}", device.id, device.officer_id),
         ));
     }
@@ -317,7 +321,7 @@ pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog]) -> Check {
         }
     }
     if catalogs.is_empty() {
-        refusal = Some(Rejection::new("no_catalog", "the server has no published catalog"));
+        refusal = Some(Rejection::new(Code::NoCatalog, "the server has no published catalog"));
     }
     if let Some(r) = refusal {
         return Err(r);
@@ -326,7 +330,7 @@ pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog]) -> Check {
         && let (Some(hash), Some(sig)) = (&c.content_hash, &c.device_signature)
     {
         wire::verify(&device.public_key, &wire::agreement_message(hash), sig)
-            .map_err(|e| Rejection::new("bad_agreement_signature", e))?;
+            .map_err(|e| Rejection::new(Code::BadAgreementSignature, e))?;
     }
     Ok(rec)
 }
@@ -355,7 +359,7 @@ fn effects(
         OpRecord::ServiceRequest(r) => {
             let id = r.id.to_string();
             if requests.contains_key(&id) {
-                return Err(Rejection::new("request_exists", format!("request {id} already exists")));
+                return Err(Rejection::new(Code::RequestExists, format!("request {id} already exists")));
             }
             requests.insert(id.clone(), RequestFacts { mode: r.mode, state: r.state });
             let body = op.payload.get().to_owned();
@@ -364,7 +368,7 @@ fn effects(
         OpRecord::RequestEvent(e) => {
             let id = e.request.to_string();
             let Some(facts) = requests.get_mut(&id) else {
-                return Err(Rejection::new("unknown_request", format!("no request {id}")));
+                return Err(Rejection::new(Code::UnknownRequest, format!("no request {id}")));
             };
             let (outcome, moved) = merge_outcome(facts.mode, facts.state, &e.transition);
             if let Some(to) = moved {

@@ -3,6 +3,7 @@
 //! written in bulk with `UNNEST`. Writers of pull changes serialize on an advisory lock so the
 //! `BIGSERIAL` cursor is in commit order.
 
+use beibao_core::code::Code;
 use std::collections::HashMap;
 use std::str::FromStr;
 
@@ -19,7 +20,7 @@ use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
     Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK,
-    Storage, StorageError,
+    Storage, StorageError, stored_code,
 };
 
 const SCHEMA: &str = include_str!("schema/postgres.sql");
@@ -189,7 +190,16 @@ async fn begin_lock_and_read(
         let status: String = r.get(2);
         let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
         let seq: i64 = r.get(0);
-        facts.stored.insert(seq, OpResult { seq, op_id: r.get(1), status, code: r.get(3), message: r.get(4) });
+        facts.stored.insert(
+            seq,
+            OpResult {
+                seq,
+                op_id: r.get(1),
+                status,
+                code: r.get::<_, Option<&str>>(3).map(stored_code),
+                message: r.get(4),
+            },
+        );
     }
     for r in seen {
         facts.seen_op_ids.insert(r.get(0));
@@ -220,7 +230,7 @@ async fn write_and_commit(
     let shas: Vec<&str> = fresh.iter().map(|d| d.sha256.as_str()).collect();
     let payloads: Vec<&str> = fresh.iter().map(|d| d.payload.as_str()).collect();
     let statuses: Vec<&str> = fresh.iter().map(|d| d.result.status.as_str()).collect();
-    let codes: Vec<Option<&str>> = fresh.iter().map(|d| d.result.code.as_deref()).collect();
+    let codes: Vec<Option<&str>> = fresh.iter().map(|d| d.result.code.map(Code::as_str)).collect();
     let messages: Vec<Option<&str>> = fresh.iter().map(|d| d.result.message.as_deref()).collect();
     // Records in bulk; a record named twice in one batch (a hazard and its fix) keeps the last.
     let mut records: Vec<(&str, &str, Option<&str>, i64)> = Vec::new();
@@ -348,7 +358,7 @@ async fn push_in(
 ) -> Result<Result<Pushed, BatchError>, StorageError> {
     let (device, facts) = begin_lock_and_read(c, device_id, ops, checks)
         .await?
-        .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
+        .ok_or_else(|| StorageError::refused(Code::UnknownDevice, format!("no device {device_id}")))?;
     // The gap check needs the locked `last_seq`; the facts read are a superset of what it needs.
     if let Err(e) = plan::check_gap(ops, device.last_seq) {
         return Ok(Err(e));
@@ -411,7 +421,7 @@ impl Storage for Postgres {
             )
             .await?;
         if n == 0 {
-            return Err(StorageError::refused("account_exists", format!("account `{}` exists", a.username)));
+            return Err(StorageError::refused(Code::AccountExists, format!("account `{}` exists", a.username)));
         }
         Ok(())
     }
@@ -547,23 +557,26 @@ impl Storage for Postgres {
             )
             .await?;
         let Some(row) = row else {
-            return Err(StorageError::refused("enrollment_code_invalid", "no such enrollment code"));
+            return Err(StorageError::refused(Code::EnrollmentCodeInvalid, "no such enrollment code"));
         };
         let (officer, expires, used): (String, DateTime<Utc>, bool) = (row.get(0), row.get(1), row.get(2));
         if used {
-            return Err(StorageError::refused("enrollment_code_used", "this enrollment code was already used"));
+            return Err(StorageError::refused(Code::EnrollmentCodeUsed, "this enrollment code was already used"));
         }
         if expires < now {
-            return Err(StorageError::refused("enrollment_code_expired", "this enrollment code has expired"));
+            return Err(StorageError::refused(Code::EnrollmentCodeExpired, "this enrollment code has expired"));
         }
         if officer != e.officer_id {
             return Err(StorageError::refused(
-                "officer_mismatch",
+                Code::OfficerMismatch,
                 format!("the code is for officer {officer}, the tablet belongs to {}", e.officer_id),
             ));
         }
         if get_device(&tx, &e.device_id).await?.is_some() {
-            return Err(StorageError::refused("device_exists", format!("device {} is already enrolled", e.device_id)));
+            return Err(StorageError::refused(
+                Code::DeviceExists,
+                format!("device {} is already enrolled", e.device_id),
+            ));
         }
         tx.execute("LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE", &[]).await?;
         let start: i64 = tx.query_one("SELECT coalesce(max(serial_end), 0) + 1 FROM devices", &[]).await?.get(0);
@@ -755,7 +768,7 @@ impl Storage for Postgres {
             .query_opt("SELECT mode, state, officer_id FROM requests WHERE id = $1 FOR UPDATE", &[&request_id])
             .await?;
         let Some(row) = row else {
-            return Err(StorageError::refused("not_found", format!("no request {request_id}")));
+            return Err(StorageError::refused(Code::NotFound, format!("no request {request_id}")));
         };
         let (mode, state, officer): (String, String, String) = (row.get(0), row.get(1), row.get(2));
         let current: RequestState = from_name(&state)?;
@@ -809,13 +822,13 @@ impl Storage for Postgres {
             return Ok(Appended::Stored(row));
         }
         if row.total != total {
-            return Err(StorageError::refused("blob_size", format!("the blob was declared {} bytes", row.total)));
+            return Err(StorageError::refused(Code::BlobSize, format!("the blob was declared {} bytes", row.total)));
         }
         if offset != row.offset {
-            return Err(StorageError::Refused("blob_offset", row.offset.to_string()));
+            return Err(StorageError::Refused(Code::BlobOffset, row.offset.to_string()));
         }
         if offset + chunk.len() as u64 > total {
-            return Err(StorageError::refused("blob_size", "the chunk runs past the declared size"));
+            return Err(StorageError::refused(Code::BlobSize, "the chunk runs past the declared size"));
         }
         if !chunk.is_empty() {
             tx.execute(
@@ -921,7 +934,13 @@ impl Storage for Postgres {
             .map(|r| {
                 let status: String = r.get(2);
                 let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
-                Ok(OpResult { seq: r.get(0), op_id: r.get(1), status, code: r.get(3), message: r.get(4) })
+                Ok(OpResult {
+                    seq: r.get(0),
+                    op_id: r.get(1),
+                    status,
+                    code: r.get::<_, Option<&str>>(3).map(stored_code),
+                    message: r.get(4),
+                })
             })
             .collect()
     }
@@ -937,7 +956,7 @@ impl Storage for Postgres {
             Some(r) if r.get::<_, &str>(0) == text => r.get(1),
             Some(_) => {
                 return Err(StorageError::refused(
-                    "catalog_version_exists",
+                    Code::CatalogVersionExists,
                     format!("catalog {} is published with other content; publish a new version", catalog.version),
                 ));
             }
@@ -951,7 +970,7 @@ impl Storage for Postgres {
                     .await
                 {
                     Err(e) if unique_violation(&e) => {
-                        return Err(StorageError::refused("catalog_version_exists", "published concurrently"));
+                        return Err(StorageError::refused(Code::CatalogVersionExists, "published concurrently"));
                     }
                     other => other?,
                 };

@@ -2,6 +2,7 @@
 //! driven from a blocking thread. SQLite has one writer at a time, so the change cursor
 //! (`INTEGER PRIMARY KEY AUTOINCREMENT`) is in commit order by construction.
 
+use beibao_core::code::Code;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::storage::{
     Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK,
-    Storage, StorageError,
+    Storage, StorageError, stored_code,
 };
 
 const SCHEMA: &str = include_str!("schema/sqlite.sql");
@@ -285,7 +286,7 @@ fn write_decisions(
             d.sha256,
             d.payload,
             d.result.status.as_str(),
-            d.result.code,
+            d.result.code.map(Code::as_str),
             d.result.message,
             batch_id,
             at
@@ -343,11 +344,12 @@ fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Res
         for &seq in &needs.seqs {
             if let Some((op_id, status, code, message)) = stmt
                 .query_row(params![device.id, seq], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get(3)?))
                 })
                 .optional()?
             {
                 let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
+                let code = code.as_deref().map(stored_code);
                 facts.stored.insert(seq, OpResult { seq, op_id, status, code, message });
             }
         }
@@ -398,7 +400,7 @@ impl Storage for Sqlite {
                 params![a.username, a.role.as_str(), a.station, a.password_hash, ts(now)],
             )?;
             if n == 0 {
-                return Err(StorageError::refused("account_exists", format!("account `{}` exists", a.username)));
+                return Err(StorageError::refused(Code::AccountExists, format!("account `{}` exists", a.username)));
             }
             Ok(())
         })
@@ -556,23 +558,23 @@ impl Storage for Sqlite {
                 )
                 .optional()?;
             let Some((officer, expires, used)) = code else {
-                return Err(StorageError::refused("enrollment_code_invalid", "no such enrollment code"));
+                return Err(StorageError::refused(Code::EnrollmentCodeInvalid, "no such enrollment code"));
             };
             if used.is_some() {
-                return Err(StorageError::refused("enrollment_code_used", "this enrollment code was already used"));
+                return Err(StorageError::refused(Code::EnrollmentCodeUsed, "this enrollment code was already used"));
             }
             if parse_ts(&expires)? < now {
-                return Err(StorageError::refused("enrollment_code_expired", "this enrollment code has expired"));
+                return Err(StorageError::refused(Code::EnrollmentCodeExpired, "this enrollment code has expired"));
             }
             if officer != e.officer_id {
                 return Err(StorageError::refused(
-                    "officer_mismatch",
+                    Code::OfficerMismatch,
                     format!("the code is for officer {officer}, the tablet belongs to {}", e.officer_id),
                 ));
             }
             if get_device(tx, &e.device_id)?.is_some() {
                 return Err(StorageError::refused(
-                    "device_exists",
+                    Code::DeviceExists,
                     format!("device {} is already enrolled", e.device_id),
                 ));
             }
@@ -689,7 +691,7 @@ impl Storage for Sqlite {
         let (device_id, batch_id) = (device_id.to_owned(), batch_id.to_owned());
         self.write(move |tx| {
             let device = get_device(tx, &device_id)?
-                .ok_or_else(|| StorageError::refused("unknown_device", format!("no device {device_id}")))?;
+                .ok_or_else(|| StorageError::refused(Code::UnknownDevice, format!("no device {device_id}")))?;
             let needs = match plan::needs(&ops, &checks, device.last_seq) {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
@@ -768,7 +770,7 @@ impl Storage for Sqlite {
                 })
                 .optional()?;
             let Some((mode, state, officer)) = row else {
-                return Err(StorageError::refused("not_found", format!("no request {id}")));
+                return Err(StorageError::refused(Code::NotFound, format!("no request {id}")));
             };
             let current: RequestState = from_name(&state)?;
             let (outcome, new_state) = plan::merge_outcome(from_name(&mode)?, current, &t);
@@ -820,13 +822,16 @@ impl Storage for Sqlite {
                 return Ok(Appended::Stored(row));
             }
             if row.total != total {
-                return Err(StorageError::refused("blob_size", format!("the blob was declared {} bytes", row.total)));
+                return Err(StorageError::refused(
+                    Code::BlobSize,
+                    format!("the blob was declared {} bytes", row.total),
+                ));
             }
             if offset != row.offset {
-                return Err(StorageError::Refused("blob_offset", row.offset.to_string()));
+                return Err(StorageError::Refused(Code::BlobOffset, row.offset.to_string()));
             }
             if offset + chunk.len() as u64 > total {
-                return Err(StorageError::refused("blob_size", "the chunk runs past the declared size"));
+                return Err(StorageError::refused(Code::BlobSize, "the chunk runs past the declared size"));
             }
             if !chunk.is_empty() {
                 tx.execute(
@@ -949,11 +954,18 @@ impl Storage for Sqlite {
             let mut stmt =
                 c.prepare("SELECT seq, op_id, status, code, message FROM ops WHERE device_id = ?1 ORDER BY seq")?;
             let rows = stmt.query_map([d], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get(4)?,
+                ))
             })?;
             let mut out = Vec::new();
             for row in rows {
                 let (seq, op_id, status, code, message) = row?;
+                let code = code.as_deref().map(stored_code);
                 let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;
                 out.push(OpResult { seq, op_id, status, code, message });
             }
@@ -974,7 +986,7 @@ impl Storage for Sqlite {
                     Ok(tx.query_row("SELECT cursor FROM catalogs WHERE version = ?1", [&version], |r| r.get(0))?)
                 }
                 Some(_) => Err(StorageError::refused(
-                    "catalog_version_exists",
+                    Code::CatalogVersionExists,
                     format!("catalog {version} is published with other content; publish a new version"),
                 )),
                 None => {

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use beibao_core::catalog::Catalog;
+use beibao_core::code::Code;
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -19,12 +20,12 @@ pub enum StorageError {
     Db(String),
     /// A request the caller can fix (stable code, message).
     #[error("{1}")]
-    Refused(&'static str, String),
+    Refused(Code, String),
 }
 
 impl StorageError {
     /// A refusal.
-    pub fn refused(code: &'static str, msg: impl Into<String>) -> StorageError {
+    pub fn refused(code: Code, msg: impl Into<String>) -> StorageError {
         StorageError::Refused(code, msg.into())
     }
 }
@@ -361,4 +362,9 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Every published catalog, oldest first.
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError>;
+}
+
+/// A code as a backend stored it (text); one written by a newer server reads as `unknown`.
+pub(crate) fn stored_code(text: &str) -> Code {
+    Code::parse(text).unwrap_or(Code::Unknown)
 }

@@ -1,5 +1,6 @@
 //! The store's errors, each with a stable code for the UI.
 
+use beibao_core::code::Code;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -63,20 +64,20 @@ pub enum StoreError {
 
 impl StoreError {
     /// Stable error code for the UI and the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            StoreError::NotFound(_) => "store_not_found",
-            StoreError::AlreadyExists(_) => "store_exists",
-            StoreError::PinFormat => "pin_format",
-            StoreError::WrongPin { .. } => "pin_wrong",
-            StoreError::LockedOut { .. } => "pin_locked_out",
-            StoreError::KeyFile(_) => "key_file_damaged",
-            StoreError::TooNew { .. } => "store_too_new",
-            StoreError::Missing { .. } => "not_found",
-            StoreError::ReadOnly(_) => "read_only",
-            StoreError::Corrupt(_) => "store_corrupt",
-            StoreError::Sqlite(_) => "store_sqlite",
-            StoreError::Io(_) => "store_io",
+            StoreError::NotFound(_) => Code::StoreNotFound,
+            StoreError::AlreadyExists(_) => Code::StoreExists,
+            StoreError::PinFormat => Code::PinFormat,
+            StoreError::WrongPin { .. } => Code::PinWrong,
+            StoreError::LockedOut { .. } => Code::PinLockedOut,
+            StoreError::KeyFile(_) => Code::KeyFileDamaged,
+            StoreError::TooNew { .. } => Code::StoreTooNew,
+            StoreError::Missing { .. } => Code::NotFound,
+            StoreError::ReadOnly(_) => Code::ReadOnly,
+            StoreError::Corrupt(_) => Code::StoreCorrupt,
+            StoreError::Sqlite(_) => Code::StoreSqlite,
+            StoreError::Io(_) => Code::StoreIo,
         }
     }
 }

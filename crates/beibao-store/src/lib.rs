@@ -6,6 +6,7 @@
 //!   what mutates. Every domain write enqueues its outbox op in the same transaction ([`outbox`]).
 //! - [`queries`] answers the officer's day, searches and totals.
 
+pub mod drafts;
 pub mod error;
 pub mod key;
 pub mod outbox;
@@ -29,6 +30,9 @@ use crate::key::{DbKey, Entropy, KdfParams, KeyFile, key_path, unlock_key};
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    // Held while unlocked so a second connection (the background syncer's) can be opened; zeroed
+    // when the store locks or is dropped.
+    key: DbKey,
 }
 
 impl Store {
@@ -85,7 +89,24 @@ impl Store {
             .map_err(|e| StoreError::KeyFile(format!("the key does not open the database: {e}")))?;
         schema::prepare(&conn)?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn, path: path.to_owned() })
+        Ok(Store { conn, path: path.to_owned(), key: DbKey(db_key.0) })
+    }
+
+    /// A second connection to the same unlocked database (WAL: it reads while this one writes, and
+    /// writes wait for each other). The background syncer works on one, so the officer's screens
+    /// keep reading and writing during a sync.
+    pub fn reopen(&self) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch(&format!("PRAGMA key = {};", self.key.pragma_literal()))?;
+        schema::prepare(&conn)?;
+        let found = schema::version(&conn)?;
+        if found != schema::latest() {
+            return Err(StoreError::Corrupt(format!("schema {found} changed under an open store")));
+        }
+        Ok(Store { conn, path: self.path.clone(), key: DbKey(self.key.0) })
     }
 
     /// Open with the raw key (crash tests and tools that already hold the key).

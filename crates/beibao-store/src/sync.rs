@@ -305,3 +305,55 @@ pub fn blob_uploaded(tx: &Transaction<'_>, sha256: &str) -> Result<(), StoreErro
     tx.execute("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?1", [sha256])?;
     Ok(())
 }
+
+/// Where sync stands, for the UI: one read of the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SyncStatus {
+    /// Enrolled with this server, if any.
+    pub server_url: Option<String>,
+    /// Revoked (keys wiped).
+    pub revoked: bool,
+    /// Ops waiting.
+    pub pending_ops: u64,
+    /// Their bytes.
+    pub pending_bytes: u64,
+    /// Blobs waiting.
+    pub pending_blobs: u64,
+    /// Their bytes.
+    pub pending_blob_bytes: u64,
+    /// Highest acknowledged seq.
+    pub last_acked_seq: i64,
+    /// Ops the server rejected (kept, with their reasons).
+    pub rejected: u64,
+    /// Pull cursor.
+    pub pull_cursor: i64,
+    /// When a sync last completed (pushed, uploaded and pulled everything).
+    pub last_success: Option<DateTime<Utc>>,
+}
+
+/// Where sync stands.
+pub fn status(conn: &Connection) -> Result<SyncStatus, StoreError> {
+    let p = crate::outbox::pending_stats(conn)?;
+    let rejected: i64 = conn.query_row("SELECT count(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get(0))?;
+    let last_success = reg::meta(conn, "last_sync_at")?
+        .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(corrupt))
+        .transpose()?;
+    Ok(SyncStatus {
+        server_url: enrollment(conn)?.map(|e| e.server_url),
+        revoked: reg::meta(conn, "revoked_at")?.is_some(),
+        pending_ops: p.ops,
+        pending_bytes: p.op_bytes,
+        pending_blobs: p.blobs,
+        pending_blob_bytes: p.blob_bytes,
+        last_acked_seq: last_acked(conn)?,
+        rejected: rejected as u64,
+        pull_cursor: pull_cursor(conn)?,
+        last_success,
+    })
+}
+
+/// Record that a sync completed.
+pub fn synced(tx: &Transaction<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    reg::set_meta(tx, "last_sync_at", &now.to_rfc3339())
+}

@@ -1,5 +1,6 @@
 //! The store through its public API, on real encrypted SQLite files.
 
+use beibao_core::code::Code;
 use std::path::{Path, PathBuf};
 
 use beibao_core::canonical::sha256_hex;
@@ -218,7 +219,7 @@ fn a_newer_database_is_refused_and_a_failed_migration_changes_nothing() {
     store.conn().pragma_update(None, "user_version", 99).expect("bump");
     drop(store);
     match Store::unlock(&path, "246810", t0()) {
-        Err(e @ StoreError::TooNew { found: 99, .. }) => assert_eq!(e.code(), "store_too_new"),
+        Err(e @ StoreError::TooNew { found: 99, .. }) => assert_eq!(e.code(), Code::StoreTooNew),
         other => panic!("a database from a newer app is refused, got {other:?}"),
     }
 

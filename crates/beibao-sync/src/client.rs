@@ -1,6 +1,7 @@
 //! The HTTP client of the protocol: one method per endpoint, zstd bodies both ways, and a strict
 //! reading of answers — a 2xx that is not our JSON (a captive portal's page) is not an ack.
 
+use beibao_core::code::Code;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -33,9 +34,9 @@ pub enum SyncError {
     /// The receipt does not verify: nothing is marked delivered.
     #[error("receipt: {0}")]
     Receipt(String),
-    /// The tablet's store failed.
+    /// The tablet's store failed, with the store's own code.
     #[error("tablet: {0}")]
-    Local(String),
+    Local(LocalError),
     /// The tablet is not enrolled.
     #[error("this tablet is not enrolled")]
     NotEnrolled,
@@ -49,16 +50,16 @@ pub enum SyncError {
 
 impl SyncError {
     /// Stable code.
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> Code {
         match self {
-            SyncError::Transport(_) => "link",
-            SyncError::NotOurServer(_) => "not_our_server",
-            SyncError::Server { body, .. } => &body.code,
-            SyncError::Receipt(_) => "bad_receipt",
-            SyncError::Local(_) => "tablet",
-            SyncError::NotEnrolled => "not_enrolled",
-            SyncError::Revoked => "revoked",
-            SyncError::Stalled(_) => "stalled",
+            SyncError::Transport(_) => Code::Link,
+            SyncError::NotOurServer(_) => Code::NotOurServer,
+            SyncError::Server { body, .. } => body.code,
+            SyncError::Receipt(_) => Code::BadReceipt,
+            SyncError::Local(e) => e.code,
+            SyncError::NotEnrolled => Code::NotEnrolled,
+            SyncError::Revoked => Code::Revoked,
+            SyncError::Stalled(_) => Code::Stalled,
         }
     }
 
@@ -71,6 +72,23 @@ impl SyncError {
             SyncError::Server { status, .. } => *status >= 500 || *status == 429 || *status == 409 || *status == 401,
             SyncError::Local(_) | SyncError::NotEnrolled | SyncError::Revoked => false,
         }
+    }
+}
+
+/// A failure of the tablet's side of sync (its store), with the store's stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct LocalError {
+    /// The store's code (`store_sqlite`, `store_corrupt`, …).
+    pub code: Code,
+    /// What failed.
+    pub message: String,
+}
+
+impl LocalError {
+    /// A local failure with its code.
+    pub fn new(code: Code, message: impl Into<String>) -> LocalError {
+        LocalError { code, message: message.into() }
     }
 }
 

@@ -4,11 +4,14 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use beibao_core::clock::{Clock, IdSource};
+use beibao_core::code::Code;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
-use uuid::Uuid;
 
-use crate::client::{Client, SyncError};
+use crate::client::{Client, LocalError, SyncError};
 use crate::wire::{EnrollResponse, PullResponse, PushRequest, PushResponse, WireOp};
 
 /// Who the tablet is, as far as sync is concerned.
@@ -35,7 +38,8 @@ impl std::fmt::Debug for Identity {
 }
 
 /// What waits on the tablet.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Backlog {
     /// Ops waiting.
     pub ops: u64,
@@ -51,36 +55,37 @@ pub struct Backlog {
 /// encrypted store by beibao-field; every method is one local transaction.
 pub trait Tablet: Send {
     /// Who the tablet is.
-    fn identity(&self) -> Result<Identity, String>;
+    fn identity(&self) -> Result<Identity, LocalError>;
     /// Save the server's answer to an enrollment.
-    fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse, now: DateTime<Utc>) -> Result<(), String>;
+    fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse, now: DateTime<Utc>) -> Result<(), LocalError>;
     /// The oldest pending ops, in seq order, up to `max_bytes` of payload (at least one op).
-    fn batch(&mut self, max_bytes: usize) -> Result<Vec<WireOp>, String>;
+    fn batch(&mut self, max_bytes: usize) -> Result<Vec<WireOp>, LocalError>;
     /// Record an acknowledged push (results and receipt) in one transaction.
-    fn acknowledge(&mut self, ack: &PushResponse, now: DateTime<Utc>) -> Result<(), String>;
+    fn acknowledge(&mut self, ack: &PushResponse, now: DateTime<Utc>) -> Result<(), LocalError>;
     /// The highest seq the tablet holds as acknowledged.
-    fn last_acked(&self) -> Result<i64, String>;
+    fn last_acked(&self) -> Result<i64, LocalError>;
     /// The server holds less than the tablet thought (restored from a backup): put every op after
     /// `seq` back in the queue. Returns how many.
-    fn requeue_after(&mut self, seq: i64) -> Result<u64, String>;
+    fn requeue_after(&mut self, seq: i64) -> Result<u64, LocalError>;
     /// What waits.
-    fn backlog(&self) -> Result<Backlog, String>;
+    fn backlog(&self) -> Result<Backlog, LocalError>;
     /// The pull cursor.
-    fn pull_cursor(&self) -> Result<i64, String>;
+    fn pull_cursor(&self) -> Result<i64, LocalError>;
     /// Apply a page and move the cursor, in one transaction.
-    fn apply_pull(&mut self, page: &PullResponse, now: DateTime<Utc>) -> Result<(), String>;
+    fn apply_pull(&mut self, page: &PullResponse, now: DateTime<Utc>) -> Result<(), LocalError>;
     /// Blobs not yet uploaded: (sha256, size).
-    fn blobs_to_upload(&self) -> Result<Vec<(String, u64)>, String>;
+    fn blobs_to_upload(&self) -> Result<Vec<(String, u64)>, LocalError>;
     /// A blob's bytes.
-    fn blob(&self, sha256: &str) -> Result<Vec<u8>, String>;
+    fn blob(&self, sha256: &str) -> Result<Vec<u8>, LocalError>;
     /// Mark a blob uploaded.
-    fn blob_uploaded(&mut self, sha256: &str) -> Result<(), String>;
+    fn blob_uploaded(&mut self, sha256: &str) -> Result<(), LocalError>;
     /// The device was revoked: wipe the key material and the enrollment.
-    fn wipe_keys(&mut self) -> Result<(), String>;
+    fn wipe_keys(&mut self) -> Result<(), LocalError>;
 }
 
 /// Where the engine stands, reported as it goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Progress {
     /// The step.
     pub phase: Phase,
@@ -89,7 +94,9 @@ pub struct Progress {
 }
 
 /// Steps of a pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Obtaining a token.
     Authenticating,
@@ -184,33 +191,43 @@ pub struct DrainReport {
     pub failures: u64,
 }
 
-/// The clock the engine stamps local records with.
-pub type Now = fn() -> DateTime<Utc>;
-
 /// The sync engine of one tablet against one server.
-#[derive(Debug)]
 pub struct Engine {
     client: Client,
     settings: Settings,
     batch_bytes: usize,
     rng: u64,
-    now: Now,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
 }
 
-fn local(e: String) -> SyncError {
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("server", &self.client.base()).field("batch_bytes", &self.batch_bytes).finish()
+    }
+}
+
+fn local(e: LocalError) -> SyncError {
     SyncError::Local(e)
 }
 
 impl Engine {
-    /// An engine; `seed` drives the backoff jitter (inject it for deterministic tests), `now` the
-    /// local timestamps.
-    pub fn new(base_url: &str, settings: Settings, seed: u64, now: Now) -> Result<Engine, SyncError> {
+    /// An engine; `seed` drives the backoff jitter, `clock` stamps local records, `ids` names
+    /// batches (inject all three for deterministic tests).
+    pub fn new(
+        base_url: &str,
+        settings: Settings,
+        seed: u64,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> Result<Engine, SyncError> {
         Ok(Engine {
             client: Client::new(base_url, settings.request_timeout)?,
             batch_bytes: settings.batch_bytes,
             settings,
             rng: seed | 1,
-            now,
+            clock,
+            ids,
         })
     }
 
@@ -238,7 +255,7 @@ impl Engine {
         if resp.device_id != req.device_id || resp.officer_id != req.officer_id {
             return Err(SyncError::NotOurServer("enrollment answer names another device".into()));
         }
-        tablet.save_enrollment(self.client.base(), &resp, (self.now)()).map_err(local)?;
+        tablet.save_enrollment(self.client.base(), &resp, self.clock.now()).map_err(local)?;
         Ok(resp)
     }
 
@@ -291,7 +308,7 @@ impl Engine {
         // A reconnect asks the server's high-water mark first.
         let last = match self.client.last_seq().await {
             Err(SyncError::Server { status: 401, body }) => {
-                self.on_unauthorized(tablet, &body.code)?;
+                self.on_unauthorized(tablet, body.code)?;
                 self.auth(tablet, &id.device_id, &key).await?;
                 self.client.last_seq().await?
             }
@@ -309,11 +326,11 @@ impl Engine {
             if ops.is_empty() {
                 break;
             }
-            let batch = PushRequest { device_id: id.device_id.clone(), batch_id: Uuid::now_v7().to_string(), ops };
+            let batch = PushRequest { device_id: id.device_id.clone(), batch_id: self.ids.next_id().to_string(), ops };
             report.pushes += 1;
             let ack = match self.client.push(&batch).await {
                 Ok(ack) => ack,
-                Err(SyncError::Server { status: 409, body }) if body.code == "seq_gap" => {
+                Err(SyncError::Server { status: 409, body }) if body.code == Code::SeqGap => {
                     let expect = body.expect_seq.unwrap_or(1);
                     report.requeued += tablet.requeue_after(expect - 1).map_err(local)?;
                     continue;
@@ -323,7 +340,7 @@ impl Engine {
                     continue;
                 }
                 Err(SyncError::Server { status: 401, body }) => {
-                    self.on_unauthorized(tablet, &body.code)?;
+                    self.on_unauthorized(tablet, body.code)?;
                     self.auth(tablet, &id.device_id, &key).await?;
                     continue;
                 }
@@ -333,7 +350,7 @@ impl Engine {
                 }
             };
             check_ack(&batch, &ack, &server_key)?;
-            tablet.acknowledge(&ack, (self.now)()).map_err(local)?;
+            tablet.acknowledge(&ack, self.clock.now()).map_err(local)?;
             for r in &ack.results {
                 match r.status {
                     crate::wire::OpStatus::Applied => report.applied += 1,
@@ -360,7 +377,7 @@ impl Engine {
                 return Err(SyncError::NotOurServer("pull page goes backwards".into()));
             }
             report.pulled += page.changes.len() as u64;
-            tablet.apply_pull(&page, (self.now)()).map_err(local)?;
+            tablet.apply_pull(&page, self.clock.now()).map_err(local)?;
             if !page.more {
                 break;
             }
@@ -372,16 +389,16 @@ impl Engine {
     async fn auth(&mut self, tablet: &mut dyn Tablet, device_id: &str, key: &SigningKey) -> Result<(), SyncError> {
         match self.client.authenticate(device_id, key).await {
             Err(SyncError::Server { status: 401, body }) => {
-                self.on_unauthorized(tablet, &body.code)?;
+                self.on_unauthorized(tablet, body.code)?;
                 Err(SyncError::Server { status: 401, body })
             }
             other => other,
         }
     }
 
-    fn on_unauthorized(&mut self, tablet: &mut dyn Tablet, code: &str) -> Result<(), SyncError> {
+    fn on_unauthorized(&mut self, tablet: &mut dyn Tablet, code: Code) -> Result<(), SyncError> {
         self.client.drop_token();
-        if code == "revoked" {
+        if code == Code::Revoked {
             tablet.wipe_keys().map_err(local)?;
             return Err(SyncError::Revoked);
         }
@@ -396,11 +413,13 @@ impl Engine {
             let to = (from + self.settings.blob_chunk).min(bytes.len());
             status = match self.client.blob_chunk(sha, size, from as u64, &bytes[from..to]).await {
                 Ok(s) => s,
-                Err(SyncError::Server { status: 409, body }) if body.code == "blob_offset" => crate::wire::BlobStatus {
-                    sha256: sha.to_owned(),
-                    offset: body.offset.unwrap_or(0),
-                    complete: false,
-                },
+                Err(SyncError::Server { status: 409, body }) if body.code == Code::BlobOffset => {
+                    crate::wire::BlobStatus {
+                        sha256: sha.to_owned(),
+                        offset: body.offset.unwrap_or(0),
+                        complete: false,
+                    }
+                }
                 Err(e) => return Err(e),
             };
         }
@@ -462,9 +481,7 @@ pub fn check_ack(batch: &PushRequest, ack: &PushResponse, server_key: &str) -> R
 mod tests {
     use super::*;
 
-    fn now() -> DateTime<Utc> {
-        DateTime::<Utc>::UNIX_EPOCH
-    }
+    use beibao_core::clock::{FixedClock, SequentialIds};
 
     fn engine(seed: u64) -> Engine {
         let s = Settings {
@@ -475,7 +492,8 @@ mod tests {
             max_batch_bytes: 32768,
             ..Settings::default()
         };
-        Engine::new("http://127.0.0.1:9", s, seed, now).expect("engine")
+        let clock = Arc::new(FixedClock::new(DateTime::<Utc>::UNIX_EPOCH));
+        Engine::new("http://127.0.0.1:9", s, seed, clock, Arc::new(SequentialIds::default())).expect("engine")
     }
 
     #[test]

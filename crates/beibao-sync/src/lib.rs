@@ -8,5 +8,5 @@ pub mod client;
 pub mod engine;
 pub mod wire;
 
-pub use client::{Client, SyncError};
+pub use client::{Client, LocalError, SyncError};
 pub use engine::{Backlog, DrainReport, Engine, Identity, PassReport, Phase, Progress, Settings, Tablet};

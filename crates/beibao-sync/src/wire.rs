@@ -2,6 +2,7 @@
 //! zstd-compressed on the wire (`Content-Encoding: zstd`), and unknown fields are refused.
 
 use beibao_core::canonical::{content_hash, sha256_hex};
+use beibao_core::code::Code;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -23,12 +24,13 @@ pub const MAX_BLOB_BYTES: u64 = 20 * 1024 * 1024;
 
 /// The one error shape of every failure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     /// Stable code (`malformed_json`, `unknown_field`, `payload_too_large`, `unauthenticated`,
     /// `token_expired`, `revoked`, `rate_limited`, `seq_gap`, …).
-    pub code: String,
+    pub code: Code,
     /// What is wrong, in words.
     pub message: String,
     /// With `seq_gap`: the seq the server expects next.
@@ -218,7 +220,7 @@ pub struct OpResult {
     pub status: OpStatus,
     /// With `rejected`: the stable code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<Code>,
     /// With `rejected`: the reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

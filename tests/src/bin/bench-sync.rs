@@ -42,8 +42,8 @@ fn run(rt: &Runtime, seed: u64, max_batch: usize, drops: bool) -> Run {
     let server = Server::sqlite(rt, &server_db(dir.path()), seed);
     let link = Link::start(rt, server.addr);
     let mut t = Tablet::new(OFFICER, seed);
-    t.session.enroll(&link.url(), &server.code(rt, OFFICER)).expect("enroll");
-    t.session.sync_now(settings(max_batch), 0, &mut |_| {}).expect("first sync: the catalog");
+    t.enroll(rt, &link.url(), &server.code(rt, OFFICER)).expect("enroll");
+    t.sync(rt, settings(max_batch), 0, &mut |_| {}).expect("first sync: the catalog");
     let mut rng = ChaCha8Rng::seed_from_u64(42);
     for _ in 0..RECORDS {
         work::visit(&mut t, &mut rng);
@@ -55,7 +55,7 @@ fn run(rt: &Runtime, seed: u64, max_batch: usize, drops: bool) -> Run {
     let (conns0, up0, down0) = link.counters();
     let reqs0 = link.recorded().len();
     let start = Instant::now();
-    let s = t.session.sync_now(settings(max_batch), 10_000, &mut |_| {}).expect("drain");
+    let s = t.sync(rt, settings(max_batch), 10_000, &mut |_| {}).expect("drain");
     let seconds = start.elapsed().as_secs_f64();
     let (_, up, down) = link.counters();
     let _ = conns0;

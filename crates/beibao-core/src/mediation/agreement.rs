@@ -1,6 +1,7 @@
 //! The mediation agreement: its content, the required fields of each template, the guardian rule,
 //! and the content hash that makes a signed agreement immutable.
 
+use crate::code::Code;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -263,11 +264,12 @@ pub struct Agreement {
 
 /// A field that is missing or wrong, with a stable code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldIssue {
     /// Path of the field, e.g. `parties[1].phone`.
     pub field: String,
     /// Stable code: `required`, `invalid`, `guardian_required`, `signature_required`…
-    pub code: &'static str,
+    pub code: Code,
     /// Detail for the log and the English UI.
     pub detail: String,
 }
@@ -323,7 +325,7 @@ impl Agreement {
     pub fn issues(&self) -> Vec<FieldIssue> {
         let mut out = Vec::new();
         let on = china_date(self.concluded_at);
-        let mut push = |field: String, code: &'static str, detail: &str| {
+        let mut push = |field: String, code: Code, detail: &str| {
             out.push(FieldIssue { field, code, detail: detail.to_owned() });
         };
         let blank = |s: &str| s.trim().is_empty();
@@ -331,41 +333,41 @@ impl Agreement {
         let security = self.kind == MediationKind::PublicSecurity;
 
         if security && !written {
-            push("form".into(), "oral_not_allowed", "治安调解 needs a written agreement signed by both parties");
+            push("form".into(), Code::OralNotAllowed, "治安调解 needs a written agreement signed by both parties");
         }
         if blank(&self.authority) {
-            push("authority".into(), "required", "name of the mediating authority");
+            push("authority".into(), Code::Required, "name of the mediating authority");
         }
         if self.mediators.is_empty() {
-            push("mediators".into(), "required", "at least one mediator");
+            push("mediators".into(), Code::Required, "at least one mediator");
         }
         for (i, m) in self.mediators.iter().enumerate() {
             if blank(&m.name) {
-                push(format!("mediators[{i}].name"), "required", "mediator's name");
+                push(format!("mediators[{i}].name"), Code::Required, "mediator's name");
             }
         }
         if security && !self.mediators.iter().any(|m| m.role == MediatorRole::HostOfficer) {
-            push("mediators".into(), "host_officer_required", "治安调解 is hosted by a police officer");
+            push("mediators".into(), Code::HostOfficerRequired, "治安调解 is hosted by a police officer");
         }
         if self.parties.len() < 2 {
-            push("parties".into(), "required", "at least two parties");
+            push("parties".into(), Code::Required, "at least two parties");
         }
         for (i, p) in self.parties.iter().enumerate() {
             let f = |name: &str| format!("parties[{i}].{name}");
             if blank(&p.name) {
-                push(f("name"), "required", "party's name");
+                push(f("name"), Code::Required, "party's name");
             }
             if blank(&p.address) {
-                push(f("address"), "required", "party's address");
+                push(f("address"), Code::Required, "party's address");
             }
             match Phone::parse(&p.phone) {
                 Ok(_) => {}
-                Err(e) if blank(&p.phone) => push(f("phone"), "required", &e.to_string()),
-                Err(e) => push(f("phone"), "invalid", &e.to_string()),
+                Err(e) if blank(&p.phone) => push(f("phone"), Code::Required, &e.to_string()),
+                Err(e) => push(f("phone"), Code::Invalid, &e.to_string()),
             }
             match IdNumber::parse(&p.id_number, on) {
-                Err(e) if blank(&p.id_number) => push(f("id_number"), "required", &e.to_string()),
-                Err(e) => push(f("id_number"), "invalid", &e.to_string()),
+                Err(e) if blank(&p.id_number) => push(f("id_number"), Code::Required, &e.to_string()),
+                Err(e) => push(f("id_number"), Code::Invalid, &e.to_string()),
                 Ok(id) => {
                     let needs = match guardian_rule(&id, on) {
                         GuardianRule::Required => true,
@@ -374,47 +376,47 @@ impl Agreement {
                     };
                     if needs && p.guardian.is_none() {
                         let detail = format!("party is {} on {on}: a parent or guardian must attend", id.age_on(on));
-                        push(f("guardian"), "guardian_required", &detail);
+                        push(f("guardian"), Code::GuardianRequired, &detail);
                     }
                 }
             }
             if let Some(g) = &p.guardian
                 && (blank(&g.name) || blank(&g.relation) || Phone::parse(&g.phone).is_err())
             {
-                push(f("guardian"), "invalid", "guardian needs name, relation and a valid phone");
+                push(f("guardian"), Code::Invalid, "guardian needs name, relation and a valid phone");
             }
             if let Some(proxy) = &p.proxy {
                 if security && p.role == PartyRole::Offender {
-                    push(f("proxy"), "proxy_not_allowed", "the offender may not be represented by a proxy");
+                    push(f("proxy"), Code::ProxyNotAllowed, "the offender may not be represented by a proxy");
                 }
                 if blank(&proxy.authorization_scope) || blank(&proxy.name) {
-                    push(f("proxy"), "invalid", "a proxy needs a name and the scope of the written authorisation");
+                    push(f("proxy"), Code::Invalid, "a proxy needs a name and the scope of the written authorisation");
                 }
             }
         }
         if blank(&self.facts) {
-            push("facts".into(), "required", "main facts of the dispute");
+            push("facts".into(), Code::Required, "main facts of the dispute");
         }
         if self.kind == MediationKind::People {
             if blank(&self.issues) {
-                push("issues".into(), "required", "matters in dispute");
+                push("issues".into(), Code::Required, "matters in dispute");
             }
             if written
                 && (self.responsibilities.len() != self.parties.len() || self.responsibilities.iter().any(|r| blank(r)))
             {
-                push("responsibilities".into(), "required", "each party's responsibility, one per party");
+                push("responsibilities".into(), Code::Required, "each party's responsibility, one per party");
             }
             if !self.rights_notified {
                 push(
                     "rights_notified".into(),
-                    "required",
+                    Code::Required,
                     "parties must be told of their rights before mediation (Art.30)",
                 );
             }
         }
         if security {
             match &self.incident {
-                None => push("incident".into(), "required", "time, place, cause, course, circumstances and result"),
+                None => push("incident".into(), Code::Required, "time, place, cause, course, circumstances and result"),
                 Some(inc) => {
                     for (name, value) in [
                         ("place", &inc.place),
@@ -424,13 +426,13 @@ impl Agreement {
                         ("result", &inc.result),
                     ] {
                         if blank(value) {
-                            push(format!("incident.{name}"), "required", "incident detail");
+                            push(format!("incident.{name}"), Code::Required, "incident detail");
                         }
                     }
                     if inc.occurred_at > self.concluded_at {
                         push(
                             "incident.occurred_at".into(),
-                            "invalid",
+                            Code::Invalid,
                             "the incident cannot happen after the agreement",
                         );
                     }
@@ -438,28 +440,28 @@ impl Agreement {
             }
         }
         if self.terms.is_empty() || self.terms.iter().any(|t| blank(t)) {
-            push("terms".into(), "required", "the agreed terms (recorded for an oral agreement too)");
+            push("terms".into(), Code::Required, "the agreed terms (recorded for an oral agreement too)");
         }
         match (&self.performance, written) {
-            (None, true) => push("performance".into(), "required", "performance method, place and deadline"),
+            (None, true) => push("performance".into(), Code::Required, "performance method, place and deadline"),
             (Some(perf), _) => {
                 if blank(&perf.method) {
-                    push("performance.method".into(), "required", "performance method");
+                    push("performance.method".into(), Code::Required, "performance method");
                 }
                 if blank(&perf.place) {
-                    push("performance.place".into(), "required", "performance place");
+                    push("performance.place".into(), Code::Required, "performance place");
                 }
                 if perf.deadline < on {
-                    push("performance.deadline".into(), "invalid", "the deadline lies before the agreement");
+                    push("performance.deadline".into(), Code::Invalid, "the deadline lies before the agreement");
                 }
             }
             (None, false) => {}
         }
         if blank(&self.village) {
-            push("village".into(), "required", "village where mediated");
+            push("village".into(), Code::Required, "village where mediated");
         }
         if blank(&self.place) {
-            push("place".into(), "required", "place where mediated");
+            push("place".into(), Code::Required, "place where mediated");
         }
         if written {
             self.signature_issues(&mut out);
@@ -471,7 +473,7 @@ impl Agreement {
         let signed = |who: Signer| self.signatures.iter().any(|s| s.signer == who && !s.image_sha256.trim().is_empty());
         let mut need = |who: Signer, field: String, detail: &str| {
             if !signed(who) {
-                out.push(FieldIssue { field, code: "signature_required", detail: detail.to_owned() });
+                out.push(FieldIssue { field, code: Code::SignatureRequired, detail: detail.to_owned() });
             }
         };
         for (i, p) in self.parties.iter().enumerate() {
@@ -496,13 +498,13 @@ impl Agreement {
             if !exists {
                 out.push(FieldIssue {
                     field: format!("signatures[{i}]"),
-                    code: "invalid",
+                    code: Code::Invalid,
                     detail: "signer does not exist".into(),
                 });
             } else if !shaped {
                 out.push(FieldIssue {
                     field: format!("signatures[{i}]"),
-                    code: "invalid",
+                    code: Code::Invalid,
                     detail: "a signature needs its strokes".into(),
                 });
             }
@@ -517,7 +519,7 @@ impl Agreement {
         }
         let content_hash = self
             .content_hash()
-            .map_err(|e| vec![FieldIssue { field: "$".into(), code: "not_canonical", detail: e.to_string() }])?;
+            .map_err(|e| vec![FieldIssue { field: "$".into(), code: Code::NotCanonical, detail: e.to_string() }])?;
         Ok(FinalizedAgreement { agreement: self, content_hash })
     }
 }

@@ -7,6 +7,7 @@ use crate::text::LocalText;
 
 /// Offence types of public-order cases (治安案件) met in villages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseType {
     /// 殴打他人.
@@ -128,6 +129,7 @@ pub struct OnTheSpot {
 
 /// Why a dispute cannot be mediated (every applicable reason is listed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 pub enum BlockReason {
     /// 治安调解 needs the offence type.

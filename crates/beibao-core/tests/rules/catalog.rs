@@ -1,4 +1,5 @@
 use beibao_core::catalog::{Catalog, CatalogError, Category, DayBasis, FeeError, Mode};
+use beibao_core::code::Code;
 use beibao_core::registry::SpecialGroup;
 use serde_json::{Value, json};
 
@@ -78,7 +79,7 @@ fn services_with_several_fee_items_need_a_choice() {
     let jg06 = c.service("JG06").expect("JG06");
     let err = jg06.quote(None, &[]).expect_err("several items");
     assert!(matches!(&err, FeeError::OptionRequired { options, .. } if options.len() == 4), "{err}");
-    assert_eq!(err.code(), "fee_option_required");
+    assert_eq!(err.code(), Code::FeeOptionRequired);
     assert_eq!(jg06.quote(Some("car_plates"), &[]).expect("known").payable_fen, 10000);
     assert_eq!(jg06.quote(Some("temporary_plate"), &[]).expect("known").payable_fen, 500);
     let unknown = jg06.quote(Some("bicycle"), &[]).expect_err("unknown item");

@@ -187,7 +187,7 @@ fn security_agreement() -> Agreement {
 }
 
 fn codes(issues: &[FieldIssue]) -> Vec<(String, &'static str)> {
-    issues.iter().map(|i| (i.field.clone(), i.code)).collect()
+    issues.iter().map(|i| (i.field.clone(), i.code.as_str())).collect()
 }
 
 #[test]

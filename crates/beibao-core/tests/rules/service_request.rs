@@ -1,4 +1,5 @@
 use beibao_core::catalog::Mode;
+use beibao_core::code::Code;
 use beibao_core::service_request::{
     ChecklistError, ConflictReason, MergeOutcome, RequestState as S, Transition, TransitionError, check_materials,
     initial_state, is_legal, merge, mode_allowed, next_states,
@@ -105,7 +106,7 @@ fn rejection_and_withdrawal_need_a_reason_and_delivery_a_signature() {
     let mut t = step(S::ReadyToDeliver, S::Delivered);
     t.recipient_signature = None;
     assert_eq!(t.validate(Mode::CarryBack), Err(TransitionError::SignatureRequired));
-    assert_eq!(TransitionError::SignatureRequired.code(), "transition_signature_required");
+    assert_eq!(TransitionError::SignatureRequired.code(), Code::TransitionSignatureRequired);
 }
 
 #[test]
@@ -277,11 +278,11 @@ fn accepting_a_request_checks_mode_materials_and_fee() {
     assert_eq!(accept(&on_site), Err(AcceptError::ModeNotAllowed { service: "HZ01".into(), mode: Mode::OnSite }));
     let short: Vec<String> = vec!["hukou_book".into()];
     let missing = accept(&Acceptance { materials: &short, ..base.clone() }).expect_err("incomplete");
-    assert_eq!(missing.code(), "materials_missing");
+    assert_eq!(missing.code(), Code::MaterialsMissing);
     let jg06 = c.service("JG06").expect("JG06");
     let plates: Vec<String> = vec!["vehicle_licence".into(), "id_card".into()];
     let no_item = accept(&Acceptance { service: jg06, materials: &plates, fee_option: None, ..base.clone() });
-    assert_eq!(no_item.expect_err("choose an item").code(), "fee_option_required");
+    assert_eq!(no_item.expect_err("choose an item").code(), Code::FeeOptionRequired);
 
     let cal = crate::calendar();
     let za01 = c.service("ZA01").expect("ZA01");

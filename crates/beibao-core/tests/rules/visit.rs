@@ -58,7 +58,7 @@ fn visit_rules() {
         let mut v = ok.clone();
         edit(&mut v);
         assert_eq!(v.validate(), Err(expected.clone()), "{expected}");
-        assert!(expected.code().starts_with("visit_"));
+        assert!(expected.code().as_str().starts_with("visit_"));
     }
     let mut nobody = ok.clone();
     nobody.outcome = VisitOutcome::NobodyHome;

@@ -1,0 +1,77 @@
+//! The TypeScript types the UI and the console use (`ui/src/generated/`) are generated from the
+//! Rust types of the use cases and the HTTP API. This test regenerates them and fails when the
+//! committed files drift from the Rust types. To update them after changing a type:
+//! `BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test ts_types`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ts_rs::{Config, TS};
+
+fn committed_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/generated")
+}
+
+fn read_dir(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).expect("generated dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "ts") {
+            let name = path.file_name().expect("name").to_string_lossy().into_owned();
+            out.insert(name, std::fs::read_to_string(&path).expect("read"));
+        }
+    }
+    out
+}
+
+/// Every root type the UI receives or sends; their dependencies come along.
+fn export(dir: &Path) {
+    // JSON numbers: every count and seq here stays far below 2^53.
+    let cfg = Config::new().with_out_dir(dir).with_large_int("number");
+    macro_rules! roots {
+        ($($t:ty),* $(,)?) => { $(<$t>::export_all(&cfg).expect(stringify!($t));)* };
+    }
+    roots!(
+        beibao_core::code::Code,
+        beibao_field::Problem,
+        beibao_field::VisitDraft,
+        beibao_field::VisitInput,
+        beibao_core::ops::StoredVisit,
+        beibao_field::DraftSummary,
+        beibao_field::SyncStatus,
+        beibao_field::SyncSummary,
+        beibao_field::SyncEvent,
+        beibao_sync::wire::ErrorBody,
+    );
+}
+
+#[test]
+fn the_committed_typescript_types_are_the_ones_the_rust_types_generate() {
+    let fresh = tempfile::tempdir().expect("tmp");
+    export(fresh.path());
+    let generated = read_dir(fresh.path());
+    assert!(generated.contains_key("Code.ts") && generated.contains_key("Problem.ts"), "{:?}", generated.keys());
+    if std::env::var_os("BEIBAO_WRITE_TS").is_some() {
+        let dir = committed_dir();
+        for name in read_dir(&dir).keys() {
+            std::fs::remove_file(dir.join(name)).expect("remove stale");
+        }
+        for (name, text) in &generated {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        return;
+    }
+    let committed = read_dir(&committed_dir());
+    let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        names(&committed),
+        names(&generated),
+        "ui/src/generated lists other types than Rust generates: run BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test ts_types"
+    );
+    for (name, text) in &generated {
+        assert_eq!(
+            &committed[name], text,
+            "ui/src/generated/{name} drifted from its Rust type: run BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test ts_types"
+        );
+    }
+}
