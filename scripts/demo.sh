@@ -20,7 +20,7 @@ echo "== 山亭区 fixtures =="
 echo "…"
 echo
 echo "== 西集派出所 OF-03-01: a day on the tablet =="
-b init --officer OF-03-01
+b init --officer OF-03-01 --from-fixtures fixtures
 echo
 echo "== 中心服务器: beibao-server on embedded SQLite; the tablet enrolls at the station =="
 srv="$bin/beibao-server"

@@ -205,8 +205,9 @@ impl Tablet {
         let clock = Arc::new(FixedClock::new(t0()));
         let env = Env { clock: clock.clone(), ids: Arc::new(SeededIds::new(seed)) };
         let mut entropy = SeededEntropy(ChaCha8Rng::seed_from_u64(seed ^ 0x5eed));
-        let (session, _) = beibao_field::init(&path, PIN, officer, fixtures(), KdfParams::TEST_ONLY, &mut entropy, env)
-            .expect("tablet init");
+        let (session, _) =
+            beibao_field::init_from_fixtures(&path, PIN, officer, fixtures(), KdfParams::TEST_ONLY, &mut entropy, env)
+                .expect("tablet init");
         Tablet { dir, path, clock, session }
     }
 

@@ -50,9 +50,10 @@ enum Command {
         /// Officer id, e.g. OF-03-01.
         #[arg(long)]
         officer: String,
-        /// The fixtures directory.
-        #[arg(long)]
-        fixtures: Option<PathBuf>,
+        /// Seed the officer's register from a fixtures directory (demos and tests; the product's
+        /// register arrives by pull after `enroll`).
+        #[arg(long = "from-fixtures", value_name = "DIR")]
+        from_fixtures: Option<PathBuf>,
         /// Cheap key derivation, for tests only.
         #[arg(long, hide = true)]
         insecure_fast_kdf: bool,
@@ -357,9 +358,7 @@ fn pin(args: &Args) -> Result<String, CliError> {
 }
 
 fn open(args: &Args, env: &Env) -> Result<Session, CliError> {
-    let calendar = beibao_fixtures::load::load_calendar(&beibao_fixtures::default_dir())
-        .map_err(|e| usage(Code::Fixtures, e.to_string()))?;
-    Ok(beibao_field::unlock(&args.store, &pin(args)?, calendar, env.clone())?)
+    Ok(beibao_field::unlock(&args.store, &pin(args)?, env.clone())?)
 }
 
 fn out<T: Serialize>(json: bool, value: &T, text: impl FnOnce(&T) -> String) -> Result<String, CliError> {
@@ -375,11 +374,16 @@ pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError>
     let env = env(args.now);
     let json = args.json;
     match &args.command {
-        Command::Init { officer, fixtures, insecure_fast_kdf } => {
-            let dir = fixtures.clone().unwrap_or_else(beibao_fixtures::default_dir);
-            let fx = beibao_fixtures::load(&dir).map_err(|e| usage(Code::Fixtures, e.to_string()))?;
+        Command::Init { officer, from_fixtures, insecure_fast_kdf } => {
             let kdf = if *insecure_fast_kdf { KdfParams::TEST_ONLY } else { KdfParams::RECOMMENDED };
-            let (_, report) = beibao_field::init(&args.store, &pin(&args)?, officer, &fx, kdf, &mut OsEntropy, env)?;
+            let pin = pin(&args)?;
+            let (_, report) = match from_fixtures {
+                Some(dir) => {
+                    let fx = beibao_fixtures::load(dir).map_err(|e| usage(Code::Fixtures, e.to_string()))?;
+                    beibao_field::init_from_fixtures(&args.store, &pin, officer, &fx, kdf, &mut OsEntropy, env)?
+                }
+                None => beibao_field::init(&args.store, &pin, officer, kdf, &mut OsEntropy, env)?,
+            };
             out(json, &report, |r| {
                 format!(
                     "已创建加密存储 {} · 民警 {} · 设备 {} · 目录 {} · 村居 {} · 户 {} · 人 {} · 企业 {}",
@@ -625,7 +629,9 @@ pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError>
             })
         }
         Command::Sync { retries } => {
-            let mut syncer = open(&args, &env)?.syncer()?;
+            // The session stays open while its syncer runs (a syncer stops when its session goes).
+            let session = open(&args, &env)?;
+            let mut syncer = session.syncer()?;
             let s = rt.block_on(syncer.sync_now(beibao_field::SyncSettings::default(), *retries, &mut |_| {}))?;
             out(json, &s, |s| {
                 format!(

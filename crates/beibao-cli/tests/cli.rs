@@ -32,7 +32,8 @@ fn ok_json(store: &Path, args: &[&str]) -> Value {
 fn one_of_each_record_type_through_the_cli() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = dir.path().join("t.db");
-    let init = ok_json(&store, &["init", "--officer", "OF-03-01", "--insecure-fast-kdf"]);
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures");
+    let init = ok_json(&store, &["init", "--officer", "OF-03-01", "--from-fixtures", fixtures, "--insecure-fast-kdf"]);
     assert_eq!(init["officer_id"], "OF-03-01");
 
     let hits = ok_json(&store, &["search", "西集镇"]);

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod activity;
+pub mod bundled;
 pub mod calendar;
 pub mod canonical;
 pub mod catalog;

@@ -84,8 +84,25 @@ pub struct InitReport {
     pub seeded: SeedCounts,
 }
 
-/// Create an encrypted store for one officer and seed it from the fixtures.
+/// Create an encrypted store for one officer, with the catalog and calendar this app carries. The
+/// officer's villages, households and enterprises arrive by pull after enrollment (the server
+/// checks the officer then).
 pub fn init(
+    path: &Path,
+    pin: &str,
+    officer_id: &str,
+    kdf: KdfParams,
+    entropy: &mut dyn Entropy,
+    env: Env,
+) -> Result<(Session, InitReport), FieldError> {
+    let catalog =
+        beibao_core::bundled::catalog().map_err(|e| StoreError::Corrupt(format!("the bundled catalog: {e}")))?;
+    create(path, pin, officer_id, &catalog, None, kdf, entropy, env)
+}
+
+/// Create a store seeded from a fixtures directory's register (demos and tests: the product's
+/// register comes from the server by pull). The officer must be in the register.
+pub fn init_from_fixtures(
     path: &Path,
     pin: &str,
     officer_id: &str,
@@ -94,10 +111,29 @@ pub fn init(
     entropy: &mut dyn Entropy,
     env: Env,
 ) -> Result<(Session, InitReport), FieldError> {
-    let Env { clock, ids } = env;
     if !fixtures.registry.officers.iter().any(|o| o.id == officer_id) {
         return Err(FieldError::not_found("officer", officer_id));
     }
+    create(path, pin, officer_id, &fixtures.catalog, Some(&fixtures.registry), kdf, entropy, env)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn create(
+    path: &Path,
+    pin: &str,
+    officer_id: &str,
+    catalog: &Catalog,
+    registry: Option<&beibao_core::registry::Registry>,
+    kdf: KdfParams,
+    entropy: &mut dyn Entropy,
+    env: Env,
+) -> Result<(Session, InitReport), FieldError> {
+    let Env { clock, ids } = env;
+    if officer_id.trim().is_empty() {
+        return Err(FieldError::invalid(Code::Required, "officer", "the officer's id"));
+    }
+    let calendar =
+        beibao_core::bundled::calendar().map_err(|e| StoreError::Corrupt(format!("the bundled calendar: {e}")))?;
     let mut store = Store::create(path, pin, kdf, entropy)?;
     let now = clock.now();
     let device_id = format!("dev-{}", ids.next_id());
@@ -107,24 +143,28 @@ pub fn init(
     let seeded = store.write(|tx| {
         reg::set_meta(tx, "officer_id", officer_id)?;
         reg::set_meta(tx, "device_id", &device_id)?;
+        reg::set_meta(tx, CALENDAR_META, beibao_core::bundled::CALENDAR_JSON)?;
         beibao_store::sync::set_device_key(tx, &seed)?;
-        reg::install_catalog(tx, &fixtures.catalog, now)?;
-        let seeded = reg::seed_for_officer(tx, &fixtures.registry, officer_id)?;
+        reg::install_catalog(tx, catalog, now)?;
+        let seeded = match registry {
+            Some(registry) => reg::seed_for_officer(tx, registry, officer_id)?,
+            None => SeedCounts::default(),
+        };
         audit(tx, now, officer_id, "init", Some(&device_id))?;
         Ok(seeded)
     })?;
     let report = InitReport {
         officer_id: officer_id.to_owned(),
         device_id: device_id.clone(),
-        catalog_version: fixtures.catalog.version.clone(),
+        catalog_version: catalog.version.clone(),
         seeded,
     };
     let session = Session {
         store,
         clock,
         ids,
-        calendar: fixtures.calendar.clone(),
-        catalog: Arc::new(RwLock::new(Arc::new(fixtures.catalog.clone()))),
+        calendar,
+        catalog: Arc::new(RwLock::new(Arc::new(catalog.clone()))),
         officer_id: officer_id.to_owned(),
         device_id,
         locked: tokio::sync::watch::Sender::new(false),
@@ -132,8 +172,11 @@ pub fn init(
     Ok((session, report))
 }
 
+/// Where the store keeps its working-day calendar (JSON, as published).
+const CALENDAR_META: &str = "calendar_json";
+
 /// Unlock the store with the officer's PIN.
-pub fn unlock(path: &Path, pin: &str, calendar: WorkCalendar, env: Env) -> Result<Session, FieldError> {
+pub fn unlock(path: &Path, pin: &str, env: Env) -> Result<Session, FieldError> {
     let Env { clock, ids } = env;
     let mut store = Store::unlock(path, pin, clock.now())?;
     let meta = |key: &str| -> Result<String, FieldError> {
@@ -142,6 +185,12 @@ pub fn unlock(path: &Path, pin: &str, calendar: WorkCalendar, env: Env) -> Resul
     let officer_id = meta("officer_id")?;
     let device_id = meta("device_id")?;
     let catalog = reg::catalog(store.conn())?.ok_or_else(|| StoreError::Corrupt("no catalog installed".into()))?;
+    // A store made before the calendar was kept in it works with the one this app carries.
+    let calendar = match reg::meta(store.conn(), CALENDAR_META)? {
+        Some(json) => WorkCalendar::from_json(&json),
+        None => beibao_core::bundled::calendar(),
+    }
+    .map_err(|e| StoreError::Corrupt(format!("the calendar: {e}")))?;
     let now = clock.now();
     store.write(|tx| audit(tx, now, &officer_id, "unlock", None))?;
     let catalog = Arc::new(RwLock::new(Arc::new(catalog)));

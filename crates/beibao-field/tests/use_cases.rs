@@ -64,9 +64,16 @@ fn tablet() -> Tablet {
     let clock = Arc::new(FixedClock::new(t0()));
     let env = Env { clock: clock.clone(), ids: Arc::new(SequentialIds::default()) };
     let fixtures = fixtures();
-    let (session, report) =
-        beibao_field::init(&path, PIN, OFFICER, &fixtures, KdfParams::TEST_ONLY, &mut Counting(3), env.clone())
-            .expect("init");
+    let (session, report) = beibao_field::init_from_fixtures(
+        &path,
+        PIN,
+        OFFICER,
+        &fixtures,
+        KdfParams::TEST_ONLY,
+        &mut Counting(3),
+        env.clone(),
+    )
+    .expect("init");
     assert_eq!(
         report.seeded.villages,
         fixtures.registry.villages_of(OFFICER).len(),
@@ -79,7 +86,7 @@ fn tablet() -> Tablet {
 impl Tablet {
     /// The app is killed (the session dropped without locking) and unlocked again.
     fn relock(&mut self) {
-        let fresh = beibao_field::unlock(&self.path, PIN, self.fixtures.calendar.clone(), self.env.clone());
+        let fresh = beibao_field::unlock(&self.path, PIN, self.env.clone());
         self.session = fresh.expect("unlock again");
     }
 }
@@ -101,7 +108,7 @@ fn household(t: &Tablet, care: bool) -> beibao_core::registry::Household {
 fn init_refuses_an_unknown_officer_and_unlock_checks_the_pin() {
     let t = tablet();
     let dir = tempfile::tempdir().expect("tmp");
-    let err = beibao_field::init(
+    let err = beibao_field::init_from_fixtures(
         &dir.path().join("x.db"),
         PIN,
         "OF-99-99",
@@ -113,11 +120,26 @@ fn init_refuses_an_unknown_officer_and_unlock_checks_the_pin() {
     .expect_err("unknown officer");
     assert_eq!(err.code(), Code::NotFound);
     t.session.lock().expect("lock");
-    let err =
-        beibao_field::unlock(&t.path, "999999", t.fixtures.calendar.clone(), t.env.clone()).expect_err("wrong PIN");
+    let err = beibao_field::unlock(&t.path, "999999", t.env.clone()).expect_err("wrong PIN");
     assert_eq!(err.code(), Code::PinWrong);
-    let s = beibao_field::unlock(&t.path, PIN, t.fixtures.calendar.clone(), t.env.clone()).expect("unlock");
+    let s = beibao_field::unlock(&t.path, PIN, t.env.clone()).expect("unlock");
     assert_eq!((s.officer_id(), s.catalog().services.len()), (OFFICER, 38));
+}
+
+#[test]
+fn a_tablet_made_without_fixtures_carries_the_bundled_catalog_and_calendar_and_waits_for_its_register() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("t.db");
+    let env = Env { clock: Arc::new(FixedClock::new(t0())), ids: Arc::new(SequentialIds::default()) };
+    let (session, report) =
+        beibao_field::init(&path, PIN, OFFICER, KdfParams::TEST_ONLY, &mut Counting(5), env.clone()).expect("init");
+    assert_eq!(report.seeded.households, 0, "the register comes from the server by pull, not from files");
+    assert_eq!(session.catalog().services.len(), 38, "the bundled catalog is installed at init");
+    session.lock().expect("lock");
+    let session = beibao_field::unlock(&path, PIN, env).expect("unlock");
+    // The calendar comes back from the store (the day's deadlines are counted in its working days).
+    assert!(session.day().expect("the day").is_empty(), "nothing due on an empty tablet");
+    assert_eq!(session.catalog().services.len(), 38);
 }
 
 #[test]
