@@ -96,7 +96,7 @@ struct Inner {
     /// [`crate::plan::check_op`]); [`AppState::refresh_catalogs`] picks up new versions.
     catalogs: std::sync::RwLock<Arc<Vec<Catalog>>>,
     limits: Limits,
-    buckets: Mutex<HashMap<String, (f64, DateTime<Utc>)>>,
+    buckets: Mutex<crate::buckets::Buckets>,
     /// Officer id → station code, from the registry the server was started with.
     stations: HashMap<String, String>,
 }
@@ -134,7 +134,7 @@ impl AppState {
                 random,
                 catalogs: std::sync::RwLock::new(Arc::new(catalogs)),
                 limits,
-                buckets: Mutex::new(HashMap::new()),
+                buckets: Mutex::new(crate::buckets::Buckets::new(MAX_BUCKETS)),
                 stations: registry.officers.iter().map(|o| (o.id.clone(), o.station.clone())).collect(),
             }),
         })
@@ -217,19 +217,14 @@ impl AppState {
     /// Take a token from a bucket of its own rate; false when it is empty.
     pub(crate) fn admit_at(&self, key: &str, rate_per_s: f64, burst: f64) -> bool {
         let now = self.now();
-        let Ok(mut buckets) = self.inner.buckets.lock() else { return true };
-        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((burst, now));
-        let elapsed = (now - *last).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
-        *tokens = (*tokens + elapsed * rate_per_s).min(burst);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
-        }
+        let mut buckets = self.inner.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.admit(key, now, rate_per_s, burst)
     }
 }
+
+/// The most rate-limit buckets held (devices and login names); past it, refilled buckets are
+/// dropped and, while all are live, new keys are refused (a flood of made-up names stays bounded).
+const MAX_BUCKETS: usize = 100_000;
 
 /// The canonical form of a code (upper case, no separators), hashed.
 pub fn code_hash(code: &str) -> String {

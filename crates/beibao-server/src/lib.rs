@@ -4,6 +4,7 @@
 //! PostgreSQL behind one trait; the rules of a push are decided once in [`plan`].
 
 pub mod api;
+pub mod buckets;
 pub mod desk;
 pub mod plan;
 pub mod postgres;
