@@ -234,6 +234,22 @@ async fn conformance(s: Arc<dyn Storage>) {
         refused(s.desk_transition("nope", &step(RequestState::Made, RequestState::Made), "x", now).await),
         Code::NotFound
     );
+    // Each move's audit entry committed with it; a refused move left none.
+    let mut moves: Vec<(String, String)> = s
+        .audit_log(100)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.action == "move_request")
+        .map(|e| (e.actor, e.subject))
+        .collect();
+    moves.reverse();
+    let subjects: Vec<&str> = moves.iter().map(|(_, subject)| subject.as_str()).collect();
+    assert_eq!(subjects.len(), 3, "one audit entry per move that ran: {subjects:?}");
+    assert!(moves.iter().all(|(actor, _)| actor == "desk:desk01"));
+    assert_eq!(subjects[0], format!("{id} applied"));
+    assert_eq!(subjects[1], format!("{id} already_there"));
+    assert!(subjects[2].starts_with(&format!("{id} conflict:")), "{}", subjects[2]);
     let (changes, _) = s.pull(OFFICER, 0, 100).await.expect("pull");
     let last = changes.last().expect("a change");
     assert_eq!((last.kind.as_str(), last.key.as_str()), ("request_state", id.as_str()));
@@ -433,8 +449,17 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
         let batch = [op(2, "op-2", &publicity(2, 20, DEV))];
         let device = s.device(DEV).await.expect("device").expect("enrolled");
         let checks = beibao_server::plan::check_all(&batch, &device, std::slice::from_ref(&fixtures().catalog));
-        let half = s.push(DEV, "b2", batch.to_vec(), checks, now);
-        assert!(tokio::time::timeout(std::time::Duration::ZERO, half).await.is_err(), "still under way");
+        // Another transaction holds the device's row, so the push's BEGIN and lock are sent and
+        // it cannot finish (on loopback a free push can complete within a single poll).
+        let (blocker, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect by hand");
+        tokio::spawn(conn);
+        blocker.batch_execute("BEGIN").await.expect("begin");
+        blocker.execute("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE", &[&DEV]).await.expect("hold the row");
+        let mut half = Box::pin(s.push(DEV, "b2", batch.to_vec(), checks, now));
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(half.as_mut().poll(cx))).await;
+        assert!(first.is_pending(), "still under way after one poll: {first:?}");
+        drop(half);
+        blocker.batch_execute("ROLLBACK").await.expect("release the row");
         assert_eq!(pg.connections(), 0, "its connection left the pool (closed: the transaction rolls back)");
         // The next push gets a fresh connection, the lock is free, nothing half-done is there.
         let again = push(s, "b2", &batch).await.expect("push").expect("no gap");

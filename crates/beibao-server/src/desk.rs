@@ -362,8 +362,8 @@ pub(crate) async fn moves(
     station_request(&state, &station, &id).await?;
     let actor = format!("desk:{}", account.username);
     let step = Transition { from: body.from, to: body.to, reason: body.reason, recipient_signature: None };
+    // The move and its audit entry commit together.
     let outcome = state.storage().desk_transition(&id, &step, &actor, state.now()).await?;
-    audit(&state, &actor, "move_request", &format!("{id} {outcome}")).await?;
     let now = station_request(&state, &station, &id).await?;
     Ok(reply(&headers, &DeskMoved { id, outcome, state: now.state }))
 }

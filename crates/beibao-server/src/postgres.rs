@@ -788,6 +788,11 @@ impl Storage for Postgres {
             let change = serde_json::json!({ "request": request_id, "state": name(to), "by": by });
             insert_change(&tx, &officer, "request_state", request_id, &change.to_string(), now).await?;
         }
+        tx.execute(
+            "INSERT INTO audit (at, actor, action, subject) VALUES ($1, $2, 'move_request', $3)",
+            &[&now, &by, &format!("{request_id} {outcome}")],
+        )
+        .await?;
         tx.commit().await?;
         Ok(outcome)
     }

@@ -788,6 +788,10 @@ impl Storage for Sqlite {
                 let change = serde_json::json!({ "request": id, "state": name(to), "by": by });
                 insert_change(tx, &officer, "request_state", &id, &change.to_string(), now)?;
             }
+            tx.execute(
+                "INSERT INTO audit (at, actor, action, subject) VALUES (?1, ?2, 'move_request', ?3)",
+                params![ts(now), by, format!("{id} {outcome}")],
+            )?;
             Ok(outcome)
         })
         .await

@@ -318,7 +318,8 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<(), StorageError>;
 
     /// A station-desk transition of a request, by the merge rule; the request's officer pulls
-    /// the new state. Returns the outcome (`applied`, `already_there`, `conflict:<reason>`).
+    /// the new state. Returns the outcome (`applied`, `already_there`, `conflict:<reason>`). The
+    /// move's audit entry (`by`, `move_request`, `<id> <outcome>`) commits in the same transaction.
     async fn desk_transition(
         &self,
         request_id: &str,
