@@ -146,8 +146,6 @@ codes! {
     SignatureEmpty = "signature_empty",
     /// A signature is not a PNG image.
     SignatureNotPng = "signature_not_png",
-    /// The draft is of another kind.
-    DraftKind = "draft_kind",
     /// A record, account or entry does not exist.
     NotFound = "not_found",
     // --- tablet store ---
@@ -306,8 +304,6 @@ codes! {
     UnsignedAgreement = "unsigned_agreement",
     /// The device signature over the agreement does not verify.
     BadAgreementSignature = "bad_agreement_signature",
-    /// The op was written by another device or officer.
-    AuthorMismatch = "author_mismatch",
     // --- command line ---
     /// A command-line argument is wrong.
     InvalidArgument = "invalid_argument",

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use beibao_core::catalog::Catalog;
 use beibao_core::clock::{Clock, IdSource};
 use beibao_core::code::Code;
 use beibao_store::registry as reg;
@@ -247,16 +246,6 @@ impl Syncer {
         self.store.write(|tx| local::synced(tx, now))?;
         Ok(report.into())
     }
-
-    /// Where sync stands (read on the syncer's own connection).
-    pub fn status(&self) -> Result<local::SyncStatus, FieldError> {
-        Ok(local::status(self.store.conn())?)
-    }
-
-    /// The catalog as the last pull left it.
-    pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
-    }
 }
 
 /// Events from the background syncer, as the UI receives them.
@@ -339,11 +328,6 @@ impl Background {
     /// Ask for a sync now (e.g. the link came back).
     pub fn trigger(&self) {
         let _ = self.commands.send(Command::SyncNow);
-    }
-
-    /// Whether the syncer has stopped (asked to, or the session locked).
-    pub fn is_stopped(&self) -> bool {
-        self.task.is_finished()
     }
 
     /// Stop after the current step and wait for the task to end.

@@ -127,6 +127,21 @@ fn init_refuses_an_unknown_officer_and_unlock_checks_the_pin() {
 }
 
 #[test]
+fn change_pin_checks_the_old_pin_refuses_the_same_one_and_the_new_one_unlocks() {
+    let t = tablet();
+    t.session.lock().expect("lock");
+    let clock = t.clock.as_ref();
+    let err = beibao_field::change_pin(&t.path, "000000", "13579135", clock, &mut Counting(7)).expect_err("old");
+    assert_eq!(err.code(), Code::PinWrong, "a wrong old PIN counts like a wrong unlock");
+    let err = beibao_field::change_pin(&t.path, PIN, PIN, clock, &mut Counting(7)).expect_err("same");
+    assert_eq!(err.code(), Code::Invalid, "the new PIN must differ from the old one");
+    beibao_field::change_pin(&t.path, PIN, "13579135", clock, &mut Counting(7)).expect("change");
+    let err = beibao_field::unlock(&t.path, PIN, t.env.clone()).expect_err("the old PIN is gone");
+    assert_eq!(err.code(), Code::PinWrong);
+    beibao_field::unlock(&t.path, "13579135", t.env.clone()).expect("the new PIN unlocks");
+}
+
+#[test]
 fn a_tablet_made_without_fixtures_carries_the_bundled_catalog_and_calendar_and_waits_for_its_register() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("t.db");
