@@ -25,7 +25,7 @@ echo
 echo "== 中心服务器: beibao-server on embedded SQLite; the tablet enrolls at the station =="
 srv="$bin/beibao-server"
 export BEIBAO_DATABASE="$dir/server/beibao.db"
-"$srv" seed
+"$srv" seed --fixtures fixtures
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$srv" serve --listen "127.0.0.1:$port" 2>"$dir/server.log" &
 server_pid=$!

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use beibao_core::clock::{FixedClock, SequentialIds};
 use beibao_field::{Env, Session};
 use beibao_fixtures::Fixtures;
-use beibao_server::api::{Limits, Random};
+use beibao_server::app::{Limits, Random};
 use beibao_server::{AppState, Storage, serve};
 use beibao_store::key::{Entropy, KdfParams};
 use chrono::{DateTime, Utc};
@@ -111,11 +111,13 @@ impl Server {
     /// Start a server over `storage` on a free loopback port.
     pub fn start(rt: &Runtime, storage: Arc<dyn Storage>, limits: Limits, seed: u64) -> Server {
         let clock = Arc::new(FixedClock::new(t0()));
+        let registry = &fixtures().registry;
+        rt.block_on(storage.put_registry(&registry.stations, &registry.officers, t0()))
+            .expect("the registry's stations and officers");
         let state = rt
             .block_on(AppState::new(
                 storage,
                 &fixtures().catalog,
-                &fixtures().registry,
                 clock.clone(),
                 Arc::new(SeededRandom::new(seed)),
                 limits,

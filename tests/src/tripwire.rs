@@ -7,10 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use beibao_core::catalog::Catalog;
+use beibao_core::change::ChangeBody;
+use beibao_core::registry::{Officer, Station};
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_server::plan::{BatchError, Check};
 use beibao_server::storage::{
-    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, Storage,
-    StorageError,
+    Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
+    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError,
 };
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, Utc};
@@ -51,27 +54,6 @@ impl Tripwire {
 
 #[async_trait]
 impl Storage for Tripwire {
-    async fn push(
-        &self,
-        device_id: &str,
-        batch_id: &str,
-        ops: Vec<WireOp>,
-        checks: Vec<Check>,
-        now: DateTime<Utc>,
-    ) -> Result<Result<Pushed, BatchError>, StorageError> {
-        let pushed = self.inner.push(device_id, batch_id, ops, checks, now).await;
-        if matches!(pushed, Ok(Ok(_)))
-            && self.countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) == Ok(1)
-        {
-            // Committed. The server dies now: its runtime is shut down, this answer is never
-            // written, every connection is closed.
-            self.fired.store(true, Ordering::SeqCst);
-            self.switch.fire();
-            std::future::pending::<()>().await;
-        }
-        pushed
-    }
-
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -79,7 +61,10 @@ impl Storage for Tripwire {
     async fn server_seed(&self, fresh: [u8; 32]) -> Result<[u8; 32], StorageError> {
         self.inner.server_seed(fresh).await
     }
+}
 
+#[async_trait]
+impl Accounts for Tripwire {
     async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError> {
         self.inner.create_account(a, now).await
     }
@@ -105,19 +90,6 @@ impl Storage for Tripwire {
         self.inner.drop_session(token_hash).await
     }
 
-    async fn requests_of(
-        &self,
-        officers: &[String],
-        state: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<RequestRow>, StorageError> {
-        self.inner.requests_of(officers, state, limit).await
-    }
-
-    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError> {
-        self.inner.request(id).await
-    }
-
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
         self.inner.audit(entry).await
     }
@@ -125,7 +97,42 @@ impl Storage for Tripwire {
     async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError> {
         self.inner.audit_log(limit).await
     }
+}
 
+#[async_trait]
+impl Roster for Tripwire {
+    async fn put_registry(
+        &self,
+        stations: &[Station],
+        officers: &[Officer],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.inner.put_registry(stations, officers, now).await
+    }
+
+    async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.inner.add_officer(officer, now).await
+    }
+
+    async fn move_officer(&self, id: &str, station: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.inner.move_officer(id, station, now).await
+    }
+
+    async fn officer(&self, id: &str) -> Result<Option<Officer>, StorageError> {
+        self.inner.officer(id).await
+    }
+
+    async fn stations(&self) -> Result<Vec<Station>, StorageError> {
+        self.inner.stations().await
+    }
+
+    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError> {
+        self.inner.officers_of(station).await
+    }
+}
+
+#[async_trait]
+impl Devices for Tripwire {
     async fn issue_code(
         &self,
         code_hash: &str,
@@ -173,40 +180,73 @@ impl Storage for Tripwire {
     async fn token(&self, token_hash: &str) -> Result<Option<(Device, DateTime<Utc>)>, StorageError> {
         self.inner.token(token_hash).await
     }
+}
+
+#[async_trait]
+impl Exchange for Tripwire {
+    async fn push(
+        &self,
+        device_id: &str,
+        batch_id: &str,
+        ops: Vec<WireOp>,
+        checks: Vec<Check>,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Pushed, BatchError>, StorageError> {
+        let pushed = self.inner.push(device_id, batch_id, ops, checks, now).await;
+        if matches!(pushed, Ok(Ok(_)))
+            && self.countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)) == Ok(1)
+        {
+            // Committed. The server dies now: its runtime is shut down, this answer is never
+            // written, every connection is closed.
+            self.fired.store(true, Ordering::SeqCst);
+            self.switch.fire();
+            std::future::pending::<()>().await;
+        }
+        pushed
+    }
 
     async fn pull(&self, officer_id: &str, cursor: i64, limit: usize) -> Result<(Vec<Change>, bool), StorageError> {
         self.inner.pull(officer_id, cursor, limit).await
     }
 
-    async fn publish_change(
-        &self,
-        scope: &str,
-        kind: &str,
-        key: &str,
-        body: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StorageError> {
-        self.inner.publish_change(scope, kind, key, body, now).await
+    async fn publish_change(&self, scope: &str, body: &ChangeBody, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        self.inner.publish_change(scope, body, now).await
     }
 
-    async fn publish_changes(
-        &self,
-        changes: &[(String, String, String, serde_json::Value)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
+    async fn publish_changes(&self, changes: &[(String, ChangeBody)], now: DateTime<Utc>) -> Result<(), StorageError> {
         self.inner.publish_changes(changes, now).await
+    }
+}
+
+#[async_trait]
+impl Desk for Tripwire {
+    async fn requests_at(
+        &self,
+        station: &str,
+        state: Option<RequestState>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError> {
+        self.inner.requests_at(station, state, limit).await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<(RequestRow, Option<String>)>, StorageError> {
+        self.inner.request(id).await
     }
 
     async fn desk_transition(
         &self,
         request_id: &str,
-        transition: &beibao_core::service_request::Transition,
+        transition: &Transition,
         by: &str,
+        event_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, StorageError> {
-        self.inner.desk_transition(request_id, transition, by, now).await
+    ) -> Result<MergeOutcome, StorageError> {
+        self.inner.desk_transition(request_id, transition, by, event_id, now).await
     }
+}
 
+#[async_trait]
+impl Blobs for Tripwire {
     async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
         self.inner.blob(sha256).await
     }
@@ -225,7 +265,21 @@ impl Storage for Tripwire {
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
         self.inner.blob_bytes(sha256).await
     }
+}
 
+#[async_trait]
+impl Catalogs for Tripwire {
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        self.inner.publish_catalog(catalog, now).await
+    }
+
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
+        self.inner.catalogs().await
+    }
+}
+
+#[async_trait]
+impl Inspect for Tripwire {
     async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError> {
         self.inner.rejected_ops(limit).await
     }
@@ -240,13 +294,5 @@ impl Storage for Tripwire {
 
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
         self.inner.op_results(device_id).await
-    }
-
-    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
-        self.inner.publish_catalog(catalog, now).await
-    }
-
-    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
-        self.inner.catalogs().await
     }
 }

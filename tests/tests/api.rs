@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use beibao_core::clock::Clock;
 use beibao_core::service_request::{RequestState, Transition};
-use beibao_server::api::Limits;
+use beibao_server::app::Limits;
 use beibao_sync::wire::{self, ErrorBody};
 use beibao_sync::{Client, Settings, SyncError, Tablet as _};
 use beibao_tests::link::{Fault, Link};
@@ -88,9 +88,14 @@ fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
         reason: None,
         recipient_signature: None,
     };
-    let outcome =
-        rt.block_on(server.state.storage().desk_transition(&carried, &step, "desk:desk01", server.clock.now()));
-    assert_eq!(outcome.expect("desk"), "applied");
+    let outcome = rt.block_on(server.state.storage().desk_transition(
+        &carried,
+        &step,
+        "desk:desk01",
+        "ev-desk-1",
+        server.clock.now(),
+    ));
+    assert!(matches!(outcome.expect("desk"), beibao_core::service_request::MergeOutcome::Apply { .. }));
     let again = t.sync(&rt, fast(), 0, &mut |_| {}).expect("sync again");
     assert_eq!((again.applied, again.pulled), (0, 1), "nothing new to push; the desk's change pulled");
     assert_eq!(summary.pulled, 1, "the first sync pulled the catalog the server published at start");

@@ -6,15 +6,16 @@ use std::sync::Arc;
 
 use beibao_core::activity::{PublicitySession, PublicityTopic};
 use beibao_core::canonical::sha256_hex;
-use beibao_core::service_request::{RequestState, Transition};
-use beibao_server::api::code_hash;
+use beibao_core::change::{ChangeBody, RequestStateChange};
+use beibao_core::registry::Officer;
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
+use beibao_server::app::code_hash;
 use beibao_server::plan::BatchError;
-use beibao_server::storage::{Appended, Enrollment, Pushed, Role, Storage, StorageError};
+use beibao_server::storage::{Appended, Enrollment, Inspect, Pushed, Role, Roster, Storage, StorageError};
 use beibao_server::{Sqlite, admin};
 use beibao_sync::wire::{OpStatus, WireOp};
 use beibao_tests::{fixtures, pg::Cluster, runtime, t0};
 use chrono::Duration;
-use serde_json::json;
 
 const DEV: &str = "dev-conformance-1";
 const OFFICER: &str = "OF-03-01";
@@ -71,6 +72,30 @@ async fn conformance(s: Arc<dyn Storage>) {
     // The server key is made once.
     let seed = s.server_seed([7; 32]).await.expect("seed");
     assert_eq!(s.server_seed([9; 32]).await.expect("seed again"), seed);
+
+    // The registry's stations and officers; an officer added by hand, moved, refused when wrong.
+    let reg = &fixtures().registry;
+    s.put_registry(&reg.stations, &reg.officers, now).await.expect("registry");
+    s.put_registry(&reg.stations, &reg.officers, now).await.expect("seeding twice replaces");
+    let stations = s.stations().await.expect("stations");
+    assert_eq!(stations.len(), reg.stations.len());
+    let (first, second) = (&reg.stations[0].code, &reg.stations[1].code);
+    let mut at_first: Vec<String> = reg.officers.iter().filter(|o| &o.station == first).map(|o| o.id.clone()).collect();
+    at_first.sort();
+    assert_eq!(s.officers_of(first).await.expect("officers"), at_first);
+    let new = Officer { id: "OF-99-01".into(), station: first.clone(), ..reg.officers[0].clone() };
+    s.add_officer(&new, now).await.expect("add");
+    assert_eq!(s.officer("OF-99-01").await.expect("officer"), Some(new.clone()));
+    assert_eq!(refused(s.add_officer(&new, now).await), Code::OfficerExists);
+    let nowhere = Officer { id: "OF-99-02".into(), station: "no-such-station".into(), ..new.clone() };
+    assert_eq!(refused(s.add_officer(&nowhere, now).await), Code::UnknownStation);
+    let nameless = Officer { id: "OF-99-03".into(), name: " ".into(), ..new.clone() };
+    assert_eq!(refused(s.add_officer(&nameless, now).await), Code::Invalid);
+    s.move_officer("OF-99-01", second, now).await.expect("move");
+    assert_eq!(s.officer("OF-99-01").await.expect("officer").expect("exists").station, *second);
+    assert!(s.officers_of(second).await.expect("officers").contains(&"OF-99-01".to_owned()));
+    assert_eq!(refused(s.move_officer("OF-99-01", "no-such-station", now).await), Code::UnknownStation);
+    assert_eq!(refused(s.move_officer("OF-nobody", second, now).await), Code::UnknownOfficer);
 
     // Accounts.
     let a = admin::new_account("desk01", Role::Desk, Some("西集派出所"), "correct horse battery").expect("account");
@@ -173,12 +198,13 @@ async fn conformance(s: Arc<dyn Storage>) {
     );
 
     // Pull: scoped to the officer or everyone, in cursor order, paged.
-    let c1 = s.publish_change("*", "town", "t1", &json!({"n": 1}), now).await.expect("change");
+    let (town, v1, v9, h1) = (&reg.towns[0], &reg.villages[0], &reg.villages[1], &reg.households[0]);
+    let c1 = s.publish_change("*", &ChangeBody::Town(town.clone()), now).await.expect("change");
     s.publish_changes(
         &[
-            (OFFICER.into(), "village".into(), "v1".into(), json!({"n": 2})),
-            ("OF-09-09".into(), "village".into(), "v9".into(), json!({"n": 3})),
-            (OFFICER.into(), "household".into(), "h1".into(), json!({"n": 4})),
+            (OFFICER.into(), ChangeBody::Village(v1.clone())),
+            ("OF-09-09".into(), ChangeBody::Village(v9.clone())),
+            (OFFICER.into(), ChangeBody::Household(h1.clone())),
         ],
         now,
     )
@@ -187,8 +213,11 @@ async fn conformance(s: Arc<dyn Storage>) {
     let (all, more) = s.pull(OFFICER, 0, 100).await.expect("pull");
     assert!(!more);
     let keys: Vec<&str> = all.iter().map(|c| c.key.as_str()).collect();
-    assert!(keys.ends_with(&["t1", "v1", "h1"]), "{keys:?}");
-    assert!(!keys.contains(&"v9"), "another officer's village is not pulled");
+    assert!(keys.ends_with(&[town.code.as_str(), v1.code.as_str(), h1.id.as_str()]), "{keys:?}");
+    assert!(!keys.contains(&v9.code.as_str()), "another officer's village is not pulled");
+    // The bodies read back as the typed changes they were published as.
+    let back = ChangeBody::decode(&all[all.len() - 1].kind, &all[all.len() - 1].body).expect("decodes");
+    assert_eq!(back, Some(ChangeBody::Household(h1.clone())));
     assert!(all.windows(2).all(|w| w[0].cursor < w[1].cursor));
     let (page, more) = s.pull(OFFICER, c1 - 1, 1).await.expect("page");
     assert_eq!((page.len(), more, page[0].cursor), (1, true, c1));
@@ -212,28 +241,36 @@ async fn conformance(s: Arc<dyn Storage>) {
     let r = push(&*s, "b5", &[rop]).await.expect("push").expect("ok");
     assert_eq!(r.results[0].status, OpStatus::Applied, "{:?}", r.results[0]);
     let id = req.id.to_string();
-    // The desk finds it among its officers' requests, by state.
-    let officers = vec![OFFICER.to_owned(), "OF-03-02".to_owned()];
-    let rows = s.requests_of(&officers, Some("carried_back"), 10).await.expect("requests");
+    // The desk finds it among its station's requests, by state; the station is the officer's now.
+    let station = s.officer(OFFICER).await.expect("officer").expect("seeded").station;
+    let other = reg.stations.iter().find(|x| x.code != station).expect("a second station").code.clone();
+    let rows = s.requests_at(&station, Some(RequestState::CarriedBack), 10).await.expect("requests");
     assert_eq!(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
     assert_eq!((rows[0].service.as_str(), rows[0].body.as_str()), ("HZ01", p.as_str()));
-    assert!(s.requests_of(&officers, Some("submitted"), 10).await.expect("requests").is_empty());
-    assert!(s.requests_of(&["OF-09-09".to_owned()], None, 10).await.expect("requests").is_empty());
-    assert_eq!(s.request(&id).await.expect("request").as_ref(), Some(&rows[0]));
+    assert_eq!((rows[0].mode, rows[0].state), (beibao_core::catalog::Mode::CarryBack, RequestState::CarriedBack));
+    assert!(s.requests_at(&station, Some(RequestState::Submitted), 10).await.expect("requests").is_empty());
+    assert!(s.requests_at(&other, None, 10).await.expect("requests").is_empty());
+    assert_eq!(s.request(&id).await.expect("request"), Some((rows[0].clone(), Some(station.clone()))));
     assert!(s.request("nope").await.expect("request").is_none());
     let step = |from, to| Transition { from, to, reason: None, recipient_signature: None };
+    let desk = "desk:desk01";
     let out =
-        s.desk_transition(&id, &step(RequestState::CarriedBack, RequestState::Submitted), "desk:desk01", now).await;
-    assert_eq!(out.expect("desk"), "applied");
+        s.desk_transition(&id, &step(RequestState::CarriedBack, RequestState::Submitted), desk, "ev-1", now).await;
+    assert_eq!(out.expect("desk"), MergeOutcome::Apply { to: RequestState::Submitted });
     let out =
-        s.desk_transition(&id, &step(RequestState::CarriedBack, RequestState::Submitted), "desk:desk01", now).await;
-    assert_eq!(out.expect("desk"), "already_there");
-    let out = s.desk_transition(&id, &step(RequestState::Made, RequestState::CarriedBack), "desk:desk01", now).await;
-    assert!(out.expect("desk").starts_with("conflict:"), "an impossible step is kept as a conflict");
+        s.desk_transition(&id, &step(RequestState::CarriedBack, RequestState::Submitted), desk, "ev-2", now).await;
+    assert_eq!(out.expect("desk"), MergeOutcome::AlreadyThere);
+    let out = s.desk_transition(&id, &step(RequestState::Made, RequestState::CarriedBack), desk, "ev-3", now).await;
+    assert!(matches!(out.expect("desk"), MergeOutcome::Conflict { .. }), "an impossible step is kept as a conflict");
     assert_eq!(
-        refused(s.desk_transition("nope", &step(RequestState::Made, RequestState::Made), "x", now).await),
+        refused(s.desk_transition("nope", &step(RequestState::Made, RequestState::Made), "x", "ev-4", now).await),
         Code::NotFound
     );
+    // The officer moves to another station: the request goes with them.
+    s.move_officer(OFFICER, &other, now).await.expect("move");
+    assert_eq!(s.requests_at(&other, None, 10).await.expect("requests").len(), 1);
+    assert!(s.requests_at(&station, None, 10).await.expect("requests").is_empty());
+    s.move_officer(OFFICER, &station, now).await.expect("move back");
     // Each move's audit entry committed with it; a refused move left none.
     let mut moves: Vec<(String, String)> = s
         .audit_log(100)
@@ -253,7 +290,14 @@ async fn conformance(s: Arc<dyn Storage>) {
     let (changes, _) = s.pull(OFFICER, 0, 100).await.expect("pull");
     let last = changes.last().expect("a change");
     assert_eq!((last.kind.as_str(), last.key.as_str()), ("request_state", id.as_str()));
-    assert_eq!(last.body["state"], "submitted");
+    assert_eq!(
+        ChangeBody::decode(&last.kind, &last.body).expect("decodes"),
+        Some(ChangeBody::RequestState(RequestStateChange {
+            request: id.clone(),
+            state: RequestState::Submitted,
+            by: desk.to_owned()
+        }))
+    );
     assert_eq!(s.counts().await.expect("counts").request_events, 3, "conflicts are kept");
 
     // Blobs: chunks resume from the server's offset; a wrong hash is discarded.
@@ -262,10 +306,13 @@ async fn conformance(s: Arc<dyn Storage>) {
     assert!(s.blob(&sha).await.expect("blob").is_none());
     let a = s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await.expect("chunk");
     assert!(matches!(a, Appended::Stored(r) if r.offset == 4000 && !r.complete));
-    match s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await {
-        Err(StorageError::Refused(Code::BlobOffset, held)) => assert_eq!(held, "4000"),
-        other => panic!("a chunk at the wrong offset is refused with the held offset: {other:?}"),
-    }
+    assert_eq!(
+        s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await.expect("chunk"),
+        Appended::Elsewhere(4000),
+        "a chunk at the wrong offset is refused with the held offset"
+    );
+    assert_eq!(refused(s.blob_append(&sha, 9_999, 4000, &bytes[4000..], now).await), Code::BlobSize);
+    assert_eq!(refused(s.blob_append(&sha, 10_000, 4000, &[0; 6001], now).await), Code::BlobSize);
     let a = s.blob_append(&sha, 10_000, 4000, &bytes[4000..], now).await.expect("chunk");
     assert!(matches!(a, Appended::Stored(r) if r.complete));
     assert_eq!(s.blob_bytes(&sha).await.expect("bytes").as_deref(), Some(&bytes[..]));
@@ -397,6 +444,7 @@ fn a_sqlite_database_of_schema_1_is_migrated_with_every_record_kept() {
         records_to_migrate(&s).await
     });
     let c = rusqlite::Connection::open(&path).expect("open by hand");
+    c.execute_batch(BACK_TO_UNVERSIONED).expect("before numbered migrations");
     c.execute_batch(BACK_TO_SCHEMA_1_SQLITE).expect("back to schema 1");
     let has_body: i64 = c
         .query_row("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'body'", [], |r| r.get(0))
@@ -423,6 +471,7 @@ fn a_postgres_database_of_schema_1_is_migrated_with_every_record_kept() {
     rt.block_on(async {
         let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect by hand");
         tokio::spawn(conn);
+        c.batch_execute(BACK_TO_UNVERSIONED).await.expect("before numbered migrations");
         c.batch_execute(BACK_TO_SCHEMA_1_POSTGRES).await.expect("back to schema 1");
     });
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("reconnect migrates");
@@ -466,4 +515,75 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
         assert_eq!(again.results[0].status, OpStatus::Applied);
         assert_eq!(s.op_results(DEV).await.expect("results").len(), 2);
     });
+}
+
+/// What the build before numbered migrations left: its tables, no version table, no registry.
+const BACK_TO_UNVERSIONED: &str = "DROP TABLE schema_version; DROP TABLE officers; DROP TABLE stations;";
+
+#[test]
+fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_and_a_newer_one_is_refused() {
+    use beibao_server::migrations::LATEST;
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("beibao.db");
+    let before = rt.block_on(async {
+        let s = Sqlite::open(&path).expect("open");
+        records_to_migrate(&s).await
+    });
+    let versions = |path: &std::path::Path| -> Vec<(i64, String)> {
+        let c = rusqlite::Connection::open(path).expect("open by hand");
+        let mut stmt = c.prepare("SELECT version, name FROM schema_version ORDER BY version").expect("select");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("rows").collect::<Result<_, _>>().expect("read")
+    };
+    assert_eq!(versions(&path).len() as i64, LATEST);
+    rusqlite::Connection::open(&path).expect("open by hand").execute_batch(BACK_TO_UNVERSIONED).expect("back");
+    let s = Sqlite::open(&path).expect("an unversioned database upgrades");
+    assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before, "nothing held is lost");
+    let reg = &fixtures().registry;
+    rt.block_on(s.put_registry(&reg.stations, &reg.officers, t0())).expect("the registry tables are there");
+    drop(s);
+    let names: Vec<String> = versions(&path).into_iter().map(|v| v.1).collect();
+    assert_eq!(names, ["initial", "registry"]);
+    // A database a newer build wrote is refused, with the versions named, and left as it was.
+    rusqlite::Connection::open(&path)
+        .expect("open by hand")
+        .execute("INSERT INTO schema_version (version, name, applied_at) VALUES (?1, 'future', 'x')", [LATEST + 1])
+        .expect("a newer version");
+    match Sqlite::open(&path) {
+        Err(StorageError::Refused(Code::SchemaTooNew, m)) => assert!(m.contains(&(LATEST + 1).to_string()), "{m}"),
+        other => panic!("expected schema_too_new, got {other:?}"),
+    }
+    assert_eq!(versions(&path).len() as i64, LATEST + 1);
+}
+
+#[test]
+fn a_postgres_database_from_before_numbered_migrations_is_brought_to_the_latest_and_a_newer_one_is_refused() {
+    use beibao_server::migrations::LATEST;
+    let cluster = Cluster::start(false).expect("a throwaway PostgreSQL cluster (apt-get install postgresql)");
+    let url = cluster.database("versions").expect("createdb");
+    let rt = runtime();
+    let before = rt.block_on(async {
+        let s = admin::open_storage(&url, Some(2)).await.expect("connect");
+        records_to_migrate(&*s).await
+    });
+    let by_hand = |sql: &'static str| {
+        rt.block_on(async {
+            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect by hand");
+            tokio::spawn(conn);
+            c.batch_execute(sql).await.expect(sql);
+        })
+    };
+    by_hand(BACK_TO_UNVERSIONED);
+    let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("an unversioned database upgrades");
+    assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before, "nothing held is lost");
+    let reg = &fixtures().registry;
+    rt.block_on(s.put_registry(&reg.stations, &reg.officers, t0())).expect("the registry tables are there");
+    by_hand("INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')");
+    match rt.block_on(admin::open_storage(&url, Some(2))) {
+        Err(StorageError::Refused(Code::SchemaTooNew, m)) => {
+            assert!(m.contains("999") && m.contains(&LATEST.to_string()), "{m}")
+        }
+        Err(e) => panic!("expected schema_too_new, got {e:?}"),
+        Ok(_) => panic!("expected schema_too_new, got a storage"),
+    }
 }

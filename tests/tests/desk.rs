@@ -3,8 +3,9 @@
 //! the new state. Other stations' requests are not shown; every failure has its code.
 
 use beibao_core::code::Code;
+use beibao_core::service_request::RequestState;
 use beibao_server::admin::new_account;
-use beibao_server::desk::{DeskMoved, DeskRequestDetail, DeskRequests, LoginResponse};
+use beibao_server::desk::{DeskMoved, DeskRequestDetail, DeskRequests, LoginResponse, MoveOutcome};
 use beibao_server::storage::Role;
 use beibao_sync::Settings;
 use beibao_sync::wire::ErrorBody;
@@ -120,18 +121,19 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     assert_eq!(c.fails("GET", "/desk/requests?state=lost", Some(tok), None), (400, Code::BadQuery));
     // Opened: in full.
     let one: DeskRequestDetail = c.ok("GET", &format!("/desk/requests/{id}"), tok, None);
-    assert_eq!((one.request.applicant.as_str(), one.state.as_str()), (applicant.as_str(), "carried_back"));
+    assert_eq!((one.request.applicant.as_str(), one.state), (applicant.as_str(), RequestState::CarriedBack));
 
     // Moved forward by the merge rule; repeating is harmless; rejecting needs a reason.
     let step = |from: &str, to: &str| Some(json!({ "from": from, "to": to }));
     let path = format!("/desk/requests/{id}/moves");
     let moved: DeskMoved = c.ok("POST", &path, tok, step("carried_back", "submitted"));
-    assert_eq!((moved.outcome.as_str(), moved.state.as_str()), ("applied", "submitted"));
+    assert_eq!((moved.outcome, moved.state), (MoveOutcome::Applied, RequestState::Submitted));
     let again: DeskMoved = c.ok("POST", &path, tok, step("carried_back", "submitted"));
-    assert_eq!((again.outcome.as_str(), again.state.as_str()), ("already_there", "submitted"));
+    assert_eq!((again.outcome, again.state), (MoveOutcome::AlreadyThere, RequestState::Submitted));
     let jump: DeskMoved = c.ok("POST", &path, tok, step("submitted", "delivered"));
-    assert!(jump.outcome.starts_with("conflict:"), "an impossible step is kept as a conflict: {}", jump.outcome);
-    assert_eq!(jump.state, "submitted");
+    assert_eq!(jump.outcome, MoveOutcome::Conflict, "an impossible step is kept as a conflict");
+    assert!(jump.conflict.is_some(), "with its reason: {jump:?}");
+    assert_eq!(jump.state, RequestState::Submitted);
     assert_eq!(c.fails("POST", &path, Some(tok), step("submitted", "rejected")), (422, Code::ReasonRequired));
 
     // The officer's tablet pulls the new state.

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use beibao_server::api::Limits;
+use beibao_server::app::Limits;
 use beibao_sync::Settings;
 use beibao_tests::link::{Fault, Link, Shape};
 use beibao_tests::pg::Cluster;

@@ -267,6 +267,12 @@ codes! {
     StationRequired = "station_required",
     /// The station is not in the registry.
     UnknownStation = "unknown_station",
+    /// The officer is not in the server's registry.
+    UnknownOfficer = "unknown_officer",
+    /// An officer with this id exists.
+    OfficerExists = "officer_exists",
+    /// The database was made by a newer server build.
+    SchemaTooNew = "schema_too_new",
     /// The session expired: log in again.
     SessionExpired = "session_expired",
     /// The caller may not do this.

@@ -25,6 +25,7 @@ pub mod bundled;
 pub mod calendar;
 pub mod canonical;
 pub mod catalog;
+pub mod change;
 pub mod clock;
 pub mod code;
 pub mod identity;

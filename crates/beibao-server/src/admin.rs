@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHasher, SaltString};
+use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::registry::{AssignmentTarget, Registry};
-use serde_json::{Value, json};
+use chrono::{DateTime, Utc};
 
 use crate::storage::{Account, Role, Storage, StorageError};
 
@@ -43,39 +44,44 @@ pub fn new_account(username: &str, role: Role, station: Option<&str>, password: 
     Ok(Account { username: username.to_owned(), role, station: station.map(str::to_owned), password_hash: hash })
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
-/// The registry as pull changes: towns for every device; to each officer the villages,
-/// households and enterprises of their assignments, and the assignments themselves.
-pub fn registry_changes(registry: &Registry) -> Vec<(String, String, String, Value)> {
+/// The registry as pull changes, `(scope, body)`: towns for every device (`*`); to each officer
+/// the villages, households and enterprises of their assignments, and the assignments themselves.
+pub fn registry_changes(registry: &Registry) -> Vec<(String, ChangeBody)> {
     let mut out = Vec::new();
     for t in &registry.towns {
-        out.push(("*".to_owned(), "town".to_owned(), t.code.clone(), to_json(t)));
+        out.push(("*".to_owned(), ChangeBody::Town(t.clone())));
     }
     for officer in &registry.officers {
         let scope = officer.id.clone();
         let villages = registry.villages_of(&officer.id);
         for v in registry.villages.iter().filter(|v| villages.contains(&v.code.as_str())) {
-            out.push((scope.clone(), "village".to_owned(), v.code.clone(), to_json(v)));
+            out.push((scope.clone(), ChangeBody::Village(v.clone())));
         }
         for h in registry.households.iter().filter(|h| villages.contains(&h.village.as_str())) {
-            out.push((scope.clone(), "household".to_owned(), h.id.clone(), to_json(h)));
+            out.push((scope.clone(), ChangeBody::Household(h.clone())));
         }
         for a in registry.assignments.iter().filter(|a| a.officer == officer.id) {
             let (kind, target) = match &a.target {
-                AssignmentTarget::Village(c) => ("village", c),
-                AssignmentTarget::Enterprise(c) => ("enterprise", c),
+                AssignmentTarget::Village(c) => (AssignmentKind::Village, c),
+                AssignmentTarget::Enterprise(c) => (AssignmentKind::Enterprise, c),
             };
             if let AssignmentTarget::Enterprise(code) = &a.target
                 && let Some(e) = registry.enterprises.iter().find(|e| &e.code == code)
             {
-                out.push((scope.clone(), "enterprise".to_owned(), e.code.clone(), to_json(e)));
+                out.push((scope.clone(), ChangeBody::Enterprise(e.clone())));
             }
-            let body = json!({ "officer": a.officer, "kind": kind, "target": target, "since": a.since });
-            out.push((scope.clone(), "assignment".to_owned(), format!("{kind}:{target}"), body));
+            let body = AssignmentChange { officer: a.officer.clone(), kind, target: target.clone(), since: a.since };
+            out.push((scope.clone(), ChangeBody::Assignment(body)));
         }
     }
     out
+}
+
+/// Seed the server from a registry: its stations and officers kept (desk scopes, enrollment
+/// checks) and its contents offered to pull. Returns the number of changes offered.
+pub async fn seed(storage: &dyn Storage, registry: &Registry, now: DateTime<Utc>) -> Result<usize, StorageError> {
+    storage.put_registry(&registry.stations, &registry.officers, now).await?;
+    let changes = registry_changes(registry);
+    storage.publish_changes(&changes, now).await?;
+    Ok(changes.len())
 }

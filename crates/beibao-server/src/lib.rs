@@ -1,17 +1,28 @@
 //! beibao-server: the central endpoint. Devices enroll with a one-time code and an Ed25519 key,
 //! authenticate by signing a challenge, push their outbox in batches, pull what the server holds
-//! for them, and upload blobs in resumable chunks. Storage is SQLite (embedded default) or
-//! PostgreSQL behind one trait; the rules of a push are decided once in [`plan`].
+//! for them, and upload blobs in resumable chunks; station desks log in and move carried-back
+//! applications forward.
+//!
+//! - [`app`]: the shared state, the router and [`serve`];
+//! - [`http`]: the error shape, body and auth extractors, request ids;
+//! - [`routes`]: the handlers by area;
+//! - [`plan`]: every rule of a push, an enrollment, a blob chunk, a desk move — decided once;
+//! - [`storage`]: the storage traits by concern, implemented by [`sqlite`] and [`postgres`],
+//!   whose schemas move forward by numbered [`migrations`];
+//! - [`admin`]: what the `beibao-server` verbs share with the tests.
 
-pub mod api;
+pub mod admin;
+pub mod app;
 pub mod buckets;
-pub mod desk;
+pub mod http;
+pub mod migrations;
 pub mod plan;
 pub mod postgres;
+pub mod routes;
 pub mod sqlite;
 pub mod storage;
 
-pub use api::{AppState, app, serve};
+pub use app::{AppState, app, serve};
+pub use routes::desk;
 pub use sqlite::Sqlite;
 pub use storage::Storage;
-pub mod admin;

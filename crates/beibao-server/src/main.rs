@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use beibao_core::bundled;
 use beibao_core::catalog::Catalog;
 use beibao_core::clock::Clock;
+use beibao_core::registry::{Officer, OfficerRank};
 use beibao_server::AppState;
-use beibao_server::admin::{new_account, open_storage, registry_changes};
-use beibao_server::api::{Limits, OsRandom};
+use beibao_server::admin::{new_account, open_storage, seed};
+use beibao_server::app::{Limits, OsRandom};
 use beibao_server::storage::{Role, StorageError};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -23,9 +25,6 @@ struct Cli {
     /// PostgreSQL connections to keep (default: 4 per core of this machine, 4 to 32).
     #[arg(long, global = true, env = "BEIBAO_PG_POOL")]
     pg_pool: Option<usize>,
-    /// Fixtures directory (catalog, registry).
-    #[arg(long, global = true, env = "BEIBAO_FIXTURES")]
-    fixtures: Option<PathBuf>,
     /// Answer as JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -40,6 +39,12 @@ enum RoleArg {
     Desk,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RankArg {
+    Officer,
+    Auxiliary,
+}
+
 #[derive(Debug, Subcommand)]
 enum Cmd {
     /// Serve the API.
@@ -51,8 +56,49 @@ enum Cmd {
         #[arg(long, default_value_t = 50.0)]
         rate: f64,
     },
-    /// Offer the fixtures' registry (towns, villages, households, enterprises, assignments) to pull.
-    Seed,
+    /// Seed from a fixtures directory: its stations and officers kept by the server, its registry
+    /// (towns, villages, households, enterprises, assignments) offered to pull, its catalog published.
+    Seed {
+        /// The fixtures directory (catalog, registry).
+        #[arg(long, env = "BEIBAO_FIXTURES")]
+        fixtures: PathBuf,
+    },
+    /// Add an officer to the server's registry (then issue their tablet an enrollment code).
+    AddOfficer {
+        /// Officer id.
+        #[arg(long)]
+        id: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// Badge number (警号).
+        #[arg(long, default_value = "")]
+        badge: String,
+        /// `officer` (民警) or `auxiliary` (辅警).
+        #[arg(long, value_enum, default_value = "officer")]
+        rank: RankArg,
+        /// Station code.
+        #[arg(long)]
+        station: String,
+        /// Mobile phone.
+        #[arg(long, default_value = "")]
+        phone: String,
+    },
+    /// Move an officer to another station: the requests they accepted show at its desk from then on.
+    MoveOfficer {
+        /// Officer id.
+        #[arg(long)]
+        id: String,
+        /// The new station's code.
+        #[arg(long)]
+        station: String,
+    },
+    /// The officers of a station.
+    Officers {
+        /// Station code.
+        #[arg(long)]
+        station: String,
+    },
     /// Create an account.
     CreateAccount {
         /// Login name.
@@ -113,6 +159,21 @@ impl Clock for SystemClock {
     }
 }
 
+/// Log lines to stderr, at the level `BEIBAO_LOG` names (`error`, `warn`, `info` — the default —,
+/// `debug`, `trace`, `off`); each line of a request carries its id.
+fn init_logging() {
+    let level = std::env::var("BEIBAO_LOG")
+        .ok()
+        .and_then(|v| v.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        .unwrap_or(tracing_subscriber::filter::LevelFilter::INFO);
+    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_ansi(false).init();
+}
+
+/// The catalog compiled into this build (published when the database holds none).
+fn bundled_catalog() -> Result<Catalog, StorageError> {
+    bundled::catalog().map_err(|e| StorageError::refused(Code::BadCatalog, format!("the bundled catalog: {e}")))
+}
+
 fn fail(code: Code, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error[{code}]: {msg}");
     ExitCode::FAILURE
@@ -136,7 +197,7 @@ fn print<T: serde::Serialize>(json: bool, value: &T, text: impl FnOnce() -> Stri
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let fixtures = cli.fixtures.clone().unwrap_or_else(beibao_fixtures::default_dir);
+    init_logging();
     let storage = match open_storage(&cli.database, cli.pg_pool).await {
         Ok(s) => s,
         Err(e) => return storage_fail(e),
@@ -145,24 +206,50 @@ async fn main() -> ExitCode {
     let result: Result<(), StorageError> = async {
         match cli.cmd {
             Cmd::Serve { listen, rate } => {
-                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
                 let limits = Limits { rate_per_s: rate, burst: rate * 2.0, ..Limits::default() };
-                let state =
-                    AppState::new(storage, &f.catalog, &f.registry, Arc::new(SystemClock), Arc::new(OsRandom), limits)
-                        .await?;
+                let state = AppState::new(storage, &bundled_catalog()?, Arc::new(SystemClock), Arc::new(OsRandom), limits)
+                    .await?;
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .map_err(|e| StorageError::refused(Code::InvalidArgument, format!("{listen}: {e}")))?;
-                eprintln!("beibao-server: listening on http://{listen} ({})", state.storage().backend());
-                beibao_server::api::serve(listener, state).await.map_err(|e| StorageError::Db(e.to_string()))?;
+                tracing::info!(backend = state.storage().backend(), "listening on http://{listen}");
+                beibao_server::serve(listener, state).await.map_err(|e| StorageError::Db(e.to_string()))?;
             }
-            Cmd::Seed => {
+            Cmd::Seed { fixtures } => {
                 let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
                 storage.publish_catalog(&f.catalog, now).await?;
-                let changes = registry_changes(&f.registry);
-                storage.publish_changes(&changes, now).await?;
-                print(cli.json, &serde_json::json!({ "changes": changes.len() }), || {
-                    format!("已发布登记数据 {} 条变更 / {} registry changes offered to pull", changes.len(), changes.len())
+                let n = seed(&*storage, &f.registry, now).await?;
+                let (stations, officers) = (f.registry.stations.len(), f.registry.officers.len());
+                print(cli.json, &serde_json::json!({ "changes": n, "stations": stations, "officers": officers }), || {
+                    format!("已导入 {stations} 个派出所、{officers} 名警员，发布登记数据 {n} 条变更 / {n} registry changes offered to pull")
+                });
+            }
+            Cmd::AddOfficer { id, name, badge, rank, station, phone } => {
+                let rank = match rank {
+                    RankArg::Officer => OfficerRank::Officer,
+                    RankArg::Auxiliary => OfficerRank::Auxiliary,
+                };
+                let officer = Officer { id: id.clone(), name, badge, rank, station: station.clone(), phone };
+                storage.add_officer(&officer, now).await?;
+                print(cli.json, &officer, || format!("已添加警员 {id}（{station}）"));
+            }
+            Cmd::MoveOfficer { id, station } => {
+                storage.move_officer(&id, &station, now).await?;
+                print(cli.json, &serde_json::json!({ "officer": id, "station": station }), || {
+                    format!("警员 {id} 已调至 {station}")
+                });
+            }
+            Cmd::Officers { station } => {
+                let ids = storage.officers_of(&station).await?;
+                let mut officers = Vec::new();
+                for id in &ids {
+                    officers.extend(storage.officer(id).await?);
+                }
+                print(cli.json, &officers, || {
+                    if officers.is_empty() {
+                        return format!("{station} 没有警员 / no officers");
+                    }
+                    officers.iter().map(|o| format!("{} {} {}", o.id, o.name, o.badge)).collect::<Vec<_>>().join("\n")
                 });
             }
             Cmd::CreateAccount { username, role, station, password } => {
@@ -172,13 +259,12 @@ async fn main() -> ExitCode {
                     RoleArg::Desk => Role::Desk,
                 };
                 if let Some(code) = &station {
-                    let f = beibao_fixtures::load(&fixtures)
-                        .map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
-                    if !f.registry.stations.iter().any(|s| &s.code == code) {
-                        let known: Vec<&str> = f.registry.stations.iter().map(|s| s.code.as_str()).collect();
+                    let stations = storage.stations().await?;
+                    if !stations.iter().any(|s| &s.code == code) {
+                        let known: Vec<&str> = stations.iter().map(|s| s.code.as_str()).collect();
                         return Err(StorageError::refused(
                             Code::UnknownStation,
-                            format!("no station `{code}`; the stations are {}", known.join(", ")),
+                            format!("no station `{code}`; the stations are {} (seed first)", known.join(", ")),
                         ));
                     }
                 }
@@ -189,20 +275,14 @@ async fn main() -> ExitCode {
                 });
             }
             Cmd::EnrollCode { officer, hours } => {
-                let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
-                if !f.registry.officers.iter().any(|o| o.id == officer) {
-                    return Err(StorageError::refused(Code::NotFound, format!("no officer {officer}")));
-                }
-                let state =
-                    AppState::new(
-                        storage,
-                        &f.catalog,
-                        &f.registry,
-                        Arc::new(SystemClock),
-                        Arc::new(OsRandom),
-                        Limits::default(),
-                    )
-                    .await?;
+                let state = AppState::new(
+                    storage,
+                    &bundled_catalog()?,
+                    Arc::new(SystemClock),
+                    Arc::new(OsRandom),
+                    Limits::default(),
+                )
+                .await?;
                 let code = state.issue_enrollment_code(&officer, chrono::Duration::hours(hours)).await?;
                 print(cli.json, &serde_json::json!({ "officer": officer, "code": code, "hours": hours }), || {
                     format!("{code}\n(警员 {officer} 的一次性注册码，{hours} 小时内有效 / one-time code, valid {hours} h)")

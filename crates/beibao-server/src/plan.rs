@@ -8,9 +8,13 @@ use std::collections::{HashMap, HashSet};
 use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
 use beibao_core::ops::{OpKind, OpRecord, Rejection};
+use beibao_core::registry::Officer;
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
 use beibao_sync::wire::{self, OpResult, OpStatus, WireOp};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::storage::{BlobRow, Enrollment, SERIAL_BLOCK, StorageError};
 
 /// An enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -378,4 +382,135 @@ fn effects(
             vec![Effect::RequestEvent { id: e.id.to_string(), request: id, outcome, new_state: moved.map(name), body }]
         }
     })
+}
+
+// --- enrollment, blob chunks, desk moves, officers: decided here, read and written by a backend ---
+
+/// An enrollment code as a backend holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeFacts {
+    /// The officer it was issued for.
+    pub officer_id: String,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+    /// Already redeemed.
+    pub used: bool,
+}
+
+/// Whether a tablet may redeem a code (`code` as stored, `None` when unknown; `device_exists`
+/// when the device id is enrolled already). Refusals: `enrollment_code_invalid`,
+/// `enrollment_code_used`, `enrollment_code_expired`, `officer_mismatch`, `device_exists`.
+pub fn enrollment(
+    code: Option<&CodeFacts>,
+    device_exists: bool,
+    e: &Enrollment,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let Some(code) = code else {
+        return Err(StorageError::refused(Code::EnrollmentCodeInvalid, "no such enrollment code"));
+    };
+    if code.used {
+        return Err(StorageError::refused(Code::EnrollmentCodeUsed, "this enrollment code was already used"));
+    }
+    if code.expires_at < now {
+        return Err(StorageError::refused(Code::EnrollmentCodeExpired, "this enrollment code has expired"));
+    }
+    if code.officer_id != e.officer_id {
+        return Err(StorageError::refused(
+            Code::OfficerMismatch,
+            format!("the code is for officer {}, the tablet belongs to {}", code.officer_id, e.officer_id),
+        ));
+    }
+    if device_exists {
+        return Err(StorageError::refused(Code::DeviceExists, format!("device {} is already enrolled", e.device_id)));
+    }
+    Ok(())
+}
+
+/// The serial block of the next device, after the highest block end reserved so far (0 when none).
+pub fn serial_block(max_end: i64) -> (i64, i64) {
+    let start = max_end + 1;
+    (start, start + SERIAL_BLOCK - 1)
+}
+
+/// What to do with a blob chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunk {
+    /// The blob is whole already: nothing to write, answer its status.
+    Whole(BlobRow),
+    /// The chunk is not where the server's bytes end: refuse, naming the held offset.
+    Elsewhere(u64),
+    /// Store the chunk (`create`: make the blob's row first); the blob then holds `received`
+    /// bytes, and when `last` the whole is hashed before it is marked complete.
+    Write {
+        /// The blob has no row yet.
+        create: bool,
+        /// Bytes held after this chunk.
+        received: u64,
+        /// This chunk ends the blob.
+        last: bool,
+    },
+}
+
+/// Decide a chunk of `len` bytes at `offset` of a blob of `total` bytes against the row held.
+/// Refusals: `blob_size` (another declared size, or past it).
+pub fn blob_chunk(row: Option<BlobRow>, total: u64, offset: u64, len: u64) -> Result<Chunk, StorageError> {
+    let held = row.unwrap_or(BlobRow { total, offset: 0, complete: false });
+    if held.complete {
+        return Ok(Chunk::Whole(held));
+    }
+    if held.total != total {
+        return Err(StorageError::refused(Code::BlobSize, format!("the blob was declared {} bytes", held.total)));
+    }
+    if offset != held.offset {
+        return Ok(Chunk::Elsewhere(held.offset));
+    }
+    let received = offset
+        .checked_add(len)
+        .filter(|r| *r <= total)
+        .ok_or_else(|| StorageError::refused(Code::BlobSize, "the chunk runs past the declared size"))?;
+    Ok(Chunk::Write { create: row.is_none(), received, last: received == total })
+}
+
+/// A desk move, as it is written: the request event (always kept), the new state and the change
+/// the request's officer pulls (when it moved), and the audit line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeskWrite {
+    /// The merge rule's reading.
+    pub outcome: MergeOutcome,
+    /// The outcome as stored (`applied`, `already_there`, `conflict:<reason>`).
+    pub stored: String,
+    /// The state the request moves to.
+    pub new_state: Option<RequestState>,
+    /// The event's body (the transition).
+    pub event_body: String,
+    /// The pull change for the request's officer, when it moved.
+    pub change: Option<wire::RequestStateChange>,
+    /// The audit entry's subject.
+    pub audit_subject: String,
+}
+
+/// Decide a desk move of request `id` (in `mode`, now `current`) by `by`.
+pub fn desk_move(id: &str, mode: Mode, current: RequestState, t: &Transition, by: &str) -> DeskWrite {
+    let outcome = merge(mode, current, t);
+    let (stored, new_state) = merge_outcome(mode, current, t);
+    let change = new_state.map(|to| wire::RequestStateChange { request: id.to_owned(), state: to, by: by.to_owned() });
+    DeskWrite {
+        audit_subject: format!("{id} {stored}"),
+        outcome,
+        stored,
+        new_state,
+        event_body: serde_json::to_string(t).unwrap_or_default(),
+        change,
+    }
+}
+
+/// Whether an officer may be added as given: an id, a name and a station, each 1–64 characters.
+pub fn new_officer(o: &Officer) -> Result<(), StorageError> {
+    for (what, v) in [("id", &o.id), ("name", &o.name), ("station", &o.station)] {
+        if v.trim().is_empty() || v.chars().count() > 64 {
+            return Err(StorageError::refused(Code::Invalid, format!("an officer's {what} is 1–64 characters")));
+        }
+    }
+    Ok(())
 }

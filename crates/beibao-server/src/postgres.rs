@@ -10,20 +10,22 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
-use beibao_core::service_request::{RequestState, Transition};
+use beibao_core::change::ChangeBody;
+use beibao_core::registry::{Officer, Station};
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
-    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK,
-    Storage, StorageError, stored_code,
+    Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
+    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, stored_code,
 };
 
-const SCHEMA: &str = include_str!("schema/postgres.sql");
 /// The advisory lock taken by every writer of `changes`.
 const CHANGES_LOCK: i64 = 0x6265_6962_616f;
 
@@ -89,22 +91,35 @@ impl Postgres {
         let pool = Pool::builder(mgr).max_size(pool.max(1)).build().map_err(pool_err)?;
         let me = Postgres { pool };
         let mut c = me.pool.get().await.map_err(pool_err)?;
+        // One migrator at a time: servers starting together wait for each other's migrations.
         let tx = c.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&(CHANGES_LOCK + 1)]).await?;
-        let v1 = tx
-            .query_opt(
-                "SELECT 1 FROM information_schema.columns
-                 WHERE table_schema = current_schema() AND table_name = 'records' AND column_name = 'body'",
-                &[],
-            )
-            .await?
-            .is_some();
-        if v1 {
-            tx.batch_execute(MIGRATE_V1)
+        tx.batch_execute(migrations::VERSION_TABLE).await?;
+        let current: i64 =
+            tx.query_one("SELECT coalesce(max(version), 0)::bigint FROM schema_version", &[]).await?.get(0);
+        for m in migrations::pending(current)? {
+            let legacy = tx
+                .query_opt(
+                    "SELECT 1 FROM information_schema.columns
+                     WHERE table_schema = current_schema() AND table_name = 'records' AND column_name = 'body'",
+                    &[],
+                )
+                .await?
+                .is_some();
+            if m.version == 1 && legacy {
+                tx.batch_execute(MIGRATE_V1)
+                    .await
+                    .map_err(|e| StorageError::Db(format!("migrating records to schema 2: {e}")))?;
+            }
+            tx.batch_execute(m.postgres)
                 .await
-                .map_err(|e| StorageError::Db(format!("migrating records to schema 2: {e}")))?;
+                .map_err(|e| StorageError::Db(format!("schema migration {} ({}): {e}", m.version, m.name)))?;
+            tx.execute(
+                "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)",
+                &[&m.version, &m.name, &Utc::now().to_rfc3339()],
+            )
+            .await?;
         }
-        tx.batch_execute(SCHEMA).await?;
         tx.commit().await?;
         Ok(me)
     }
@@ -134,6 +149,7 @@ const UPSERT_RECORDS: &str = "INSERT INTO records (kind, id, device_id, seq, off
      ON CONFLICT (kind, id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq,
                                           received_at = excluded.received_at";
 /// A device's records of a kind with their bodies (the payload of the op that wrote each last).
+#[cfg(feature = "test-support")]
 const RECORDS_OF_DEVICE: &str =
     "SELECT r.id, o.payload FROM records r JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq
      WHERE r.device_id = $1 AND r.kind = $2 ORDER BY r.id";
@@ -370,21 +386,21 @@ async fn push_in(
 }
 
 /// The columns of a [`RequestRow`].
-const REQUEST_ROW: &str =
-    "SELECT id, device_id, officer_id, service, mode, state, body, received_at, updated_at FROM requests";
+const REQUEST_ROW: &str = "SELECT id, device_id, officer_id, service, mode, state, body, received_at, updated_at,
+     (SELECT station FROM officers o WHERE o.id = requests.officer_id) FROM requests";
 
-fn request_row(r: &tokio_postgres::Row) -> RequestRow {
-    RequestRow {
+fn request_row(r: &tokio_postgres::Row) -> Result<RequestRow, StorageError> {
+    Ok(RequestRow {
         id: r.get(0),
         device_id: r.get(1),
         officer_id: r.get(2),
         service: r.get(3),
-        mode: r.get(4),
-        state: r.get(5),
+        mode: from_name(r.get(4))?,
+        state: from_name(r.get(5))?,
         body: r.get(6),
         received_at: r.get(7),
         updated_at: r.get(8),
-    }
+    })
 }
 
 fn unique_violation(e: &tokio_postgres::Error) -> bool {
@@ -410,7 +426,10 @@ impl Storage for Postgres {
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| StorageError::Db("stored server seed is not 32 bytes".into()))
     }
+}
 
+#[async_trait]
+impl Accounts for Postgres {
     async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError> {
         let c = self.client().await?;
         let n = c
@@ -485,30 +504,6 @@ impl Storage for Postgres {
         Ok(())
     }
 
-    async fn requests_of(
-        &self,
-        officers: &[String],
-        state: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<RequestRow>, StorageError> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                &format!(
-                    "{REQUEST_ROW} WHERE officer_id = ANY($1) AND ($2::text IS NULL OR state = $2)
-                     ORDER BY received_at, id LIMIT $3"
-                ),
-                &[&officers, &state, &(limit as i64)],
-            )
-            .await?;
-        Ok(rows.iter().map(request_row).collect())
-    }
-
-    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError> {
-        let c = self.client().await?;
-        Ok(c.query_opt(&format!("{REQUEST_ROW} WHERE id = $1"), &[&id]).await?.as_ref().map(request_row))
-    }
-
     async fn audit(&self, e: &AuditEntry) -> Result<(), StorageError> {
         self.client()
             .await?
@@ -530,7 +525,108 @@ impl Storage for Postgres {
             .map(|r| AuditEntry { at: r.get(0), actor: r.get(1), action: r.get(2), subject: r.get(3) })
             .collect())
     }
+}
 
+fn to_body<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Db(e.to_string()))
+}
+
+fn from_body<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StorageError> {
+    serde_json::from_str(s).map_err(|e| StorageError::Db(format!("stored {what}: {e}")))
+}
+
+async fn has_station(c: &impl GenericClient, code: &str) -> Result<bool, StorageError> {
+    Ok(c.query_one("SELECT EXISTS (SELECT 1 FROM stations WHERE code = $1)", &[&code]).await?.get(0))
+}
+
+async fn get_officer(c: &impl GenericClient, id: &str, lock: bool) -> Result<Option<Officer>, StorageError> {
+    let sql = if lock {
+        "SELECT body FROM officers WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT body FROM officers WHERE id = $1"
+    };
+    let row = c.query_opt(sql, &[&id]).await?;
+    row.map(|r| from_body("officer", r.get(0))).transpose()
+}
+
+const UPSERT_STATION: &str = "INSERT INTO stations (code, body, updated_at) VALUES ($1, $2, $3)
+     ON CONFLICT (code) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at";
+const UPSERT_OFFICER: &str = "INSERT INTO officers (id, station, body, updated_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (id) DO UPDATE SET station = excluded.station, body = excluded.body, updated_at = excluded.updated_at";
+
+#[async_trait]
+impl Roster for Postgres {
+    async fn put_registry(
+        &self,
+        stations: &[Station],
+        officers: &[Officer],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        for s in stations {
+            tx.execute(UPSERT_STATION, &[&s.code, &to_body(s)?, &now]).await?;
+        }
+        for o in officers {
+            tx.execute(UPSERT_OFFICER, &[&o.id, &o.station, &to_body(o)?, &now]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError> {
+        plan::new_officer(officer)?;
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        if !has_station(&tx, &officer.station).await? {
+            return Err(StorageError::refused(Code::UnknownStation, format!("no station `{}`", officer.station)));
+        }
+        let n = tx
+            .execute(
+                "INSERT INTO officers (id, station, body, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                &[&officer.id, &officer.station, &to_body(officer)?, &now],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StorageError::refused(Code::OfficerExists, format!("officer {} exists", officer.id)));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn move_officer(&self, id: &str, station: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        if !has_station(&tx, station).await? {
+            return Err(StorageError::refused(Code::UnknownStation, format!("no station `{station}`")));
+        }
+        let Some(mut o) = get_officer(&tx, id, true).await? else {
+            return Err(StorageError::refused(Code::UnknownOfficer, format!("no officer {id}")));
+        };
+        station.clone_into(&mut o.station);
+        tx.execute(UPSERT_OFFICER, &[&o.id, &o.station, &to_body(&o)?, &now]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn officer(&self, id: &str) -> Result<Option<Officer>, StorageError> {
+        get_officer(&self.client().await?, id, false).await
+    }
+
+    async fn stations(&self) -> Result<Vec<Station>, StorageError> {
+        let rows = self.client().await?.query("SELECT body FROM stations ORDER BY code", &[]).await?;
+        rows.iter().map(|r| from_body("station", r.get(0))).collect()
+    }
+
+    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError> {
+        let rows =
+            self.client().await?.query("SELECT id FROM officers WHERE station = $1 ORDER BY id", &[&station]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+#[async_trait]
+impl Devices for Postgres {
     async fn issue_code(
         &self,
         code_hash: &str,
@@ -550,37 +646,18 @@ impl Storage for Postgres {
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let row = tx
+        let code = tx
             .query_opt(
                 "SELECT officer_id, expires_at, used_at IS NOT NULL FROM enrollment_codes WHERE code_hash = $1 FOR UPDATE",
                 &[&e.code_hash],
             )
-            .await?;
-        let Some(row) = row else {
-            return Err(StorageError::refused(Code::EnrollmentCodeInvalid, "no such enrollment code"));
-        };
-        let (officer, expires, used): (String, DateTime<Utc>, bool) = (row.get(0), row.get(1), row.get(2));
-        if used {
-            return Err(StorageError::refused(Code::EnrollmentCodeUsed, "this enrollment code was already used"));
-        }
-        if expires < now {
-            return Err(StorageError::refused(Code::EnrollmentCodeExpired, "this enrollment code has expired"));
-        }
-        if officer != e.officer_id {
-            return Err(StorageError::refused(
-                Code::OfficerMismatch,
-                format!("the code is for officer {officer}, the tablet belongs to {}", e.officer_id),
-            ));
-        }
-        if get_device(&tx, &e.device_id).await?.is_some() {
-            return Err(StorageError::refused(
-                Code::DeviceExists,
-                format!("device {} is already enrolled", e.device_id),
-            ));
-        }
+            .await?
+            .map(|r| plan::CodeFacts { officer_id: r.get(0), expires_at: r.get(1), used: r.get(2) });
+        let exists = get_device(&tx, &e.device_id).await?.is_some();
+        plan::enrollment(code.as_ref(), exists, e, now)?;
         tx.execute("LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE", &[]).await?;
-        let start: i64 = tx.query_one("SELECT coalesce(max(serial_end), 0) + 1 FROM devices", &[]).await?.get(0);
-        let end = start + SERIAL_BLOCK - 1;
+        let max_end: i64 = tx.query_one("SELECT coalesce(max(serial_end), 0)::bigint FROM devices", &[]).await?.get(0);
+        let (start, end) = plan::serial_block(max_end);
         tx.execute(
             "INSERT INTO devices (id, officer_id, public_key, last_seq, enrolled_at, serial_start, serial_end)
              VALUES ($1, $2, $3, 0, $4, $5, $6)",
@@ -675,7 +752,10 @@ impl Storage for Postgres {
             )
         }))
     }
+}
 
+#[async_trait]
+impl Exchange for Postgres {
     async fn push(
         &self,
         device_id: &str,
@@ -716,33 +796,22 @@ impl Storage for Postgres {
         Ok((out, more))
     }
 
-    async fn publish_change(
-        &self,
-        scope: &str,
-        kind: &str,
-        key: &str,
-        body: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StorageError> {
+    async fn publish_change(&self, scope: &str, body: &ChangeBody, now: DateTime<Utc>) -> Result<i64, StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let cursor = insert_change(&tx, scope, kind, key, &body.to_string(), now).await?;
+        let cursor = insert_change(&tx, scope, body.kind(), &body.key(), &body.to_json(), now).await?;
         tx.commit().await?;
         Ok(cursor)
     }
 
-    async fn publish_changes(
-        &self,
-        changes: &[(String, String, String, serde_json::Value)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
+    async fn publish_changes(&self, changes: &[(String, ChangeBody)], now: DateTime<Utc>) -> Result<(), StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
         let scopes: Vec<&str> = changes.iter().map(|c| c.0.as_str()).collect();
-        let kinds: Vec<&str> = changes.iter().map(|c| c.1.as_str()).collect();
-        let keys: Vec<&str> = changes.iter().map(|c| c.2.as_str()).collect();
-        let bodies: Vec<String> = changes.iter().map(|c| c.3.to_string()).collect();
+        let kinds: Vec<&str> = changes.iter().map(|c| c.1.kind()).collect();
+        let keys: Vec<String> = changes.iter().map(|c| c.1.key()).collect();
+        let bodies: Vec<String> = changes.iter().map(|c| c.1.to_json()).collect();
         tx.execute(
             "INSERT INTO changes (scope, kind, key, body, at)
              SELECT u.scope, u.kind, u.key, u.body, $5
@@ -754,14 +823,47 @@ impl Storage for Postgres {
         tx.commit().await?;
         Ok(())
     }
+}
+
+#[async_trait]
+impl Desk for Postgres {
+    async fn requests_at(
+        &self,
+        station: &str,
+        state: Option<RequestState>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError> {
+        let c = self.client().await?;
+        let state = state.map(name);
+        let rows = c
+            .query(
+                &format!(
+                    "{REQUEST_ROW} WHERE officer_id IN (SELECT id FROM officers WHERE station = $1)
+                     AND ($2::text IS NULL OR state = $2) ORDER BY received_at, id LIMIT $3"
+                ),
+                &[&station, &state, &(limit as i64)],
+            )
+            .await?;
+        rows.iter().map(request_row).collect()
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<(RequestRow, Option<String>)>, StorageError> {
+        let c = self.client().await?;
+        let sql = format!("{REQUEST_ROW} WHERE id = $1");
+        match c.query_opt(&sql, &[&id]).await? {
+            Some(r) => Ok(Some((request_row(&r)?, r.get(9)))),
+            None => Ok(None),
+        }
+    }
 
     async fn desk_transition(
         &self,
         request_id: &str,
         transition: &Transition,
         by: &str,
+        event_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, StorageError> {
+    ) -> Result<MergeOutcome, StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let row = tx
@@ -771,32 +873,33 @@ impl Storage for Postgres {
             return Err(StorageError::refused(Code::NotFound, format!("no request {request_id}")));
         };
         let (mode, state, officer): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-        let current: RequestState = from_name(&state)?;
-        let (outcome, new_state) = plan::merge_outcome(from_name(&mode)?, current, transition);
-        let body = serde_json::to_string(transition).map_err(|e| StorageError::Db(e.to_string()))?;
+        let w = plan::desk_move(request_id, from_name(&mode)?, from_name(&state)?, transition, by);
         tx.execute(
             "INSERT INTO request_events (id, request, outcome, new_state, by, body, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&uuid::Uuid::now_v7().to_string(), &request_id, &outcome, &new_state.map(name), &by, &body, &now],
+            &[&event_id, &request_id, &w.stored, &w.new_state.map(name), &by, &w.event_body, &now],
         )
         .await?;
-        if let Some(to) = new_state {
+        if let (Some(to), Some(change)) = (w.new_state, &w.change) {
             tx.execute(
                 "UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1",
                 &[&request_id, &name(to), &now],
             )
             .await?;
-            let change = serde_json::json!({ "request": request_id, "state": name(to), "by": by });
-            insert_change(&tx, &officer, "request_state", request_id, &change.to_string(), now).await?;
+            let change = ChangeBody::RequestState(change.clone());
+            insert_change(&tx, &officer, change.kind(), &change.key(), &change.to_json(), now).await?;
         }
         tx.execute(
             "INSERT INTO audit (at, actor, action, subject) VALUES ($1, $2, 'move_request', $3)",
-            &[&now, &by, &format!("{request_id} {outcome}")],
+            &[&now, &by, &w.audit_subject],
         )
         .await?;
         tx.commit().await?;
-        Ok(outcome)
+        Ok(w.outcome)
     }
+}
 
+#[async_trait]
+impl Blobs for Postgres {
     async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
         blob_row(&self.client().await?, sha256).await
     }
@@ -811,6 +914,8 @@ impl Storage for Postgres {
     ) -> Result<Appended, StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
+        // Made (and locked) first so two first chunks of one blob queue on its row; a refusal
+        // rolls the new row back.
         tx.execute(
             "INSERT INTO blobs (sha256, total, received, complete, created_at) VALUES ($1, $2, 0, false, $3)
              ON CONFLICT (sha256) DO NOTHING",
@@ -822,19 +927,14 @@ impl Storage for Postgres {
             .await?;
         let row =
             BlobRow { total: row.get::<_, i64>(0) as u64, offset: row.get::<_, i64>(1) as u64, complete: row.get(2) };
-        if row.complete {
-            tx.commit().await?;
-            return Ok(Appended::Stored(row));
-        }
-        if row.total != total {
-            return Err(StorageError::refused(Code::BlobSize, format!("the blob was declared {} bytes", row.total)));
-        }
-        if offset != row.offset {
-            return Err(StorageError::Refused(Code::BlobOffset, row.offset.to_string()));
-        }
-        if offset + chunk.len() as u64 > total {
-            return Err(StorageError::refused(Code::BlobSize, "the chunk runs past the declared size"));
-        }
+        let (received, last) = match plan::blob_chunk(Some(row), total, offset, chunk.len() as u64)? {
+            plan::Chunk::Whole(row) => {
+                tx.commit().await?;
+                return Ok(Appended::Stored(row));
+            }
+            plan::Chunk::Elsewhere(held) => return Ok(Appended::Elsewhere(held)),
+            plan::Chunk::Write { received, last, .. } => (received, last),
+        };
         if !chunk.is_empty() {
             tx.execute(
                 "INSERT INTO blob_chunks (sha256, pos, bytes) VALUES ($1, $2, $3)",
@@ -842,25 +942,26 @@ impl Storage for Postgres {
             )
             .await?;
         }
-        let received = offset + chunk.len() as u64;
-        let mut complete = false;
-        if received == total {
+        if last {
             let bytes = assemble(&tx, sha256).await?;
-            if sha256_hex(&bytes) != sha256 {
+            // Hashing up to a whole blob is CPU work: off the async workers.
+            let hash = tokio::task::spawn_blocking(move || sha256_hex(&bytes))
+                .await
+                .map_err(|e| StorageError::Db(format!("worker: {e}")))?;
+            if hash != sha256 {
                 tx.execute("DELETE FROM blob_chunks WHERE sha256 = $1", &[&sha256]).await?;
                 tx.execute("DELETE FROM blobs WHERE sha256 = $1", &[&sha256]).await?;
                 tx.commit().await?;
                 return Ok(Appended::HashMismatch);
             }
-            complete = true;
         }
         tx.execute(
             "UPDATE blobs SET received = $2, complete = $3 WHERE sha256 = $1",
-            &[&sha256, &(received as i64), &complete],
+            &[&sha256, &(received as i64), &last],
         )
         .await?;
         tx.commit().await?;
-        Ok(Appended::Stored(BlobRow { total, offset: received, complete }))
+        Ok(Appended::Stored(BlobRow { total, offset: received, complete: last }))
     }
 
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
@@ -870,7 +971,58 @@ impl Storage for Postgres {
             _ => Ok(None),
         }
     }
+}
 
+#[async_trait]
+impl Catalogs for Postgres {
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        let text = serde_json::to_value(catalog).map_err(|e| StorageError::Db(e.to_string()))?.to_string();
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
+        let existing =
+            tx.query_opt("SELECT body, cursor FROM catalogs WHERE version = $1", &[&catalog.version]).await?;
+        let cursor = match existing {
+            Some(r) if r.get::<_, &str>(0) == text => r.get(1),
+            Some(_) => {
+                return Err(StorageError::refused(
+                    Code::CatalogVersionExists,
+                    format!("catalog {} is published with other content; publish a new version", catalog.version),
+                ));
+            }
+            None => {
+                let cursor = insert_change(&tx, "*", "catalog", &catalog.version, &text, now).await?;
+                match tx
+                    .execute(
+                        "INSERT INTO catalogs (version, body, cursor, published_at) VALUES ($1, $2, $3, $4)",
+                        &[&catalog.version, &text, &cursor, &now],
+                    )
+                    .await
+                {
+                    Err(e) if unique_violation(&e) => {
+                        return Err(StorageError::refused(Code::CatalogVersionExists, "published concurrently"));
+                    }
+                    other => other?,
+                };
+                cursor
+            }
+        };
+        tx.commit().await?;
+        Ok(cursor)
+    }
+
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
+        let c = self.client().await?;
+        c.query("SELECT body FROM catalogs ORDER BY cursor", &[])
+            .await?
+            .iter()
+            .map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl Inspect for Postgres {
     async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError> {
         let c = self.client().await?;
         let rows = c
@@ -920,6 +1072,7 @@ impl Storage for Postgres {
         })
     }
 
+    #[cfg(feature = "test-support")]
     async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError> {
         let c = self.client().await?;
         let rows = if kind == "service_request" {
@@ -930,6 +1083,7 @@ impl Storage for Postgres {
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    #[cfg(feature = "test-support")]
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
         let c = self.client().await?;
         let rows = c
@@ -947,51 +1101,6 @@ impl Storage for Postgres {
                     message: r.get(4),
                 })
             })
-            .collect()
-    }
-
-    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
-        let text = serde_json::to_value(catalog).map_err(|e| StorageError::Db(e.to_string()))?.to_string();
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
-        let existing =
-            tx.query_opt("SELECT body, cursor FROM catalogs WHERE version = $1", &[&catalog.version]).await?;
-        let cursor = match existing {
-            Some(r) if r.get::<_, &str>(0) == text => r.get(1),
-            Some(_) => {
-                return Err(StorageError::refused(
-                    Code::CatalogVersionExists,
-                    format!("catalog {} is published with other content; publish a new version", catalog.version),
-                ));
-            }
-            None => {
-                let cursor = insert_change(&tx, "*", "catalog", &catalog.version, &text, now).await?;
-                match tx
-                    .execute(
-                        "INSERT INTO catalogs (version, body, cursor, published_at) VALUES ($1, $2, $3, $4)",
-                        &[&catalog.version, &text, &cursor, &now],
-                    )
-                    .await
-                {
-                    Err(e) if unique_violation(&e) => {
-                        return Err(StorageError::refused(Code::CatalogVersionExists, "published concurrently"));
-                    }
-                    other => other?,
-                };
-                cursor
-            }
-        };
-        tx.commit().await?;
-        Ok(cursor)
-    }
-
-    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
-        let c = self.client().await?;
-        c.query("SELECT body FROM catalogs ORDER BY cursor", &[])
-            .await?
-            .iter()
-            .map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
             .collect()
     }
 }

@@ -10,18 +10,19 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
-use beibao_core::service_request::{RequestState, Transition};
+use beibao_core::change::ChangeBody;
+use beibao_core::registry::{Officer, Station};
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::storage::{
-    Account, Appended, AuditEntry, BlobRow, Counts, Device, Enrollment, Pushed, RejectedOp, RequestRow, SERIAL_BLOCK,
-    Storage, StorageError, stored_code,
+    Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
+    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, stored_code,
 };
-
-const SCHEMA: &str = include_str!("schema/sqlite.sql");
 
 /// SQLite storage: one writer thread that owns the writer connection and commits in groups, and a
 /// few reader connections so that reads (token and device lookups of every request, pulls) never
@@ -105,29 +106,35 @@ pub(crate) fn from_name<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, St
 }
 
 /// The columns of a [`RequestRow`].
-const REQUEST_ROW: &str =
-    "SELECT id, device_id, officer_id, service, mode, state, body, received_at, updated_at FROM requests";
+const REQUEST_ROW: &str = "SELECT id, device_id, officer_id, service, mode, state, body, received_at, updated_at,
+     (SELECT station FROM officers o WHERE o.id = requests.officer_id) FROM requests";
 
-fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RequestRow, StorageError>> {
-    let (received, updated): (String, String) = (r.get(7)?, r.get(8)?);
-    let (received_at, updated_at) = match (parse_ts(&received), parse_ts(&updated)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+/// A request row and the station its officer is at now.
+type RowAndStation = (RequestRow, Option<String>);
+
+fn request_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<RowAndStation, StorageError>> {
+    let texts: [String; 4] = [r.get(4)?, r.get(5)?, r.get(7)?, r.get(8)?];
+    let (id, device_id, officer_id, service, body, station) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(6)?, r.get(9)?);
+    let row = || -> Result<RowAndStation, StorageError> {
+        let row = RequestRow {
+            id,
+            device_id,
+            officer_id,
+            service,
+            mode: from_name(&texts[0])?,
+            state: from_name(&texts[1])?,
+            body,
+            received_at: parse_ts(&texts[2])?,
+            updated_at: parse_ts(&texts[3])?,
+        };
+        Ok((row, station))
     };
-    Ok(Ok(RequestRow {
-        id: r.get(0)?,
-        device_id: r.get(1)?,
-        officer_id: r.get(2)?,
-        service: r.get(3)?,
-        mode: r.get(4)?,
-        state: r.get(5)?,
-        body: r.get(6)?,
-        received_at,
-        updated_at,
-    }))
+    Ok(row())
 }
 
 /// A device's records of a kind with their bodies (the payload of the op that wrote each last).
+#[cfg(feature = "test-support")]
 const RECORDS_OF_DEVICE: &str =
     "SELECT r.id, o.payload FROM records r JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq
      WHERE r.device_id = ?1 AND r.kind = ?2 ORDER BY r.id";
@@ -145,17 +152,29 @@ INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at)
 DROP TABLE records_v1;
 ";
 
-/// Bring a database made by an earlier build to the current schema, in one transaction (a record
-/// whose op cannot be found fails the migration and leaves the file as it was).
-fn migrate(c: &mut Connection) -> Result<(), StorageError> {
-    let v1: i64 =
-        c.query_row("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'body'", [], |r| r.get(0))?;
-    if v1 > 0 {
+/// Bring the database to [`migrations::LATEST`]: each missing migration in its own transaction
+/// with its `schema_version` row. Before migration 1 on a database that predates versioning, the
+/// schema-1 records layout is moved over (a record whose op cannot be found fails the migration
+/// and leaves the file as it was).
+fn migrate(c: &mut Connection, now: DateTime<Utc>) -> Result<(), StorageError> {
+    c.execute_batch(migrations::VERSION_TABLE)?;
+    let current: i64 = c.query_row("SELECT coalesce(max(version), 0) FROM schema_version", [], |r| r.get(0))?;
+    for m in migrations::pending(current)? {
         let tx = c.transaction()?;
-        tx.execute_batch(SET_V1_ASIDE)
-            .and_then(|()| tx.execute_batch(SCHEMA))
-            .and_then(|()| tx.execute_batch(MOVE_V1_RECORDS))
-            .map_err(|e| StorageError::Db(format!("migrating records to schema 2: {e}")))?;
+        let legacy: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'body'", [], |r| r.get(0))?;
+        let step = if m.version == 1 && legacy > 0 {
+            tx.execute_batch(SET_V1_ASIDE)
+                .and_then(|()| tx.execute_batch(m.sqlite))
+                .and_then(|()| tx.execute_batch(MOVE_V1_RECORDS))
+        } else {
+            tx.execute_batch(m.sqlite)
+        };
+        step.map_err(|e| StorageError::Db(format!("schema migration {} ({}): {e}", m.version, m.name)))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, ts(now)],
+        )?;
         tx.commit()?;
     }
     Ok(())
@@ -168,8 +187,7 @@ impl Sqlite {
             std::fs::create_dir_all(dir).map_err(|e| StorageError::Db(format!("{}: {e}", dir.display())))?;
         }
         let mut writer = connect(path)?;
-        migrate(&mut writer)?;
-        writer.execute_batch(SCHEMA)?;
+        migrate(&mut writer, Utc::now())?;
         let readers = (0..READERS).map(|_| connect(path).map(Mutex::new)).collect::<Result<Vec<_>, _>>()?;
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         std::thread::Builder::new()
@@ -390,7 +408,10 @@ impl Storage for Sqlite {
         })
         .await
     }
+}
 
+#[async_trait]
+impl Accounts for Sqlite {
     async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError> {
         let a = a.clone();
         self.write(move |tx| {
@@ -476,33 +497,6 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn requests_of(
-        &self,
-        officers: &[String],
-        state: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<RequestRow>, StorageError> {
-        let officers = serde_json::to_string(officers).map_err(|e| StorageError::Db(e.to_string()))?;
-        let state = state.map(str::to_owned);
-        self.run(move |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "{REQUEST_ROW} WHERE officer_id IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR state = ?2)
-                 ORDER BY received_at, id LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(params![officers, state, limit as i64], request_row)?;
-            rows.map(|r| r?).collect()
-        })
-        .await
-    }
-
-    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError> {
-        let id = id.to_owned();
-        self.run(move |c| {
-            c.query_row(&format!("{REQUEST_ROW} WHERE id = ?1"), [&id], request_row).optional()?.transpose()
-        })
-        .await
-    }
-
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
         let e = entry.clone();
         self.write(move |tx| {
@@ -528,7 +522,115 @@ impl Storage for Sqlite {
         })
         .await
     }
+}
 
+fn to_body<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Db(e.to_string()))
+}
+
+fn from_body<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StorageError> {
+    serde_json::from_str(s).map_err(|e| StorageError::Db(format!("stored {what}: {e}")))
+}
+
+fn has_station(c: &Connection, code: &str) -> Result<bool, StorageError> {
+    Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM stations WHERE code = ?1)", [code], |r| r.get(0))?)
+}
+
+fn get_officer(c: &Connection, id: &str) -> Result<Option<Officer>, StorageError> {
+    let body: Option<String> = c.query_row("SELECT body FROM officers WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    body.map(|b| from_body("officer", &b)).transpose()
+}
+
+const UPSERT_STATION: &str = "INSERT INTO stations (code, body, updated_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (code) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at";
+const UPSERT_OFFICER: &str = "INSERT INTO officers (id, station, body, updated_at) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (id) DO UPDATE SET station = excluded.station, body = excluded.body, updated_at = excluded.updated_at";
+
+#[async_trait]
+impl Roster for Sqlite {
+    async fn put_registry(
+        &self,
+        stations: &[Station],
+        officers: &[Officer],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let stations: Vec<(String, String)> =
+            stations.iter().map(|s| Ok((s.code.clone(), to_body(s)?))).collect::<Result<_, StorageError>>()?;
+        let officers: Vec<(String, String, String)> = officers
+            .iter()
+            .map(|o| Ok((o.id.clone(), o.station.clone(), to_body(o)?)))
+            .collect::<Result<_, StorageError>>()?;
+        self.write(move |tx| {
+            for (code, body) in &stations {
+                tx.execute(UPSERT_STATION, params![code, body, ts(now)])?;
+            }
+            for (id, station, body) in &officers {
+                tx.execute(UPSERT_OFFICER, params![id, station, body, ts(now)])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError> {
+        plan::new_officer(officer)?;
+        let (o, body) = (officer.clone(), to_body(officer)?);
+        self.write(move |tx| {
+            if !has_station(tx, &o.station)? {
+                return Err(StorageError::refused(Code::UnknownStation, format!("no station `{}`", o.station)));
+            }
+            if get_officer(tx, &o.id)?.is_some() {
+                return Err(StorageError::refused(Code::OfficerExists, format!("officer {} exists", o.id)));
+            }
+            tx.execute(UPSERT_OFFICER, params![o.id, o.station, body, ts(now)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn move_officer(&self, id: &str, station: &str, now: DateTime<Utc>) -> Result<(), StorageError> {
+        let (id, station) = (id.to_owned(), station.to_owned());
+        self.write(move |tx| {
+            if !has_station(tx, &station)? {
+                return Err(StorageError::refused(Code::UnknownStation, format!("no station `{station}`")));
+            }
+            let Some(mut o) = get_officer(tx, &id)? else {
+                return Err(StorageError::refused(Code::UnknownOfficer, format!("no officer {id}")));
+            };
+            o.station = station;
+            tx.execute(UPSERT_OFFICER, params![o.id, o.station, to_body(&o)?, ts(now)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn officer(&self, id: &str) -> Result<Option<Officer>, StorageError> {
+        let id = id.to_owned();
+        self.run(move |c| get_officer(c, &id)).await
+    }
+
+    async fn stations(&self) -> Result<Vec<Station>, StorageError> {
+        self.run(|c| {
+            let mut stmt = c.prepare("SELECT body FROM stations ORDER BY code")?;
+            let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            bodies.iter().map(|b| from_body("station", b)).collect()
+        })
+        .await
+    }
+
+    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError> {
+        let station = station.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM officers WHERE station = ?1 ORDER BY id")?;
+            let ids = stmt.query_map([station], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Devices for Sqlite {
     async fn issue_code(
         &self,
         code_hash: &str,
@@ -557,29 +659,16 @@ impl Storage for Sqlite {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let Some((officer, expires, used)) = code else {
-                return Err(StorageError::refused(Code::EnrollmentCodeInvalid, "no such enrollment code"));
+            let code = match code {
+                Some((officer_id, expires, used)) => {
+                    Some(plan::CodeFacts { officer_id, expires_at: parse_ts(&expires)?, used: used.is_some() })
+                }
+                None => None,
             };
-            if used.is_some() {
-                return Err(StorageError::refused(Code::EnrollmentCodeUsed, "this enrollment code was already used"));
-            }
-            if parse_ts(&expires)? < now {
-                return Err(StorageError::refused(Code::EnrollmentCodeExpired, "this enrollment code has expired"));
-            }
-            if officer != e.officer_id {
-                return Err(StorageError::refused(
-                    Code::OfficerMismatch,
-                    format!("the code is for officer {officer}, the tablet belongs to {}", e.officer_id),
-                ));
-            }
-            if get_device(tx, &e.device_id)?.is_some() {
-                return Err(StorageError::refused(
-                    Code::DeviceExists,
-                    format!("device {} is already enrolled", e.device_id),
-                ));
-            }
-            let start: i64 = tx.query_row("SELECT coalesce(max(serial_end), 0) + 1 FROM devices", [], |r| r.get(0))?;
-            let end = start + SERIAL_BLOCK - 1;
+            let exists = get_device(tx, &e.device_id)?.is_some();
+            plan::enrollment(code.as_ref(), exists, &e, now)?;
+            let max_end: i64 = tx.query_row("SELECT coalesce(max(serial_end), 0) FROM devices", [], |r| r.get(0))?;
+            let (start, end) = plan::serial_block(max_end);
             tx.execute(
                 "INSERT INTO devices (id, officer_id, public_key, last_seq, enrolled_at, serial_start, serial_end)
                  VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6)",
@@ -679,7 +768,10 @@ impl Storage for Sqlite {
         })
         .await
     }
+}
 
+#[async_trait]
+impl Exchange for Sqlite {
     async fn push(
         &self,
         device_id: &str,
@@ -728,29 +820,48 @@ impl Storage for Sqlite {
         .await
     }
 
-    async fn publish_change(
-        &self,
-        scope: &str,
-        kind: &str,
-        key: &str,
-        body: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StorageError> {
-        let (s, k, key, b) = (scope.to_owned(), kind.to_owned(), key.to_owned(), body.to_string());
-        self.write(move |tx| insert_change(tx, &s, &k, &key, &b, now)).await
+    async fn publish_change(&self, scope: &str, body: &ChangeBody, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        let (s, k, key, b) = (scope.to_owned(), body.kind(), body.key(), body.to_json());
+        self.write(move |tx| insert_change(tx, &s, k, &key, &b, now)).await
     }
 
-    async fn publish_changes(
-        &self,
-        changes: &[(String, String, String, serde_json::Value)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        let changes = changes.to_vec();
+    async fn publish_changes(&self, changes: &[(String, ChangeBody)], now: DateTime<Utc>) -> Result<(), StorageError> {
+        let rows: Vec<(String, &'static str, String, String)> =
+            changes.iter().map(|(scope, b)| (scope.clone(), b.kind(), b.key(), b.to_json())).collect();
         self.write(move |tx| {
-            for (scope, kind, key, body) in &changes {
-                insert_change(tx, scope, kind, key, &body.to_string(), now)?;
+            for (scope, kind, key, body) in &rows {
+                insert_change(tx, scope, kind, key, body, now)?;
             }
             Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Desk for Sqlite {
+    async fn requests_at(
+        &self,
+        station: &str,
+        state: Option<RequestState>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError> {
+        let (station, state) = (station.to_owned(), state.map(name));
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "{REQUEST_ROW} WHERE officer_id IN (SELECT id FROM officers WHERE station = ?1)
+                 AND (?2 IS NULL OR state = ?2) ORDER BY received_at, id LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![station, state, limit as i64], request_row)?;
+            rows.map(|r| Ok(r??.0)).collect()
+        })
+        .await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<(RequestRow, Option<String>)>, StorageError> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            c.query_row(&format!("{REQUEST_ROW} WHERE id = ?1"), [&id], request_row).optional()?.transpose()
         })
         .await
     }
@@ -760,9 +871,10 @@ impl Storage for Sqlite {
         request_id: &str,
         transition: &Transition,
         by: &str,
+        event_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, StorageError> {
-        let (id, t, by) = (request_id.to_owned(), transition.clone(), by.to_owned());
+    ) -> Result<MergeOutcome, StorageError> {
+        let (id, t, by, event_id) = (request_id.to_owned(), transition.clone(), by.to_owned(), event_id.to_owned());
         self.write(move |tx| {
             let row: Option<(String, String, String)> = tx
                 .query_row("SELECT mode, state, officer_id FROM requests WHERE id = ?1", [&id], |r| {
@@ -772,31 +884,32 @@ impl Storage for Sqlite {
             let Some((mode, state, officer)) = row else {
                 return Err(StorageError::refused(Code::NotFound, format!("no request {id}")));
             };
-            let current: RequestState = from_name(&state)?;
-            let (outcome, new_state) = plan::merge_outcome(from_name(&mode)?, current, &t);
-            let body = serde_json::to_string(&t).map_err(|e| StorageError::Db(e.to_string()))?;
+            let w = plan::desk_move(&id, from_name(&mode)?, from_name(&state)?, &t, &by);
             tx.execute(
                 "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![uuid::Uuid::now_v7().to_string(), id, outcome, new_state.map(name), by, body, ts(now)],
+                params![event_id, id, w.stored, w.new_state.map(name), by, w.event_body, ts(now)],
             )?;
-            if let Some(to) = new_state {
+            if let (Some(to), Some(change)) = (w.new_state, &w.change) {
                 tx.execute(
                     "UPDATE requests SET state = ?2, updated_at = ?3 WHERE id = ?1",
                     params![id, name(to), ts(now)],
                 )?;
-                let change = serde_json::json!({ "request": id, "state": name(to), "by": by });
-                insert_change(tx, &officer, "request_state", &id, &change.to_string(), now)?;
+                let change = ChangeBody::RequestState(change.clone());
+                insert_change(tx, &officer, change.kind(), &change.key(), &change.to_json(), now)?;
             }
             tx.execute(
                 "INSERT INTO audit (at, actor, action, subject) VALUES (?1, ?2, 'move_request', ?3)",
-                params![ts(now), by, format!("{id} {outcome}")],
+                params![ts(now), by, w.audit_subject],
             )?;
-            Ok(outcome)
+            Ok(w.outcome)
         })
         .await
     }
+}
 
+#[async_trait]
+impl Blobs for Sqlite {
     async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
         let sha = sha256.to_owned();
         self.run(move |c| blob_row(c, &sha)).await
@@ -812,30 +925,17 @@ impl Storage for Sqlite {
     ) -> Result<Appended, StorageError> {
         let (sha, chunk) = (sha256.to_owned(), chunk.to_vec());
         self.write(move |tx| {
-            let row = match blob_row(tx, &sha)? {
-                Some(r) => r,
-                None => {
-                    tx.execute(
-                        "INSERT INTO blobs (sha256, total, received, complete, created_at) VALUES (?1, ?2, 0, 0, ?3)",
-                        params![sha, total as i64, ts(now)],
-                    )?;
-                    BlobRow { total, offset: 0, complete: false }
-                }
-            };
-            if row.complete {
-                return Ok(Appended::Stored(row));
-            }
-            if row.total != total {
-                return Err(StorageError::refused(
-                    Code::BlobSize,
-                    format!("the blob was declared {} bytes", row.total),
-                ));
-            }
-            if offset != row.offset {
-                return Err(StorageError::Refused(Code::BlobOffset, row.offset.to_string()));
-            }
-            if offset + chunk.len() as u64 > total {
-                return Err(StorageError::refused(Code::BlobSize, "the chunk runs past the declared size"));
+            let (create, received, last) =
+                match plan::blob_chunk(blob_row(tx, &sha)?, total, offset, chunk.len() as u64)? {
+                    plan::Chunk::Whole(row) => return Ok(Appended::Stored(row)),
+                    plan::Chunk::Elsewhere(held) => return Ok(Appended::Elsewhere(held)),
+                    plan::Chunk::Write { create, received, last } => (create, received, last),
+                };
+            if create {
+                tx.execute(
+                    "INSERT INTO blobs (sha256, total, received, complete, created_at) VALUES (?1, ?2, 0, 0, ?3)",
+                    params![sha, total as i64, ts(now)],
+                )?;
             }
             if !chunk.is_empty() {
                 tx.execute(
@@ -843,22 +943,16 @@ impl Storage for Sqlite {
                     params![sha, offset as i64, chunk],
                 )?;
             }
-            let received = offset + chunk.len() as u64;
-            let mut complete = false;
-            if received == total {
-                let bytes = assemble(tx, &sha)?;
-                if sha256_hex(&bytes) != sha {
-                    tx.execute("DELETE FROM blob_chunks WHERE sha256 = ?1", [&sha])?;
-                    tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&sha])?;
-                    return Ok(Appended::HashMismatch);
-                }
-                complete = true;
+            if last && sha256_hex(&assemble(tx, &sha)?) != sha {
+                tx.execute("DELETE FROM blob_chunks WHERE sha256 = ?1", [&sha])?;
+                tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&sha])?;
+                return Ok(Appended::HashMismatch);
             }
             tx.execute(
                 "UPDATE blobs SET received = ?2, complete = ?3 WHERE sha256 = ?1",
-                params![sha, received as i64, complete],
+                params![sha, received as i64, last],
             )?;
-            Ok(Appended::Stored(BlobRow { total, offset: received, complete }))
+            Ok(Appended::Stored(BlobRow { total, offset: received, complete: last }))
         })
         .await
     }
@@ -871,7 +965,53 @@ impl Storage for Sqlite {
         })
         .await
     }
+}
 
+#[async_trait]
+impl Catalogs for Sqlite {
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
+        let body = serde_json::to_value(catalog).map_err(|e| StorageError::Db(e.to_string()))?;
+        let version = catalog.version.clone();
+        self.write(move |tx| {
+            let existing: Option<String> =
+                tx.query_row("SELECT body FROM catalogs WHERE version = ?1", [&version], |r| r.get(0)).optional()?;
+            let text = body.to_string();
+            match existing {
+                Some(b) if b == text => {
+                    Ok(tx.query_row("SELECT cursor FROM catalogs WHERE version = ?1", [&version], |r| r.get(0))?)
+                }
+                Some(_) => Err(StorageError::refused(
+                    Code::CatalogVersionExists,
+                    format!("catalog {version} is published with other content; publish a new version"),
+                )),
+                None => {
+                    let cursor = insert_change(tx, "*", "catalog", &version, &text, now)?;
+                    tx.execute(
+                        "INSERT INTO catalogs (version, body, cursor, published_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![version, text, cursor, ts(now)],
+                    )?;
+                    Ok(cursor)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
+        self.run(|c| {
+            let mut stmt = c.prepare("SELECT body FROM catalogs ORDER BY cursor")?;
+            let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            bodies
+                .iter()
+                .map(|b| Catalog::from_json(b).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
+                .collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Inspect for Sqlite {
     async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError> {
         self.run(move |c| {
             let mut stmt = c.prepare(
@@ -936,6 +1076,7 @@ impl Storage for Sqlite {
         .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError> {
         let (d, k) = (device_id.to_owned(), kind.to_owned());
         self.run(move |c| {
@@ -952,6 +1093,7 @@ impl Storage for Sqlite {
         .await
     }
 
+    #[cfg(feature = "test-support")]
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
         let d = device_id.to_owned();
         self.run(move |c| {
@@ -974,46 +1116,6 @@ impl Storage for Sqlite {
                 out.push(OpResult { seq, op_id, status, code, message });
             }
             Ok(out)
-        })
-        .await
-    }
-
-    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError> {
-        let body = serde_json::to_value(catalog).map_err(|e| StorageError::Db(e.to_string()))?;
-        let version = catalog.version.clone();
-        self.write(move |tx| {
-            let existing: Option<String> =
-                tx.query_row("SELECT body FROM catalogs WHERE version = ?1", [&version], |r| r.get(0)).optional()?;
-            let text = body.to_string();
-            match existing {
-                Some(b) if b == text => {
-                    Ok(tx.query_row("SELECT cursor FROM catalogs WHERE version = ?1", [&version], |r| r.get(0))?)
-                }
-                Some(_) => Err(StorageError::refused(
-                    Code::CatalogVersionExists,
-                    format!("catalog {version} is published with other content; publish a new version"),
-                )),
-                None => {
-                    let cursor = insert_change(tx, "*", "catalog", &version, &text, now)?;
-                    tx.execute(
-                        "INSERT INTO catalogs (version, body, cursor, published_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![version, text, cursor, ts(now)],
-                    )?;
-                    Ok(cursor)
-                }
-            }
-        })
-        .await
-    }
-
-    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
-        self.run(|c| {
-            let mut stmt = c.prepare("SELECT body FROM catalogs ORDER BY cursor")?;
-            let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-            bodies
-                .iter()
-                .map(|b| Catalog::from_json(b).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
-                .collect()
         })
         .await
     }

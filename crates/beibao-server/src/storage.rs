@@ -4,7 +4,11 @@
 
 use async_trait::async_trait;
 use beibao_core::catalog::Catalog;
+use beibao_core::catalog::Mode;
+use beibao_core::change::ChangeBody;
 use beibao_core::code::Code;
+use beibao_core::registry::{Officer, Station};
+use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -121,6 +125,8 @@ pub enum Appended {
     Stored(BlobRow),
     /// The last byte arrived but the whole does not hash to its name: discarded, start over.
     HashMismatch,
+    /// The chunk does not start where the held bytes end: resume at this offset.
+    Elsewhere(u64),
 }
 
 /// A service request as the server holds it.
@@ -134,10 +140,10 @@ pub struct RequestRow {
     pub officer_id: String,
     /// Service code.
     pub service: String,
-    /// Handling mode (stored name).
-    pub mode: String,
-    /// Current state (stored name).
-    pub state: String,
+    /// Handling mode.
+    pub mode: Mode,
+    /// Current state.
+    pub state: RequestState,
     /// The request as the tablet made it (JSON).
     pub body: String,
     /// When the server received it.
@@ -201,15 +207,21 @@ pub struct Counts {
     pub blobs: i64,
 }
 
-/// The storage of the server.
+/// The storage of the server: one backend implements every concern below. A handler names the
+/// concern it uses (`use crate::storage::Desk`), and a backend only reads and writes: what a push,
+/// an enrollment, a blob chunk or a desk move does is decided in [`crate::plan`].
 #[async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: Accounts + Roster + Devices + Exchange + Desk + Blobs + Catalogs + Inspect + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
     /// The server's signing seed: `fresh` is stored on first use, the stored one returned after.
     async fn server_seed(&self, fresh: [u8; 32]) -> Result<[u8; 32], StorageError>;
+}
 
+/// Console accounts, their sessions, and the audit log.
+#[async_trait]
+pub trait Accounts: Send + Sync {
     /// Create an account; refuses an existing name (`account_exists`).
     async fn create_account(&self, a: &Account, now: DateTime<Utc>) -> Result<(), StorageError>;
 
@@ -230,23 +242,45 @@ pub trait Storage: Send + Sync + 'static {
     /// End a session.
     async fn drop_session(&self, token_hash: &str) -> Result<(), StorageError>;
 
-    /// Service requests of these officers (in a state, when given), oldest first, at most `limit`.
-    async fn requests_of(
-        &self,
-        officers: &[String],
-        state: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<RequestRow>, StorageError>;
-
-    /// One service request.
-    async fn request(&self, id: &str) -> Result<Option<RequestRow>, StorageError>;
-
     /// Append to the audit log.
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError>;
 
     /// The newest audit entries, newest first.
     async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StorageError>;
+}
 
+/// The registry the server keeps itself: stations and their officers. Who is at which station
+/// decides what a desk sees; which officers exist decides who may get an enrollment code.
+#[async_trait]
+pub trait Roster: Send + Sync {
+    /// Put stations and officers (seed): new ones added, known ones replaced, in one transaction.
+    async fn put_registry(
+        &self,
+        stations: &[Station],
+        officers: &[Officer],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// Add one officer (`officer_exists`, `unknown_station`); checked by [`crate::plan::new_officer`].
+    async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// Move an officer to another station (`unknown_officer`, `unknown_station`): the requests
+    /// they accepted show at the new station's desk from then on.
+    async fn move_officer(&self, id: &str, station: &str, now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// An officer.
+    async fn officer(&self, id: &str) -> Result<Option<Officer>, StorageError>;
+
+    /// Every station, by code.
+    async fn stations(&self) -> Result<Vec<Station>, StorageError>;
+
+    /// The ids of a station's officers, sorted.
+    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError>;
+}
+
+/// Devices: enrollment codes, enrollment, revocation, challenges and tokens.
+#[async_trait]
+pub trait Devices: Send + Sync {
     /// Store a one-time enrollment code (by its hash) for an officer.
     async fn issue_code(
         &self,
@@ -256,9 +290,9 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<(), StorageError>;
 
-    /// Redeem a code: bind the device to the code's officer and reserve a serial block, in one
-    /// transaction. Refusals: `enrollment_code_invalid`, `enrollment_code_used`,
-    /// `enrollment_code_expired`, `officer_mismatch`, `device_exists`.
+    /// Redeem a code: in one transaction, read the code and whether the device exists, let
+    /// [`crate::plan::enrollment`] decide, bind the device to the code's officer and reserve a
+    /// serial block. Returns the block.
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError>;
 
     /// A device.
@@ -284,7 +318,11 @@ pub trait Storage: Send + Sync + 'static {
 
     /// The device of a token (as it is now: a revocation shows at once), with the token's expiry.
     async fn token(&self, token_hash: &str) -> Result<Option<(Device, DateTime<Utc>)>, StorageError>;
+}
 
+/// Device sync: pushes, pulls, and what is offered to pull.
+#[async_trait]
+pub trait Exchange: Send + Sync {
     /// Apply a batch: in one transaction, read the facts, decide with [`crate::plan::decide`]
     /// (the ops' stateless checks made beforehand with [`crate::plan::check_all`]), write the
     /// results and effects, move the device's last seq.
@@ -301,39 +339,50 @@ pub trait Storage: Send + Sync + 'static {
     async fn pull(&self, officer_id: &str, cursor: i64, limit: usize) -> Result<(Vec<Change>, bool), StorageError>;
 
     /// Offer a change to pull: `scope` is an officer id or `*` for every device. Returns its cursor.
-    async fn publish_change(
-        &self,
-        scope: &str,
-        kind: &str,
-        key: &str,
-        body: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StorageError>;
+    async fn publish_change(&self, scope: &str, body: &ChangeBody, now: DateTime<Utc>) -> Result<i64, StorageError>;
 
-    /// Many changes in one transaction (fixture import).
-    async fn publish_changes(
-        &self,
-        changes: &[(String, String, String, serde_json::Value)],
-        now: DateTime<Utc>,
-    ) -> Result<(), StorageError>;
+    /// Many changes, each `(scope, body)`, in one transaction (the registry at seed).
+    async fn publish_changes(&self, changes: &[(String, ChangeBody)], now: DateTime<Utc>) -> Result<(), StorageError>;
+}
 
-    /// A station-desk transition of a request, by the merge rule; the request's officer pulls
-    /// the new state. Returns the outcome (`applied`, `already_there`, `conflict:<reason>`). The
-    /// move's audit entry (`by`, `move_request`, `<id> <outcome>`) commits in the same transaction.
+/// The station desk's requests.
+#[async_trait]
+pub trait Desk: Send + Sync {
+    /// Service requests of a station's officers (in a state, when given), oldest first, at most
+    /// `limit`.
+    async fn requests_at(
+        &self,
+        station: &str,
+        state: Option<RequestState>,
+        limit: usize,
+    ) -> Result<Vec<RequestRow>, StorageError>;
+
+    /// One service request, with the station its officer is at now.
+    async fn request(&self, id: &str) -> Result<Option<(RequestRow, Option<String>)>, StorageError>;
+
+    /// A station-desk transition of a request, decided by [`crate::plan::desk_move`]; the
+    /// request's officer pulls the new state. The move's audit entry (`by`, `move_request`,
+    /// `<id> <outcome>`) commits in the same transaction. `event_id` names the request event.
     async fn desk_transition(
         &self,
         request_id: &str,
-        transition: &beibao_core::service_request::Transition,
+        transition: &Transition,
         by: &str,
+        event_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, StorageError>;
+    ) -> Result<MergeOutcome, StorageError>;
+}
 
+/// Blobs, uploaded in resumable chunks.
+#[async_trait]
+pub trait Blobs: Send + Sync {
     /// A blob's status.
     async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError>;
 
-    /// Append a chunk at `offset` of a blob of `total` bytes. When the last byte arrives the
-    /// whole is hashed: a mismatch discards it (`blob_hash_mismatch`). A chunk at another offset
-    /// than the server holds is refused with `blob_offset`.
+    /// Append a chunk at `offset` of a blob of `total` bytes, as [`crate::plan::blob_chunk`]
+    /// decides. When the last byte arrives the whole is hashed: a mismatch discards it. A chunk
+    /// at another offset than the server holds is refused with `blob_offset` (see
+    /// [`Appended::Elsewhere`]).
     async fn blob_append(
         &self,
         sha256: &str,
@@ -345,24 +394,34 @@ pub trait Storage: Send + Sync + 'static {
 
     /// A complete blob's bytes.
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError>;
+}
 
+/// Published catalog versions.
+#[async_trait]
+pub trait Catalogs: Send + Sync {
+    /// Publish a catalog version (immutable once published): stored and offered to every device.
+    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError>;
+
+    /// Every published catalog, oldest first.
+    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError>;
+}
+
+/// What an administrator (and a test) looks at.
+#[async_trait]
+pub trait Inspect: Send + Sync {
     /// The most recent rejected ops.
     async fn rejected_ops(&self, limit: usize) -> Result<Vec<RejectedOp>, StorageError>;
 
     /// What the server holds.
     async fn counts(&self) -> Result<Counts, StorageError>;
 
-    /// Every record of a kind from a device, as (id, body), ordered by id.
+    /// Every record of a kind from a device, as (id, body), ordered by id (tests).
+    #[cfg(feature = "test-support")]
     async fn records(&self, device_id: &str, kind: &str) -> Result<Vec<(String, String)>, StorageError>;
 
-    /// Every op result of a device, in seq order.
+    /// Every op result of a device, in seq order (tests).
+    #[cfg(feature = "test-support")]
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError>;
-
-    /// Publish a catalog version (immutable once published): stored and offered to every device.
-    async fn publish_catalog(&self, catalog: &Catalog, now: DateTime<Utc>) -> Result<i64, StorageError>;
-
-    /// Every published catalog, oldest first.
-    async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError>;
 }
 
 /// A code as a backend stored it (text); one written by a newer server reads as `unknown`.

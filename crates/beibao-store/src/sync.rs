@@ -2,8 +2,7 @@
 //! key, the enrollment, batches of pending ops, acknowledgements with their receipts, requeueing
 //! when the server is behind, applying pulled changes together with the cursor, and the blob queue.
 
-use beibao_core::catalog::Catalog;
-use beibao_core::registry::{Enterprise, Household, Town, Village};
+use beibao_core::change::{AssignmentKind, ChangeBody};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -197,10 +196,6 @@ pub struct Pulled {
     pub body: serde_json::Value,
 }
 
-fn parse<T: serde::de::DeserializeOwned>(c: &Pulled) -> Result<T, StoreError> {
-    serde_json::from_value(c.body.clone()).map_err(|e| StoreError::Corrupt(format!("pulled {} {}: {e}", c.kind, c.key)))
-}
-
 /// Apply a page of changes and move the cursor, in the caller's transaction. A request with ops
 /// still pending on the tablet keeps its local state (the server's answer to those ops decides).
 /// Returns whether a new catalog arrived.
@@ -212,40 +207,42 @@ pub fn apply_pull(
 ) -> Result<bool, StoreError> {
     let mut new_catalog = false;
     for c in changes {
-        let applied = match c.kind.as_str() {
-            "catalog" => {
-                let catalog = Catalog::from_json(&c.body.to_string())
-                    .map_err(|e| StoreError::Corrupt(format!("pulled catalog {}: {e}", c.key)))?;
+        let body = ChangeBody::decode(&c.kind, &c.body)
+            .map_err(|e| StoreError::Corrupt(format!("pulled {} {}: {e}", c.kind, c.key)))?;
+        let applied = match body {
+            Some(ChangeBody::Catalog(catalog)) => {
                 reg::install_catalog(tx, &catalog, now)?;
                 new_catalog = true;
                 "installed"
             }
-            "town" => {
-                reg::put_town(tx, &parse::<Town>(c)?)?;
+            Some(ChangeBody::Town(t)) => {
+                reg::put_town(tx, &t)?;
                 "stored"
             }
-            "village" => {
-                reg::put_village(tx, &parse::<Village>(c)?)?;
+            Some(ChangeBody::Village(v)) => {
+                reg::put_village(tx, &v)?;
                 "stored"
             }
-            "household" => {
-                reg::put_household(tx, &parse::<Household>(c)?)?;
+            Some(ChangeBody::Household(h)) => {
+                reg::put_household(tx, &h)?;
                 "stored"
             }
-            "enterprise" => {
-                reg::put_enterprise(tx, &parse::<Enterprise>(c)?)?;
+            Some(ChangeBody::Enterprise(e)) => {
+                reg::put_enterprise(tx, &e)?;
                 "stored"
             }
-            "assignment" => {
-                let a: AssignmentChange = parse(c)?;
+            Some(ChangeBody::Assignment(a)) => {
+                let kind = match a.kind {
+                    AssignmentKind::Village => "village",
+                    AssignmentKind::Enterprise => "enterprise",
+                };
                 tx.execute(
                     "INSERT OR REPLACE INTO assignments (officer, kind, target, since) VALUES (?1, ?2, ?3, ?4)",
-                    params![a.officer, a.kind, a.target, a.since],
+                    params![a.officer, kind, a.target, a.since.to_string()],
                 )?;
                 "stored"
             }
-            "request_state" => {
-                let s: RequestStateChange = parse(c)?;
+            Some(ChangeBody::RequestState(s)) => {
                 let pending: bool = tx.query_row(
                     "SELECT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND
                         (entity_id = ?1 OR (kind = 'request_event' AND json_extract(payload, '$.request') = ?1)))",
@@ -255,19 +252,17 @@ pub fn apply_pull(
                 if pending {
                     "kept_local"
                 } else {
-                    let state: beibao_core::service_request::RequestState =
-                        serde_json::from_value(serde_json::Value::String(s.state.clone())).map_err(corrupt)?;
-                    let terminal = state.is_terminal();
+                    let state = serde_json::to_value(s.state).map_err(corrupt)?;
                     tx.execute(
                         "UPDATE service_requests SET state = ?2,
                                 closed_at = CASE WHEN ?3 THEN coalesce(closed_at, ?4) ELSE closed_at END
                          WHERE id = ?1",
-                        params![s.request, s.state, terminal, now.to_rfc3339()],
+                        params![s.request, state.as_str(), s.state.is_terminal(), now.to_rfc3339()],
                     )?;
                     "stored"
                 }
             }
-            _ => "ignored_unknown_kind",
+            None => "ignored_unknown_kind",
         };
         tx.execute(
             "INSERT OR REPLACE INTO pulled (cursor, kind, key, body, applied) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -276,20 +271,6 @@ pub fn apply_pull(
     }
     tx.execute("UPDATE sync_state SET pull_cursor = ?1 WHERE id = 1", [cursor.to_string()])?;
     Ok(new_catalog)
-}
-
-#[derive(Deserialize)]
-struct AssignmentChange {
-    officer: String,
-    kind: String,
-    target: String,
-    since: String,
-}
-
-#[derive(Deserialize)]
-struct RequestStateChange {
-    request: String,
-    state: String,
 }
 
 /// Blobs not yet uploaded, oldest first: (sha256, size).

@@ -375,18 +375,7 @@ pub struct BlobStatus {
     pub complete: bool,
 }
 
-/// The status body of a service request changed at the station desk (pull kind `request_state`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct RequestStateChange {
-    /// The request.
-    pub request: String,
-    /// Its state now (snake_case name).
-    pub state: String,
-    /// Who moved it (`desk:<account>` or a device).
-    pub by: String,
-}
+pub use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody, RequestStateChange};
 
 /// The bytes a device signs to obtain a token.
 pub fn auth_message(device_id: &str, challenge: &str) -> Vec<u8> {

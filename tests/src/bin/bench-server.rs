@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use beibao_core::canonical::sha256_hex;
 use beibao_core::visit::{GpsFix, ProofVerdict, Visit, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_server::Storage;
-use beibao_server::api::Limits;
+use beibao_server::app::Limits;
 use beibao_store::records::StoredVisit;
 use beibao_sync::Client;
 use beibao_sync::wire::{self, EnrollRequest, OpStatus, PushRequest, WireOp};

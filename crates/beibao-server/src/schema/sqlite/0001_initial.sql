@@ -1,4 +1,5 @@
--- beibao-server schema (SQLite). Idempotent: run at every open.
+-- beibao-server schema version 1 (SQLite). `IF NOT EXISTS` throughout: a database made before
+-- versioned migrations already has these tables and takes version 1 as it is.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

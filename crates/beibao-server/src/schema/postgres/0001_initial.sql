@@ -1,4 +1,5 @@
--- beibao-server schema (PostgreSQL). Idempotent: run at every start.
+-- beibao-server schema version 1 (PostgreSQL). `IF NOT EXISTS` throughout: a database made before
+-- versioned migrations already has these tables and takes version 1 as it is.
 -- Identifiers (ids, hashes, kinds) are compared byte-wise (COLLATE "C"): their order carries no
 -- language, and a locale-aware comparison costs every index insert and lookup.
 CREATE TABLE IF NOT EXISTS meta (

@@ -4,19 +4,20 @@
 //! is written to the audit log before the answer.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use beibao_core::canonical::sha256_hex;
+use beibao_core::catalog::Mode;
 use beibao_core::code::Code;
 use beibao_core::identity::{mask_id_number, mask_name};
-use beibao_core::service_request::{RequestState, ServiceRequest, Transition};
+use beibao_core::service_request::{ConflictReason, MergeOutcome, RequestState, ServiceRequest, Transition};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, AppState, json_body, reply};
-use crate::storage::{Account, AuditEntry, RequestRow, Role, StorageError};
+use crate::app::AppState;
+use crate::http::{ApiError, Bearer, DeskAuth, Json, Wants};
+use crate::storage::{AuditEntry, RequestRow, Role, StorageError};
 
 /// Login.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -37,7 +38,8 @@ pub struct LoginResponse {
     /// Account name.
     pub username: String,
     /// `admin`, `supervisor` or `desk`.
-    pub role: String,
+    #[schema(value_type = String)]
+    pub role: Role,
     /// The desk's station code.
     pub station: Option<String>,
     /// When the session ends.
@@ -53,9 +55,11 @@ pub struct DeskRequest {
     /// Service code.
     pub service: String,
     /// `on_site`, `carry_back`, `appointment`, `referral`.
-    pub mode: String,
+    #[schema(value_type = String)]
+    pub mode: Mode,
     /// Current state.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: RequestState,
     /// The officer who accepted it.
     pub officer_id: String,
     /// The applicant, masked (ID number: first 6 and last 4; name: surname).
@@ -83,7 +87,8 @@ pub struct DeskRequests {
 #[serde(deny_unknown_fields)]
 pub struct DeskRequestDetail {
     /// Current state.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: RequestState,
     /// When the server received it.
     pub received_at: DateTime<Utc>,
     /// Last change.
@@ -108,16 +113,33 @@ pub struct DeskMove {
     pub reason: Option<String>,
 }
 
+/// How the merge rule read a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveOutcome {
+    /// The request moved.
+    Applied,
+    /// It was in that state already.
+    AlreadyThere,
+    /// It could not move (the reason is in `conflict`); kept in the request's history.
+    Conflict,
+}
+
 /// What became of a step.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeskMoved {
     /// Request id.
     pub id: String,
-    /// `applied`, `already_there`, or `conflict:<reason>` (kept in the request's history).
-    pub outcome: String,
+    /// How the merge rule read it.
+    pub outcome: MoveOutcome,
+    /// Why it could not move, with `conflict`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub conflict: Option<ConflictReason>,
     /// The state now.
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: RequestState,
 }
 
 /// Query of the desk's list.
@@ -126,7 +148,8 @@ pub struct DeskMoved {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only requests in this state (e.g. `carried_back`).
-    pub state: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub state: Option<RequestState>,
     /// At most this many (default 200, at most 1,000).
     pub limit: Option<usize>,
 }
@@ -149,49 +172,10 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-fn unauth(code: Code, m: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, code, m)
-}
-
-fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauth(Code::Unauthenticated, "log in first: a bearer token is required"))
-}
-
 async fn audit(state: &AppState, actor: &str, action: &str, subject: &str) -> Result<(), ApiError> {
     let entry =
         AuditEntry { at: state.now(), actor: actor.to_owned(), action: action.to_owned(), subject: subject.to_owned() };
     Ok(state.storage().audit(&entry).await?)
-}
-
-/// The desk account behind a session, and its station.
-async fn desk(state: &AppState, headers: &HeaderMap) -> Result<(Account, String), ApiError> {
-    let token = bearer(headers)?;
-    let (account, expires) = state
-        .storage()
-        .session(&sha256_hex(token.as_bytes()))
-        .await?
-        .ok_or_else(|| unauth(Code::Unauthenticated, "unknown or ended session; log in again"))?;
-    if expires < state.now() {
-        return Err(unauth(Code::SessionExpired, "the session ended; log in again"));
-    }
-    if account.role != Role::Desk {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            Code::Forbidden,
-            "these endpoints are for station desk accounts",
-        ));
-    }
-    let Some(station) = account.station.clone() else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, "this desk account names no station"));
-    };
-    if !state.admit(&format!("account:{}", account.username)) {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many requests; slow down"));
-    }
-    Ok((account, station))
 }
 
 fn parse(row: &RequestRow) -> Result<ServiceRequest, ApiError> {
@@ -210,9 +194,8 @@ pub fn mask_applicant(applicant: &str) -> String {
 /// The request if it belongs to the station (else `not_found`: another station's requests are
 /// not shown to exist).
 async fn station_request(state: &AppState, station: &str, id: &str) -> Result<RequestRow, ApiError> {
-    let row = state.storage().request(id).await?;
-    match row {
-        Some(r) if state.station_of(&r.officer_id) == Some(station) => Ok(r),
+    match state.storage().request(id).await? {
+        Some((r, Some(at))) if at == station => Ok(r),
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, Code::NotFound, format!("no request {id} at this station"))),
     }
 }
@@ -222,8 +205,11 @@ async fn station_request(state: &AppState, station: &str, id: &str) -> Result<Re
         (status = 401, description = "`bad_credentials`", body = beibao_sync::wire::ErrorBody),
         (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody),
         (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody)))]
-pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
-    let (headers, body): (_, LoginRequest) = json_body(&state, req).await?;
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    wants: Wants,
+    Json(body): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
     // Guessing passwords: 10 attempts per account, then one every 6 seconds.
     if !state.admit_at(&format!("login:{}", body.username), 1.0 / 6.0, 10.0) {
         return Err(ApiError::new(
@@ -247,30 +233,30 @@ pub(crate) async fn login(State(state): State<AppState>, req: Request) -> Result
     .unwrap_or(false);
     let Some(account) = account.filter(|_| ok) else {
         audit(&state, &format!("login:{}", body.username), "login_failed", &body.username).await?;
-        return Err(unauth(Code::BadCredentials, "wrong username or password"));
+        return Err(ApiError::unauthorized(Code::BadCredentials, "wrong username or password"));
     };
     let token = state.random_hex(32);
     let expires_at = state.now() + chrono::Duration::hours(SESSION_HOURS);
     state.storage().put_session(&sha256_hex(token.as_bytes()), &account.username, expires_at).await?;
     audit(&state, &format!("{}:{}", account.role.as_str(), account.username), "login", &account.username).await?;
-    Ok(reply(
-        &headers,
-        &LoginResponse {
-            token,
-            username: account.username,
-            role: account.role.as_str().to_owned(),
-            station: account.station,
-            expires_at,
-        },
-    ))
+    Ok(wants.reply(&LoginResponse {
+        token,
+        username: account.username,
+        role: account.role,
+        station: account.station,
+        expires_at,
+    }))
 }
 
 #[utoipa::path(post, path = "/accounts/logout", tag = "console", security(("bearer" = [])),
     responses((status = 200, description = "the session is ended"), (status = 401, description = "`unauthenticated`", body = beibao_sync::wire::ErrorBody)))]
-pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let token = bearer(&headers)?;
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    Bearer(token): Bearer,
+    wants: Wants,
+) -> Result<Response, ApiError> {
     state.storage().drop_session(&sha256_hex(token.as_bytes())).await?;
-    Ok(reply(&headers, &serde_json::json!({ "ended": true })))
+    Ok(wants.reply(&serde_json::json!({ "ended": true })))
 }
 
 #[utoipa::path(get, path = "/desk/requests", tag = "console", params(ListQuery), security(("bearer" = [])),
@@ -280,21 +266,13 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
         (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    desk: DeskAuth,
+    wants: Wants,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let (account, station) = desk(&state, &headers).await?;
-    let Query(q) = query.map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, format!("?state=<state>&limit=<n>: {}", e.body_text()))
-    })?;
-    if let Some(s) = &q.state
-        && serde_json::from_value::<RequestState>(serde_json::Value::String(s.clone())).is_err()
-    {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, format!("no request state `{s}`")));
-    }
-    let officers = state.officers_of(&station);
-    let rows =
-        state.storage().requests_of(&officers, q.state.as_deref(), q.limit.unwrap_or(200).clamp(1, 1000)).await?;
+    let Query(q) = query.map_err(|e| ApiError::bad_query(format!("?state=<state>&limit=<n>: {}", e.body_text())))?;
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let rows = state.storage().requests_at(&desk.station, q.state, limit).await?;
     let requests = rows
         .iter()
         .map(|r| {
@@ -302,8 +280,8 @@ pub(crate) async fn list(
             Ok(DeskRequest {
                 id: r.id.clone(),
                 service: r.service.clone(),
-                mode: r.mode.clone(),
-                state: r.state.clone(),
+                mode: r.mode,
+                state: r.state,
                 officer_id: r.officer_id.clone(),
                 applicant: mask_applicant(&req.applicant),
                 accepted_at: req.accepted_at,
@@ -312,9 +290,10 @@ pub(crate) async fn list(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let subject = format!("{station} state={} n={}", q.state.as_deref().unwrap_or("*"), requests.len());
-    audit(&state, &format!("desk:{}", account.username), "list_requests", &subject).await?;
-    Ok(reply(&headers, &DeskRequests { station, requests }))
+    let shown = q.state.map_or_else(|| "*".to_owned(), crate::sqlite::name);
+    let subject = format!("{} state={shown} n={}", desk.station, requests.len());
+    audit(&state, &desk.actor(), "list_requests", &subject).await?;
+    Ok(wants.reply(&DeskRequests { station: desk.station, requests }))
 }
 
 #[utoipa::path(get, path = "/desk/requests/{id}", tag = "console", params(("id" = String, Path, description = "request id")), security(("bearer" = [])),
@@ -324,18 +303,20 @@ pub(crate) async fn list(
         (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody)))]
 pub(crate) async fn detail(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    desk: DeskAuth,
+    wants: Wants,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (account, station) = desk(&state, &headers).await?;
-    let row = station_request(&state, &station, &id).await?;
+    let row = station_request(&state, &desk.station, &id).await?;
     let request = parse(&row)?;
     // Written before the personal data leaves.
-    audit(&state, &format!("desk:{}", account.username), "read_request", &id).await?;
-    Ok(reply(
-        &headers,
-        &DeskRequestDetail { state: row.state, received_at: row.received_at, updated_at: row.updated_at, request },
-    ))
+    audit(&state, &desk.actor(), "read_request", &id).await?;
+    Ok(wants.reply(&DeskRequestDetail {
+        state: row.state,
+        received_at: row.received_at,
+        updated_at: row.updated_at,
+        request,
+    }))
 }
 
 #[utoipa::path(post, path = "/desk/requests/{id}/moves", tag = "console", params(("id" = String, Path, description = "request id")), request_body = DeskMove, security(("bearer" = [])),
@@ -347,11 +328,11 @@ pub(crate) async fn detail(
         (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody)))]
 pub(crate) async fn moves(
     State(state): State<AppState>,
+    desk: DeskAuth,
+    wants: Wants,
     Path(id): Path<String>,
-    req: Request,
+    Json(body): Json<DeskMove>,
 ) -> Result<Response, ApiError> {
-    let (account, station) = desk(&state, req.headers()).await?;
-    let (headers, body): (_, DeskMove) = json_body(&state, req).await?;
     if body.to == RequestState::Rejected && body.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -359,13 +340,18 @@ pub(crate) async fn moves(
             "rejecting an application needs the reason the resident will be told",
         ));
     }
-    station_request(&state, &station, &id).await?;
-    let actor = format!("desk:{}", account.username);
+    station_request(&state, &desk.station, &id).await?;
     let step = Transition { from: body.from, to: body.to, reason: body.reason, recipient_signature: None };
     // The move and its audit entry commit together.
-    let outcome = state.storage().desk_transition(&id, &step, &actor, state.now()).await?;
-    let now = station_request(&state, &station, &id).await?;
-    Ok(reply(&headers, &DeskMoved { id, outcome, state: now.state }))
+    let event_id = state.random_hex(16);
+    let merged = state.storage().desk_transition(&id, &step, &desk.actor(), &event_id, state.now()).await?;
+    let (outcome, conflict) = match merged {
+        MergeOutcome::Apply { .. } => (MoveOutcome::Applied, None),
+        MergeOutcome::AlreadyThere => (MoveOutcome::AlreadyThere, None),
+        MergeOutcome::Conflict { reason } => (MoveOutcome::Conflict, Some(reason)),
+    };
+    let now = station_request(&state, &desk.station, &id).await?;
+    Ok(wants.reply(&DeskMoved { id, outcome, conflict, state: now.state }))
 }
 
 #[cfg(test)]

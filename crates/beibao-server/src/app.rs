@@ -1,0 +1,317 @@
+//! The app: its shared state ([`AppState`]: storage, signing key, clock, randomness, catalogs,
+//! limits, rate-limit buckets), the router of every route under `/api/v1` with the OpenAPI
+//! document describing exactly those routes, and [`serve`]. The handlers are in
+//! [`crate::routes`], the HTTP plumbing they stand on in [`crate::http`].
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use beibao_core::canonical::sha256_hex;
+use beibao_core::catalog::Catalog;
+use beibao_core::clock::Clock;
+use beibao_core::code::Code;
+use beibao_sync::wire;
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::SigningKey;
+
+use crate::storage::{Storage, StorageError};
+
+/// Where random bytes come from (tokens, challenges, codes); injected for deterministic tests.
+pub trait Random: Send + Sync {
+    /// Fill the buffer.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The operating system's randomness.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        // The OS source failing is not recoverable for a server that mints credentials.
+        if let Err(e) = getrandom::fill(buf) {
+            panic!("operating system randomness failed: {e}");
+        }
+    }
+}
+
+/// Limits and lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body (compressed), bytes.
+    pub max_body: usize,
+    /// Requests per device per second (token bucket refill).
+    pub rate_per_s: f64,
+    /// Bucket size.
+    pub burst: f64,
+    /// Token lifetime.
+    pub token_ttl: Duration,
+    /// Challenge lifetime.
+    pub challenge_ttl: Duration,
+    /// Largest pull page.
+    pub max_pull: usize,
+    /// How often [`serve`] looks for a catalog published while it runs.
+    pub catalog_poll: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body: wire::MAX_BODY_BYTES,
+            rate_per_s: 50.0,
+            burst: 100.0,
+            token_ttl: Duration::minutes(15),
+            challenge_ttl: Duration::minutes(2),
+            max_pull: 2_000,
+            catalog_poll: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// The shared state of the app.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storage: Arc<dyn Storage>,
+    key: SigningKey,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    /// The published catalogs ops are checked against, oldest first (see
+    /// [`crate::plan::check_op`]); [`AppState::refresh_catalogs`] picks up new versions.
+    catalogs: std::sync::RwLock<Arc<Vec<Catalog>>>,
+    limits: Limits,
+    buckets: Mutex<crate::buckets::Buckets>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("backend", &self.inner.storage.backend()).finish()
+    }
+}
+
+impl AppState {
+    /// Build the state: the server key comes from storage (made on first start), the catalog is
+    /// the newest published one, or `catalog` published now when none is.
+    pub async fn new(
+        storage: Arc<dyn Storage>,
+        catalog: &Catalog,
+        clock: Arc<dyn Clock>,
+        random: Arc<dyn Random>,
+        limits: Limits,
+    ) -> Result<AppState, StorageError> {
+        let mut fresh = [0u8; 32];
+        random.fill(&mut fresh);
+        let seed = storage.server_seed(fresh).await?;
+        let mut catalogs = storage.catalogs().await?;
+        if catalogs.is_empty() {
+            storage.publish_catalog(catalog, clock.now()).await?;
+            catalogs.push(catalog.clone());
+        }
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                storage,
+                key: SigningKey::from_bytes(&seed),
+                clock,
+                random,
+                catalogs: std::sync::RwLock::new(Arc::new(catalogs)),
+                limits,
+                buckets: Mutex::new(crate::buckets::Buckets::new(MAX_BUCKETS)),
+            }),
+        })
+    }
+
+    /// The catalog versions ops are checked against, oldest first.
+    pub fn catalogs(&self) -> Arc<Vec<Catalog>> {
+        match self.inner.catalogs.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// Take in catalogs published since the last look (by `beibao-server publish-catalog`, from
+    /// another process). Returns the versions now held, oldest first.
+    pub async fn refresh_catalogs(&self) -> Result<Vec<String>, StorageError> {
+        let stored = self.inner.storage.catalogs().await?;
+        let held = self.catalogs();
+        if stored.len() > held.len() {
+            let fresh = Arc::new(stored);
+            match self.inner.catalogs.write() {
+                Ok(mut c) => *c = fresh,
+                Err(p) => *p.into_inner() = fresh,
+            }
+        }
+        Ok(self.catalogs().iter().map(|c| c.version.clone()).collect())
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.inner.storage
+    }
+
+    /// The server's public key (hex): receipts verify with it.
+    pub fn public_key(&self) -> String {
+        wire::public_hex(&self.inner.key)
+    }
+
+    /// The limits.
+    pub(crate) fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    /// The server's signing key (receipts).
+    pub(crate) fn key(&self) -> &SigningKey {
+        &self.inner.key
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn random_hex(&self, n: usize) -> String {
+        let mut buf = vec![0u8; n];
+        self.inner.random.fill(&mut buf);
+        hex::encode(buf)
+    }
+
+    /// Make a one-time enrollment code for an officer of the registry (`unknown_officer`
+    /// otherwise), valid for `ttl`. Only its hash is stored.
+    pub async fn issue_enrollment_code(&self, officer_id: &str, ttl: Duration) -> Result<String, StorageError> {
+        if self.inner.storage.officer(officer_id).await?.is_none() {
+            return Err(StorageError::refused(
+                Code::UnknownOfficer,
+                format!("no officer {officer_id} in the server's registry (seed it, or add-officer)"),
+            ));
+        }
+        const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+        let mut raw = [0u8; 12];
+        self.inner.random.fill(&mut raw);
+        let chars: String = raw.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
+        let code = format!("{}-{}-{}", &chars[0..4], &chars[4..8], &chars[8..12]);
+        let now = self.now();
+        self.inner.storage.issue_code(&code_hash(&code), officer_id, now + ttl, now).await?;
+        Ok(code)
+    }
+
+    /// Take a token from the device's bucket; false when it is empty.
+    pub(crate) fn admit(&self, key: &str) -> bool {
+        let Limits { rate_per_s, burst, .. } = self.inner.limits;
+        self.admit_at(key, rate_per_s, burst)
+    }
+
+    /// Take a token from a bucket of its own rate; false when it is empty.
+    pub(crate) fn admit_at(&self, key: &str, rate_per_s: f64, burst: f64) -> bool {
+        let now = self.now();
+        let mut buckets = self.inner.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.admit(key, now, rate_per_s, burst)
+    }
+}
+
+/// The most rate-limit buckets held (devices and login names); past it, refilled buckets are
+/// dropped and, while all are live, new keys are refused (a flood of made-up names stays bounded).
+const MAX_BUCKETS: usize = 100_000;
+
+/// The canonical form of a code (upper case, no separators), hashed.
+pub fn code_hash(code: &str) -> String {
+    let norm: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    sha256_hex(norm.as_bytes())
+}
+
+/// The OpenAPI document's frame; the paths come from the handlers as they are routed.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Beibao API", version = "1", description = "Sync protocol v1 (enrollment, device auth, push, pull, blobs) and the station desk (login, requests, moves). Every failure answers `{code, message}`."),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The routes and the OpenAPI document describing exactly them (utoipa-axum registers each
+/// handler and its documentation together, so they cannot drift apart).
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+
+    use crate::routes::{blobs, desk, devices, meta, sync};
+    let api = OpenApiRouter::<AppState>::new()
+        .routes(routes!(meta::health))
+        .routes(routes!(devices::enroll))
+        .routes(routes!(devices::challenge))
+        .routes(routes!(devices::token))
+        .routes(routes!(sync::last_seq))
+        .routes(routes!(sync::push))
+        .routes(routes!(sync::pull))
+        .routes(routes!(blobs::blob_status, blobs::blob_put))
+        .routes(routes!(desk::login))
+        .routes(routes!(desk::logout))
+        .routes(routes!(desk::list))
+        .routes(routes!(desk::detail))
+        .routes(routes!(desk::moves));
+    let (router, mut doc) =
+        OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(wire::API_PREFIX, api).split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    (router, doc)
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// The router, every route under `/api/v1`, and the OpenAPI document at `/api/v1/openapi.json`.
+pub fn app(state: AppState) -> Router {
+    let (router, doc) = routes();
+    let doc = Arc::new(doc.to_json().unwrap_or_default());
+    router
+        .route(
+            &format!("{}/openapi.json", wire::API_PREFIX),
+            get(move || {
+                let doc = doc.clone();
+                async move { ([(CONTENT_TYPE, "application/json")], doc.as_ref().clone()) }
+            }),
+        )
+        .method_not_allowed_fallback(crate::routes::meta::method_not_allowed)
+        .fallback(crate::routes::meta::not_found)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::http::request_id))
+        .with_state(state)
+}
+
+/// Serve the app on a bound listener until the task is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    // Catalogs published while serving are taken in every `catalog_poll`; a failed look (the
+    // database away for a moment) is retried at the next tick.
+    let watcher = state.clone();
+    let poll = tokio::spawn(async move {
+        let every = watcher.inner.limits.catalog_poll;
+        // The first look one period after start (the state was built with the current list).
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = watcher.refresh_catalogs().await {
+                tracing::warn!(error = %e, "catalog refresh failed; retried at the next tick");
+            }
+        }
+    });
+    let served = axum::serve(listener, app(state)).await;
+    poll.abort();
+    served
+}

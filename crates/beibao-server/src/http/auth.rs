@@ -1,0 +1,109 @@
+//! Who is calling: a handler that takes [`DeviceAuth`] serves enrolled, unrevoked devices with a
+//! live token; one that takes [`DeskAuth`] serves a station desk's session (and knows its
+//! station). Each is rate limited per caller before the handler runs.
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use beibao_core::canonical::sha256_hex;
+use beibao_core::code::Code;
+
+use super::ApiError;
+use crate::app::AppState;
+use crate::plan::Device;
+use crate::storage::{Account, Role};
+
+/// The bearer token of a request.
+#[derive(Debug, Clone)]
+pub struct Bearer(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Bearer, ApiError> {
+        parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| Bearer(t.to_owned()))
+            .ok_or_else(|| ApiError::unauthorized(Code::Unauthenticated, "a bearer token is required"))
+    }
+}
+
+/// An enrolled device behind a live token (as the device is now: a revocation shows at once).
+#[derive(Debug, Clone)]
+pub struct DeviceAuth(pub Device);
+
+impl FromRequestParts<AppState> for DeviceAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<DeviceAuth, ApiError> {
+        let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
+        let (device, expires) = state
+            .storage()
+            .token(&sha256_hex(token.as_bytes()))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized(Code::Unauthenticated, "unknown token"))?;
+        if device.revoked {
+            return Err(ApiError::unauthorized(Code::Revoked, "this device was revoked; wipe its keys"));
+        }
+        if expires < state.now() {
+            return Err(ApiError::unauthorized(Code::TokenExpired, "the token expired; sign a new challenge"));
+        }
+        if !state.admit(&device.id) {
+            return Err(ApiError::rate_limited("too many requests; slow down"));
+        }
+        tracing::Span::current().record("caller", tracing::field::display(&device.id));
+        Ok(DeviceAuth(device))
+    }
+}
+
+/// A station desk's session: the account and its station.
+#[derive(Debug, Clone)]
+pub struct DeskAuth {
+    /// The account.
+    pub account: Account,
+    /// Its station.
+    pub station: String,
+}
+
+impl DeskAuth {
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        format!("desk:{}", self.account.username)
+    }
+}
+
+impl FromRequestParts<AppState> for DeskAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<DeskAuth, ApiError> {
+        let token = Bearer::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::unauthorized(Code::Unauthenticated, "log in first: a bearer token is required"))?;
+        let (account, expires) =
+            state.storage().session(&sha256_hex(token.0.as_bytes())).await?.ok_or_else(|| {
+                ApiError::unauthorized(Code::Unauthenticated, "unknown or ended session; log in again")
+            })?;
+        if expires < state.now() {
+            return Err(ApiError::unauthorized(Code::SessionExpired, "the session ended; log in again"));
+        }
+        if account.role != Role::Desk {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                Code::Forbidden,
+                "these endpoints are for station desk accounts",
+            ));
+        }
+        let Some(station) = account.station.clone() else {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, "this desk account names no station"));
+        };
+        if !state.admit(&format!("account:{}", account.username)) {
+            return Err(ApiError::rate_limited("too many requests; slow down"));
+        }
+        tracing::Span::current().record("caller", tracing::field::display(format_args!("desk:{}", account.username)));
+        Ok(DeskAuth { account, station })
+    }
+}

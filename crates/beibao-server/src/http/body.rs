@@ -1,0 +1,179 @@
+//! What a client sends and what it is sent: bodies are bounded while they are read, JSON is
+//! decoded (zstd or plain) with a clear code for each way it can be wrong, and answers are
+//! compressed when the client accepts zstd.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use beibao_core::code::Code;
+use beibao_sync::wire;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+use crate::app::AppState;
+
+/// Whether the client accepts zstd answers; answers with [`Wants::reply`].
+#[derive(Debug, Clone, Copy)]
+pub struct Wants {
+    zstd: bool,
+}
+
+impl Wants {
+    /// From request headers.
+    pub fn of(headers: &HeaderMap) -> Wants {
+        let zstd = headers
+            .get(ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|p| p.split(';').next().is_some_and(|e| e.trim() == "zstd")));
+        Wants { zstd }
+    }
+
+    /// A JSON answer, compressed when the client accepts zstd.
+    pub fn reply<T: Serialize>(self, value: &T) -> Response {
+        let mut resp = if self.zstd {
+            let mut r = Response::new(Body::from(wire::encode(value)));
+            r.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("zstd"));
+            r
+        } else {
+            Response::new(Body::from(serde_json::to_vec(value).unwrap_or_default()))
+        };
+        resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Wants {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Wants, Self::Rejection> {
+        Ok(Wants::of(&parts.headers))
+    }
+}
+
+/// A refused body is still read (and dropped) up to this much, so a client that is still sending
+/// gets the 413 rather than a connection reset under its feet.
+const DRAIN_MAX: usize = 64 * 1024 * 1024;
+
+/// Bodies above this are decoded off the async workers (decompressing and parsing a large batch
+/// is CPU work that would hold up every other request on the worker).
+const DECODE_INLINE_MAX: usize = 64 * 1024;
+
+/// Read a body of at most `limit` bytes (declared or sent), draining what is sent past it.
+async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let mut body = body;
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit));
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, Code::IncompleteBody, format!("reading the body: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len();
+        if seen > DRAIN_MAX {
+            break;
+        }
+        if seen <= limit && declared.is_none_or(|d| d <= limit) {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if seen > limit || declared.is_some_and(|d| d > limit) {
+        return Err(ApiError::too_large(limit));
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn content_type(headers: &HeaderMap) -> &str {
+    headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// Decode a JSON body (zstd or plain) into `T`, each way of being wrong its own code.
+pub(crate) fn decode_json<T: DeserializeOwned>(encoding: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
+    let inflated;
+    let json: &[u8] = match encoding {
+        None | Some("identity") => bytes,
+        Some("zstd") => {
+            inflated = wire::decompress(bytes, wire::MAX_JSON_BYTES).map_err(|e| {
+                if e.contains("exceeds") {
+                    ApiError::too_large(wire::MAX_JSON_BYTES)
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, Code::BadEncoding, e)
+                }
+            })?;
+            &inflated
+        }
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::UnsupportedEncoding,
+                format!("Content-Encoding `{other}` is not supported (use zstd)"),
+            ));
+        }
+    };
+    serde_json::from_slice(json).map_err(|e| {
+        let msg = e.to_string();
+        let code = if e.is_syntax() || e.is_eof() {
+            Code::MalformedJson
+        } else if msg.starts_with("unknown field") {
+            Code::UnknownField
+        } else {
+            Code::InvalidBody
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, msg)
+    })
+}
+
+/// A JSON body (`Content-Type: application/json`, plain or zstd), bounded by the server's body
+/// limit before and after decompression. The last extractor of a handler.
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Json<T>, ApiError> {
+        let (parts, body) = req.into_parts();
+        let ct = content_type(&parts.headers);
+        if !ct.starts_with("application/json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::UnsupportedMediaType,
+                format!("expected Content-Type application/json, got `{ct}`"),
+            ));
+        }
+        let encoding = parts.headers.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_owned());
+        let bytes = read_body(body, &parts.headers, state.limits().max_body).await?;
+        if bytes.len() <= DECODE_INLINE_MAX && encoding.is_none() {
+            return decode_json(None, &bytes).map(Json);
+        }
+        tokio::task::spawn_blocking(move || decode_json(encoding.as_deref(), &bytes).map(Json))
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("decoder: {e}")))?
+    }
+}
+
+/// Raw bytes (`Content-Type: application/octet-stream`), bounded by the server's body limit.
+#[derive(Debug, Clone)]
+pub struct Octets(pub Bytes);
+
+impl FromRequest<AppState> for Octets {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Octets, ApiError> {
+        let (parts, body) = req.into_parts();
+        let ct = content_type(&parts.headers);
+        if ct != "application/octet-stream" {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Code::UnsupportedMediaType,
+                format!("expected application/octet-stream, got `{ct}`"),
+            ));
+        }
+        Ok(Octets(read_body(body, &parts.headers, state.limits().max_body).await?))
+    }
+}

@@ -1,0 +1,89 @@
+//! Blobs (signature PNGs, photos) uploaded in resumable chunks, named by their SHA-256.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use beibao_core::code::Code;
+use beibao_sync::wire::{self, BlobStatus, ErrorBody};
+
+use crate::app::AppState;
+use crate::http::{ApiError, DeviceAuth, Octets, Wants};
+use crate::storage::Appended;
+
+fn check_sha(sha: &str) -> Result<(), ApiError> {
+    if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::BAD_REQUEST, Code::BadSha256, "a blob is named by 64 lower-case hex characters"))
+    }
+}
+
+#[utoipa::path(get, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, description = "SHA-256, lower-case hex")),
+    security(("bearer" = [])),
+    responses((status = 200, body = BlobStatus), (status = 400, description = "`bad_sha256`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
+pub(crate) async fn blob_status(
+    State(state): State<AppState>,
+    _: DeviceAuth,
+    wants: Wants,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    check_sha(&sha)?;
+    let row = state.storage().blob(&sha).await?;
+    let status =
+        BlobStatus { sha256: sha, offset: row.map_or(0, |r| r.offset), complete: row.is_some_and(|r| r.complete) };
+    Ok(wants.reply(&status))
+}
+
+/// Query of a chunk upload.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkQuery {
+    /// Where the chunk starts.
+    pub offset: u64,
+    /// The blob's whole size.
+    pub size: u64,
+}
+
+#[utoipa::path(put, path = "/blobs/{sha256}", tag = "blobs",
+    params(("sha256" = String, Path, description = "SHA-256, lower-case hex"), ChunkQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"), security(("bearer" = [])),
+    responses((status = 200, body = BlobStatus),
+        (status = 409, description = "`blob_offset` with the `offset` held", body = ErrorBody),
+        (status = 422, description = "`blob_hash_mismatch`, `blob_size`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+pub(crate) async fn blob_put(
+    State(state): State<AppState>,
+    _: DeviceAuth,
+    wants: Wants,
+    Path(sha): Path<String>,
+    query: Result<Query<ChunkQuery>, QueryRejection>,
+    Octets(bytes): Octets,
+) -> Result<Response, ApiError> {
+    check_sha(&sha)?;
+    let Query(q) =
+        query.map_err(|e| ApiError::bad_query(format!("a chunk needs ?offset=<n>&size=<total>: {}", e.body_text())))?;
+    if q.size == 0 || q.size > wire::MAX_BLOB_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            format!("blobs are 1 to {} bytes", wire::MAX_BLOB_BYTES),
+        ));
+    }
+    match state.storage().blob_append(&sha, q.size, q.offset, &bytes, state.now()).await? {
+        Appended::Stored(row) => {
+            Ok(wants.reply(&BlobStatus { sha256: sha, offset: row.offset, complete: row.complete }))
+        }
+        Appended::HashMismatch => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::BlobHashMismatch,
+            "the bytes do not hash to the blob's name; upload it again from offset 0",
+        )),
+        Appended::Elsewhere(held) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Code::BlobOffset,
+            format!("the server holds {held} bytes; resume there"),
+        )
+        .with_offset(held)),
+    }
+}

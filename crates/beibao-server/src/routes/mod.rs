@@ -1,0 +1,8 @@
+//! The handlers, by area. Each takes the extractors of [`crate::http`] that say who may call it
+//! and what it reads; none imports another.
+
+pub mod blobs;
+pub mod desk;
+pub mod devices;
+pub mod meta;
+pub mod sync;

@@ -1,0 +1,104 @@
+//! Push (a batch of ops for per-op results and a signed receipt), pull (changes after a cursor)
+//! and the device's last seq.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use beibao_core::code::Code;
+use beibao_sync::wire::{ErrorBody, LastSeqResponse, PullResponse, PushRequest, PushResponse, Receipt};
+
+use crate::app::AppState;
+use crate::http::{ApiError, DeviceAuth, Json, Wants};
+use crate::plan::BatchError;
+
+#[utoipa::path(get, path = "/sync/last-seq", tag = "sync", security(("bearer" = [])),
+    responses((status = 200, body = LastSeqResponse), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
+pub(crate) async fn last_seq(DeviceAuth(device): DeviceAuth, wants: Wants) -> Result<Response, ApiError> {
+    Ok(wants.reply(&LastSeqResponse { device_id: device.id, last_seq: device.last_seq }))
+}
+
+#[utoipa::path(post, path = "/sync/push", tag = "sync", request_body = PushRequest, security(("bearer" = [])),
+    responses((status = 200, description = "per-op results and the signed receipt", body = PushResponse),
+        (status = 403, description = "`wrong_device`", body = ErrorBody),
+        (status = 409, description = "`seq_gap` with `expect_seq`", body = ErrorBody),
+        (status = 400, description = "`invalid_batch`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+pub(crate) async fn push(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    wants: Wants,
+    Json(batch): Json<PushRequest>,
+) -> Result<Response, ApiError> {
+    if batch.device_id != device.id {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, Code::WrongDevice, "the batch names another device"));
+    }
+    if batch.batch_id.is_empty() || batch.batch_id.len() > 100 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "batch_id must be 1–100 characters"));
+    }
+    if let Err(BatchError::Invalid(m)) = crate::plan::check_shape(&batch.ops) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, m));
+    }
+    let now = state.now();
+    // Everything an op can be judged on alone (payload hashes, agreement signatures, catalog
+    // rules) is checked outside the storage transaction and off the async workers: up to 5,000
+    // ops of CPU work.
+    let (catalogs, checked) = (state.catalogs(), device.clone());
+    let (ops, checks) = tokio::task::spawn_blocking(move || {
+        let checks = crate::plan::check_all(&batch.ops, &checked, &catalogs);
+        (batch.ops, checks)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("checker: {e}")))?;
+    let first_seq = ops[0].seq;
+    let pushed = match state.storage().push(&device.id, &batch.batch_id, ops, checks, now).await? {
+        Ok(p) => p,
+        Err(BatchError::Gap { expect_seq }) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                Code::SeqGap,
+                format!("the batch starts at seq {first_seq}; the server expects {expect_seq}"),
+            )
+            .with_expect_seq(expect_seq));
+        }
+        Err(BatchError::Invalid(m)) => return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, m)),
+    };
+    let receipt = Receipt::sign(state.key(), &device.id, &batch.batch_id, &pushed.results, now);
+    let resp = PushResponse {
+        device_id: device.id,
+        batch_id: batch.batch_id,
+        last_seq: pushed.last_seq,
+        results: pushed.results,
+        receipt,
+    };
+    Ok(wants.reply(&resp))
+}
+
+/// Query of a pull.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    /// Cursor to read after.
+    pub cursor: i64,
+    /// Page size.
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/sync/pull", tag = "sync", params(PullQuery), security(("bearer" = [])),
+    responses((status = 200, body = PullResponse), (status = 400, description = "`bad_query`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
+pub(crate) async fn pull(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    wants: Wants,
+    query: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query
+        .map_err(|e| ApiError::bad_query(format!("pull needs ?cursor=<integer>[&limit=<n>]: {}", e.body_text())))?;
+    if q.cursor < 0 {
+        return Err(ApiError::bad_query("cursor is never negative"));
+    }
+    let limit = q.limit.unwrap_or(500).clamp(1, state.limits().max_pull);
+    let (changes, more) = state.storage().pull(&device.officer_id, q.cursor, limit).await?;
+    let cursor = changes.last().map_or(q.cursor, |c| c.cursor);
+    Ok(wants.reply(&PullResponse { device_id: device.id, cursor, changes, more }))
+}
