@@ -42,6 +42,12 @@ fn export(dir: &Path) {
         beibao_field::SyncSummary,
         beibao_field::SyncEvent,
         beibao_sync::wire::ErrorBody,
+        beibao_server::desk::LoginRequest,
+        beibao_server::desk::LoginResponse,
+        beibao_server::desk::DeskRequests,
+        beibao_server::desk::DeskRequestDetail,
+        beibao_server::desk::DeskMove,
+        beibao_server::desk::DeskMoved,
     );
 }
 

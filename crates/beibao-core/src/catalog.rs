@@ -74,6 +74,7 @@ impl Category {
 
 /// How a service is handled at the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// 现场办结: finished at the door.
@@ -156,6 +157,7 @@ pub struct FeeOption {
 
 /// A fee reduction for a special group (e.g. 低保 and 特困 get a free ID card).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Waiver {
     /// The group the reduction is for.
@@ -182,6 +184,7 @@ pub struct Fee {
 
 /// What a resident pays for one fee option after waivers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeeQuote {
     /// The option charged, or `None` for a free service.
     pub option: Option<String>,

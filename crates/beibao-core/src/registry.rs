@@ -173,6 +173,7 @@ pub struct Enterprise {
 
 /// Groups that get priority care and fee waivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SpecialGroup {
     /// 孤寡老人: elderly person living alone.

@@ -18,6 +18,7 @@ use crate::text::LocalText;
 
 /// The states of a service request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     /// 已受理（现场）: accepted at the door.
@@ -268,6 +269,7 @@ pub enum MergeOutcome {
 
 /// Why an incoming transition became a conflict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictReason {
     /// The request already reached a terminal state, which wins.
@@ -362,6 +364,7 @@ pub fn mode_allowed(service: &Service, mode: Mode) -> bool {
 
 /// A service request as the tablet records it at the door.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct ServiceRequest {
     /// UUIDv7 made on the device.

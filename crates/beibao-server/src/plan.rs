@@ -514,3 +514,94 @@ pub fn new_officer(o: &Officer) -> Result<(), StorageError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 5, 1, h, 0, 0).single().expect("time")
+    }
+
+    fn refused<T: std::fmt::Debug>(r: Result<T, StorageError>) -> Code {
+        match r {
+            Err(StorageError::Refused(code, _)) => code,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_enrollment_needs_a_known_unused_live_code_for_the_same_officer_and_a_new_device() {
+        let e = Enrollment {
+            code_hash: "h".into(),
+            device_id: "dev-1".into(),
+            officer_id: "OF-03-01".into(),
+            public_key: "k".into(),
+        };
+        let code = CodeFacts { officer_id: "OF-03-01".into(), expires_at: at(12), used: false };
+        assert!(enrollment(Some(&code), false, &e, at(11)).is_ok());
+        assert_eq!(refused(enrollment(None, false, &e, at(11))), Code::EnrollmentCodeInvalid);
+        let used = CodeFacts { used: true, ..code.clone() };
+        assert_eq!(refused(enrollment(Some(&used), false, &e, at(11))), Code::EnrollmentCodeUsed);
+        assert_eq!(refused(enrollment(Some(&code), false, &e, at(13))), Code::EnrollmentCodeExpired);
+        let other = CodeFacts { officer_id: "OF-03-02".into(), ..code.clone() };
+        assert_eq!(refused(enrollment(Some(&other), false, &e, at(11))), Code::OfficerMismatch);
+        assert_eq!(refused(enrollment(Some(&code), true, &e, at(11))), Code::DeviceExists);
+        assert_eq!(serial_block(0), (1, SERIAL_BLOCK));
+        assert_eq!(serial_block(SERIAL_BLOCK), (SERIAL_BLOCK + 1, 2 * SERIAL_BLOCK));
+    }
+
+    #[test]
+    fn a_blob_chunk_is_written_only_where_the_held_bytes_end_and_within_the_declared_size() {
+        assert_eq!(blob_chunk(None, 10, 0, 4).expect("first"), Chunk::Write { create: true, received: 4, last: false });
+        let held = BlobRow { total: 10, offset: 4, complete: false };
+        assert_eq!(
+            blob_chunk(Some(held), 10, 4, 6).expect("last"),
+            Chunk::Write { create: false, received: 10, last: true }
+        );
+        assert_eq!(blob_chunk(Some(held), 10, 0, 4).expect("again"), Chunk::Elsewhere(4));
+        assert_eq!(refused(blob_chunk(Some(held), 11, 4, 6)), Code::BlobSize);
+        assert_eq!(refused(blob_chunk(Some(held), 10, 4, 7)), Code::BlobSize);
+        assert_eq!(refused(blob_chunk(Some(held), 10, 4, u64::MAX)), Code::BlobSize);
+        let whole = BlobRow { total: 10, offset: 10, complete: true };
+        assert_eq!(blob_chunk(Some(whole), 10, 0, 10).expect("whole"), Chunk::Whole(whole));
+    }
+
+    #[test]
+    fn a_desk_move_writes_its_event_always_and_a_change_only_when_the_request_moved() {
+        let step = |from, to| Transition { from, to, reason: None, recipient_signature: None };
+        let w = desk_move(
+            "r1",
+            Mode::CarryBack,
+            RequestState::CarriedBack,
+            &step(RequestState::CarriedBack, RequestState::Submitted),
+            "desk:d",
+        );
+        assert_eq!(w.outcome, MergeOutcome::Apply { to: RequestState::Submitted });
+        assert_eq!((w.stored.as_str(), w.audit_subject.as_str()), ("applied", "r1 applied"));
+        let change = w.change.expect("a change for the officer");
+        assert_eq!(
+            (change.request.as_str(), change.state, change.by.as_str()),
+            ("r1", RequestState::Submitted, "desk:d")
+        );
+        let again = desk_move(
+            "r1",
+            Mode::CarryBack,
+            RequestState::Submitted,
+            &step(RequestState::CarriedBack, RequestState::Submitted),
+            "desk:d",
+        );
+        assert_eq!((again.outcome, again.new_state, again.change), (MergeOutcome::AlreadyThere, None, None));
+        let jump = desk_move(
+            "r1",
+            Mode::CarryBack,
+            RequestState::Submitted,
+            &step(RequestState::Made, RequestState::CarriedBack),
+            "d",
+        );
+        assert!(matches!(jump.outcome, MergeOutcome::Conflict { .. }) && jump.stored.starts_with("conflict:"));
+        assert!(jump.change.is_none() && jump.new_state.is_none());
+        assert!(!jump.event_body.is_empty(), "the conflict is kept with its transition");
+    }
+}

@@ -48,6 +48,7 @@ impl From<tokio_postgres::Error> for StorageError {
 
 /// Roles of server accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Administrator: accounts, enrollment, devices, catalog.

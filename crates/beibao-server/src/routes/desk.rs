@@ -21,6 +21,7 @@ use crate::storage::{AuditEntry, RequestRow, Role, StorageError};
 
 /// Login.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Account name.
@@ -31,6 +32,7 @@ pub struct LoginRequest {
 
 /// A console session.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LoginResponse {
     /// Bearer token for the console endpoints.
@@ -48,6 +50,7 @@ pub struct LoginResponse {
 
 /// A request in the desk's list: the applicant masked.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct DeskRequest {
     /// Request id.
@@ -74,6 +77,7 @@ pub struct DeskRequest {
 
 /// The desk's list.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct DeskRequests {
     /// The station.
@@ -84,6 +88,7 @@ pub struct DeskRequests {
 
 /// One request, in full (the read is audited).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct DeskRequestDetail {
     /// Current state.
@@ -100,6 +105,7 @@ pub struct DeskRequestDetail {
 
 /// A step asked by the desk.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct DeskMove {
     /// The state the desk saw.
@@ -115,6 +121,7 @@ pub struct DeskMove {
 
 /// How the merge rule read a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MoveOutcome {
     /// The request moved.
@@ -127,6 +134,7 @@ pub enum MoveOutcome {
 
 /// What became of a step.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct DeskMoved {
     /// Request id.
