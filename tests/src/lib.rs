@@ -10,15 +10,13 @@ pub mod work;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use beibao_core::clock::{FixedClock, SequentialIds};
 use beibao_field::{Env, Session};
-use beibao_fixtures::Fixtures;
 use beibao_server::app::{Limits, Random};
 use beibao_server::{AppState, Storage, serve};
-use beibao_store::key::{Entropy, KdfParams};
-use chrono::{DateTime, Utc};
+use beibao_store::key::KdfParams;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tokio::runtime::Runtime;
@@ -28,16 +26,7 @@ pub const OFFICER: &str = "OF-03-01";
 /// The tablets' PIN in tests.
 pub const PIN: &str = "246810";
 
-/// The fixtures, loaded once per test process.
-pub fn fixtures() -> &'static Fixtures {
-    static F: OnceLock<Fixtures> = OnceLock::new();
-    F.get_or_init(|| beibao_fixtures::load(&beibao_fixtures::default_dir()).expect("fixtures load"))
-}
-
-/// The instant tests start at.
-pub fn t0() -> DateTime<Utc> {
-    "2026-11-20T01:00:00Z".parse().expect("instant")
-}
+pub use beibao_testkit::{SeededEntropy, fixtures, t0};
 
 /// A seeded source of randomness for the server (tokens, challenges, codes).
 #[derive(Debug)]
@@ -53,16 +42,6 @@ impl SeededRandom {
 impl Random for SeededRandom {
     fn fill(&self, buf: &mut [u8]) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).fill_bytes(buf);
-    }
-}
-
-/// Seeded entropy for the tablet (store key, device key).
-#[derive(Debug)]
-pub struct SeededEntropy(pub ChaCha8Rng);
-
-impl Entropy for SeededEntropy {
-    fn fill(&mut self, buf: &mut [u8]) {
-        self.0.fill_bytes(buf);
     }
 }
 

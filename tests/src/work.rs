@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use beibao_core::activity::{Hazard, HazardKind, PublicitySession, PublicityTopic};
+use beibao_core::activity::{
+    Hazard, HazardKind, PublicitySession, PublicityTopic, Rating, RatingSubject, Satisfaction,
+};
+use beibao_core::canonical::sha256_hex;
 use beibao_core::clock::Clock;
 use beibao_core::ops::OpKind;
 use beibao_core::service_request::RequestState;
@@ -21,7 +24,7 @@ use tokio::runtime::Runtime;
 use crate::{OFFICER, PIN, Server, Tablet, fixtures};
 
 /// The recipient's signature image of the demo.
-pub const PNG: &[u8] = include_bytes!("../../fixtures/demo/signature.png");
+pub const PNG: &[u8] = beibao_testkit::SIGNATURE_PNG;
 
 /// Households of the demo officer's villages that have a position.
 pub fn households() -> Vec<&'static beibao_core::registry::Household> {
@@ -30,8 +33,8 @@ pub fn households() -> Vec<&'static beibao_core::registry::Household> {
     f.registry.households.iter().filter(|h| villages.contains(&h.village.as_str()) && h.location.is_some()).collect()
 }
 
-/// One visit at a household, with a fix at the door.
-pub fn visit(t: &mut Tablet, rng: &mut ChaCha8Rng) {
+/// One visit at a household, with a fix at the door. Returns its id.
+pub fn visit(t: &mut Tablet, rng: &mut ChaCha8Rng) -> uuid::Uuid {
     let hs = households();
     let h = hs[rng.random_range(0..hs.len())];
     let home = h.location.expect("located");
@@ -54,6 +57,31 @@ pub fn visit(t: &mut Tablet, rng: &mut ChaCha8Rng) {
             note: "走访".into(),
         })
         .expect("record visit");
+    draft.id
+}
+
+/// A resident's rating of a visit, a service or a mediation.
+pub fn rating(t: &mut Tablet, subject: RatingSubject, rng: &mut ChaCha8Rng) {
+    let rating =
+        [Satisfaction::Satisfied, Satisfaction::BasicallySatisfied, Satisfaction::Dissatisfied][rng.random_range(0..3)];
+    t.session
+        .record_rating(Rating {
+            id: uuid::Uuid::nil(),
+            device_id: String::new(),
+            officer_id: String::new(),
+            subject,
+            rating,
+            rated_at: t.clock.now(),
+        })
+        .expect("rating");
+}
+
+/// A signature image unique to `n` (bytes after a PNG's end are ignored by every reader), so
+/// each signature is a blob of its own.
+pub fn png(n: u64) -> Vec<u8> {
+    let mut png = PNG.to_vec();
+    png.extend_from_slice(&n.to_le_bytes());
+    png
 }
 
 /// An ID card application carried back, moved `steps` states along (6 = delivered with a
@@ -83,7 +111,10 @@ pub fn service(t: &mut Tablet, rng: &mut ChaCha8Rng, steps: usize) {
         t.session.advance_service(r.id, *to, None).expect("advance");
     }
     if steps > 5 {
-        t.session.deliver_service(r.id, PNG).expect("deliver");
+        t.session.deliver_service(r.id, &png(rng.random())).expect("deliver");
+        if rng.random_bool(0.5) {
+            rating(t, RatingSubject::ServiceRequest(r.id), rng);
+        }
     }
 }
 
@@ -156,7 +187,12 @@ pub fn day(t: &mut Tablet, rng: &mut ChaCha8Rng, n: usize) -> u64 {
     let mut bad = 0;
     for _ in 0..n {
         match rng.random_range(0..100) {
-            0..55 => visit(t, rng),
+            0..55 => {
+                let id = visit(t, rng);
+                if rng.random_bool(0.3) {
+                    rating(t, RatingSubject::Visit(id), rng);
+                }
+            }
             55..70 => {
                 let steps = rng.random_range(0..7);
                 service(t, rng, steps)
@@ -165,7 +201,13 @@ pub fn day(t: &mut Tablet, rng: &mut ChaCha8Rng, n: usize) -> u64 {
                 let fix = rng.random_bool(0.5);
                 hazard(t, rng, fix)
             }
-            80..94 => publicity(t, rng),
+            80..88 => publicity(t, rng),
+            88..94 => {
+                let case = signed_mediation(t, rng);
+                if rng.random_bool(0.5) {
+                    rating(t, RatingSubject::Mediation(case), rng);
+                }
+            }
             _ => {
                 bad += 1;
                 bad_op(t, rng.random());
@@ -251,12 +293,112 @@ pub fn check(rt: &Runtime, t: &Tablet, server: &Server, expect_rejected: u64) ->
             v.problems.push(format!("{kind}: server holds {} records, tablet sent {}", held.len(), want.len()));
         }
     }
+    check_blobs(rt, t, server, &mut v);
+    check_pulled(rt, t, server, &mut v);
     v
+}
+
+/// Every blob the tablet holds arrived whole: marked uploaded, and the server's bytes are the
+/// tablet's, hashing to their name.
+fn check_blobs(rt: &Runtime, t: &Tablet, server: &Server, v: &mut Verdict) {
+    let conn = t.session.store().conn();
+    let mut stmt = conn.prepare("SELECT sha256, bytes, uploaded FROM blobs ORDER BY sha256").expect("blobs");
+    let blobs: Vec<(String, Vec<u8>, bool)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("read");
+    for (sha, bytes, uploaded) in blobs {
+        if !uploaded {
+            v.problems.push(format!("blob {sha} is still waiting on the tablet"));
+        }
+        match rt.block_on(server.state.storage().blob_bytes(&sha)).expect("blob bytes") {
+            Some(held) if held == bytes && sha256_hex(&held) == sha => {}
+            Some(held) => v.problems.push(format!("blob {sha}: the server holds {} other bytes", held.len())),
+            None => v.problems.push(format!("blob {sha}: the server holds no complete copy")),
+        }
+    }
+}
+
+/// The tablet's pulled state equals the server's: every change offered to its officer is held,
+/// at its cursor, with the same body, and every request's state is the server's.
+fn check_pulled(rt: &Runtime, t: &Tablet, server: &Server, v: &mut Verdict) {
+    let storage = server.state.storage();
+    let (offered, more) = rt.block_on(storage.pull(OFFICER, 0, 1_000_000)).expect("pull");
+    assert!(!more);
+    let conn = t.session.store().conn();
+    let mut stmt = conn.prepare("SELECT cursor, kind, key, body FROM pulled ORDER BY cursor").expect("pulled");
+    let held: Vec<(i64, String, String, serde_json::Value)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)))
+        .expect("query")
+        .map(|r| r.map(|(c, k, key, body)| (c, k, key, serde_json::from_str(&body).unwrap_or_default())))
+        .collect::<Result<_, _>>()
+        .expect("read");
+    let offered: Vec<(i64, String, String, serde_json::Value)> =
+        offered.into_iter().map(|c| (c.cursor, c.kind, c.key, c.body)).collect();
+    if held != offered {
+        v.problems.push(format!("the tablet pulled {} changes, the server offers {}", held.len(), offered.len()));
+    }
+    let mut stmt = conn.prepare("SELECT id, state FROM service_requests ORDER BY id").expect("requests");
+    let states: Vec<(String, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").collect::<Result<_, _>>().expect("read");
+    for (id, state) in states {
+        match rt.block_on(storage.request(&id)).expect("request") {
+            Some((row, _))
+                if serde_json::to_value(row.state).ok() == Some(serde_json::Value::String(state.clone())) => {}
+            Some((row, _)) => v.problems.push(format!("request {id}: tablet {state}, server {:?}", row.state)),
+            None => v.problems.push(format!("request {id}: not on the server")),
+        }
+    }
+}
+
+/// Offer the officer's share of the registry to pull (towns, their villages, households,
+/// enterprises, assignments), as `seed` does.
+pub fn publish_registry(rt: &Runtime, server: &Server) {
+    static CHANGES: std::sync::OnceLock<Vec<(String, beibao_core::change::ChangeBody)>> = std::sync::OnceLock::new();
+    let changes = CHANGES.get_or_init(|| {
+        beibao_server::admin::registry_changes(&fixtures().registry)
+            .into_iter()
+            .filter(|(scope, _)| scope == "*" || scope == OFFICER)
+            .collect()
+    });
+    rt.block_on(server.state.storage().publish_changes(changes, server.clock.now())).expect("publish the registry");
+}
+
+/// The station desk moves one of the officer's carried-back requests to submitted (the tablet
+/// pulls the new state); returns whether there was one.
+pub fn desk_move(rt: &Runtime, server: &Server, rng: &mut ChaCha8Rng) -> bool {
+    let storage = server.state.storage();
+    let station = rt.block_on(storage.officer(OFFICER)).expect("officer").expect("seeded").station;
+    let rows = rt.block_on(storage.requests_at(&station, Some(RequestState::CarriedBack), 100)).expect("requests");
+    if rows.is_empty() {
+        return false;
+    }
+    let row = &rows[rng.random_range(0..rows.len())];
+    let step = beibao_core::service_request::Transition {
+        from: RequestState::CarriedBack,
+        to: RequestState::Submitted,
+        reason: None,
+        recipient_signature: None,
+    };
+    let event = format!("desk-{:016x}", rng.random::<u64>());
+    rt.block_on(storage.desk_transition(&row.id, &step, "desk:fault-loop", &event, server.clock.now())).expect("move");
+    true
 }
 
 /// A people's mediation filled from the demo's edits, signed by both parties and the mediator,
 /// finalized (hashed, serial taken, signed with the device key). Returns the case.
 pub fn mediation(t: &mut Tablet) -> beibao_store::records::MediationCase {
+    mediation_signed_with(t, &[PNG.to_vec(), PNG.to_vec(), PNG.to_vec()])
+}
+
+/// A mediation as [`mediation`], each of its three signatures a blob of its own; returns its id.
+pub fn signed_mediation(t: &mut Tablet, rng: &mut ChaCha8Rng) -> uuid::Uuid {
+    let pngs = [png(rng.random()), png(rng.random()), png(rng.random())];
+    mediation_signed_with(t, &pngs).id
+}
+
+fn mediation_signed_with(t: &mut Tablet, pngs: &[Vec<u8>; 3]) -> beibao_store::records::MediationCase {
     use beibao_core::mediation::MediationKind;
     use beibao_core::mediation::agreement::{Mark, Signer, StrokePoint};
     use beibao_core::mediation::eligibility::EligibilityInput;
@@ -282,9 +424,9 @@ pub fn mediation(t: &mut Tablet) -> beibao_store::records::MediationCase {
     for e in edits {
         t.session.edit_mediation(case.id, e).expect("edit");
     }
-    for signer in [Signer::Party(0), Signer::Party(1), Signer::Mediator(0)] {
+    for (signer, png) in [Signer::Party(0), Signer::Party(1), Signer::Mediator(0)].into_iter().zip(pngs) {
         t.clock.advance(Duration::minutes(1));
-        let input = SignatureInput { signer, mark: Mark::Signature, strokes: strokes.clone(), png: PNG.to_vec() };
+        let input = SignatureInput { signer, mark: Mark::Signature, strokes: strokes.clone(), png: png.clone() };
         t.session.sign_mediation(case.id, input).expect("sign");
     }
     t.session.finalize_mediation(case.id, beibao_core::mediation::Outcome::WrittenAgreement).expect("finalize")

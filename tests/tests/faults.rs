@@ -1,10 +1,12 @@
-//! The seeded fault loop: a tablet records a random day of work and syncs through the link
+//! The seeded fault loop: a tablet records a random day of work (visits, service requests
+//! delivered with a signature, mediations signed by three, ratings, hazards, publicity) and syncs through the link
 //! emulator while it cuts connections at random byte offsets in either direction (a cut after the
 //! server committed is an ack lost), answers like a captive portal, refuses connections, or the
 //! server is killed and restarted on the same database; earlier batches are replayed
 //! (duplicated, out of order). After each scenario: every op applied exactly once or rejected
 //! with its reason, the queue drained once the faults stopped, the server holds what the tablet
-//! sent, in per-device order.
+//! sent, in per-device order, every signature blob whole, and the tablet's pulled state (the
+//! registry offered to its officer, request states moved at the desk) the server's.
 //!
 //! `BEIBAO_FAULT_RUNS` sets the number of scenarios on SQLite (200 in `make test`, 10,000 in
 //! `make faults-long`), `BEIBAO_FAULT_RUNS_PG` on PostgreSQL (40; 1,000 in `make faults-long`);
@@ -57,6 +59,7 @@ struct Totals {
     replays: u64,
     kills: u64,
     commit_kills: u64,
+    desk_moves: u64,
     lost: u64,
     duplicated: u64,
     stuck: u64,
@@ -101,6 +104,7 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
     let link = Link::start(&rt, server.addr);
     let mut t = Tablet::new(OFFICER, seed);
     let code = server.code(&rt, OFFICER);
+    work::publish_registry(&rt, &server);
     t.enroll(&rt, &link.url(), &code).expect("enroll on a clean link");
     link.shape(Shape { one_way: Duration::from_micros(rng.random_range(0..500)), bytes_per_s: 0 });
 
@@ -147,6 +151,10 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
                 return;
             }
         }
+        // The station desk moves a carried-back request: the next sync pulls its new state.
+        if rng.random_bool(0.5) && work::desk_move(&rt, &server, &mut rng) {
+            totals.desk_moves += 1;
+        }
         // Replay some earlier pushes, in random order: duplicates and reordering.
         let mut pushes: Vec<_> = link.recorded().into_iter().filter(|r| r.line.contains("/sync/push")).collect();
         for _ in 0..rng.random_range(0..3).min(pushes.len()) {
@@ -159,6 +167,12 @@ fn scenario(seed: u64, backend: &Backend, totals: &mut Totals) {
                 "a replayed batch gets its stored results (or an expired token): {status}"
             );
         }
+    }
+    // A last clean pass takes in what the desk moved after the round's sync.
+    if let Err(e) = t.sync(&rt, settings(), 200, &mut |_| {}) {
+        totals.stuck += 1;
+        totals.failed.push((seed, Verdict { problems: vec![format!("last sync failed: {e}")], ..Verdict::default() }));
+        return;
     }
     let v = work::check(&rt, &t, &server, bad);
     totals.runs += 1;
@@ -178,6 +192,7 @@ fn run(runs: u64, first: u64, backend: impl Fn(u64) -> Backend) {
         replays: 0,
         kills: 0,
         commit_kills: 0,
+        desk_moves: 0,
         lost: 0,
         duplicated: 0,
         stuck: 0,
@@ -187,8 +202,8 @@ fn run(runs: u64, first: u64, backend: impl Fn(u64) -> Backend) {
         scenario(seed, &backend(seed), &mut totals);
     }
     println!(
-        "fault_detail: faults={} failed_passes={} replays={} server_kills={} killed_after_commit={}",
-        totals.faults, totals.retries, totals.replays, totals.kills, totals.commit_kills
+        "fault_detail: faults={} failed_passes={} replays={} server_kills={} killed_after_commit={} desk_moves={}",
+        totals.faults, totals.retries, totals.replays, totals.kills, totals.commit_kills, totals.desk_moves
     );
     println!(
         "fault_runs: runs={} lost={} duplicated={} stuck={}",
@@ -200,6 +215,7 @@ fn run(runs: u64, first: u64, backend: impl Fn(u64) -> Backend) {
         assert!(totals.faults > runs && totals.retries > runs / 2, "the faults did happen and cost passes");
         assert!(totals.replays > 0 && totals.kills > 0, "batches were replayed and the server was killed");
         assert!(totals.commit_kills > 0, "the server was killed between a commit and its answer");
+        assert!(totals.desk_moves > 0, "the desk moved requests the tablets then pulled");
     }
 }
 

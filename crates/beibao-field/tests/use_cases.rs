@@ -21,32 +21,18 @@ use beibao_field::{
     AcceptInput, DraftKind, Env, FieldError, MediationEdit, OpenMediation, Session, SignatureInput, VisitInput,
 };
 use beibao_fixtures::Fixtures;
-use beibao_store::key::{Entropy, KdfParams};
+use beibao_store::key::KdfParams;
 use beibao_store::outbox;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use beibao_testkit::{Counting, t0};
+use chrono::{Duration, NaiveDate};
 use uuid::Uuid;
 
 const OFFICER: &str = "OF-03-01";
 const PIN: &str = "246810";
-const PNG: &[u8] = include_bytes!("../../../fixtures/demo/signature.png");
-
-struct Counting(u8);
-
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.0 = self.0.wrapping_mul(31).wrapping_add(7);
-            *b = self.0;
-        }
-    }
-}
-
-fn t0() -> DateTime<Utc> {
-    "2026-11-20T01:00:00Z".parse().expect("instant")
-}
+const PNG: &[u8] = beibao_testkit::SIGNATURE_PNG;
 
 fn fixtures() -> Fixtures {
-    beibao_fixtures::load(&beibao_fixtures::default_dir()).expect("fixtures")
+    beibao_testkit::fixtures().clone()
 }
 
 struct Tablet {

@@ -10,23 +10,13 @@ use std::time::Instant;
 use beibao_core::registry::{Household, Person};
 use beibao_core::visit::{ProofVerdict, Visit, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_store::Store;
-use beibao_store::key::{Entropy, KdfParams};
+use beibao_store::key::KdfParams;
 use beibao_store::queries;
 use beibao_store::records::{self, StoredVisit};
 use beibao_store::registry;
+use beibao_testkit::Counting;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
-
-struct Counting(u8);
-
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.0 = self.0.wrapping_mul(31).wrapping_add(7);
-            *b = self.0;
-        }
-    }
-}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -60,7 +50,7 @@ fn visit(n: usize, household: &str, village: &str, at: DateTime<Utc>) -> StoredV
 fn main() {
     let n_households = env_or("BEIBAO_BENCH_HOUSEHOLDS", 100_000);
     let n_visits = env_or("BEIBAO_BENCH_VISITS", 100_000);
-    let fixtures = beibao_fixtures::load(&beibao_fixtures::default_dir()).expect("fixtures");
+    let fixtures = beibao_testkit::fixtures().clone();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("bench.db");
     let mut store = Store::create(&path, "246810", KdfParams::TEST_ONLY, &mut Counting(5)).expect("create");

@@ -7,19 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use beibao_store::Store;
-use beibao_store::key::{Entropy, KdfParams};
+use beibao_store::key::KdfParams;
+use beibao_testkit::Counting;
 use chrono::Utc;
-
-struct Counting(u8);
-
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.0 = self.0.wrapping_mul(31).wrapping_add(7);
-            *b = self.0;
-        }
-    }
-}
 
 /// xorshift64*: a seeded sequence of kill points, so a failing run can be replayed.
 struct Seeded(u64);

@@ -5,29 +5,18 @@ use std::path::{Path, PathBuf};
 
 use beibao_core::canonical::sha256_hex;
 use beibao_core::visit::{ProofVerdict, Visit, VisitOutcome, VisitPurpose, VisitTarget};
-use beibao_store::key::{Entropy, KdfParams, KeyFile, key_path};
+use beibao_store::key::{KdfParams, KeyFile, key_path};
 use beibao_store::outbox::{self, OpKind};
 use beibao_store::records::{self, StoredVisit};
 use beibao_store::registry;
 use beibao_store::{Store, StoreError, schema};
+use beibao_testkit::Counting;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use uuid::Uuid;
 
-/// Deterministic entropy: bytes counting up from a seed.
-struct Counting(u8);
-
-impl Entropy for Counting {
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            self.0 = self.0.wrapping_mul(31).wrapping_add(7);
-            *b = self.0;
-        }
-    }
-}
-
 fn t0() -> DateTime<Utc> {
-    "2026-11-20T02:00:00Z".parse().expect("instant")
+    beibao_testkit::t0() + chrono::Duration::hours(1)
 }
 
 fn new_store(dir: &Path) -> (PathBuf, Store) {
@@ -133,7 +122,7 @@ fn five_wrong_pins_lock_the_store_for_a_growing_delay_that_survives_restarts() {
 fn the_database_file_shows_no_plaintext() {
     let dir = tempfile::tempdir().expect("tmp");
     let (path, mut store) = new_store(dir.path());
-    let fixtures = beibao_fixtures::load(&beibao_fixtures::default_dir()).expect("fixtures");
+    let fixtures = beibao_testkit::fixtures().clone();
     let household =
         fixtures.registry.households.iter().find(|h| h.village.starts_with("370406102")).expect("a 西集 household");
     let name = household.members[0].name.clone();
