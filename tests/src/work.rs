@@ -12,7 +12,7 @@ use beibao_core::clock::Clock;
 use beibao_core::ops::OpKind;
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, VisitOutcome, VisitPurpose, VisitTarget};
-use beibao_field::{AcceptInput, OpenMediation, SignatureInput, VisitInput};
+use beibao_field::{AcceptInput, AdvanceInput, DeliverInput, OpenMediation, SignatureInput, VisitInput};
 use beibao_store::Store;
 use beibao_store::outbox::{self, Op};
 use beibao_sync::wire::OpStatus;
@@ -108,10 +108,10 @@ pub fn service(t: &mut Tablet, rng: &mut ChaCha8Rng, steps: usize) {
         RequestState::ReadyToDeliver,
     ];
     for to in path.iter().take(steps.min(5)) {
-        t.session.advance_service(r.id, *to, None).expect("advance");
+        t.session.advance_service(AdvanceInput { id: r.id, to: *to, reason: None }).expect("advance");
     }
     if steps > 5 {
-        t.session.deliver_service(r.id, &png(rng.random())).expect("deliver");
+        t.session.deliver_service(DeliverInput { id: r.id, signature_png: png(rng.random()) }).expect("deliver");
         if rng.random_bool(0.5) {
             rating(t, RatingSubject::ServiceRequest(r.id), rng);
         }

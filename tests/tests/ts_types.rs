@@ -36,6 +36,8 @@ fn export(dir: &Path) {
         beibao_field::Problem,
         beibao_field::VisitDraft,
         beibao_field::VisitInput,
+        beibao_field::AdvanceInput,
+        beibao_field::DeliverInput,
         beibao_core::ops::StoredVisit,
         beibao_field::DraftSummary,
         beibao_field::SyncStatus,

@@ -14,7 +14,10 @@ use beibao_core::mediation::eligibility::{CaseType, EligibilityInput};
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, VisitOutcome, VisitPurpose, VisitTarget};
-use beibao_field::{AcceptInput, Env, FieldError, MediationEdit, OpenMediation, Session, SignatureInput, VisitInput};
+use beibao_field::{
+    AcceptInput, AdvanceInput, DeliverInput, Env, FieldError, MediationEdit, OpenMediation, Session, SignatureInput,
+    VisitInput,
+};
 use beibao_store::key::{KdfParams, OsEntropy};
 use beibao_store::system::{SystemClock, UuidV7Ids};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -433,9 +436,11 @@ pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError>
                     })?,
                 ServiceCmd::Advance { id, to, reason } => {
                     let to: RequestState = named("state", to)?;
-                    session.advance_service(*id, to, reason.clone())?
+                    session.advance_service(AdvanceInput { id: *id, to, reason: reason.clone() })?
                 }
-                ServiceCmd::Deliver { id, signature } => session.deliver_service(*id, &read_bytes(signature)?)?,
+                ServiceCmd::Deliver { id, signature } => {
+                    session.deliver_service(DeliverInput { id: *id, signature_png: read_bytes(signature)? })?
+                }
             };
             out(json, &request, |r| {
                 format!(

@@ -28,7 +28,7 @@ use serde::Serialize;
 pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
 pub use crate::mediation::{OpenMediation, SignatureInput};
-pub use crate::records::{AcceptInput, VisitDraft, VisitInput};
+pub use crate::records::{AcceptInput, AdvanceInput, DeliverInput, VisitDraft, VisitInput};
 pub use crate::sync::{Background, SyncEvent, SyncSummary, Syncer};
 pub use beibao_store::drafts::{DraftKind, DraftSummary};
 pub use beibao_store::sync::SyncStatus;

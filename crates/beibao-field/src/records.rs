@@ -66,6 +66,32 @@ pub struct VisitInput {
 /// How far ahead of the tablet's clock a visit may end (a clock set a little differently by the UI).
 const FUTURE_SLACK_MINUTES: i64 = 5;
 
+/// A step of a service request the officer takes (carried back, submitted…, withdrawn with a
+/// reason). Delivery, which needs the recipient's signature, is [`DeliverInput`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct AdvanceInput {
+    /// The request.
+    pub id: Uuid,
+    /// The state to move to.
+    pub to: RequestState,
+    /// Why (withdrawing or rejecting needs one).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A finished document handed over, signed for by the recipient (signature or thumbprint).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeliverInput {
+    /// The request.
+    pub id: Uuid,
+    /// The signature pad's PNG.
+    pub signature_png: Vec<u8>,
+}
+
 /// What the officer enters to accept a service request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AcceptInput {
@@ -220,32 +246,38 @@ impl Session {
     }
 
     /// Move a request one step (carried back, submitted…, withdrawn with a reason).
-    pub fn advance_service(
-        &mut self,
-        id: Uuid,
-        to: RequestState,
-        reason: Option<String>,
-    ) -> Result<ServiceRequest, FieldError> {
-        self.transition(id, to, reason, None)
+    pub fn advance_service(&mut self, input: AdvanceInput) -> Result<ServiceRequest, FieldError> {
+        let (request, event) = self.transition(input.id, input.to, input.reason, None)?;
+        let (op, now) = (self.ids.next_id(), self.clock.now());
+        self.store.write(|tx| rec::insert_request_event(tx, &event, op, now))?;
+        Ok(request)
     }
 
-    /// Deliver a finished document with the recipient's signature or thumbprint (PNG).
-    pub fn deliver_service(&mut self, id: Uuid, signature_png: &[u8]) -> Result<ServiceRequest, FieldError> {
-        if !signature_png.starts_with(b"\x89PNG\r\n\x1a\n") {
+    /// Deliver a finished document with the recipient's signature or thumbprint (PNG): the image
+    /// and the step are written in one transaction (a refused step leaves no image queued).
+    pub fn deliver_service(&mut self, input: DeliverInput) -> Result<ServiceRequest, FieldError> {
+        let png = &input.signature_png;
+        if !png.starts_with(b"\x89PNG\r\n\x1a\n") {
             return Err(FieldError::invalid(Code::SignatureNotPng, "signature", "the signature must be a PNG image"));
         }
-        let now = self.clock.now();
-        let sha = self.store.write(|tx| rec::put_blob(tx, "image/png", signature_png, now))?;
-        self.transition(id, RequestState::Delivered, None, Some(sha))
+        let sha = beibao_core::canonical::sha256_hex(png);
+        let (request, event) = self.transition(input.id, RequestState::Delivered, None, Some(sha.clone()))?;
+        let (op, now) = (self.ids.next_id(), self.clock.now());
+        self.store.write(|tx| {
+            rec::put_blob(tx, "image/png", png, now)?;
+            rec::insert_request_event(tx, &event, op, now)
+        })?;
+        Ok(request)
     }
 
+    /// A step checked against the request as stored: the request as it will be, and its event.
     fn transition(
         &mut self,
         id: Uuid,
         to: RequestState,
         reason: Option<String>,
         signature: Option<String>,
-    ) -> Result<ServiceRequest, FieldError> {
+    ) -> Result<(ServiceRequest, RequestEvent), FieldError> {
         let mut request =
             rec::request(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("service request", id))?;
         let transition = Transition { from: request.state, to, reason, recipient_signature: signature };
@@ -258,9 +290,7 @@ impl Session {
             transition,
             at: self.clock.now(),
         };
-        let (op, now) = (self.ids.next_id(), self.clock.now());
-        self.store.write(|tx| rec::insert_request_event(tx, &event, op, now))?;
-        Ok(request)
+        Ok((request, event))
     }
 
     /// Record a safety-publicity session.

@@ -18,7 +18,8 @@ use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_field::{
-    AcceptInput, DraftKind, Env, FieldError, MediationEdit, OpenMediation, Session, SignatureInput, VisitInput,
+    AcceptInput, AdvanceInput, DeliverInput, DraftKind, Env, FieldError, MediationEdit, OpenMediation, Session,
+    SignatureInput, VisitInput,
 };
 use beibao_fixtures::Fixtures;
 use beibao_store::key::KdfParams;
@@ -251,18 +252,39 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
         RequestState::Made,
         RequestState::ReadyToDeliver,
     ] {
-        assert_eq!(t.session.advance_service(r.id, to, None).expect("advance").state, to);
+        assert_eq!(t.session.advance_service(AdvanceInput { id: r.id, to, reason: None }).expect("advance").state, to);
     }
-    let err = t.session.advance_service(r.id, RequestState::Delivered, None).expect_err("needs a signature");
+    let err = t
+        .session
+        .advance_service(AdvanceInput { id: r.id, to: RequestState::Delivered, reason: None })
+        .expect_err("needs a signature");
     assert_eq!(err.code(), Code::TransitionSignatureRequired);
-    assert_eq!(t.session.deliver_service(r.id, b"not a png").expect_err("png").code(), Code::SignatureNotPng);
-    assert_eq!(t.session.deliver_service(r.id, PNG).expect("deliver").state, RequestState::Delivered);
+    assert_eq!(
+        t.session
+            .deliver_service(DeliverInput { id: r.id, signature_png: b"not a png".to_vec() })
+            .expect_err("png")
+            .code(),
+        Code::SignatureNotPng
+    );
+    assert_eq!(
+        t.session.deliver_service(DeliverInput { id: r.id, signature_png: PNG.to_vec() }).expect("deliver").state,
+        RequestState::Delivered
+    );
     let sha = beibao_core::canonical::sha256_hex(PNG);
     let stored = beibao_store::records::blob(t.session.store().conn(), &sha).expect("read blob");
     assert_eq!(stored.as_deref(), Some(PNG), "the recipient's signature is kept by its SHA-256");
-    assert_eq!(t.session.advance_service(r.id, RequestState::Closed, None).expect("close").state, RequestState::Closed);
     assert_eq!(
-        t.session.advance_service(r.id, RequestState::Closed, None).expect_err("terminal").code(),
+        t.session
+            .advance_service(AdvanceInput { id: r.id, to: RequestState::Closed, reason: None })
+            .expect("close")
+            .state,
+        RequestState::Closed
+    );
+    assert_eq!(
+        t.session
+            .advance_service(AdvanceInput { id: r.id, to: RequestState::Closed, reason: None })
+            .expect_err("terminal")
+            .code(),
         Code::TransitionIllegal
     );
 
@@ -284,6 +306,24 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
     let pending = t.session.pending().expect("pending");
     assert_eq!(pending.ops, 8, "1 request + 7 transitions queued");
     assert_eq!(pending.blobs, 1, "the signature PNG waits on its own queue");
+    // A delivery the request is not ready for is refused whole: its image is not queued either.
+    let fresh = t
+        .session
+        .accept_service(AcceptInput {
+            service: "HZ01".into(),
+            mode: None,
+            household: Some(h.id.clone()),
+            applicant: h.members[0].id.clone(),
+            materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
+            fee_option: None,
+        })
+        .expect("accept another");
+    let mut other_png = PNG.to_vec();
+    other_png.extend_from_slice(b"not ready");
+    let early = t.session.deliver_service(DeliverInput { id: fresh.id, signature_png: other_png.clone() });
+    assert_eq!(early.expect_err("not ready").code(), Code::TransitionIllegal);
+    let queued = beibao_store::records::blob(t.session.store().conn(), &beibao_core::canonical::sha256_hex(&other_png));
+    assert_eq!(queued.expect("read blob"), None, "a refused delivery leaves no image behind");
 }
 
 fn party(role: PartyRole, name: &str, id: &str) -> Party {
