@@ -1,6 +1,7 @@
 //! Numbered schema migrations, the same numbers on both backends. A database records the versions
-//! applied in `schema_version`; opening it applies the missing ones in order, each in the
-//! transaction that records it, and refuses a database whose version this build does not know
+//! applied in `schema_version`; opening it applies the missing ones in order, each recorded in the
+//! transaction that applies it (SQLite: one transaction per migration; PostgreSQL: all pending ones
+//! in one, under an advisory lock), and refuses a database whose version this build does not know
 //! (made by a newer server: running on it could undo what the newer build relies on).
 //!
 //! A database made before versioned migrations has no `schema_version` table and reads as version
