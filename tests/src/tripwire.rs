@@ -126,7 +126,7 @@ impl Roster for Tripwire {
         self.inner.stations().await
     }
 
-    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError> {
+    async fn officers_of(&self, station: &str) -> Result<Vec<Officer>, StorageError> {
         self.inner.officers_of(station).await
     }
 }

@@ -80,8 +80,8 @@ async fn conformance(s: Arc<dyn Storage>) {
     let stations = s.stations().await.expect("stations");
     assert_eq!(stations.len(), reg.stations.len());
     let (first, second) = (&reg.stations[0].code, &reg.stations[1].code);
-    let mut at_first: Vec<String> = reg.officers.iter().filter(|o| &o.station == first).map(|o| o.id.clone()).collect();
-    at_first.sort();
+    let mut at_first: Vec<Officer> = reg.officers.iter().filter(|o| &o.station == first).cloned().collect();
+    at_first.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(s.officers_of(first).await.expect("officers"), at_first);
     let new = Officer { id: "OF-99-01".into(), station: first.clone(), ..reg.officers[0].clone() };
     s.add_officer(&new, now).await.expect("add");
@@ -93,7 +93,7 @@ async fn conformance(s: Arc<dyn Storage>) {
     assert_eq!(refused(s.add_officer(&nameless, now).await), Code::Invalid);
     s.move_officer("OF-99-01", second, now).await.expect("move");
     assert_eq!(s.officer("OF-99-01").await.expect("officer").expect("exists").station, *second);
-    assert!(s.officers_of(second).await.expect("officers").contains(&"OF-99-01".to_owned()));
+    assert!(s.officers_of(second).await.expect("officers").iter().any(|o| o.id == "OF-99-01"));
     assert_eq!(refused(s.move_officer("OF-99-01", "no-such-station", now).await), Code::UnknownStation);
     assert_eq!(refused(s.move_officer("OF-nobody", second, now).await), Code::UnknownOfficer);
 
@@ -424,6 +424,27 @@ async fn records_to_migrate(s: &dyn Storage) -> Vec<(String, String)> {
     records
 }
 
+/// A SQLite database with records to migrate; returns what it holds.
+fn sqlite_with_records(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> Vec<(String, String)> {
+    rt.block_on(async { records_to_migrate(&Sqlite::open(path).expect("open")).await })
+}
+
+/// A PostgreSQL database with records to migrate; returns what it holds.
+fn postgres_with_records(rt: &tokio::runtime::Runtime, url: &str) -> Vec<(String, String)> {
+    rt.block_on(async { records_to_migrate(&*admin::open_storage(url, Some(2)).await.expect("connect")).await })
+}
+
+/// Run statements on a PostgreSQL database by hand, as an operator (or an older build) would.
+fn postgres_by_hand(rt: &tokio::runtime::Runtime, url: &str, sql: &[&str]) {
+    rt.block_on(async {
+        let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect by hand");
+        tokio::spawn(conn);
+        for statement in sql {
+            c.batch_execute(statement).await.expect(statement);
+        }
+    });
+}
+
 /// Schema 1 (before this build) kept a copy of each record's body in `records` and no seq.
 const BACK_TO_SCHEMA_1_SQLITE: &str = "
     ALTER TABLE records ADD COLUMN body TEXT NOT NULL DEFAULT '';
@@ -439,10 +460,7 @@ fn a_sqlite_database_of_schema_1_is_migrated_with_every_record_kept() {
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("beibao.db");
-    let before = rt.block_on(async {
-        let s = Sqlite::open(&path).expect("open");
-        records_to_migrate(&s).await
-    });
+    let before = sqlite_with_records(&rt, &path);
     let c = rusqlite::Connection::open(&path).expect("open by hand");
     c.execute_batch(BACK_TO_UNVERSIONED).expect("before numbered migrations");
     c.execute_batch(BACK_TO_SCHEMA_1_SQLITE).expect("back to schema 1");
@@ -464,16 +482,8 @@ fn a_postgres_database_of_schema_1_is_migrated_with_every_record_kept() {
     let cluster = Cluster::start(false).expect("a throwaway PostgreSQL cluster (apt-get install postgresql)");
     let url = cluster.database("migration").expect("createdb");
     let rt = runtime();
-    let before = rt.block_on(async {
-        let s = admin::open_storage(&url, Some(2)).await.expect("connect");
-        records_to_migrate(&*s).await
-    });
-    rt.block_on(async {
-        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect by hand");
-        tokio::spawn(conn);
-        c.batch_execute(BACK_TO_UNVERSIONED).await.expect("before numbered migrations");
-        c.batch_execute(BACK_TO_SCHEMA_1_POSTGRES).await.expect("back to schema 1");
-    });
+    let before = postgres_with_records(&rt, &url);
+    postgres_by_hand(&rt, &url, &[BACK_TO_UNVERSIONED, BACK_TO_SCHEMA_1_POSTGRES]);
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("reconnect migrates");
     assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before);
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("again");
@@ -526,10 +536,7 @@ fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_an
     let rt = runtime();
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("beibao.db");
-    let before = rt.block_on(async {
-        let s = Sqlite::open(&path).expect("open");
-        records_to_migrate(&s).await
-    });
+    let before = sqlite_with_records(&rt, &path);
     let versions = |path: &std::path::Path| -> Vec<(i64, String)> {
         let c = rusqlite::Connection::open(path).expect("open by hand");
         let mut stmt = c.prepare("SELECT version, name FROM schema_version ORDER BY version").expect("select");
@@ -562,23 +569,17 @@ fn a_postgres_database_from_before_numbered_migrations_is_brought_to_the_latest_
     let cluster = Cluster::start(false).expect("a throwaway PostgreSQL cluster (apt-get install postgresql)");
     let url = cluster.database("versions").expect("createdb");
     let rt = runtime();
-    let before = rt.block_on(async {
-        let s = admin::open_storage(&url, Some(2)).await.expect("connect");
-        records_to_migrate(&*s).await
-    });
-    let by_hand = |sql: &'static str| {
-        rt.block_on(async {
-            let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect by hand");
-            tokio::spawn(conn);
-            c.batch_execute(sql).await.expect(sql);
-        })
-    };
-    by_hand(BACK_TO_UNVERSIONED);
+    let before = postgres_with_records(&rt, &url);
+    postgres_by_hand(&rt, &url, &[BACK_TO_UNVERSIONED]);
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("an unversioned database upgrades");
     assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before, "nothing held is lost");
     let reg = &fixtures().registry;
     rt.block_on(s.put_registry(&reg.stations, &reg.officers, t0())).expect("the registry tables are there");
-    by_hand("INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')");
+    postgres_by_hand(
+        &rt,
+        &url,
+        &["INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'future', 'x')"],
+    );
     match rt.block_on(admin::open_storage(&url, Some(2))) {
         Err(StorageError::Refused(Code::SchemaTooNew, m)) => {
             assert!(m.contains("999") && m.contains(&LATEST.to_string()), "{m}")

@@ -240,11 +240,7 @@ async fn main() -> ExitCode {
                 });
             }
             Cmd::Officers { station } => {
-                let ids = storage.officers_of(&station).await?;
-                let mut officers = Vec::new();
-                for id in &ids {
-                    officers.extend(storage.officer(id).await?);
-                }
+                let officers = storage.officers_of(&station).await?;
                 print(cli.json, &officers, || {
                     if officers.is_empty() {
                         return format!("{station} 没有警员 / no officers");

@@ -23,7 +23,7 @@ use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, stored_code,
+    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, stored_code, to_body,
 };
 
 /// The advisory lock taken by every writer of `changes`.
@@ -98,15 +98,16 @@ impl Postgres {
         let current: i64 =
             tx.query_one("SELECT coalesce(max(version), 0)::bigint FROM schema_version", &[]).await?.get(0);
         for m in migrations::pending(current)? {
-            let legacy = tx
-                .query_opt(
-                    "SELECT 1 FROM information_schema.columns
+            let legacy = m.version == 1
+                && tx
+                    .query_opt(
+                        "SELECT 1 FROM information_schema.columns
                      WHERE table_schema = current_schema() AND table_name = 'records' AND column_name = 'body'",
-                    &[],
-                )
-                .await?
-                .is_some();
-            if m.version == 1 && legacy {
+                        &[],
+                    )
+                    .await?
+                    .is_some();
+            if legacy {
                 tx.batch_execute(MIGRATE_V1)
                     .await
                     .map_err(|e| StorageError::Db(format!("migrating records to schema 2: {e}")))?;
@@ -527,14 +528,6 @@ impl Accounts for Postgres {
     }
 }
 
-fn to_body<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
-    serde_json::to_string(v).map_err(|e| StorageError::Db(e.to_string()))
-}
-
-fn from_body<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StorageError> {
-    serde_json::from_str(s).map_err(|e| StorageError::Db(format!("stored {what}: {e}")))
-}
-
 async fn has_station(c: &impl GenericClient, code: &str) -> Result<bool, StorageError> {
     Ok(c.query_one("SELECT EXISTS (SELECT 1 FROM stations WHERE code = $1)", &[&code]).await?.get(0))
 }
@@ -618,10 +611,10 @@ impl Roster for Postgres {
         rows.iter().map(|r| from_body("station", r.get(0))).collect()
     }
 
-    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError> {
+    async fn officers_of(&self, station: &str) -> Result<Vec<Officer>, StorageError> {
         let rows =
-            self.client().await?.query("SELECT id FROM officers WHERE station = $1 ORDER BY id", &[&station]).await?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
+            self.client().await?.query("SELECT body FROM officers WHERE station = $1 ORDER BY id", &[&station]).await?;
+        rows.iter().map(|r| from_body("officer", r.get(0))).collect()
     }
 }
 

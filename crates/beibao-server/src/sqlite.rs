@@ -21,7 +21,7 @@ use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, stored_code,
+    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, stored_code, to_body,
 };
 
 /// SQLite storage: one writer thread that owns the writer connection and commits in groups, and a
@@ -161,9 +161,11 @@ fn migrate(c: &mut Connection, now: DateTime<Utc>) -> Result<(), StorageError> {
     let current: i64 = c.query_row("SELECT coalesce(max(version), 0) FROM schema_version", [], |r| r.get(0))?;
     for m in migrations::pending(current)? {
         let tx = c.transaction()?;
-        let legacy: i64 =
-            tx.query_row("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'body'", [], |r| r.get(0))?;
-        let step = if m.version == 1 && legacy > 0 {
+        let legacy = m.version == 1
+            && tx.query_row("SELECT count(*) FROM pragma_table_info('records') WHERE name = 'body'", [], |r| {
+                r.get::<_, i64>(0)
+            })? > 0;
+        let step = if legacy {
             tx.execute_batch(SET_V1_ASIDE)
                 .and_then(|()| tx.execute_batch(m.sqlite))
                 .and_then(|()| tx.execute_batch(MOVE_V1_RECORDS))
@@ -524,14 +526,6 @@ impl Accounts for Sqlite {
     }
 }
 
-fn to_body<T: serde::Serialize>(v: &T) -> Result<String, StorageError> {
-    serde_json::to_string(v).map_err(|e| StorageError::Db(e.to_string()))
-}
-
-fn from_body<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StorageError> {
-    serde_json::from_str(s).map_err(|e| StorageError::Db(format!("stored {what}: {e}")))
-}
-
 fn has_station(c: &Connection, code: &str) -> Result<bool, StorageError> {
     Ok(c.query_row("SELECT EXISTS (SELECT 1 FROM stations WHERE code = ?1)", [code], |r| r.get(0))?)
 }
@@ -618,12 +612,12 @@ impl Roster for Sqlite {
         .await
     }
 
-    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError> {
+    async fn officers_of(&self, station: &str) -> Result<Vec<Officer>, StorageError> {
         let station = station.to_owned();
         self.run(move |c| {
-            let mut stmt = c.prepare_cached("SELECT id FROM officers WHERE station = ?1 ORDER BY id")?;
-            let ids = stmt.query_map([station], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
-            Ok(ids)
+            let mut stmt = c.prepare_cached("SELECT body FROM officers WHERE station = ?1 ORDER BY id")?;
+            let bodies = stmt.query_map([station], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            bodies.iter().map(|b| from_body("officer", b)).collect()
         })
         .await
     }

@@ -275,8 +275,8 @@ pub trait Roster: Send + Sync {
     /// Every station, by code.
     async fn stations(&self) -> Result<Vec<Station>, StorageError>;
 
-    /// The ids of a station's officers, sorted.
-    async fn officers_of(&self, station: &str) -> Result<Vec<String>, StorageError>;
+    /// A station's officers, by id.
+    async fn officers_of(&self, station: &str) -> Result<Vec<Officer>, StorageError>;
 }
 
 /// Devices: enrollment codes, enrollment, revocation, challenges and tokens.
@@ -423,6 +423,16 @@ pub trait Inspect: Send + Sync {
     /// Every op result of a device, in seq order (tests).
     #[cfg(feature = "test-support")]
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError>;
+}
+
+/// A value as a backend stores it (JSON text).
+pub(crate) fn to_body<T: Serialize>(v: &T) -> Result<String, StorageError> {
+    serde_json::to_string(v).map_err(|e| StorageError::Db(e.to_string()))
+}
+
+/// A value a backend stored as JSON text; `what` names it in the error.
+pub(crate) fn from_body<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StorageError> {
+    serde_json::from_str(s).map_err(|e| StorageError::Db(format!("stored {what}: {e}")))
 }
 
 /// A code as a backend stored it (text); one written by a newer server reads as `unknown`.
