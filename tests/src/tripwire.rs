@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use beibao_core::calendar::PublishedCalendar;
 use beibao_core::catalog::Catalog;
-use beibao_core::change::ChangeBody;
-use beibao_core::registry::{Officer, Station};
+use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
+use beibao_core::registry::{Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_server::plan::{BatchError, Check};
 use beibao_server::storage::{
@@ -16,7 +17,7 @@ use beibao_server::storage::{
     Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError,
 };
 use beibao_sync::wire::{Change, OpResult, WireOp};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::KillSwitch;
 
@@ -103,11 +104,30 @@ impl Accounts for Tripwire {
 impl Roster for Tripwire {
     async fn put_registry(
         &self,
-        stations: &[Station],
-        officers: &[Officer],
+        registry: &Registry,
+        changes: &[(String, ChangeBody)],
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        self.inner.put_registry(stations, officers, now).await
+        self.inner.put_registry(registry, changes, now).await
+    }
+
+    async fn assign(&self, a: &AssignmentChange, now: DateTime<Utc>) -> Result<usize, StorageError> {
+        self.inner.assign(a, now).await
+    }
+
+    async fn unassign(
+        &self,
+        officer: &str,
+        kind: AssignmentKind,
+        target: &str,
+        until: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        self.inner.unassign(officer, kind, target, until, now).await
+    }
+
+    async fn assignments_of(&self, officer: &str) -> Result<Vec<AssignmentChange>, StorageError> {
+        self.inner.assignments_of(officer).await
     }
 
     async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError> {
@@ -275,6 +295,18 @@ impl Catalogs for Tripwire {
 
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
         self.inner.catalogs().await
+    }
+
+    async fn publish_calendar(
+        &self,
+        calendar: &PublishedCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StorageError> {
+        self.inner.publish_calendar(calendar, now).await
+    }
+
+    async fn calendar_version(&self) -> Result<Option<String>, StorageError> {
+        self.inner.calendar_version().await
     }
 }
 

@@ -523,3 +523,79 @@ fn a_catalog_published_while_serving_is_taken_in_and_work_under_the_older_one_st
     assert_eq!(push("HZ01", &hz01), (OpStatus::Applied, None), "made under the catalog the tablet held");
     assert_eq!(push("HZ00", &hz01), (OpStatus::Rejected, Some(Code::UnknownService)), "in no version");
 }
+
+#[test]
+fn a_calendar_and_assignments_changed_by_the_administrator_reach_the_officers_tablet() {
+    use beibao_core::calendar::{CalendarYear, Coverage, Holiday, PublishedCalendar};
+    use beibao_core::change::{AssignmentChange, AssignmentKind};
+
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
+    let storage = server.state.storage();
+    let mut t = Tablet::new(OFFICER, 1);
+    t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let count = |t: &Tablet, sql: &str, key: &str| -> i64 {
+        t.session.store().conn().query_row(sql, [key], |r| r.get(0)).expect("count")
+    };
+
+    // A new holiday: a working day on the tablet until the calendar naming it is pulled.
+    let day = chrono::NaiveDate::from_ymd_opt(2027, 3, 3).expect("a Wednesday");
+    assert!(t.session.calendar().is_working_day(day));
+    let mut years: Vec<CalendarYear> =
+        serde_json::from_str(beibao_core::bundled::CALENDAR_JSON).expect("the bundled calendar");
+    match years.iter_mut().find(|y| y.year == 2027) {
+        Some(y) => y
+            .holidays
+            .push(Holiday { name: beibao_core::text::LocalText::new("测试假日", "Test day"), days: vec![day] }),
+        None => years.push(CalendarYear {
+            year: 2027,
+            coverage: Coverage::StatutoryOnly,
+            source: "test".into(),
+            holidays: vec![Holiday {
+                name: beibao_core::text::LocalText::new("测试假日", "Test day"),
+                days: vec![day],
+            }],
+            workdays: vec![],
+        }),
+    }
+    let calendar = PublishedCalendar::new(years).expect("a valid calendar");
+    rt.block_on(storage.publish_calendar(&calendar, server.clock.now())).expect("publish").expect("a new version");
+
+    // A village assigned by the administrator: it, its households and the assignment are pulled.
+    let reg = &beibao_tests::fixtures().registry;
+    rt.block_on(storage.put_registry(reg, &[], server.clock.now())).expect("the whole registry");
+    let mine = reg.villages_of(OFFICER);
+    let village = reg.villages.iter().find(|v| !mine.contains(&v.code.as_str())).expect("another village");
+    let households = reg.households.iter().filter(|h| h.village == village.code).count() as i64;
+    let since = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+    let a = AssignmentChange {
+        officer: OFFICER.into(),
+        kind: AssignmentKind::Village,
+        target: village.code.clone(),
+        since,
+        until: None,
+    };
+    rt.block_on(storage.assign(&a, server.clock.now())).expect("assign");
+    t.sync(&rt, fast(), 0, &mut |_| {}).expect("sync");
+    assert!(!t.session.calendar().is_working_day(day), "the pulled calendar counts at once");
+    assert_eq!(
+        beibao_store::registry::calendar(t.session.store().conn()).expect("calendar").and_then(|c| c.1),
+        Some(calendar.version.clone())
+    );
+    let assigned = "SELECT count(*) FROM assignments WHERE kind = 'village' AND target = ?1";
+    assert_eq!(count(&t, assigned, &village.code), 1);
+    assert_eq!(count(&t, "SELECT count(*) FROM households WHERE village = ?1", &village.code), households);
+
+    // Unlocked again, the tablet keeps the pulled calendar.
+    let t = t.relock();
+    assert!(!t.session.calendar().is_working_day(day));
+
+    // Ended: the tablet drops the assignment and keeps the households it holds records of.
+    let mut t = t;
+    rt.block_on(storage.unassign(OFFICER, AssignmentKind::Village, &village.code, since, server.clock.now()))
+        .expect("unassign");
+    t.sync(&rt, fast(), 0, &mut |_| {}).expect("sync");
+    assert_eq!(count(&t, assigned, &village.code), 0);
+    assert_eq!(count(&t, "SELECT count(*) FROM households WHERE village = ?1", &village.code), households);
+}

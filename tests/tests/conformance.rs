@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use beibao_core::activity::{PublicitySession, PublicityTopic};
 use beibao_core::canonical::sha256_hex;
-use beibao_core::change::{ChangeBody, RequestStateChange};
+use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody, RequestStateChange};
 use beibao_core::registry::Officer;
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_server::app::code_hash;
 use beibao_server::plan::BatchError;
 use beibao_server::storage::{Appended, Enrollment, Inspect, Pushed, Role, Roster, Storage, StorageError};
 use beibao_server::{Sqlite, admin};
-use beibao_sync::wire::{OpStatus, WireOp};
+use beibao_sync::wire::{Change, OpStatus, WireOp};
 use beibao_tests::{fixtures, pg::Cluster, runtime, t0};
 use chrono::Duration;
 
@@ -65,6 +65,57 @@ async fn push(s: &dyn Storage, batch_id: &str, ops: &[WireOp]) -> Result<Result<
     s.push(DEV, batch_id, ops.to_vec(), checks, t0()).await
 }
 
+/// The seeded assignments are kept; assigning a village offers it, its households and the
+/// assignment to the officer; wrong ones are refused; an ended one is offered with its last day.
+async fn assignments(s: &dyn Storage, now: chrono::DateTime<chrono::Utc>) {
+    let reg = &fixtures().registry;
+    let officer = reg.officers[0].id.clone();
+    let seeded = s.assignments_of(&officer).await.expect("assignments");
+    assert_eq!(seeded.len(), reg.assignments.iter().filter(|a| a.officer == officer).count());
+    assert!(!seeded.is_empty(), "the fixtures assign the first officer something");
+    let mine = reg.villages_of(&officer);
+    let village = reg.villages.iter().find(|v| !mine.contains(&v.code.as_str())).expect("another village");
+    let households = reg.households.iter().filter(|h| h.village == village.code).count();
+    let since = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+    let a = AssignmentChange {
+        officer: officer.clone(),
+        kind: AssignmentKind::Village,
+        target: village.code.clone(),
+        since,
+        until: None,
+    };
+    let (before, _) = s.pull(&officer, 0, 10_000).await.expect("pull");
+    let cursor = before.last().map_or(0, |c| c.cursor);
+    assert_eq!(s.assign(&a, now).await.expect("assign"), households + 2, "village, households, assignment");
+    let (offered, _) = s.pull(&officer, cursor, 10_000).await.expect("pull");
+    let kinds: Vec<&str> = offered.iter().map(|c| c.kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"village"));
+    assert_eq!(kinds.iter().filter(|k| **k == "household").count(), households);
+    let last = offered.last().expect("a change");
+    assert_eq!(ChangeBody::decode(&last.kind, &last.body).expect("decodes"), Some(ChangeBody::Assignment(a.clone())));
+    let (others, _) = s.pull(&reg.officers[1].id, cursor, 10_000).await.expect("pull");
+    assert!(others.is_empty(), "another officer is offered none of it");
+    assert_eq!(refused(s.assign(&a, now).await), Code::AlreadyAssigned);
+    let nobody = AssignmentChange { officer: "OF-nobody".into(), ..a.clone() };
+    assert_eq!(refused(s.assign(&nobody, now).await), Code::UnknownOfficer);
+    let nowhere = AssignmentChange { target: "no-such-village".into(), ..a.clone() };
+    assert_eq!(refused(s.assign(&nowhere, now).await), Code::UnknownPlace);
+    let as_enterprise = AssignmentChange { kind: AssignmentKind::Enterprise, ..a.clone() };
+    assert_eq!(refused(s.assign(&as_enterprise, now).await), Code::UnknownPlace, "a village code is no enterprise");
+    assert!(s.assignments_of(&officer).await.expect("assignments").contains(&a));
+
+    let before_since = since.pred_opt().expect("date");
+    assert_eq!(refused(s.unassign(&officer, a.kind, &a.target, before_since, now).await), Code::Invalid);
+    let until = chrono::NaiveDate::from_ymd_opt(2026, 9, 30).expect("date");
+    s.unassign(&officer, a.kind, &a.target, until, now).await.expect("unassign");
+    assert_eq!(refused(s.unassign(&officer, a.kind, &a.target, until, now).await), Code::NotAssigned);
+    assert_eq!(s.assignments_of(&officer).await.expect("assignments"), seeded);
+    let (changes, _) = s.pull(&officer, cursor, 10_000).await.expect("pull");
+    let last = changes.last().expect("a change");
+    let ended = AssignmentChange { until: Some(until), ..a };
+    assert_eq!(ChangeBody::decode(&last.kind, &last.body).expect("decodes"), Some(ChangeBody::Assignment(ended)));
+}
+
 async fn conformance(s: Arc<dyn Storage>) {
     let now = t0();
     let catalog = &fixtures().catalog;
@@ -75,8 +126,8 @@ async fn conformance(s: Arc<dyn Storage>) {
 
     // The registry's stations and officers; an officer added by hand, moved, refused when wrong.
     let reg = &fixtures().registry;
-    s.put_registry(&reg.stations, &reg.officers, now).await.expect("registry");
-    s.put_registry(&reg.stations, &reg.officers, now).await.expect("seeding twice replaces");
+    s.put_registry(reg, &[], now).await.expect("registry");
+    s.put_registry(reg, &[], now).await.expect("seeding twice replaces");
     let stations = s.stations().await.expect("stations");
     assert_eq!(stations.len(), reg.stations.len());
     let (first, second) = (&reg.stations[0].code, &reg.stations[1].code);
@@ -96,6 +147,21 @@ async fn conformance(s: Arc<dyn Storage>) {
     assert!(s.officers_of(second).await.expect("officers").iter().any(|o| o.id == "OF-99-01"));
     assert_eq!(refused(s.move_officer("OF-99-01", "no-such-station", now).await), Code::UnknownStation);
     assert_eq!(refused(s.move_officer("OF-nobody", second, now).await), Code::UnknownOfficer);
+    assignments(&*s, now).await;
+
+    // Calendars: offered once per version; the last one published is the one named.
+    let calendar = beibao_core::bundled::published_calendar().expect("calendar");
+    assert_eq!(s.calendar_version().await.expect("version"), None);
+    assert!(s.publish_calendar(&calendar, now).await.expect("publish").is_some());
+    assert_eq!(s.publish_calendar(&calendar, now).await.expect("again"), None, "a version is offered once");
+    assert_eq!(s.calendar_version().await.expect("version"), Some(calendar.version.clone()));
+    let (changes, _) = s.pull("anyone", 0, 10_000).await.expect("pull");
+    let offered: Vec<&Change> = changes.iter().filter(|c| c.kind == "calendar").collect();
+    assert_eq!(offered.len(), 1, "every device is offered the calendar");
+    assert_eq!(
+        ChangeBody::decode("calendar", &offered[0].body).expect("decodes"),
+        Some(ChangeBody::Calendar(calendar.clone()))
+    );
 
     // Accounts.
     let a = admin::new_account("desk01", Role::Desk, Some("西集派出所"), "correct horse battery").expect("account");
@@ -528,7 +594,8 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
 }
 
 /// What the build before numbered migrations left: its tables, no version table, no registry.
-const BACK_TO_UNVERSIONED: &str = "DROP TABLE schema_version; DROP TABLE officers; DROP TABLE stations;";
+const BACK_TO_UNVERSIONED: &str =
+    "DROP TABLE schema_version; DROP TABLE assignments; DROP TABLE places; DROP TABLE officers; DROP TABLE stations;";
 
 #[test]
 fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_and_a_newer_one_is_refused() {
@@ -547,10 +614,10 @@ fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_an
     let s = Sqlite::open(&path).expect("an unversioned database upgrades");
     assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before, "nothing held is lost");
     let reg = &fixtures().registry;
-    rt.block_on(s.put_registry(&reg.stations, &reg.officers, t0())).expect("the registry tables are there");
+    rt.block_on(s.put_registry(reg, &[], t0())).expect("the registry tables are there");
     drop(s);
     let names: Vec<String> = versions(&path).into_iter().map(|v| v.1).collect();
-    assert_eq!(names, ["initial", "registry"]);
+    assert_eq!(names, ["initial", "registry", "assignments"]);
     // A database a newer build wrote is refused, with the versions named, and left as it was.
     rusqlite::Connection::open(&path)
         .expect("open by hand")
@@ -574,7 +641,7 @@ fn a_postgres_database_from_before_numbered_migrations_is_brought_to_the_latest_
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("an unversioned database upgrades");
     assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before, "nothing held is lost");
     let reg = &fixtures().registry;
-    rt.block_on(s.put_registry(&reg.stations, &reg.officers, t0())).expect("the registry tables are there");
+    rt.block_on(s.put_registry(reg, &[], t0())).expect("the registry tables are there");
     postgres_by_hand(
         &rt,
         &url,

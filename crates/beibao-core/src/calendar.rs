@@ -46,6 +46,54 @@ pub struct CalendarYear {
     pub workdays: Vec<NaiveDate>,
 }
 
+/// A calendar as the server publishes it to tablets (pull kind `calendar`, keyed by its version):
+/// the years of the calendar file and a version naming their content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedCalendar {
+    /// `sha256:` and the first 16 hex digits of the years' canonical JSON: the same file is the
+    /// same version on every server.
+    pub version: String,
+    /// The years, as in the calendar file.
+    pub years: Vec<CalendarYear>,
+}
+
+impl PublishedCalendar {
+    /// Check the years under every calendar rule and name their version.
+    pub fn new(years: Vec<CalendarYear>) -> Result<PublishedCalendar, CalendarError> {
+        WorkCalendar::from_years(&years)?;
+        let hash = crate::canonical::content_hash(&years).map_err(|e| CalendarError::Malformed(e.to_string()))?;
+        Ok(PublishedCalendar { version: format!("sha256:{}", &hash[..16]), years })
+    }
+
+    /// From the calendar file's text (a JSON list of [`CalendarYear`]).
+    pub fn from_json(text: &str) -> Result<PublishedCalendar, CalendarError> {
+        let years: Vec<CalendarYear> =
+            serde_json::from_str(text).map_err(|e| CalendarError::Malformed(e.to_string()))?;
+        PublishedCalendar::new(years)
+    }
+
+    /// A pulled body: the version must be the one its years give (a body edited on the way, or
+    /// a server naming versions differently, is refused rather than installed under a wrong name).
+    pub fn checked(self) -> Result<PublishedCalendar, CalendarError> {
+        let named = self.version.clone();
+        let made = PublishedCalendar::new(self.years)?;
+        if made.version != named {
+            return Err(CalendarError::Malformed(format!(
+                "version {named} does not match its years ({})",
+                made.version
+            )));
+        }
+        Ok(made)
+    }
+
+    /// The working-day calendar.
+    pub fn calendar(&self) -> WorkCalendar {
+        // `new` and `checked` checked the years.
+        WorkCalendar::from_years(&self.years).unwrap_or_default()
+    }
+}
+
 /// A working-day calendar.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkCalendar {

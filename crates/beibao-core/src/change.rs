@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::PublishedCalendar;
 use crate::catalog::Catalog;
 use crate::registry::{Enterprise, Household, Town, Village};
 use crate::service_request::RequestState;
@@ -47,6 +48,10 @@ pub struct AssignmentChange {
     pub target: String,
     /// Since when.
     pub since: NaiveDate,
+    /// Set when the assignment ended (the village or enterprise was taken off the officer): the
+    /// tablet drops it from the officer's day; what was recorded there stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<NaiveDate>,
 }
 
 /// The body of a pull change, by its kind: what the server publishes and the tablet applies are
@@ -56,6 +61,8 @@ pub struct AssignmentChange {
 pub enum ChangeBody {
     /// A published catalog version (keyed by its version).
     Catalog(Box<Catalog>),
+    /// A published working-day calendar (keyed by its version, every device).
+    Calendar(PublishedCalendar),
     /// A town (every device).
     Town(Town),
     /// A village of the officer's assignments.
@@ -75,6 +82,7 @@ impl ChangeBody {
     pub fn kind(&self) -> &'static str {
         match self {
             ChangeBody::Catalog(_) => "catalog",
+            ChangeBody::Calendar(_) => "calendar",
             ChangeBody::Town(_) => "town",
             ChangeBody::Village(_) => "village",
             ChangeBody::Household(_) => "household",
@@ -88,6 +96,7 @@ impl ChangeBody {
     pub fn key(&self) -> String {
         match self {
             ChangeBody::Catalog(c) => c.version.clone(),
+            ChangeBody::Calendar(c) => c.version.clone(),
             ChangeBody::Town(t) => t.code.clone(),
             ChangeBody::Village(v) => v.code.clone(),
             ChangeBody::Household(h) => h.id.clone(),
@@ -101,6 +110,7 @@ impl ChangeBody {
     pub fn to_value(&self) -> serde_json::Value {
         let v = match self {
             ChangeBody::Catalog(c) => serde_json::to_value(c),
+            ChangeBody::Calendar(c) => serde_json::to_value(c),
             ChangeBody::Town(t) => serde_json::to_value(t),
             ChangeBody::Village(v) => serde_json::to_value(v),
             ChangeBody::Household(h) => serde_json::to_value(h),
@@ -126,6 +136,7 @@ impl ChangeBody {
             "catalog" => {
                 ChangeBody::Catalog(Box::new(Catalog::from_json(&body.to_string()).map_err(|e| e.to_string())?))
             }
+            "calendar" => ChangeBody::Calendar(de::<PublishedCalendar>(body)?.checked().map_err(|e| e.to_string())?),
             "town" => ChangeBody::Town(de(body)?),
             "village" => ChangeBody::Village(de(body)?),
             "household" => ChangeBody::Household(de(body)?),

@@ -253,6 +253,8 @@ codes! {
     BadSha256 = "bad_sha256",
     /// The catalog is not valid.
     BadCatalog = "bad_catalog",
+    /// The calendar file breaks a calendar rule.
+    BadCalendar = "bad_calendar",
     /// This catalog version is published already.
     CatalogVersionExists = "catalog_version_exists",
     /// Wrong user name or password.
@@ -271,6 +273,12 @@ codes! {
     UnknownOfficer = "unknown_officer",
     /// An officer with this id exists.
     OfficerExists = "officer_exists",
+    /// The village or enterprise is not in the server's registry.
+    UnknownPlace = "unknown_place",
+    /// The officer is already assigned to this village or enterprise.
+    AlreadyAssigned = "already_assigned",
+    /// The officer is not assigned to this village or enterprise.
+    NotAssigned = "not_assigned",
     /// The database was made by a newer server build.
     SchemaTooNew = "schema_too_new",
     /// The session expired: log in again.

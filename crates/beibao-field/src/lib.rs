@@ -36,13 +36,15 @@ pub use beibao_sync::{Progress, Settings as SyncSettings};
 
 /// The installed catalog, shared by the session and its syncer (a pull may install a newer one).
 pub(crate) type SharedCatalog = Arc<RwLock<Arc<Catalog>>>;
+/// The installed working-day calendar, shared the same way.
+pub(crate) type SharedCalendar = Arc<RwLock<Arc<WorkCalendar>>>;
 
 /// An unlocked tablet: the store, the officer and device it belongs to, and the injected clock and ids.
 pub struct Session {
     store: Store,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
-    calendar: WorkCalendar,
+    calendar: SharedCalendar,
     catalog: SharedCatalog,
     officer_id: String,
     device_id: String,
@@ -132,8 +134,9 @@ fn create(
     if officer_id.trim().is_empty() {
         return Err(FieldError::invalid(Code::Required, "officer", "the officer's id"));
     }
-    let calendar =
-        beibao_core::bundled::calendar().map_err(|e| StoreError::Corrupt(format!("the bundled calendar: {e}")))?;
+    let published = beibao_core::bundled::published_calendar()
+        .map_err(|e| StoreError::Corrupt(format!("the bundled calendar: {e}")))?;
+    let calendar = published.calendar();
     let mut store = Store::create(path, pin, kdf, entropy)?;
     let now = clock.now();
     let device_id = format!("dev-{}", ids.next_id());
@@ -143,7 +146,7 @@ fn create(
     let seeded = store.write(|tx| {
         reg::set_meta(tx, "officer_id", officer_id)?;
         reg::set_meta(tx, "device_id", &device_id)?;
-        reg::set_meta(tx, CALENDAR_META, beibao_core::bundled::CALENDAR_JSON)?;
+        reg::install_calendar(tx, &published)?;
         beibao_store::sync::set_device_key(tx, &seed)?;
         reg::install_catalog(tx, catalog, now)?;
         let seeded = match registry {
@@ -163,7 +166,7 @@ fn create(
         store,
         clock,
         ids,
-        calendar,
+        calendar: Arc::new(RwLock::new(Arc::new(calendar))),
         catalog: Arc::new(RwLock::new(Arc::new(catalog.clone()))),
         officer_id: officer_id.to_owned(),
         device_id,
@@ -171,9 +174,6 @@ fn create(
     };
     Ok((session, report))
 }
-
-/// Where the store keeps its working-day calendar (JSON, as published).
-const CALENDAR_META: &str = "calendar_json";
 
 /// Unlock the store with the officer's PIN.
 pub fn unlock(path: &Path, pin: &str, env: Env) -> Result<Session, FieldError> {
@@ -186,11 +186,13 @@ pub fn unlock(path: &Path, pin: &str, env: Env) -> Result<Session, FieldError> {
     let device_id = meta("device_id")?;
     let catalog = reg::catalog(store.conn())?.ok_or_else(|| StoreError::Corrupt("no catalog installed".into()))?;
     // A store made before the calendar was kept in it works with the one this app carries.
-    let calendar = match reg::meta(store.conn(), CALENDAR_META)? {
-        Some(json) => WorkCalendar::from_json(&json),
-        None => beibao_core::bundled::calendar(),
-    }
-    .map_err(|e| StoreError::Corrupt(format!("the calendar: {e}")))?;
+    let calendar = match reg::calendar(store.conn())? {
+        Some((calendar, _)) => calendar,
+        None => {
+            beibao_core::bundled::calendar().map_err(|e| StoreError::Corrupt(format!("the bundled calendar: {e}")))?
+        }
+    };
+    let calendar = Arc::new(RwLock::new(Arc::new(calendar)));
     let now = clock.now();
     store.write(|tx| audit(tx, now, &officer_id, "unlock", None))?;
     let catalog = Arc::new(RwLock::new(Arc::new(catalog)));
@@ -242,6 +244,11 @@ impl Session {
         &self.device_id
     }
 
+    /// The installed working-day calendar (the newest pulled, once a sync has installed one).
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        self.calendar.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// The installed catalog (the newest pulled, once a sync has installed one).
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
@@ -274,7 +281,7 @@ impl Session {
 
     /// The officer's day.
     pub fn day(&self) -> Result<Vec<DayItem>, FieldError> {
-        Ok(queries::officer_day(self.store.conn(), self.today(), &self.catalog(), &self.calendar)?)
+        Ok(queries::officer_day(self.store.conn(), self.today(), &self.catalog(), &self.calendar())?)
     }
 
     /// Own totals for every indicator over China dates `[from, to]`.
@@ -282,7 +289,7 @@ impl Session {
         if to < from {
             return Err(FieldError::invalid(Code::PeriodReversed, "to", "the period ends before it starts"));
         }
-        let counts = queries::totals(self.store.conn(), &self.officer_id, from, to, &self.catalog(), &self.calendar)?;
+        let counts = queries::totals(self.store.conn(), &self.officer_id, from, to, &self.catalog(), &self.calendar())?;
         Ok(indicators::all()
             .into_iter()
             .map(|indicator| {

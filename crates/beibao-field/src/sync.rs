@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use crate::{FieldError, Session, SharedCatalog};
+use crate::{FieldError, Session, SharedCalendar, SharedCatalog};
 
 fn local(e: StoreError) -> LocalError {
     LocalError::new(e.code(), e.to_string())
@@ -30,6 +30,7 @@ pub struct Syncer {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     catalog: SharedCatalog,
+    calendar: SharedCalendar,
     officer_id: String,
     device_id: String,
     locked: watch::Receiver<bool>,
@@ -112,9 +113,16 @@ impl Tablet for Syncer {
             .iter()
             .map(|c| Pulled { cursor: c.cursor, kind: c.kind.clone(), key: c.key.clone(), body: c.body.clone() })
             .collect();
-        let new_catalog = self.store.write(|tx| local::apply_pull(tx, &changes, page.cursor, now)).map_err(local)?;
-        if new_catalog && let Some(c) = reg::catalog(self.store.conn()).map_err(local)? {
+        let installed = self.store.write(|tx| local::apply_pull(tx, &changes, page.cursor, now)).map_err(local)?;
+        if installed.catalog
+            && let Some(c) = reg::catalog(self.store.conn()).map_err(local)?
+        {
             *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
+        }
+        if installed.calendar
+            && let Some((c, _)) = reg::calendar(self.store.conn()).map_err(local)?
+        {
+            *self.calendar.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(c);
         }
         Ok(())
     }
@@ -185,6 +193,7 @@ impl Session {
             clock: self.clock.clone(),
             ids: self.ids.clone(),
             catalog: self.catalog.clone(),
+            calendar: self.calendar.clone(),
             officer_id: self.officer_id.clone(),
             device_id: self.device_id.clone(),
             locked: self.locked.subscribe(),

@@ -70,7 +70,13 @@ pub fn registry_changes(registry: &Registry) -> Vec<(String, ChangeBody)> {
             {
                 out.push((scope.clone(), ChangeBody::Enterprise(e.clone())));
             }
-            let body = AssignmentChange { officer: a.officer.clone(), kind, target: target.clone(), since: a.since };
+            let body = AssignmentChange {
+                officer: a.officer.clone(),
+                kind,
+                target: target.clone(),
+                since: a.since,
+                until: None,
+            };
             out.push((scope.clone(), ChangeBody::Assignment(body)));
         }
     }
@@ -80,8 +86,7 @@ pub fn registry_changes(registry: &Registry) -> Vec<(String, ChangeBody)> {
 /// Seed the server from a registry: its stations and officers kept (desk scopes, enrollment
 /// checks) and its contents offered to pull. Returns the number of changes offered.
 pub async fn seed(storage: &dyn Storage, registry: &Registry, now: DateTime<Utc>) -> Result<usize, StorageError> {
-    storage.put_registry(&registry.stations, &registry.officers, now).await?;
     let changes = registry_changes(registry);
-    storage.publish_changes(&changes, now).await?;
+    storage.put_registry(registry, &changes, now).await?;
     Ok(changes.len())
 }

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use beibao_core::bundled;
+use beibao_core::calendar::PublishedCalendar;
 use beibao_core::catalog::Catalog;
+use beibao_core::change::{AssignmentChange, AssignmentKind};
 use beibao_core::clock::Clock;
 use beibao_core::registry::{Officer, OfficerRank};
 use beibao_server::AppState;
@@ -93,6 +95,42 @@ enum Cmd {
         #[arg(long)]
         station: String,
     },
+    /// Assign a village (with its households) or an enterprise to an officer; their tablets pull it.
+    Assign {
+        /// Officer id.
+        #[arg(long)]
+        officer: String,
+        /// Village code.
+        #[arg(long, conflicts_with = "enterprise", required_unless_present = "enterprise")]
+        village: Option<String>,
+        /// Enterprise code.
+        #[arg(long)]
+        enterprise: Option<String>,
+        /// Since when (YYYY-MM-DD; default today in China).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
+    },
+    /// End an assignment: the officer's tablets drop it from the day (what was recorded stays).
+    Unassign {
+        /// Officer id.
+        #[arg(long)]
+        officer: String,
+        /// Village code.
+        #[arg(long, conflicts_with = "enterprise", required_unless_present = "enterprise")]
+        village: Option<String>,
+        /// Enterprise code.
+        #[arg(long)]
+        enterprise: Option<String>,
+        /// The last day (YYYY-MM-DD; default today in China).
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+    },
+    /// An officer's assignments.
+    Assignments {
+        /// Officer id.
+        #[arg(long)]
+        officer: String,
+    },
     /// The officers of a station.
     Officers {
         /// Station code.
@@ -135,6 +173,13 @@ enum Cmd {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Publish a working-day calendar (a cn-holidays.json): every tablet pulls it and counts
+    /// working days with it from then on.
+    PublishCalendar {
+        /// The calendar file.
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// List rejected ops, newest first.
     Rejected {
         /// How many.
@@ -174,6 +219,22 @@ fn bundled_catalog() -> Result<Catalog, StorageError> {
     bundled::catalog().map_err(|e| StorageError::refused(Code::BadCatalog, format!("the bundled catalog: {e}")))
 }
 
+/// A calendar file, checked under every calendar rule.
+fn read_calendar(file: &std::path::Path) -> Result<PublishedCalendar, StorageError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| StorageError::refused(Code::File, format!("{}: {e}", file.display())))?;
+    PublishedCalendar::from_json(&text)
+        .map_err(|e| StorageError::refused(Code::BadCalendar, format!("{}: {e}", file.display())))
+}
+
+/// `--village` or `--enterprise` (clap makes it exactly one).
+fn place(village: Option<String>, enterprise: Option<String>) -> (AssignmentKind, String) {
+    match (village, enterprise) {
+        (Some(v), _) => (AssignmentKind::Village, v),
+        (None, e) => (AssignmentKind::Enterprise, e.unwrap_or_default()),
+    }
+}
+
 fn fail(code: Code, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error[{code}]: {msg}");
     ExitCode::FAILURE
@@ -206,6 +267,11 @@ async fn main() -> ExitCode {
     let result: Result<(), StorageError> = async {
         match cli.cmd {
             Cmd::Serve { listen, rate } => {
+                if storage.calendar_version().await?.is_none() {
+                    let calendar = bundled::published_calendar()
+                        .map_err(|e| StorageError::refused(Code::BadCalendar, format!("the bundled calendar: {e}")))?;
+                    storage.publish_calendar(&calendar, now).await?;
+                }
                 let limits = Limits { rate_per_s: rate, burst: rate * 2.0, ..Limits::default() };
                 let state = AppState::new(storage, &bundled_catalog()?, Arc::new(SystemClock), Arc::new(OsRandom), limits)
                     .await?;
@@ -218,6 +284,8 @@ async fn main() -> ExitCode {
             Cmd::Seed { fixtures } => {
                 let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;
                 storage.publish_catalog(&f.catalog, now).await?;
+                let calendar = read_calendar(&fixtures.join("calendar/cn-holidays.json"))?;
+                storage.publish_calendar(&calendar, now).await?;
                 let n = seed(&*storage, &f.registry, now).await?;
                 let (stations, officers) = (f.registry.stations.len(), f.registry.officers.len());
                 print(cli.json, &serde_json::json!({ "changes": n, "stations": stations, "officers": officers }), || {
@@ -237,6 +305,38 @@ async fn main() -> ExitCode {
                 storage.move_officer(&id, &station, now).await?;
                 print(cli.json, &serde_json::json!({ "officer": id, "station": station }), || {
                     format!("警员 {id} 已调至 {station}")
+                });
+            }
+            Cmd::Assign { officer, village, enterprise, since } => {
+                let (kind, target) = place(village, enterprise);
+                let since = since.unwrap_or_else(|| beibao_core::calendar::china_date(now));
+                let a = AssignmentChange { officer: officer.clone(), kind, target: target.clone(), since, until: None };
+                let n = storage.assign(&a, now).await?;
+                print(cli.json, &serde_json::json!({ "assignment": a, "changes": n }), || {
+                    format!("已将 {target} 分配给警员 {officer}（自 {since} 起），{n} 条变更待平板拉取 / assigned; {n} changes offered")
+                });
+            }
+            Cmd::Unassign { officer, village, enterprise, until } => {
+                let (kind, target) = place(village, enterprise);
+                let until = until.unwrap_or_else(|| beibao_core::calendar::china_date(now));
+                storage.unassign(&officer, kind, &target, until, now).await?;
+                print(cli.json, &serde_json::json!({ "officer": officer, "kind": kind, "target": target, "until": until }), || {
+                    format!("警员 {officer} 的 {target} 分配截至 {until} / assignment ended")
+                });
+            }
+            Cmd::Assignments { officer } => {
+                if storage.officer(&officer).await?.is_none() {
+                    return Err(StorageError::refused(Code::UnknownOfficer, format!("no officer {officer}")));
+                }
+                let list = storage.assignments_of(&officer).await?;
+                print(cli.json, &list, || {
+                    if list.is_empty() {
+                        return format!("警员 {officer} 没有分配 / no assignments");
+                    }
+                    list.iter()
+                        .map(|a| format!("{} {} since {}", beibao_server::plan::kind_name(a.kind), a.target, a.since))
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 });
             }
             Cmd::Officers { station } => {
@@ -300,6 +400,15 @@ async fn main() -> ExitCode {
                         "已发布服务目录 {} (cursor {cursor})，运行中的服务器 30 秒内生效 / catalog {} published; running servers take it in within 30 s",
                         catalog.version, catalog.version
                     )
+                });
+            }
+            Cmd::PublishCalendar { file } => {
+                let calendar = read_calendar(&file)?;
+                let version = calendar.version.clone();
+                let cursor = storage.publish_calendar(&calendar, now).await?;
+                print(cli.json, &serde_json::json!({ "version": version, "cursor": cursor }), || match cursor {
+                    Some(c) => format!("已发布工作日历 {version} (cursor {c}) / calendar published"),
+                    None => format!("工作日历 {version} 已发布过 / calendar {version} was published before"),
                 });
             }
             Cmd::Rejected { limit } => {

@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0002_registry.sql"),
         postgres: include_str!("schema/postgres/0002_registry.sql"),
     },
+    Migration {
+        version: 3,
+        name: "assignments",
+        sqlite: include_str!("schema/sqlite/0003_assignments.sql"),
+        postgres: include_str!("schema/postgres/0003_assignments.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

@@ -7,11 +7,12 @@ use std::collections::{HashMap, HashSet};
 
 use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
+use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::ops::{OpKind, OpRecord, Rejection};
 use beibao_core::registry::Officer;
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
 use beibao_sync::wire::{self, OpResult, OpStatus, WireOp};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::storage::{BlobRow, Enrollment, SERIAL_BLOCK, StorageError};
@@ -513,6 +514,64 @@ pub fn new_officer(o: &Officer) -> Result<(), StorageError> {
         }
     }
     Ok(())
+}
+
+/// Whether an assignment may be made, and what the officer's tablets then pull: the place's
+/// changes as the backend read them (a village and its households, or an enterprise; `None` when
+/// the server has no such place) followed by the assignment itself.
+pub fn assignment(
+    a: &AssignmentChange,
+    officer_known: bool,
+    already: bool,
+    place: Option<Vec<ChangeBody>>,
+) -> Result<Vec<ChangeBody>, StorageError> {
+    if !officer_known {
+        return Err(StorageError::refused(Code::UnknownOfficer, format!("no officer {}", a.officer)));
+    }
+    let Some(mut changes) = place else {
+        return Err(StorageError::refused(
+            Code::UnknownPlace,
+            format!("no {} `{}` in the registry", kind_name(a.kind), a.target),
+        ));
+    };
+    if already {
+        return Err(StorageError::refused(
+            Code::AlreadyAssigned,
+            format!("{} is already assigned {} {}", a.officer, kind_name(a.kind), a.target),
+        ));
+    }
+    changes.push(ChangeBody::Assignment(AssignmentChange { until: None, ..a.clone() }));
+    Ok(changes)
+}
+
+/// Whether an assignment may end on `until`, and the change the officer's tablets pull.
+pub fn unassignment(
+    current: Option<AssignmentChange>,
+    until: NaiveDate,
+    who: (&str, AssignmentKind, &str),
+) -> Result<ChangeBody, StorageError> {
+    let (officer, kind, target) = who;
+    let Some(a) = current else {
+        return Err(StorageError::refused(
+            Code::NotAssigned,
+            format!("{officer} is not assigned {} {target}", kind_name(kind)),
+        ));
+    };
+    if until < a.since {
+        return Err(StorageError::refused(
+            Code::Invalid,
+            format!("the assignment began on {}; it cannot end on {until}", a.since),
+        ));
+    }
+    Ok(ChangeBody::Assignment(AssignmentChange { until: Some(until), ..a }))
+}
+
+/// `village` or `enterprise`, as stored.
+pub fn kind_name(kind: AssignmentKind) -> &'static str {
+    match kind {
+        AssignmentKind::Village => "village",
+        AssignmentKind::Enterprise => "enterprise",
+    }
 }
 
 #[cfg(test)]

@@ -8,13 +8,14 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use beibao_core::calendar::PublishedCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
-use beibao_core::change::ChangeBody;
-use beibao_core::registry::{Officer, Station};
+use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
+use beibao_core::registry::{Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
@@ -23,7 +24,8 @@ use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, stored_code, to_body,
+    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, place_changes,
+    registry_rows, stored_code, to_body,
 };
 
 /// The advisory lock taken by every writer of `changes`.
@@ -528,6 +530,51 @@ impl Accounts for Postgres {
     }
 }
 
+async fn get_assignment(
+    c: &impl GenericClient,
+    officer: &str,
+    kind: AssignmentKind,
+    target: &str,
+    lock: bool,
+) -> Result<Option<AssignmentChange>, StorageError> {
+    let sql = if lock {
+        "SELECT since FROM assignments WHERE officer = $1 AND kind = $2 AND target = $3 FOR UPDATE"
+    } else {
+        "SELECT since FROM assignments WHERE officer = $1 AND kind = $2 AND target = $3"
+    };
+    let row = c.query_opt(sql, &[&officer, &plan::kind_name(kind), &target]).await?;
+    Ok(row.map(|r| AssignmentChange {
+        officer: officer.to_owned(),
+        kind,
+        target: target.to_owned(),
+        since: r.get(0),
+        until: None,
+    }))
+}
+
+fn kind_of(stored: &str) -> AssignmentKind {
+    match stored {
+        "village" => AssignmentKind::Village,
+        _ => AssignmentKind::Enterprise,
+    }
+}
+
+/// A place's bodies: the village or enterprise, then a village's households by id.
+async fn place_bodies(c: &impl GenericClient, kind: AssignmentKind, code: &str) -> Result<Vec<String>, StorageError> {
+    let kind = plan::kind_name(kind);
+    let Some(place) = c.query_opt("SELECT body FROM places WHERE kind = $1 AND code = $2", &[&kind, &code]).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = vec![place.get::<_, String>(0)];
+    if kind == "village" {
+        let rows =
+            c.query("SELECT body FROM places WHERE kind = 'household' AND parent = $1 ORDER BY code", &[&code]).await?;
+        out.extend(rows.iter().map(|r| r.get::<_, String>(0)));
+    }
+    Ok(out)
+}
+
 async fn has_station(c: &impl GenericClient, code: &str) -> Result<bool, StorageError> {
     Ok(c.query_one("SELECT EXISTS (SELECT 1 FROM stations WHERE code = $1)", &[&code]).await?.get(0))
 }
@@ -551,20 +598,109 @@ const UPSERT_OFFICER: &str = "INSERT INTO officers (id, station, body, updated_a
 impl Roster for Postgres {
     async fn put_registry(
         &self,
-        stations: &[Station],
-        officers: &[Officer],
+        registry: &Registry,
+        changes: &[(String, ChangeBody)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let rows = registry_rows(registry)?;
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        for s in &registry.stations {
+            tx.execute(UPSERT_STATION, &[&s.code, &to_body(s)?, &now]).await?;
+        }
+        for o in &registry.officers {
+            tx.execute(UPSERT_OFFICER, &[&o.id, &o.station, &to_body(o)?, &now]).await?;
+        }
+        for (kind, code, parent, body) in &rows.places {
+            tx.execute(
+                "INSERT INTO places (kind, code, parent, body, updated_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (kind, code) DO UPDATE SET parent = excluded.parent, body = excluded.body,
+                 updated_at = excluded.updated_at",
+                &[kind, code, parent, body, &now],
+            )
+            .await?;
+        }
+        for (officer, kind, target, since) in &rows.assignments {
+            tx.execute(
+                "INSERT INTO assignments (officer, kind, target, since, updated_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (officer, kind, target) DO UPDATE SET since = excluded.since,
+                 updated_at = excluded.updated_at",
+                &[officer, kind, target, since, &now],
+            )
+            .await?;
+        }
+        for (scope, body) in changes {
+            insert_change(&tx, scope, body.kind(), &body.key(), &body.to_json(), now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn assign(&self, a: &AssignmentChange, now: DateTime<Utc>) -> Result<usize, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let officer_known = get_officer(&tx, &a.officer, true).await?.is_some();
+        let already = get_assignment(&tx, &a.officer, a.kind, &a.target, true).await?.is_some();
+        let place = place_changes(a.kind, &place_bodies(&tx, a.kind, &a.target).await?)?;
+        let changes = plan::assignment(a, officer_known, already, place)?;
+        let n = tx
+            .execute(
+                "INSERT INTO assignments (officer, kind, target, since, updated_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (officer, kind, target) DO NOTHING",
+                &[&a.officer, &plan::kind_name(a.kind), &a.target, &a.since, &now],
+            )
+            .await?;
+        if n == 0 {
+            // Assigned by a concurrent transaction since the read above.
+            plan::assignment(a, true, true, Some(Vec::new()))?;
+        }
+        for c in &changes {
+            insert_change(&tx, &a.officer, c.kind(), &c.key(), &c.to_json(), now).await?;
+        }
+        tx.commit().await?;
+        Ok(changes.len())
+    }
+
+    async fn unassign(
+        &self,
+        officer: &str,
+        kind: AssignmentKind,
+        target: &str,
+        until: NaiveDate,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        for s in stations {
-            tx.execute(UPSERT_STATION, &[&s.code, &to_body(s)?, &now]).await?;
-        }
-        for o in officers {
-            tx.execute(UPSERT_OFFICER, &[&o.id, &o.station, &to_body(o)?, &now]).await?;
-        }
+        let current = get_assignment(&tx, officer, kind, target, true).await?;
+        let change = plan::unassignment(current, until, (officer, kind, target))?;
+        tx.execute(
+            "DELETE FROM assignments WHERE officer = $1 AND kind = $2 AND target = $3",
+            &[&officer, &plan::kind_name(kind), &target],
+        )
+        .await?;
+        insert_change(&tx, officer, change.kind(), &change.key(), &change.to_json(), now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn assignments_of(&self, officer: &str) -> Result<Vec<AssignmentChange>, StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT kind, target, since FROM assignments WHERE officer = $1 ORDER BY kind DESC, target",
+                &[&officer],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AssignmentChange {
+                officer: officer.to_owned(),
+                kind: kind_of(r.get(0)),
+                target: r.get(1),
+                since: r.get(2),
+                until: None,
+            })
+            .collect())
     }
 
     async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError> {
@@ -1002,6 +1138,37 @@ impl Catalogs for Postgres {
         };
         tx.commit().await?;
         Ok(cursor)
+    }
+
+    async fn publish_calendar(
+        &self,
+        calendar: &PublishedCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        // The changes lock (taken again by insert_change) also orders two concurrent publishers.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGES_LOCK]).await?;
+        let known: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM changes WHERE kind = 'calendar' AND key = $1)",
+                &[&calendar.version],
+            )
+            .await?
+            .get(0);
+        if known {
+            return Ok(None);
+        }
+        let cursor = insert_change(&tx, "*", "calendar", &calendar.version, &to_body(calendar)?, now).await?;
+        tx.commit().await?;
+        Ok(Some(cursor))
+    }
+
+    async fn calendar_version(&self) -> Result<Option<String>, StorageError> {
+        let c = self.client().await?;
+        let row =
+            c.query_opt("SELECT key FROM changes WHERE kind = 'calendar' ORDER BY cursor DESC LIMIT 1", &[]).await?;
+        Ok(row.map(|r| r.get(0)))
     }
 
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {

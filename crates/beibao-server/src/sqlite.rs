@@ -8,20 +8,22 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use beibao_core::calendar::PublishedCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
-use beibao_core::change::ChangeBody;
-use beibao_core::registry::{Officer, Station};
+use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
+use beibao_core::registry::{Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, stored_code, to_body,
+    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, place_changes,
+    registry_rows, stored_code, to_body,
 };
 
 /// SQLite storage: one writer thread that owns the writer connection and commits in groups, and a
@@ -270,6 +272,51 @@ fn get_device(c: &Connection, id: &str) -> Result<Option<Device>, StorageError> 
         device_row,
     )
     .optional()?)
+}
+
+fn get_assignment(
+    c: &Connection,
+    officer: &str,
+    kind: AssignmentKind,
+    target: &str,
+) -> Result<Option<AssignmentChange>, StorageError> {
+    let since: Option<String> = c
+        .query_row(
+            "SELECT since FROM assignments WHERE officer = ?1 AND kind = ?2 AND target = ?3",
+            params![officer, plan::kind_name(kind), target],
+            |r| r.get(0),
+        )
+        .optional()?;
+    since.map(|s| assignment_row(officer, plan::kind_name(kind), target.to_owned(), &s)).transpose()
+}
+
+fn assignment_row(officer: &str, kind: &str, target: String, since: &str) -> Result<AssignmentChange, StorageError> {
+    let kind = match kind {
+        "village" => AssignmentKind::Village,
+        _ => AssignmentKind::Enterprise,
+    };
+    let since = since.parse().map_err(|e| StorageError::Db(format!("stored assignment date {since}: {e}")))?;
+    Ok(AssignmentChange { officer: officer.to_owned(), kind, target, since, until: None })
+}
+
+/// A place's bodies: the village or enterprise, then a village's households by id.
+fn place_bodies(c: &Connection, kind: AssignmentKind, code: &str) -> Result<Vec<String>, StorageError> {
+    let kind = plan::kind_name(kind);
+    let Some(place) = c
+        .query_row("SELECT body FROM places WHERE kind = ?1 AND code = ?2", params![kind, code], |r| {
+            r.get::<_, String>(0)
+        })
+        .optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = vec![place];
+    if kind == "village" {
+        let mut stmt =
+            c.prepare_cached("SELECT body FROM places WHERE kind = 'household' AND parent = ?1 ORDER BY code")?;
+        out.extend(stmt.query_map([code], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?);
+    }
+    Ok(out)
 }
 
 fn insert_change(
@@ -544,16 +591,20 @@ const UPSERT_OFFICER: &str = "INSERT INTO officers (id, station, body, updated_a
 impl Roster for Sqlite {
     async fn put_registry(
         &self,
-        stations: &[Station],
-        officers: &[Officer],
+        registry: &Registry,
+        changes: &[(String, ChangeBody)],
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let stations: Vec<(String, String)> =
-            stations.iter().map(|s| Ok((s.code.clone(), to_body(s)?))).collect::<Result<_, StorageError>>()?;
-        let officers: Vec<(String, String, String)> = officers
+            registry.stations.iter().map(|s| Ok((s.code.clone(), to_body(s)?))).collect::<Result<_, StorageError>>()?;
+        let officers: Vec<(String, String, String)> = registry
+            .officers
             .iter()
             .map(|o| Ok((o.id.clone(), o.station.clone(), to_body(o)?)))
             .collect::<Result<_, StorageError>>()?;
+        let rows = registry_rows(registry)?;
+        let changes: Vec<(String, &'static str, String, String)> =
+            changes.iter().map(|(scope, b)| (scope.clone(), b.kind(), b.key(), b.to_json())).collect();
         self.write(move |tx| {
             for (code, body) in &stations {
                 tx.execute(UPSERT_STATION, params![code, body, ts(now)])?;
@@ -561,7 +612,83 @@ impl Roster for Sqlite {
             for (id, station, body) in &officers {
                 tx.execute(UPSERT_OFFICER, params![id, station, body, ts(now)])?;
             }
+            for (kind, code, parent, body) in &rows.places {
+                tx.execute(
+                    "INSERT INTO places (kind, code, parent, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (kind, code) DO UPDATE SET parent = excluded.parent, body = excluded.body,
+                     updated_at = excluded.updated_at",
+                    params![kind, code, parent, body, ts(now)],
+                )?;
+            }
+            for (officer, kind, target, since) in &rows.assignments {
+                tx.execute(
+                    "INSERT INTO assignments (officer, kind, target, since, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (officer, kind, target) DO UPDATE SET since = excluded.since,
+                     updated_at = excluded.updated_at",
+                    params![officer, kind, target, since.to_string(), ts(now)],
+                )?;
+            }
+            for (scope, kind, key, body) in &changes {
+                insert_change(tx, scope, kind, key, body, now)?;
+            }
             Ok(())
+        })
+        .await
+    }
+
+    async fn assign(&self, a: &AssignmentChange, now: DateTime<Utc>) -> Result<usize, StorageError> {
+        let a = a.clone();
+        self.write(move |tx| {
+            let officer_known = get_officer(tx, &a.officer)?.is_some();
+            let already = get_assignment(tx, &a.officer, a.kind, &a.target)?.is_some();
+            let place = place_changes(a.kind, &place_bodies(tx, a.kind, &a.target)?)?;
+            let changes = plan::assignment(&a, officer_known, already, place)?;
+            tx.execute(
+                "INSERT INTO assignments (officer, kind, target, since, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![a.officer, plan::kind_name(a.kind), a.target, a.since.to_string(), ts(now)],
+            )?;
+            for c in &changes {
+                insert_change(tx, &a.officer, c.kind(), &c.key(), &c.to_json(), now)?;
+            }
+            Ok(changes.len())
+        })
+        .await
+    }
+
+    async fn unassign(
+        &self,
+        officer: &str,
+        kind: AssignmentKind,
+        target: &str,
+        until: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let (officer, target) = (officer.to_owned(), target.to_owned());
+        self.write(move |tx| {
+            let current = get_assignment(tx, &officer, kind, &target)?;
+            let change = plan::unassignment(current, until, (&officer, kind, &target))?;
+            tx.execute(
+                "DELETE FROM assignments WHERE officer = ?1 AND kind = ?2 AND target = ?3",
+                params![officer, plan::kind_name(kind), target],
+            )?;
+            insert_change(tx, &officer, change.kind(), &change.key(), &change.to_json(), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn assignments_of(&self, officer: &str) -> Result<Vec<AssignmentChange>, StorageError> {
+        let officer = officer.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, target, since FROM assignments WHERE officer = ?1 ORDER BY kind DESC, target",
+            )?;
+            let rows = stmt
+                .query_map([&officer], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(|(kind, target, since)| assignment_row(&officer, &kind, target, &since)).collect()
         })
         .await
     }
@@ -987,6 +1114,36 @@ impl Catalogs for Sqlite {
                     Ok(cursor)
                 }
             }
+        })
+        .await
+    }
+
+    async fn publish_calendar(
+        &self,
+        calendar: &PublishedCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StorageError> {
+        let (version, body) = (calendar.version.clone(), to_body(calendar)?);
+        self.write(move |tx| {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM changes WHERE kind = 'calendar' AND key = ?1)",
+                [&version],
+                |r| r.get(0),
+            )?;
+            if known {
+                return Ok(None);
+            }
+            Ok(Some(insert_change(tx, "*", "calendar", &version, &body, now)?))
+        })
+        .await
+    }
+
+    async fn calendar_version(&self) -> Result<Option<String>, StorageError> {
+        self.run(|c| {
+            Ok(c.query_row("SELECT key FROM changes WHERE kind = 'calendar' ORDER BY cursor DESC LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
         })
         .await
     }

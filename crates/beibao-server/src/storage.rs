@@ -3,14 +3,15 @@
 //! facts and writes the decisions, each push in one transaction.
 
 use async_trait::async_trait;
+use beibao_core::calendar::PublishedCalendar;
 use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
-use beibao_core::change::ChangeBody;
+use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::code::Code;
-use beibao_core::registry::{Officer, Station};
+use beibao_core::registry::{AssignmentTarget, Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, WireOp};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 pub use crate::plan::Device;
@@ -254,13 +255,35 @@ pub trait Accounts: Send + Sync {
 /// decides what a desk sees; which officers exist decides who may get an enrollment code.
 #[async_trait]
 pub trait Roster: Send + Sync {
-    /// Put stations and officers (seed): new ones added, known ones replaced, in one transaction.
+    /// Put the registry (seed): stations, officers, the villages, households and enterprises, and
+    /// the assignments; new ones added, known ones replaced, and `changes` (each `(scope, body)`)
+    /// offered to pull, all in one transaction.
     async fn put_registry(
         &self,
-        stations: &[Station],
-        officers: &[Officer],
+        registry: &Registry,
+        changes: &[(String, ChangeBody)],
         now: DateTime<Utc>,
     ) -> Result<(), StorageError>;
+
+    /// Assign a village or an enterprise to an officer: in one transaction, read the officer, the
+    /// place (a village with its households, or an enterprise) and whether it is assigned, let
+    /// [`crate::plan::assignment`] decide, store it and offer its changes to the officer's tablets.
+    /// Returns how many changes were offered.
+    async fn assign(&self, a: &AssignmentChange, now: DateTime<Utc>) -> Result<usize, StorageError>;
+
+    /// End an assignment on `until` ([`crate::plan::unassignment`]): removed, and the ended
+    /// assignment offered to the officer's tablets (which drop it from the day).
+    async fn unassign(
+        &self,
+        officer: &str,
+        kind: AssignmentKind,
+        target: &str,
+        until: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+
+    /// An officer's assignments, villages first, by code.
+    async fn assignments_of(&self, officer: &str) -> Result<Vec<AssignmentChange>, StorageError>;
 
     /// Add one officer (`officer_exists`, `unknown_station`); checked by [`crate::plan::new_officer`].
     async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError>;
@@ -405,6 +428,17 @@ pub trait Catalogs: Send + Sync {
 
     /// Every published catalog, oldest first.
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError>;
+
+    /// Offer a working-day calendar to every device, unless that version was published before
+    /// (then `None`): the last one published is the one tablets keep.
+    async fn publish_calendar(
+        &self,
+        calendar: &PublishedCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>, StorageError>;
+
+    /// The version of the last calendar published, if any.
+    async fn calendar_version(&self) -> Result<Option<String>, StorageError>;
 }
 
 /// What an administrator (and a test) looks at.
@@ -438,4 +472,54 @@ pub(crate) fn from_body<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> 
 /// A code as a backend stored it (text); one written by a newer server reads as `unknown`.
 pub(crate) fn stored_code(text: &str) -> Code {
     Code::parse(text).unwrap_or(Code::Unknown)
+}
+
+/// The rows of a registry's places and assignments as both backends store them.
+pub(crate) struct RegistryRows {
+    /// `(kind, code, parent, body)`.
+    pub places: Vec<(&'static str, String, Option<String>, String)>,
+    /// `(officer, kind, target, since)`.
+    pub assignments: Vec<(String, &'static str, String, NaiveDate)>,
+}
+
+/// A registry's places (villages, households, enterprises) and assignments as rows.
+pub(crate) fn registry_rows(registry: &Registry) -> Result<RegistryRows, StorageError> {
+    let mut places = Vec::new();
+    for v in &registry.villages {
+        places.push(("village", v.code.clone(), None, to_body(v)?));
+    }
+    for h in &registry.households {
+        places.push(("household", h.id.clone(), Some(h.village.clone()), to_body(h)?));
+    }
+    for e in &registry.enterprises {
+        places.push(("enterprise", e.code.clone(), None, to_body(e)?));
+    }
+    let assignments = registry
+        .assignments
+        .iter()
+        .map(|a| {
+            let (kind, target) = match &a.target {
+                AssignmentTarget::Village(c) => ("village", c.clone()),
+                AssignmentTarget::Enterprise(c) => ("enterprise", c.clone()),
+            };
+            (a.officer.clone(), kind, target, a.since)
+        })
+        .collect();
+    Ok(RegistryRows { places, assignments })
+}
+
+/// A place's stored bodies (the place first, then a village's households) as pull changes.
+pub(crate) fn place_changes(kind: AssignmentKind, bodies: &[String]) -> Result<Option<Vec<ChangeBody>>, StorageError> {
+    let Some((first, rest)) = bodies.split_first() else { return Ok(None) };
+    let mut out = Vec::with_capacity(bodies.len());
+    match kind {
+        AssignmentKind::Village => {
+            out.push(ChangeBody::Village(from_body("village", first)?));
+            for h in rest {
+                out.push(ChangeBody::Household(from_body("household", h)?));
+            }
+        }
+        AssignmentKind::Enterprise => out.push(ChangeBody::Enterprise(from_body("enterprise", first)?)),
+    }
+    Ok(Some(out))
 }

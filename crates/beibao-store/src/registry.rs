@@ -1,6 +1,7 @@
 //! The reference data on the tablet: catalog versions, the district's towns and villages, and the
 //! households and enterprises of the officer's villages.
 
+use beibao_core::calendar::{PublishedCalendar, WorkCalendar};
 use beibao_core::catalog::Catalog;
 use beibao_core::registry::{
     AssignmentTarget, Enterprise, GeoPoint, Household, Person, Registry, SpecialGroup, Town, Village,
@@ -42,6 +43,24 @@ pub fn install_catalog(tx: &Transaction<'_>, catalog: &Catalog, now: DateTime<Ut
             Ok(())
         }
     }
+}
+
+/// Where the store keeps its working-day calendar: the years (JSON, as published) and their version.
+const CALENDAR_META: &str = "calendar_json";
+const CALENDAR_VERSION_META: &str = "calendar_version";
+
+/// Install a working-day calendar (the newest pulled replaces the one before).
+pub fn install_calendar(tx: &Transaction<'_>, calendar: &PublishedCalendar) -> Result<(), StoreError> {
+    set_meta(tx, CALENDAR_META, &serde_json::to_string(&calendar.years).map_err(corrupt)?)?;
+    set_meta(tx, CALENDAR_VERSION_META, &calendar.version)
+}
+
+/// The installed working-day calendar and its version (`None` in a store made before the
+/// calendar was kept in it).
+pub fn calendar(conn: &Connection) -> Result<Option<(WorkCalendar, Option<String>)>, StoreError> {
+    let Some(json) = meta(conn, CALENDAR_META)? else { return Ok(None) };
+    let calendar = WorkCalendar::from_json(&json).map_err(|e| StoreError::Corrupt(format!("the calendar: {e}")))?;
+    Ok(Some((calendar, meta(conn, CALENDAR_VERSION_META)?)))
 }
 
 /// The newest installed catalog.

@@ -198,21 +198,26 @@ pub struct Pulled {
 
 /// Apply a page of changes and move the cursor, in the caller's transaction. A request with ops
 /// still pending on the tablet keeps its local state (the server's answer to those ops decides).
-/// Returns whether a new catalog arrived.
+/// Says whether a new catalog or calendar arrived (the session reloads them).
 pub fn apply_pull(
     tx: &Transaction<'_>,
     changes: &[Pulled],
     cursor: i64,
     now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let mut new_catalog = false;
+) -> Result<Installed, StoreError> {
+    let mut installed = Installed::default();
     for c in changes {
         let body = ChangeBody::decode(&c.kind, &c.body)
             .map_err(|e| StoreError::Corrupt(format!("pulled {} {}: {e}", c.kind, c.key)))?;
         let applied = match body {
             Some(ChangeBody::Catalog(catalog)) => {
                 reg::install_catalog(tx, &catalog, now)?;
-                new_catalog = true;
+                installed.catalog = true;
+                "installed"
+            }
+            Some(ChangeBody::Calendar(calendar)) => {
+                reg::install_calendar(tx, &calendar)?;
+                installed.calendar = true;
                 "installed"
             }
             Some(ChangeBody::Town(t)) => {
@@ -236,11 +241,19 @@ pub fn apply_pull(
                     AssignmentKind::Village => "village",
                     AssignmentKind::Enterprise => "enterprise",
                 };
-                tx.execute(
-                    "INSERT OR REPLACE INTO assignments (officer, kind, target, since) VALUES (?1, ?2, ?3, ?4)",
-                    params![a.officer, kind, a.target, a.since.to_string()],
-                )?;
-                "stored"
+                if a.until.is_some() {
+                    tx.execute(
+                        "DELETE FROM assignments WHERE officer = ?1 AND kind = ?2 AND target = ?3",
+                        params![a.officer, kind, a.target],
+                    )?;
+                    "ended"
+                } else {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO assignments (officer, kind, target, since) VALUES (?1, ?2, ?3, ?4)",
+                        params![a.officer, kind, a.target, a.since.to_string()],
+                    )?;
+                    "stored"
+                }
             }
             Some(ChangeBody::RequestState(s)) => {
                 let pending: bool = tx.query_row(
@@ -270,7 +283,16 @@ pub fn apply_pull(
         )?;
     }
     tx.execute("UPDATE sync_state SET pull_cursor = ?1 WHERE id = 1", [cursor.to_string()])?;
-    Ok(new_catalog)
+    Ok(installed)
+}
+
+/// What a page of pulled changes installed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Installed {
+    /// A catalog version.
+    pub catalog: bool,
+    /// A working-day calendar.
+    pub calendar: bool,
 }
 
 /// Blobs not yet uploaded, oldest first: (sha256, size).
