@@ -3,9 +3,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # Debian/Ubuntu packages the build and tests need (grows as the app, the server and the UI arrive).
 # postgresql: the server's PostgreSQL backend; tests start throwaway clusters of their own.
-APT_PACKAGES := build-essential pkg-config libssl-dev postgresql
+# libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev: the Tauri app; xvfb webkit2gtk-driver: its
+# end-to-end tests (with tauri-driver, installed by cargo); fonts-noto-cjk: Chinese on screen.
+APT_PACKAGES := build-essential pkg-config libssl-dev postgresql \
+	libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev xvfb webkit2gtk-driver fonts-noto-cjk
 
-.PHONY: help deps build test lint fmt demo demo-en bench bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
+.PHONY: help deps ui build test lint fmt demo demo-en bench bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
 
 help:
 	@echo "make deps      install system packages (Debian/Ubuntu; prints the list elsewhere)"
@@ -29,19 +32,32 @@ deps:
 		echo "and a Rust toolchain (rustup) with rustfmt and clippy; cargo-nextest is optional"; \
 	fi
 	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust with rustup (https://rustup.rs)"; exit 1; }
+	@command -v npm >/dev/null || { \
+		if command -v apt-get >/dev/null 2>&1; then \
+			SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+			$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; \
+		else echo "npm not found: install Node.js 20+"; exit 1; fi; }
+	cd ui && npm ci --no-audit --no-fund
+	@command -v tauri-driver >/dev/null || [ -x "$$HOME/.cargo/bin/tauri-driver" ] || $(CARGO) install tauri-driver --locked
 
-build:
+# The app's UI, built into ui/dist (the Tauri shell embeds it at compile time).
+ui:
+	cd ui && npm run build
+
+build: ui
 	$(CARGO) build --workspace --locked
 
 # nextest when present (one summary line for the whole run), cargo test otherwise.
-test:
+test: ui
+	cd ui && npm test
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --locked --no-fail-fast; \
 	else \
 		$(CARGO) test --workspace --locked --no-fail-fast; \
 	fi
 
-lint:
+lint: ui
+	cd ui && npm run check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 

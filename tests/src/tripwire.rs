@@ -167,6 +167,10 @@ impl Devices for Tripwire {
         self.inner.enroll(e, now).await
     }
 
+    async fn code(&self, code_hash: &str) -> Result<Option<beibao_server::plan::CodeFacts>, StorageError> {
+        self.inner.code(code_hash).await
+    }
+
     async fn device(&self, id: &str) -> Result<Option<Device>, StorageError> {
         self.inner.device(id).await
     }

@@ -367,6 +367,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "post /api/v1/auth/token",
             "post /api/v1/desk/requests/{id}/moves",
             "post /api/v1/devices/enroll",
+            "post /api/v1/devices/enroll/check",
             "post /api/v1/sync/push",
             "put /api/v1/blobs/{sha256}",
         ]
@@ -598,4 +599,48 @@ fn a_calendar_and_assignments_changed_by_the_administrator_reach_the_officers_ta
     t.sync(&rt, fast(), 0, &mut |_| {}).expect("sync");
     assert_eq!(count(&t, assigned, &village.code), 0);
     assert_eq!(count(&t, "SELECT count(*) FROM households WHERE village = ?1", &village.code), households);
+}
+
+#[test]
+fn a_first_run_names_the_codes_officer_then_makes_and_enrolls_the_store_or_leaves_nothing() {
+    use beibao_field::{FirstRunInput, check_enrollment, first_run};
+
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
+    let code = server.code(&rt, OFFICER);
+    let spaced = format!("{} {}", &code[..4], &code[4..]);
+    let who = rt.block_on(check_enrollment(&format!("{}/", server.url()), &spaced)).expect("check");
+    let officer = beibao_tests::fixtures().registry.officers.iter().find(|o| o.id == OFFICER).expect("officer");
+    assert_eq!((who.officer_id.as_str(), who.officer_name.as_str()), (OFFICER, officer.name.as_str()));
+    assert!(who.station_name.ends_with("派出所"), "{}", who.station_name);
+    let wrong = rt.block_on(check_enrollment(&server.url(), "00000000")).expect_err("no such code");
+    assert_eq!(wrong.code(), Code::EnrollmentCodeInvalid);
+    let bad_url = rt.block_on(check_enrollment("10.0.0.1", &code)).expect_err("no scheme");
+    assert_eq!(bad_url.code(), Code::Invalid);
+
+    let path = dir.path().join("tablet").join("beibao.db");
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
+    let env = |seed| beibao_field::Env {
+        clock: server.clock.clone(),
+        ids: std::sync::Arc::new(beibao_tests::SeededIds::new(seed)),
+    };
+    let mut entropy = beibao_testkit::SeededEntropy(ChaCha8Rng::seed_from_u64(3));
+    let input = |officer: &str| FirstRunInput {
+        server_url: server.url(),
+        code: code.clone(),
+        officer_id: officer.to_owned(),
+        pin: "135790".into(),
+    };
+    let kdf = beibao_store::key::KdfParams::TEST_ONLY;
+    let refused = rt.block_on(first_run(&path, &input("OF-01-01"), kdf, &mut entropy, env(1)));
+    assert_eq!(refused.expect_err("another officer's code").code(), Code::OfficerMismatch);
+    let left: Vec<_> = std::fs::read_dir(path.parent().expect("dir")).expect("dir").collect();
+    assert!(left.is_empty(), "a refused first run leaves no store: {left:?}");
+    let (session, enrolled) =
+        rt.block_on(first_run(&path, &input(OFFICER), kdf, &mut entropy, env(2))).expect("first run");
+    assert_eq!(session.officer_id(), OFFICER);
+    assert_eq!(enrolled.server_url, server.url());
+    let used = rt.block_on(check_enrollment(&server.url(), &code)).expect_err("used now");
+    assert_eq!(used.code(), Code::EnrollmentCodeUsed);
 }

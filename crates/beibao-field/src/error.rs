@@ -75,6 +75,10 @@ pub struct Problem {
     pub issues: Vec<FieldIssue>,
     /// With `mediation_blocked`: every reason (else empty).
     pub reasons: Vec<BlockReason>,
+    /// With `wrong_pin`: wrong PINs left before the store locks.
+    pub attempts_left: Option<u32>,
+    /// With `locked_out`: when the next PIN is accepted.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<&FieldError> for Problem {
@@ -93,6 +97,14 @@ impl From<&FieldError> for Problem {
             reasons: match e {
                 FieldError::MediationBlocked(reasons) => reasons.clone(),
                 _ => vec![],
+            },
+            attempts_left: match e {
+                FieldError::Store(StoreError::WrongPin { attempts_left }) => Some(*attempts_left),
+                _ => None,
+            },
+            until: match e {
+                FieldError::Store(StoreError::LockedOut { until }) => Some(*until),
+                _ => None,
             },
         }
     }

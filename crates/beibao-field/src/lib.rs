@@ -2,6 +2,7 @@
 //! source. Every CLI verb (and later every Tauri command) is a one-line call into here. Each use case
 //! validates its input with beibao-core's rules and returns a [`FieldError`] with a stable code.
 
+mod enroll;
 mod error;
 mod mediation;
 mod records;
@@ -25,6 +26,7 @@ use beibao_store::{Store, StoreError};
 use chrono::NaiveDate;
 use serde::Serialize;
 
+pub use crate::enroll::{FirstRunInput, TabletPhase, TabletStatus, check_enrollment, first_run};
 pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
 pub use crate::mediation::{OpenMediation, SignatureInput};
@@ -215,6 +217,28 @@ pub fn change_pin(
     Ok(Store::change_pin(path, old_pin, new_pin, clock.now(), entropy)?)
 }
 
+/// Special-group households are due a visit after this many days (issue 10: "not visited in 30 days").
+pub const SPECIAL_GROUP_DAYS: u64 = 30;
+
+/// What the Today screen shows.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Today {
+    /// The officer.
+    pub officer_id: String,
+    /// Today in China.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub date: NaiveDate,
+    /// Assigned villages and enterprises.
+    pub places: Vec<queries::AssignedPlace>,
+    /// Special-group households not visited in [`SPECIAL_GROUP_DAYS`] days.
+    pub special_due: Vec<HouseholdHit>,
+    /// Visits today, deliveries, follow-ups, deadlines.
+    pub items: Vec<DayItem>,
+    /// What waits to be synced.
+    pub pending: Pending,
+}
+
 /// One indicator with its value.
 #[derive(Debug, Clone, Serialize)]
 pub struct Total {
@@ -277,6 +301,20 @@ impl Session {
     /// Special-group households not visited in `days` days.
     pub fn special_groups_due(&self, days: u64) -> Result<Vec<HouseholdHit>, FieldError> {
         Ok(queries::special_groups_not_visited(self.store.conn(), self.today(), days)?)
+    }
+
+    /// The Today screen in one read: the officer's villages and enterprises with days since the
+    /// last visit, special-group households not visited in 30 days, the day's items, and what
+    /// waits to be synced.
+    pub fn today_screen(&self) -> Result<Today, FieldError> {
+        Ok(Today {
+            officer_id: self.officer_id.clone(),
+            date: self.today(),
+            places: queries::assigned_places(self.store.conn(), &self.officer_id, self.today())?,
+            special_due: self.special_groups_due(SPECIAL_GROUP_DAYS)?,
+            items: self.day()?,
+            pending: self.pending()?,
+        })
     }
 
     /// The officer's day.

@@ -253,6 +253,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = OpenApiRouter::<AppState>::new()
         .routes(routes!(meta::health))
         .routes(routes!(devices::enroll))
+        .routes(routes!(devices::enroll_check))
         .routes(routes!(devices::challenge))
         .routes(routes!(devices::token))
         .routes(routes!(sync::last_seq))

@@ -407,15 +407,7 @@ pub fn enrollment(
     e: &Enrollment,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let Some(code) = code else {
-        return Err(StorageError::refused(Code::EnrollmentCodeInvalid, "no such enrollment code"));
-    };
-    if code.used {
-        return Err(StorageError::refused(Code::EnrollmentCodeUsed, "this enrollment code was already used"));
-    }
-    if code.expires_at < now {
-        return Err(StorageError::refused(Code::EnrollmentCodeExpired, "this enrollment code has expired"));
-    }
+    let code = usable_code(code, now)?;
     if code.officer_id != e.officer_id {
         return Err(StorageError::refused(
             Code::OfficerMismatch,
@@ -426,6 +418,21 @@ pub fn enrollment(
         return Err(StorageError::refused(Code::DeviceExists, format!("device {} is already enrolled", e.device_id)));
     }
     Ok(())
+}
+
+/// A code that may still be redeemed (`enrollment_code_invalid`, `enrollment_code_used`,
+/// `enrollment_code_expired` otherwise): what a tablet asks before it makes its store.
+pub fn usable_code(code: Option<&CodeFacts>, now: DateTime<Utc>) -> Result<&CodeFacts, StorageError> {
+    let Some(code) = code else {
+        return Err(StorageError::refused(Code::EnrollmentCodeInvalid, "no such enrollment code"));
+    };
+    if code.used {
+        return Err(StorageError::refused(Code::EnrollmentCodeUsed, "this enrollment code was already used"));
+    }
+    if code.expires_at < now {
+        return Err(StorageError::refused(Code::EnrollmentCodeExpired, "this enrollment code has expired"));
+    }
+    Ok(code)
 }
 
 /// The serial block of the next device, after the highest block end reserved so far (0 when none).

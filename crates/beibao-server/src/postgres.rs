@@ -530,6 +530,20 @@ impl Accounts for Postgres {
     }
 }
 
+async fn get_code(
+    c: &impl GenericClient,
+    code_hash: &str,
+    lock: bool,
+) -> Result<Option<plan::CodeFacts>, StorageError> {
+    let sql = if lock {
+        "SELECT officer_id, expires_at, used_at IS NOT NULL FROM enrollment_codes WHERE code_hash = $1 FOR UPDATE"
+    } else {
+        "SELECT officer_id, expires_at, used_at IS NOT NULL FROM enrollment_codes WHERE code_hash = $1"
+    };
+    let row = c.query_opt(sql, &[&code_hash]).await?;
+    Ok(row.map(|r| plan::CodeFacts { officer_id: r.get(0), expires_at: r.get(1), used: r.get(2) }))
+}
+
 async fn get_assignment(
     c: &impl GenericClient,
     officer: &str,
@@ -772,16 +786,14 @@ impl Devices for Postgres {
         Ok(())
     }
 
+    async fn code(&self, code_hash: &str) -> Result<Option<plan::CodeFacts>, StorageError> {
+        get_code(&self.client().await?, code_hash, false).await
+    }
+
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let code = tx
-            .query_opt(
-                "SELECT officer_id, expires_at, used_at IS NOT NULL FROM enrollment_codes WHERE code_hash = $1 FOR UPDATE",
-                &[&e.code_hash],
-            )
-            .await?
-            .map(|r| plan::CodeFacts { officer_id: r.get(0), expires_at: r.get(1), used: r.get(2) });
+        let code = get_code(&tx, &e.code_hash, true).await?;
         let exists = get_device(&tx, &e.device_id).await?.is_some();
         plan::enrollment(code.as_ref(), exists, e, now)?;
         tx.execute("LOCK TABLE devices IN SHARE ROW EXCLUSIVE MODE", &[]).await?;

@@ -274,6 +274,20 @@ fn get_device(c: &Connection, id: &str) -> Result<Option<Device>, StorageError> 
     .optional()?)
 }
 
+fn get_code(c: &Connection, code_hash: &str) -> Result<Option<plan::CodeFacts>, StorageError> {
+    let code: Option<(String, String, Option<String>)> = c
+        .query_row(
+            "SELECT officer_id, expires_at, used_at FROM enrollment_codes WHERE code_hash = ?1",
+            [code_hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    code.map(|(officer_id, expires, used)| {
+        Ok(plan::CodeFacts { officer_id, expires_at: parse_ts(&expires)?, used: used.is_some() })
+    })
+    .transpose()
+}
+
 fn get_assignment(
     c: &Connection,
     officer: &str,
@@ -770,22 +784,15 @@ impl Devices for Sqlite {
         .await
     }
 
+    async fn code(&self, code_hash: &str) -> Result<Option<plan::CodeFacts>, StorageError> {
+        let h = code_hash.to_owned();
+        self.run(move |c| get_code(c, &h)).await
+    }
+
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
         let e = e.clone();
         self.write(move |tx| {
-            let code: Option<(String, String, Option<String>)> = tx
-                .query_row(
-                    "SELECT officer_id, expires_at, used_at FROM enrollment_codes WHERE code_hash = ?1",
-                    [&e.code_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()?;
-            let code = match code {
-                Some((officer_id, expires, used)) => {
-                    Some(plan::CodeFacts { officer_id, expires_at: parse_ts(&expires)?, used: used.is_some() })
-                }
-                None => None,
-            };
+            let code = get_code(tx, &e.code_hash)?;
             let exists = get_device(tx, &e.device_id)?.is_some();
             plan::enrollment(code.as_ref(), exists, &e, now)?;
             let max_end: i64 = tx.query_row("SELECT coalesce(max(serial_end), 0) FROM devices", [], |r| r.get(0))?;

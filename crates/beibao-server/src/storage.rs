@@ -319,6 +319,9 @@ pub trait Devices: Send + Sync {
     /// serial block. Returns the block.
     async fn enroll(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<(i64, i64), StorageError>;
 
+    /// An enrollment code as stored (by its hash), used or not.
+    async fn code(&self, code_hash: &str) -> Result<Option<crate::plan::CodeFacts>, StorageError>;
+
     /// A device.
     async fn device(&self, id: &str) -> Result<Option<Device>, StorageError>;
 

@@ -246,6 +246,13 @@ pub fn unlock_key(db: &Path, pin: &str, now: DateTime<Utc>) -> Result<DbKey, Sto
     }
 }
 
+/// When the store accepts a PIN again, if too many wrong ones locked it (read without a PIN, so
+/// the unlock screen shows the time left, also after a restart).
+pub fn lockout(db: &Path, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let file = KeyFile::load(db)?;
+    Ok(file.locked_until.filter(|until| now < *until))
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -54,6 +54,47 @@ impl Store {
         Ok(store)
     }
 
+    /// Move a store's files aside (`<name>.<suffix>`, the key file and WAL with it): a revoked
+    /// tablet starts a new first run, and what it held stays on disk, encrypted, for the station.
+    /// Returns the database's new path.
+    pub fn set_aside(path: &Path, suffix: &str) -> Result<PathBuf, StoreError> {
+        let renamed = |p: &Path| {
+            let mut name = p.as_os_str().to_owned();
+            name.push(".");
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let mut shm = path.as_os_str().to_owned();
+        shm.push("-shm");
+        for p in [path.to_owned(), key_path(path), wal.into(), shm.into()] {
+            match std::fs::rename(&p, renamed(&p)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Io(format!("{}: {e}", p.display()))),
+            }
+        }
+        Ok(renamed(path))
+    }
+
+    /// Remove a store's files (database, key file, WAL): a first run whose enrollment was refused
+    /// leaves nothing behind, so the officer can start again. Missing files are not an error.
+    pub fn remove(path: &Path) -> Result<(), StoreError> {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let mut shm = path.as_os_str().to_owned();
+        shm.push("-shm");
+        for p in [path.to_owned(), key_path(path), wal.into(), shm.into()] {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::Io(format!("{}: {e}", p.display()))),
+            }
+        }
+        Ok(())
+    }
+
     /// Unlock with the officer's PIN. A wrong PIN is counted; five in a row lock the store.
     pub fn unlock(path: &Path, pin: &str, now: DateTime<Utc>) -> Result<Store, StoreError> {
         if !path.exists() {

@@ -88,6 +88,7 @@ pub fn all(conn: &Connection) -> Result<Vec<Op>, StoreError> {
 
 /// What waits to be synced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Pending {
     /// Ops waiting.
     pub ops: u64,

@@ -26,6 +26,7 @@ pub fn day_bounds(from: NaiveDate, to: NaiveDate) -> (String, String) {
 
 /// A household found by a search.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct HouseholdHit {
     /// Household id.
     pub id: String,
@@ -45,6 +46,81 @@ pub struct HouseholdHit {
     pub lat: Option<f64>,
     /// Longitude of the house, where known.
     pub lon: Option<f64>,
+}
+
+/// A village or enterprise the officer is assigned to, with when it was last visited.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AssignedPlace {
+    /// `village` or `enterprise`.
+    pub kind: String,
+    /// Its code.
+    pub code: String,
+    /// Name (zh-CN).
+    pub name_zh: String,
+    /// Name (English; an enterprise's Chinese name).
+    pub name_en: String,
+    /// Households (a village's; 0 for an enterprise).
+    pub households: u32,
+    /// Special-group households among them.
+    pub special_households: u32,
+    /// The last visit there (RFC 3339), if any.
+    pub last_visit: Option<String>,
+    /// Whole China days since that visit.
+    pub days_since_visit: Option<i64>,
+}
+
+/// The officer's villages and enterprises, villages first, each with its last visit.
+pub fn assigned_places(conn: &Connection, officer: &str, today: NaiveDate) -> Result<Vec<AssignedPlace>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.kind, a.target,
+                coalesce(v.name_zh, e.name, a.target), coalesce(v.name_en, e.name, a.target),
+                (SELECT count(*) FROM households h WHERE a.kind = 'village' AND h.village = a.target),
+                (SELECT count(*) FROM households h WHERE a.kind = 'village' AND h.village = a.target AND h.groups != ''),
+                CASE a.kind
+                    WHEN 'village' THEN (SELECT max(started_at) FROM visits w WHERE w.village = a.target)
+                    ELSE (SELECT max(started_at) FROM visits w
+                          WHERE w.target_kind = 'enterprise' AND w.target_id = a.target)
+                END
+         FROM assignments a
+         LEFT JOIN villages v ON a.kind = 'village' AND v.code = a.target
+         LEFT JOIN enterprises e ON a.kind = 'enterprise' AND e.code = a.target
+         WHERE a.officer = ?1
+         ORDER BY a.kind DESC, a.target",
+    )?;
+    let rows = stmt.query_map([officer], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, Option<String>>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, code, name_zh, name_en, households, special, last_visit) = row?;
+        let days_since_visit = match &last_visit {
+            Some(t) => {
+                let at = DateTime::parse_from_rfc3339(t).map_err(corrupt)?.with_timezone(&Utc);
+                Some((today - beibao_core::calendar::china_date(at)).num_days())
+            }
+            None => None,
+        };
+        out.push(AssignedPlace {
+            kind,
+            code,
+            name_zh,
+            name_en,
+            households: households as u32,
+            special_households: special as u32,
+            last_visit,
+            days_since_visit,
+        });
+    }
+    Ok(out)
 }
 
 const HIT_SELECT: &str = "SELECT h.id, h.village, v.name_zh, h.address,
@@ -141,6 +217,7 @@ pub fn special_groups_not_visited(
 
 /// One line of the day view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayItem {
     /// `visit`, `delivery`, `follow_up`, `deadline`, `hazard`.
     pub kind: &'static str,

@@ -10,8 +10,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
-    self, API_PREFIX, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollRequest, EnrollResponse, ErrorBody,
-    LastSeqResponse, MAX_JSON_BYTES, PullResponse, PushRequest, PushResponse, TokenRequest, TokenResponse,
+    self, API_PREFIX, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollCheckRequest, EnrollCheckResponse,
+    EnrollRequest, EnrollResponse, ErrorBody, LastSeqResponse, MAX_JSON_BYTES, PullResponse, PushRequest, PushResponse,
+    TokenRequest, TokenResponse,
 };
 
 /// Why a sync step failed.
@@ -187,6 +188,11 @@ impl Client {
     /// Enroll with a one-time code.
     pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse, SyncError> {
         self.post("/devices/enroll", req).await
+    }
+
+    /// Whom an enrollment code is for (the code stays unused).
+    pub async fn enroll_check(&self, req: &EnrollCheckRequest) -> Result<EnrollCheckResponse, SyncError> {
+        self.post("/devices/enroll/check", req).await
     }
 
     /// Obtain a token by signing a fresh challenge with the device key.

@@ -56,6 +56,35 @@ pub struct EnrollRequest {
     pub public_key: String,
 }
 
+/// Ask whom an enrollment code is for, before the tablet makes its store (the code stays unused).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollCheckRequest {
+    /// The one-time enrollment code.
+    pub code: String,
+}
+
+/// Whom a usable enrollment code is for: the officer confirms it is them before setting a PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollCheckResponse {
+    /// The officer's id.
+    pub officer_id: String,
+    /// Their name.
+    pub officer_name: String,
+    /// Their badge number (警号).
+    pub badge: String,
+    /// Their station's name (zh-CN).
+    pub station_name: String,
+    /// When the code stops being valid.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A block of 协议书 serial numbers reserved for one device, so numbers made offline never collide.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

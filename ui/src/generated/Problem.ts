@@ -28,4 +28,12 @@ issues: Array<FieldIssue>,
 /**
  * With `mediation_blocked`: every reason (else empty).
  */
-reasons: Array<BlockReason>, };
+reasons: Array<BlockReason>, 
+/**
+ * With `wrong_pin`: wrong PINs left before the store locks.
+ */
+attempts_left: number | null, 
+/**
+ * With `locked_out`: when the next PIN is accepted.
+ */
+until: string | null, };

@@ -7,8 +7,8 @@ use axum::response::Response;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::code::Code;
 use beibao_sync::wire::{
-    self, ChallengeRequest, ChallengeResponse, EnrollRequest, EnrollResponse, ErrorBody, SerialBlock, TokenRequest,
-    TokenResponse,
+    self, ChallengeRequest, ChallengeResponse, EnrollCheckRequest, EnrollCheckResponse, EnrollRequest, EnrollResponse,
+    ErrorBody, SerialBlock, TokenRequest, TokenResponse,
 };
 
 use crate::app::{AppState, code_hash};
@@ -44,6 +44,41 @@ pub(crate) async fn enroll(
         officer_id: body.officer_id,
         server_key: state.public_key(),
         serials: SerialBlock { prefix: format!("SHT-{year}-"), start, end },
+    };
+    Ok(wants.reply(&resp))
+}
+
+#[utoipa::path(post, path = "/devices/enroll/check", tag = "devices", request_body = EnrollCheckRequest,
+    responses((status = 200, body = EnrollCheckResponse),
+        (status = 422, description = "`enrollment_code_invalid`, `enrollment_code_used`, `enrollment_code_expired`", body = ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+/// Whom a usable code is for, so the officer confirms it is them before the tablet makes its
+/// store; the code stays unused. Shares the enrollment rate limit (codes cannot be guessed
+/// faster through it).
+pub(crate) async fn enroll_check(
+    State(state): State<AppState>,
+    wants: Wants,
+    Json(body): Json<EnrollCheckRequest>,
+) -> Result<Response, ApiError> {
+    if !state.admit("enroll") {
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many enrollment attempts"));
+    }
+    let code = state.storage().code(&code_hash(&body.code)).await?;
+    let code = crate::plan::usable_code(code.as_ref(), state.now())?;
+    let officer = state.storage().officer(&code.officer_id).await?.ok_or_else(|| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::UnknownOfficer, "the code's officer left the registry")
+    })?;
+    let stations = state.storage().stations().await?;
+    let station_name = stations
+        .iter()
+        .find(|s| s.code == officer.station)
+        .map_or_else(|| officer.station.clone(), |s| s.name.zh.clone());
+    let resp = EnrollCheckResponse {
+        officer_id: officer.id,
+        officer_name: officer.name,
+        badge: officer.badge,
+        station_name,
+        expires_at: code.expires_at,
     };
     Ok(wants.reply(&resp))
 }

@@ -1,0 +1,126 @@
+//! First run on a new tablet: ask the server whom the enrollment code is for, then make the store
+//! for that officer under the PIN they set and enroll it. A refused enrollment leaves no store.
+
+use std::path::Path;
+use std::time::Duration;
+
+use beibao_store::Store;
+use beibao_store::key::{Entropy, KdfParams};
+use beibao_store::sync::EnrollmentRow;
+use beibao_sync::wire::{EnrollCheckRequest, EnrollCheckResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::{Env, FieldError, Session};
+
+/// How long a first-run request may take before the officer is told there is no signal.
+const FIRST_RUN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where the tablet app stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum TabletPhase {
+    /// No store: set one up (server, code, PIN).
+    FirstRun,
+    /// A store, locked: the PIN pad.
+    Locked,
+    /// Unlocked.
+    Unlocked,
+}
+
+/// What the app shows before anything else: which screen, and what that screen needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TabletStatus {
+    /// Which screen.
+    pub phase: TabletPhase,
+    /// Why the tablet is back at first run (`revoked`), if it is.
+    pub reason: Option<beibao_core::code::Code>,
+    /// The server address to offer at first run.
+    pub server_url: Option<String>,
+    /// While too many wrong PINs lock the store: when it accepts one again.
+    pub lockout_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The officer, once unlocked.
+    pub officer_id: Option<String>,
+    /// The device, once unlocked.
+    pub device_id: Option<String>,
+    /// The installed catalog's version, once unlocked.
+    pub catalog_version: Option<String>,
+    /// This app's version.
+    pub app_version: String,
+}
+
+/// What the officer typed on the first-run screen.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct FirstRunInput {
+    /// The sync server's address (`http://…` or `https://…`).
+    pub server_url: String,
+    /// The one-time enrollment code.
+    pub code: String,
+    /// The officer the server named for the code (confirmed on screen).
+    pub officer_id: String,
+    /// The PIN, typed twice on screen (6 digits).
+    pub pin: String,
+}
+
+/// The code as typed: spaces and dashes people put between groups are not part of it.
+fn clean_code(code: &str) -> String {
+    code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect()
+}
+
+/// The server address as typed, without a trailing slash; refused unless http(s).
+fn clean_url(url: &str) -> Result<String, FieldError> {
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+        return Err(FieldError::invalid(
+            beibao_core::code::Code::Invalid,
+            "server_url",
+            "the server address starts with http:// or https://",
+        ));
+    }
+    Ok(url.to_owned())
+}
+
+/// Whom an enrollment code is for; the code stays unused.
+pub async fn check_enrollment(server_url: &str, code: &str) -> Result<EnrollCheckResponse, FieldError> {
+    let client = beibao_sync::Client::new(&clean_url(server_url)?, FIRST_RUN_TIMEOUT)?;
+    Ok(client.enroll_check(&EnrollCheckRequest { code: clean_code(code) }).await?)
+}
+
+/// Make the store for the officer at `path` under the PIN and enroll it with the code. When the
+/// server refuses (or cannot be reached) the store is removed again and the error returned.
+pub async fn first_run(
+    path: &Path,
+    input: &FirstRunInput,
+    kdf: KdfParams,
+    entropy: &mut (dyn Entropy + Send),
+    env: Env,
+) -> Result<(Session, EnrollmentRow), FieldError> {
+    let url = clean_url(&input.server_url)?;
+    let (session, _) = crate::init(path, &input.pin, &input.officer_id, kdf, entropy, env)?;
+    let enrolled = match session.syncer() {
+        Ok(mut syncer) => syncer.enroll(&url, &clean_code(&input.code)).await,
+        Err(e) => Err(e),
+    };
+    match enrolled {
+        Ok(row) => Ok((session, row)),
+        Err(e) => {
+            // Nothing was recorded in the new store: remove it, so the officer can start again.
+            let _ = session.lock();
+            Store::remove(path)?;
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_code_and_an_address_as_people_type_them() {
+        assert_eq!(super::clean_code(" 1234-5678 9 "), "123456789");
+        assert_eq!(super::clean_url(" http://10.0.0.2:8440/ ").expect("url"), "http://10.0.0.2:8440");
+        assert!(super::clean_url("10.0.0.2:8440").is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! The commands the UI calls. Each is async (Tauri runs it off the UI thread), takes the one
+//! lock on the app's phase, and makes one call into beibao-field; CPU-heavy work (Argon2id at
+//! unlock and first run) runs on a blocking thread.
+
+use std::sync::Arc;
+
+use beibao_core::code::Code;
+use beibao_field::{
+    Env, FieldError, FirstRunInput, Progress, Session, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today,
+};
+use beibao_store::Store;
+use beibao_store::key::{KdfParams, OsEntropy};
+use beibao_store::system::{SystemClock, UuidV7Ids};
+use beibao_sync::wire::EnrollCheckResponse;
+use tauri::{AppHandle, Emitter, State};
+
+use crate::{App, Phase};
+
+/// The event sync progress is reported on (payload: `Progress`).
+pub const SYNC_PROGRESS: &str = "sync-progress";
+
+fn env() -> Env {
+    Env { clock: Arc::new(SystemClock), ids: Arc::new(UuidV7Ids) }
+}
+
+fn wrong_phase(message: &str) -> FieldError {
+    FieldError::Invalid { code: Code::Invalid, field: "phase".into(), message: message.into() }
+}
+
+fn blocking_failed(e: impl std::fmt::Display) -> FieldError {
+    FieldError::Store(beibao_store::StoreError::Io(format!("background task: {e}")))
+}
+
+/// Which screen to show, and what it needs.
+#[tauri::command]
+pub async fn status(app: State<'_, App>) -> Result<TabletStatus, FieldError> {
+    let phase = app.phase.lock().await;
+    let mut status = TabletStatus {
+        phase: TabletPhase::Locked,
+        reason: None,
+        server_url: app.config.server_url.clone(),
+        lockout_until: None,
+        officer_id: None,
+        device_id: None,
+        catalog_version: None,
+        app_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    match &*phase {
+        Phase::FirstRun { reason } => {
+            status.phase = TabletPhase::FirstRun;
+            status.reason = *reason;
+        }
+        Phase::Locked => {
+            status.lockout_until = beibao_store::key::lockout(&app.store_path(), chrono::Utc::now())?;
+        }
+        Phase::Unlocked(session) => {
+            status.phase = TabletPhase::Unlocked;
+            status.officer_id = Some(session.officer_id().to_owned());
+            status.device_id = Some(session.device_id().to_owned());
+            status.catalog_version = Some(session.catalog().version.clone());
+        }
+    }
+    Ok(status)
+}
+
+/// Whom an enrollment code is for (the code stays unused).
+#[tauri::command]
+pub async fn check_enrollment(server_url: String, code: String) -> Result<EnrollCheckResponse, FieldError> {
+    beibao_field::check_enrollment(&server_url, &code).await
+}
+
+/// Make the store for the confirmed officer under the PIN and enroll it.
+#[tauri::command]
+pub async fn first_run(app: State<'_, App>, input: FirstRunInput) -> Result<TabletStatus, FieldError> {
+    {
+        let mut phase = app.phase.lock().await;
+        if !matches!(*phase, Phase::FirstRun { .. }) {
+            return Err(FieldError::Store(beibao_store::StoreError::AlreadyExists(app.store_path())));
+        }
+        let path = app.store_path();
+        let (session, _) =
+            beibao_field::first_run(&path, &input, KdfParams::RECOMMENDED, &mut OsEntropy, env()).await?;
+        *phase = Phase::Unlocked(Box::new(session));
+    }
+    status(app).await
+}
+
+/// Unlock with the PIN (wrong PINs count towards the lockout, which survives a restart).
+#[tauri::command]
+pub async fn unlock(app: State<'_, App>, pin: String) -> Result<TabletStatus, FieldError> {
+    {
+        let mut phase = app.phase.lock().await;
+        match *phase {
+            Phase::Locked => {}
+            Phase::Unlocked(_) => return Err(wrong_phase("the tablet is unlocked already")),
+            Phase::FirstRun { .. } => return Err(wrong_phase("set the tablet up first")),
+        }
+        let path = app.store_path();
+        let session = tauri::async_runtime::spawn_blocking(move || beibao_field::unlock(&path, &pin, env()))
+            .await
+            .map_err(blocking_failed)??;
+        *phase = Phase::Unlocked(Box::new(session));
+    }
+    status(app).await
+}
+
+/// Lock: stop syncing and close the store.
+#[tauri::command]
+pub async fn lock(app: State<'_, App>) -> Result<(), FieldError> {
+    let mut phase = app.phase.lock().await;
+    if let Phase::Unlocked(_) = &*phase
+        && let Phase::Unlocked(session) = std::mem::replace(&mut *phase, Phase::Locked)
+    {
+        session.lock()?;
+    }
+    Ok(())
+}
+
+/// Run `f` on the unlocked session (`locked` otherwise).
+async fn with_session<T>(app: &App, f: impl FnOnce(&Session) -> Result<T, FieldError>) -> Result<T, FieldError> {
+    match &*app.phase.lock().await {
+        Phase::Unlocked(session) => f(session),
+        _ => Err(FieldError::Locked),
+    }
+}
+
+/// The Today screen.
+#[tauri::command]
+pub async fn today(app: State<'_, App>) -> Result<Today, FieldError> {
+    with_session(&app, |s| s.today_screen()).await
+}
+
+/// Where sync stands.
+#[tauri::command]
+pub async fn sync_status(app: State<'_, App>) -> Result<SyncStatus, FieldError> {
+    with_session(&app, |s| s.sync_status()).await
+}
+
+/// Sync now: push, upload, pull, reporting progress as `sync-progress` events. The sync runs on a
+/// connection of its own, so the screens stay usable; locking stops it. A revoked device has
+/// wiped its keys: its store is set aside and the app returns to first run, saying why.
+#[tauri::command]
+pub async fn sync_now(handle: AppHandle, app: State<'_, App>) -> Result<SyncSummary, FieldError> {
+    let mut syncer = with_session(&app, |s| s.syncer()).await?;
+    let mut report = |p: Progress| {
+        let _ = handle.emit(SYNC_PROGRESS, p);
+    };
+    let result = syncer.sync_now(beibao_field::SyncSettings::default(), 2, &mut report).await;
+    drop(syncer);
+    if let Err(e) = &result
+        && e.code() == Code::Revoked
+    {
+        let mut phase = app.phase.lock().await;
+        if let Phase::Unlocked(session) =
+            std::mem::replace(&mut *phase, Phase::FirstRun { reason: Some(Code::Revoked) })
+        {
+            session.lock()?;
+        }
+        let suffix = format!("revoked-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"));
+        Store::set_aside(&app.store_path(), &suffix)?;
+    }
+    result
+}

@@ -1,0 +1,71 @@
+//! The officer's tablet app: a Tauri 2 shell. The state is built once in `setup` ([`App`], whose
+//! [`Phase`] is first run, locked or unlocked); every command is a short call into beibao-field
+//! (the use cases live there, not here); errors cross to the UI as one shape, `{code, message, …}`
+//! (`beibao_field::Problem`), which the UI translates by code.
+
+mod commands;
+mod config;
+
+use std::path::PathBuf;
+
+use tauri::Manager;
+
+pub use config::Config;
+
+/// Where the app stands.
+#[derive(Debug)]
+pub enum Phase {
+    /// No store on this tablet (first start, or the last one was set aside): set it up. `reason`
+    /// says why when a store was set aside (`revoked`).
+    FirstRun {
+        /// Why the app is back at first run, as a code the UI translates.
+        reason: Option<beibao_core::code::Code>,
+    },
+    /// A store, locked: the PIN pad.
+    Locked,
+    /// Unlocked: the officer's screens.
+    Unlocked(Box<beibao_field::Session>),
+}
+
+/// The app's state, managed once.
+#[derive(Debug)]
+pub struct App {
+    config: Config,
+    phase: tokio::sync::Mutex<Phase>,
+}
+
+impl App {
+    /// The state for a data dir: first run when it holds no store, else locked.
+    pub fn new(config: Config) -> App {
+        let phase = if config.store_path().exists() { Phase::Locked } else { Phase::FirstRun { reason: None } };
+        App { config, phase: tokio::sync::Mutex::new(phase) }
+    }
+
+    fn store_path(&self) -> PathBuf {
+        self.config.store_path()
+    }
+}
+
+/// Build and run the app.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    tauri::Builder::default()
+        .setup(|app| {
+            let default_dir = app.path().app_data_dir()?;
+            let config = Config::from_env(default_dir)?;
+            app.manage(App::new(config));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::check_enrollment,
+            commands::first_run,
+            commands::unlock,
+            commands::lock,
+            commands::today,
+            commands::sync_status,
+            commands::sync_now,
+        ])
+        .run(tauri::generate_context!())
+        .expect("the app failed to start");
+}

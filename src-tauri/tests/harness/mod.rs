@@ -1,0 +1,252 @@
+//! Xvfb, tauri-driver and the app under test; a real server; waits that poll the page until a
+//! deadline (never a fixed sleep).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use beibao_tests::{Server, runtime, server_db};
+use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::runtime::Runtime;
+
+/// How long any one thing may take to appear.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A real server on loopback with the whole registry, its clock set to now (the app stamps its
+/// records with the real time).
+pub struct Fixture {
+    pub rt: Runtime,
+    pub server: Server,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let rt = runtime();
+        let dir = tempfile::tempdir().expect("tmp");
+        let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
+        server.clock.set(chrono::Utc::now());
+        let registry = &beibao_tests::fixtures().registry;
+        rt.block_on(server.state.storage().put_registry(registry, &[], server.clock.now_utc())).expect("registry");
+        Fixture { rt, server, _dir: dir }
+    }
+
+    pub fn code(&self, officer: &str) -> String {
+        self.server.code(&self.rt, officer)
+    }
+}
+
+trait NowUtc {
+    fn now_utc(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+impl NowUtc for beibao_core::clock::FixedClock {
+    fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {
+        beibao_core::clock::Clock::now(self)
+    }
+}
+
+/// Children killed when dropped.
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn need(tool: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .chain([dirs_home().join(".cargo/bin")])
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file());
+    found.unwrap_or_else(|| panic!("`{tool}` is not installed: run `make deps`"))
+}
+
+fn dirs_home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default()
+}
+
+/// The app running under tauri-driver on an Xvfb display of its own, with a data dir of its own.
+pub struct App {
+    rt: Runtime,
+    client: Option<Client>,
+    name: String,
+    _data_dir: tempfile::TempDir,
+    _driver: Kill,
+    _xvfb: Kill,
+}
+
+impl App {
+    /// Start Xvfb, tauri-driver and the app (zh-CN, 1280×800).
+    pub fn launch(fx: &Fixture, name: &str) -> App {
+        let data_dir = tempfile::tempdir().expect("data dir");
+        let mut xvfb = Command::new(need("Xvfb"))
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let mut line = String::new();
+        BufReader::new(xvfb.stdout.take().expect("stdout")).read_line(&mut line).expect("display number");
+        let display = format!(":{}", line.trim());
+        let xvfb = Kill(xvfb);
+        let (port, native) = (free_port(), free_port());
+        let driver = Command::new(need("tauri-driver"))
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", &display)
+            .env("BEIBAO_DATA_DIR", data_dir.path())
+            .env("BEIBAO_SERVER_URL", fx.server.url())
+            .env("LANG", "zh_CN.UTF-8")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver");
+        let driver = Kill(driver);
+        // tauri-driver listens first, then starts WebKitWebDriver on the native port: a session
+        // asked for before both listen is dropped.
+        let deadline = Instant::now() + WAIT;
+        for p in [port, native] {
+            while TcpStream::connect(("127.0.0.1", p)).is_err() {
+                assert!(Instant::now() < deadline, "tauri-driver did not listen on {p}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": env!("CARGO_BIN_EXE_beibao-app") }));
+        let client = rt
+            .block_on(
+                ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                    .capabilities(caps)
+                    .connect(&format!("http://127.0.0.1:{port}")),
+            )
+            .expect("a WebDriver session with the app");
+        App { rt, client: Some(client), name: name.to_owned(), _data_dir: data_dir, _driver: driver, _xvfb: xvfb }
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().expect("session")
+    }
+
+    fn sel(id: &str) -> String {
+        format!("[data-testid=\"{id}\"]")
+    }
+
+    /// Wait until an element is on the page.
+    pub fn wait(&self, id: &str) {
+        let sel = App::sel(id);
+        self.rt
+            .block_on(self.c().wait().at_most(WAIT).for_element(Locator::Css(&sel)))
+            .unwrap_or_else(|e| panic!("[{}] `{id}` never appeared: {e}", self.name));
+    }
+
+    /// Wait until an element's text contains `part`.
+    pub fn wait_text(&self, id: &str, part: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.try_text(id).unwrap_or_default();
+            if text.contains(part) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "[{}] `{id}` never said `{part}` (says `{text}`)", self.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn try_text(&self, id: &str) -> Option<String> {
+        let sel = App::sel(id);
+        self.rt.block_on(async { self.c().find(Locator::Css(&sel)).await.ok()?.text().await.ok() })
+    }
+
+    /// An element's text (waiting for it).
+    pub fn text(&self, id: &str) -> String {
+        self.wait(id);
+        self.try_text(id).unwrap_or_default()
+    }
+
+    /// An input's value.
+    pub fn value(&self, id: &str) -> String {
+        self.wait(id);
+        let sel = App::sel(id);
+        self.rt
+            .block_on(async { self.c().find(Locator::Css(&sel)).await?.prop("value").await })
+            .expect("value")
+            .unwrap_or_default()
+    }
+
+    /// How many elements carry the test id.
+    pub fn count(&self, id: &str) -> usize {
+        let sel = App::sel(id);
+        self.rt.block_on(self.c().find_all(Locator::Css(&sel))).map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Tap an element (waiting for it).
+    pub fn click(&self, id: &str) {
+        self.wait(id);
+        let sel = App::sel(id);
+        self.rt
+            .block_on(async { self.c().find(Locator::Css(&sel)).await?.click().await })
+            .unwrap_or_else(|e| panic!("[{}] tap `{id}`: {e}", self.name));
+    }
+
+    /// Type into an input (waiting for it).
+    pub fn type_into(&self, id: &str, text: &str) {
+        self.wait(id);
+        let sel = App::sel(id);
+        self.rt
+            .block_on(async {
+                let el = self.c().find(Locator::Css(&sel)).await?;
+                el.clear().await?;
+                el.send_keys(text).await
+            })
+            .unwrap_or_else(|e| panic!("[{}] type into `{id}`: {e}", self.name));
+    }
+
+    /// Tap a PIN on the pad.
+    pub fn pin(&self, pin: &str) {
+        for d in pin.chars() {
+            self.click(&format!("pin-key-{d}"));
+        }
+    }
+
+    /// Save a screenshot as `<test>-<name>.png`.
+    pub fn screenshot(&self, name: &str) -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        let png = self
+            .rt
+            .block_on(async { tokio::time::timeout(WAIT, self.c().screenshot()).await })
+            .unwrap_or_else(|_| panic!("[{}] screenshot {name} took over {WAIT:?}", self.name))
+            .expect("screenshot");
+        let path = dir.join(format!("{}-{name}.png", self.name));
+        std::fs::write(&path, png).expect("write screenshot");
+        path
+    }
+
+    /// End the session (the app exits).
+    pub fn quit(mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
+        }
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
+        }
+    }
+}

@@ -1,0 +1,61 @@
+// Dates, amounts, sizes and durations, formatted in one place. Legal dates are China dates
+// (UTC+8) whatever the tablet's zone.
+import type { Lang } from './messages';
+
+const ZONE = 'Asia/Shanghai';
+
+function locale(lang: Lang): string {
+  return lang === 'en' ? 'en-GB' : 'zh-CN';
+}
+
+/** Fen as yuan: 2000 → ¥20.00; 0 → 免费 / free. */
+export function yuan(fen: number, lang: Lang): string {
+  if (fen === 0) return lang === 'en' ? 'free' : '免费';
+  return `¥${(fen / 100).toFixed(2)}`;
+}
+
+/** A China date, with its weekday: 2026年11月30日 星期一 / Mon 30 Nov 2026. */
+export function chinaDate(when: string | Date, lang: Lang): string {
+  const d = typeof when === 'string' ? parseDate(when) : when;
+  return new Intl.DateTimeFormat(locale(lang), {
+    timeZone: ZONE, year: 'numeric', month: 'long', day: 'numeric', weekday: lang === 'en' ? 'short' : 'long',
+  }).format(d);
+}
+
+/** A China date and time to the minute: 11月30日 14:05 / 30 Nov, 14:05. */
+export function chinaTime(when: string | Date, lang: Lang): string {
+  const d = typeof when === 'string' ? parseDate(when) : when;
+  return new Intl.DateTimeFormat(locale(lang), {
+    timeZone: ZONE, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false,
+  }).format(d);
+}
+
+/** `YYYY-MM-DD` is a China date (noon, so no zone moves it to another day); else an instant. */
+function parseDate(s: string): Date {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) ? new Date(`${s}T12:00:00+08:00`) : new Date(s);
+}
+
+/** Bytes: 900 B, 1.2 KB, 3.4 MB. */
+export function bytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)} KB`;
+  return `${(n / 1_000_000).toFixed(1)} MB`;
+}
+
+/** A duration in whole seconds, rounded up: 4分30秒 / 4 min 30 s; 1小时5分 / 1 h 5 min. */
+export function duration(ms: number, lang: Lang): string {
+  const total = Math.max(0, Math.ceil(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const zh = lang !== 'en';
+  if (h > 0) return zh ? `${h}小时${m}分` : `${h} h ${m} min`;
+  if (m > 0) return zh ? `${m}分${s}秒` : `${m} min ${s} s`;
+  return zh ? `${s}秒` : `${s} s`;
+}
+
+/** A number of working days: 3个工作日 / 3 working days. */
+export function workingDays(n: number, lang: Lang): string {
+  if (lang === 'en') return `${n} working day${n === 1 ? '' : 's'}`;
+  return `${n}个工作日`;
+}
