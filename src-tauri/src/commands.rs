@@ -104,14 +104,20 @@ pub async fn unlock(app: State<'_, App>, pin: String) -> Result<TabletStatus, Fi
     status(app).await
 }
 
+/// Move the app to `next`, locking the session it held (if any).
+fn leave(phase: &mut Phase, next: Phase) -> Result<(), FieldError> {
+    match std::mem::replace(phase, next) {
+        Phase::Unlocked(session) => Ok(session.lock()?),
+        _ => Ok(()),
+    }
+}
+
 /// Lock: stop syncing and close the store.
 #[tauri::command]
 pub async fn lock(app: State<'_, App>) -> Result<(), FieldError> {
     let mut phase = app.phase.lock().await;
-    if let Phase::Unlocked(_) = &*phase
-        && let Phase::Unlocked(session) = std::mem::replace(&mut *phase, Phase::Locked)
-    {
-        session.lock()?;
+    if matches!(*phase, Phase::Unlocked(_)) {
+        leave(&mut phase, Phase::Locked)?;
     }
     Ok(())
 }

@@ -227,6 +227,49 @@ fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
 }
 
 #[test]
+fn today_lists_the_officers_villages_with_days_since_the_last_visit() {
+    let mut t = tablet();
+    let h = household(&t, true);
+    let registry = &t.fixtures.registry;
+    let place = |t: &Tablet, code: &str| {
+        let today = t.session.today_screen().expect("today");
+        today.places.into_iter().find(|p| p.code == code).expect("an assigned village")
+    };
+    let today = t.session.today_screen().expect("today");
+    let villages = registry.villages_of(OFFICER);
+    assert_eq!(today.places.iter().filter(|p| p.kind == "village").count(), villages.len());
+    assert!(today.places.iter().all(|p| p.days_since_visit.is_none()), "nothing visited yet");
+    assert!(today.special_due.iter().any(|x| x.id == h.id), "a care household never visited is due");
+    let in_village: Vec<_> = registry.households.iter().filter(|x| x.village == h.village).collect();
+    let p = place(&t, &h.village);
+    assert_eq!(p.households as usize, in_village.len());
+    let special = in_village.iter().filter(|x| !x.groups().is_empty()).count();
+    assert_eq!(p.special_households as usize, special);
+
+    let home = h.location.expect("located");
+    let now = t.clock.now();
+    t.session
+        .record_visit(VisitInput {
+            id: None,
+            target: VisitTarget::Household(h.id.clone()),
+            purposes: vec![VisitPurpose::SpecialGroupCare],
+            started_at: now - Duration::minutes(20),
+            ended_at: now,
+            outcome: VisitOutcome::Met,
+            persons_met: 1,
+            fix: Some(GpsFix { lat: home.lat, lon: home.lon, accuracy_m: 10.0, taken_at: now }),
+            note: String::new(),
+        })
+        .expect("record");
+    assert_eq!(place(&t, &h.village).days_since_visit, Some(0));
+    let other = villages.iter().find(|v| **v != h.village).expect("another village");
+    assert_eq!(place(&t, other).days_since_visit, None, "only the visited village moves");
+    t.clock.advance(Duration::days(3));
+    assert_eq!(place(&t, &h.village).days_since_visit, Some(3));
+    assert_eq!(t.session.today_screen().expect("today").pending.ops, 1, "the visit waits to sync");
+}
+
+#[test]
 fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
     let mut t = tablet();
     let h = household(&t, false);

@@ -16,7 +16,7 @@ use beibao_server::admin::{new_account, open_storage, seed};
 use beibao_server::app::{Limits, OsRandom};
 use beibao_server::storage::{Role, StorageError};
 use chrono::{DateTime, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "beibao-server", about = "Beibao central endpoint: sync API and administration")]
@@ -45,6 +45,30 @@ enum RoleArg {
 enum RankArg {
     Officer,
     Auxiliary,
+}
+
+/// An officer and a village or an enterprise (`assign`, `unassign`).
+#[derive(Debug, Args)]
+struct PlaceArgs {
+    /// Officer id.
+    #[arg(long)]
+    officer: String,
+    /// Village code.
+    #[arg(long, conflicts_with = "enterprise", required_unless_present = "enterprise")]
+    village: Option<String>,
+    /// Enterprise code.
+    #[arg(long)]
+    enterprise: Option<String>,
+}
+
+impl PlaceArgs {
+    /// The officer, the kind and the code (clap makes it exactly one of the two).
+    fn parts(self) -> (String, AssignmentKind, String) {
+        match (self.village, self.enterprise) {
+            (Some(v), _) => (self.officer, AssignmentKind::Village, v),
+            (None, e) => (self.officer, AssignmentKind::Enterprise, e.unwrap_or_default()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,30 +121,16 @@ enum Cmd {
     },
     /// Assign a village (with its households) or an enterprise to an officer; their tablets pull it.
     Assign {
-        /// Officer id.
-        #[arg(long)]
-        officer: String,
-        /// Village code.
-        #[arg(long, conflicts_with = "enterprise", required_unless_present = "enterprise")]
-        village: Option<String>,
-        /// Enterprise code.
-        #[arg(long)]
-        enterprise: Option<String>,
+        #[command(flatten)]
+        place: PlaceArgs,
         /// Since when (YYYY-MM-DD; default today in China).
         #[arg(long)]
         since: Option<chrono::NaiveDate>,
     },
     /// End an assignment: the officer's tablets drop it from the day (what was recorded stays).
     Unassign {
-        /// Officer id.
-        #[arg(long)]
-        officer: String,
-        /// Village code.
-        #[arg(long, conflicts_with = "enterprise", required_unless_present = "enterprise")]
-        village: Option<String>,
-        /// Enterprise code.
-        #[arg(long)]
-        enterprise: Option<String>,
+        #[command(flatten)]
+        place: PlaceArgs,
         /// The last day (YYYY-MM-DD; default today in China).
         #[arg(long)]
         until: Option<chrono::NaiveDate>,
@@ -227,14 +237,6 @@ fn read_calendar(file: &std::path::Path) -> Result<PublishedCalendar, StorageErr
         .map_err(|e| StorageError::refused(Code::BadCalendar, format!("{}: {e}", file.display())))
 }
 
-/// `--village` or `--enterprise` (clap makes it exactly one).
-fn place(village: Option<String>, enterprise: Option<String>) -> (AssignmentKind, String) {
-    match (village, enterprise) {
-        (Some(v), _) => (AssignmentKind::Village, v),
-        (None, e) => (AssignmentKind::Enterprise, e.unwrap_or_default()),
-    }
-}
-
 fn fail(code: Code, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error[{code}]: {msg}");
     ExitCode::FAILURE
@@ -307,8 +309,8 @@ async fn main() -> ExitCode {
                     format!("警员 {id} 已调至 {station}")
                 });
             }
-            Cmd::Assign { officer, village, enterprise, since } => {
-                let (kind, target) = place(village, enterprise);
+            Cmd::Assign { place, since } => {
+                let (officer, kind, target) = place.parts();
                 let since = since.unwrap_or_else(|| beibao_core::calendar::china_date(now));
                 let a = AssignmentChange { officer: officer.clone(), kind, target: target.clone(), since, until: None };
                 let n = storage.assign(&a, now).await?;
@@ -316,8 +318,8 @@ async fn main() -> ExitCode {
                     format!("已将 {target} 分配给警员 {officer}（自 {since} 起），{n} 条变更待平板拉取 / assigned; {n} changes offered")
                 });
             }
-            Cmd::Unassign { officer, village, enterprise, until } => {
-                let (kind, target) = place(village, enterprise);
+            Cmd::Unassign { place, until } => {
+                let (officer, kind, target) = place.parts();
                 let until = until.unwrap_or_else(|| beibao_core::calendar::china_date(now));
                 storage.unassign(&officer, kind, &target, until, now).await?;
                 print(cli.json, &serde_json::json!({ "officer": officer, "kind": kind, "target": target, "until": until }), || {

@@ -566,13 +566,6 @@ async fn get_assignment(
     }))
 }
 
-fn kind_of(stored: &str) -> AssignmentKind {
-    match stored {
-        "village" => AssignmentKind::Village,
-        _ => AssignmentKind::Enterprise,
-    }
-}
-
 /// A place's bodies: the village or enterprise, then a village's households by id.
 async fn place_bodies(c: &impl GenericClient, kind: AssignmentKind, code: &str) -> Result<Vec<String>, StorageError> {
     let kind = plan::kind_name(kind);
@@ -705,16 +698,17 @@ impl Roster for Postgres {
                 &[&officer],
             )
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AssignmentChange {
-                officer: officer.to_owned(),
-                kind: kind_of(r.get(0)),
-                target: r.get(1),
-                since: r.get(2),
-                until: None,
+        rows.iter()
+            .map(|r| {
+                Ok(AssignmentChange {
+                    officer: officer.to_owned(),
+                    kind: from_name(r.get(0))?,
+                    target: r.get(1),
+                    since: r.get(2),
+                    until: None,
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn add_officer(&self, officer: &Officer, now: DateTime<Utc>) -> Result<(), StorageError> {

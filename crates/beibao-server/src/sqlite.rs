@@ -305,10 +305,7 @@ fn get_assignment(
 }
 
 fn assignment_row(officer: &str, kind: &str, target: String, since: &str) -> Result<AssignmentChange, StorageError> {
-    let kind = match kind {
-        "village" => AssignmentKind::Village,
-        _ => AssignmentKind::Enterprise,
-    };
+    let kind = from_name::<AssignmentKind>(kind)?;
     let since = since.parse().map_err(|e| StorageError::Db(format!("stored assignment date {since}: {e}")))?;
     Ok(AssignmentChange { officer: officer.to_owned(), kind, target, since, until: None })
 }

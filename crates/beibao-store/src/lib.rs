@@ -35,6 +35,16 @@ pub struct Store {
     key: DbKey,
 }
 
+/// Every file of a store: the database, its key file, and SQLite's WAL and shared-memory files.
+fn store_files(path: &Path) -> [PathBuf; 4] {
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [path.to_owned(), key_path(path), beside("-wal"), beside("-shm")]
+}
+
 impl Store {
     /// Create a new encrypted store at `path`, its key wrapped under `pin`.
     pub fn create(path: &Path, pin: &str, kdf: KdfParams, entropy: &mut dyn Entropy) -> Result<Store, StoreError> {
@@ -54,38 +64,28 @@ impl Store {
         Ok(store)
     }
 
-    /// Move a store's files aside (`<name>.<suffix>`, the key file and WAL with it): a revoked
-    /// tablet starts a new first run, and what it held stays on disk, encrypted, for the station.
-    /// Returns the database's new path.
+    /// Move a store aside, to `<name>.<suffix>` with its key file and WAL: a revoked tablet
+    /// starts a new first run, and what it held stays on disk, encrypted, openable with the PIN
+    /// at the new path. Returns that path.
     pub fn set_aside(path: &Path, suffix: &str) -> Result<PathBuf, StoreError> {
-        let renamed = |p: &Path| {
-            let mut name = p.as_os_str().to_owned();
-            name.push(".");
-            name.push(suffix);
-            PathBuf::from(name)
-        };
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let mut shm = path.as_os_str().to_owned();
-        shm.push("-shm");
-        for p in [path.to_owned(), key_path(path), wal.into(), shm.into()] {
-            match std::fs::rename(&p, renamed(&p)) {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".");
+        name.push(suffix);
+        let to = PathBuf::from(name);
+        for (from, to) in store_files(path).iter().zip(store_files(&to)) {
+            match std::fs::rename(from, &to) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(StoreError::Io(format!("{}: {e}", p.display()))),
+                Err(e) => return Err(StoreError::Io(format!("{}: {e}", from.display()))),
             }
         }
-        Ok(renamed(path))
+        Ok(to)
     }
 
     /// Remove a store's files (database, key file, WAL): a first run whose enrollment was refused
     /// leaves nothing behind, so the officer can start again. Missing files are not an error.
     pub fn remove(path: &Path) -> Result<(), StoreError> {
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let mut shm = path.as_os_str().to_owned();
-        shm.push("-shm");
-        for p in [path.to_owned(), key_path(path), wal.into(), shm.into()] {
+        for p in store_files(path) {
             match std::fs::remove_file(&p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -52,6 +52,27 @@ fn file_hash(path: &Path) -> String {
 }
 
 #[test]
+fn a_store_set_aside_opens_at_its_new_path_and_a_removed_one_leaves_no_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (path, store) = new_store(dir.path());
+    store.lock().expect("lock");
+    let aside = Store::set_aside(&path, "revoked-20261130T120000").expect("set aside");
+    assert!(!path.exists() && !beibao_store::key::key_path(&path).exists(), "the old path is free for a new store");
+    Store::unlock(&aside, "246810", t0()).expect("the set-aside store opens with its PIN").lock().expect("lock");
+    let (again, store) = new_store(dir.path());
+    assert_eq!(again, path, "a new store takes the old path");
+    store.lock().expect("lock");
+    Store::remove(&path).expect("remove");
+    Store::remove(&path).expect("removing what is gone is no error");
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert!(left.iter().all(|name| name.contains("revoked-")), "only the set-aside store is left: {left:?}");
+}
+
+#[test]
 fn create_unlock_lock_and_change_pin() {
     let dir = tempfile::tempdir().expect("tmp");
     let (path, store) = new_store(dir.path());

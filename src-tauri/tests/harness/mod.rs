@@ -27,24 +27,15 @@ impl Fixture {
         let rt = runtime();
         let dir = tempfile::tempdir().expect("tmp");
         let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
-        server.clock.set(chrono::Utc::now());
+        let now = chrono::Utc::now();
+        server.clock.set(now);
         let registry = &beibao_tests::fixtures().registry;
-        rt.block_on(server.state.storage().put_registry(registry, &[], server.clock.now_utc())).expect("registry");
+        rt.block_on(server.state.storage().put_registry(registry, &[], now)).expect("registry");
         Fixture { rt, server, _dir: dir }
     }
 
     pub fn code(&self, officer: &str) -> String {
         self.server.code(&self.rt, officer)
-    }
-}
-
-trait NowUtc {
-    fn now_utc(&self) -> chrono::DateTime<chrono::Utc>;
-}
-
-impl NowUtc for beibao_core::clock::FixedClock {
-    fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {
-        beibao_core::clock::Clock::now(self)
     }
 }
 
