@@ -5,14 +5,19 @@
 use std::sync::Arc;
 
 use beibao_core::code::Code;
+use beibao_core::ops::StoredVisit;
+use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
-    Env, FieldError, FirstRunInput, Progress, Session, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today,
+    DraftSummary, Env, FieldError, FirstRunInput, HouseholdScreen, Progress, Reveal, Session, SyncStatus, SyncSummary,
+    TabletPhase, TabletStatus, Today, VillageScreen, VisitDraft, VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
+use beibao_store::queries::HouseholdHit;
 use beibao_store::system::{SystemClock, UuidV7Ids};
 use beibao_sync::wire::EnrollCheckResponse;
 use tauri::{AppHandle, Emitter, State};
+use uuid::Uuid;
 
 use crate::{App, Phase};
 
@@ -130,10 +135,108 @@ async fn with_session<T>(app: &App, f: impl FnOnce(&Session) -> Result<T, FieldE
     }
 }
 
+/// Run `f` on the unlocked session, mutably (writes).
+async fn with_session_mut<T>(
+    app: &App,
+    f: impl FnOnce(&mut Session) -> Result<T, FieldError>,
+) -> Result<T, FieldError> {
+    match &mut *app.phase.lock().await {
+        Phase::Unlocked(session) => f(session),
+        _ => Err(FieldError::Locked),
+    }
+}
+
 /// The Today screen.
 #[tauri::command]
 pub async fn today(app: State<'_, App>) -> Result<Today, FieldError> {
     with_session(&app, |s| s.today_screen()).await
+}
+
+/// A village: its boundary and households with days since their last visit.
+#[tauri::command]
+pub async fn village(app: State<'_, App>, code: String) -> Result<VillageScreen, FieldError> {
+    with_session(&app, |s| s.village_screen(&code)).await
+}
+
+/// A household: members masked, groups, visits and services.
+#[tauri::command]
+pub async fn household(app: State<'_, App>, id: String) -> Result<HouseholdScreen, FieldError> {
+    with_session(&app, |s| s.household_screen(&id)).await
+}
+
+/// A member's full ID number or phone (written to the access log).
+#[tauri::command]
+pub async fn reveal(
+    app: State<'_, App>,
+    household: String,
+    person: String,
+    what: Reveal,
+) -> Result<String, FieldError> {
+    with_session_mut(&app, |s| s.reveal(&household, &person, what)).await
+}
+
+/// Search households (name, ID tail, address) within a village.
+#[tauri::command]
+pub async fn search(
+    app: State<'_, App>,
+    query: String,
+    village: Option<String>,
+) -> Result<Vec<HouseholdHit>, FieldError> {
+    with_session(&app, |s| s.search(&query, village.as_deref())).await
+}
+
+/// Work under way: visit drafts and mediations not finalized.
+#[tauri::command]
+pub async fn drafts(app: State<'_, App>) -> Result<Vec<DraftSummary>, FieldError> {
+    with_session(&app, |s| s.drafts()).await
+}
+
+/// Start a visit now: a draft on the tablet.
+#[tauri::command]
+pub async fn start_visit(app: State<'_, App>, target: VisitTarget) -> Result<VisitDraft, FieldError> {
+    with_session_mut(&app, |s| s.start_visit(target, vec![])).await
+}
+
+/// Save a visit draft as it changes.
+#[tauri::command]
+pub async fn save_visit_draft(app: State<'_, App>, draft: VisitDraft) -> Result<VisitDraft, FieldError> {
+    with_session_mut(&app, |s| s.save_visit_draft(draft)).await
+}
+
+/// A saved visit draft.
+#[tauri::command]
+pub async fn visit_draft(app: State<'_, App>, id: Uuid) -> Result<VisitDraft, FieldError> {
+    with_session(&app, |s| s.visit_draft(id)).await
+}
+
+/// The proof-of-visit verdict the draft would get if saved now.
+#[tauri::command]
+pub async fn visit_verdict(app: State<'_, App>, draft: VisitDraft) -> Result<ProofVerdict, FieldError> {
+    with_session(&app, |s| s.visit_verdict(&draft)).await
+}
+
+/// Record a finished visit (its draft removed).
+#[tauri::command]
+pub async fn record_visit(app: State<'_, App>, input: VisitInput) -> Result<StoredVisit, FieldError> {
+    with_session_mut(&app, |s| s.record_visit(input)).await
+}
+
+/// Throw a draft away.
+#[tauri::command]
+pub async fn discard_draft(app: State<'_, App>, id: Uuid) -> Result<(), FieldError> {
+    with_session_mut(&app, |s| s.discard_draft(id)).await
+}
+
+/// The tablet's position now: the configured fixed position on desktop and in tests (a phone or
+/// tablet build asks the platform); `no_fix` when there is none (the officer places a pin).
+#[tauri::command]
+pub async fn locate(app: State<'_, App>) -> Result<GpsFix, FieldError> {
+    let f = app.config.fake_fix.ok_or_else(|| FieldError::Invalid {
+        code: Code::NoFix,
+        field: "fix".into(),
+        message: "no position fix on this device".into(),
+    })?;
+    Ok(GpsFix { lat: f.lat, lon: f.lon, accuracy_m: f.accuracy_m, taken_at: chrono::Utc::now() })
 }
 
 /// Where sync stands.

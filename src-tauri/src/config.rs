@@ -10,16 +10,51 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The server address first run offers (`BEIBAO_SERVER_URL`), if any.
     pub server_url: Option<String>,
+    /// A fixed position reported as the GPS fix (`BEIBAO_FAKE_FIX=lat,lon,accuracy_m`): the desktop
+    /// and the tests have no GPS. Without it (and without a platform provider) there is no fix
+    /// and the officer places a pin by hand.
+    pub fake_fix: Option<FakeFix>,
+}
+
+/// A fixed position: latitude, longitude, accuracy in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FakeFix {
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Accuracy (metres).
+    pub accuracy_m: f64,
+}
+
+impl std::str::FromStr for FakeFix {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FakeFix, String> {
+        let parts: Vec<f64> = s
+            .split(',')
+            .map(|p| p.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("BEIBAO_FAKE_FIX `{s}`: {e}"))?;
+        match parts[..] {
+            [lat, lon, accuracy_m] => Ok(FakeFix { lat, lon, accuracy_m }),
+            _ => Err(format!("BEIBAO_FAKE_FIX `{s}`: expected lat,lon,accuracy_m")),
+        }
+    }
 }
 
 impl Config {
     /// From the environment: `BEIBAO_DATA_DIR` (else the platform's app data dir),
-    /// `BEIBAO_SERVER_URL`.
+    /// `BEIBAO_SERVER_URL`, `BEIBAO_FAKE_FIX`.
     pub fn from_env(default_dir: PathBuf) -> std::io::Result<Config> {
         let data_dir = std::env::var_os("BEIBAO_DATA_DIR").map(PathBuf::from).unwrap_or(default_dir);
         std::fs::create_dir_all(&data_dir)?;
         let server_url = std::env::var("BEIBAO_SERVER_URL").ok().filter(|s| !s.trim().is_empty());
-        Ok(Config { data_dir, server_url })
+        let fake_fix = match std::env::var("BEIBAO_FAKE_FIX") {
+            Ok(s) => Some(s.parse().map_err(std::io::Error::other)?),
+            Err(_) => None,
+        };
+        Ok(Config { data_dir, server_url, fake_fix })
     }
 
     /// The store's path.

@@ -54,6 +54,7 @@ pub fn visit(t: &mut Tablet, rng: &mut ChaCha8Rng) -> uuid::Uuid {
             outcome: VisitOutcome::Met,
             persons_met: 2,
             fix: Some(fix),
+            pin: None,
             note: "走访".into(),
         })
         .expect("record visit");

@@ -418,6 +418,7 @@ pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError>
                 outcome: *outcome,
                 persons_met: *persons,
                 fix,
+                pin: None,
                 note: note.clone(),
             })?;
             out(json, &stored, |s| format!("走访已记录 {} · 核验：{}", s.visit.id, s.verdict.describe().zh))

@@ -119,6 +119,7 @@ fn main() {
         started_at: start,
         ended_at: start + chrono::Duration::minutes(20),
         fix: Some(GpsFix { lat: 34.985, lon, accuracy_m: 12.0, taken_at: start }),
+        pin: None,
         note: String::new(),
     };
     let visits = [visit(117.405), visit(117.43)];

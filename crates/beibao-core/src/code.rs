@@ -83,6 +83,12 @@ codes! {
     VisitBadFix = "visit_bad_fix",
     /// A purpose is given twice.
     VisitDuplicatePurpose = "visit_duplicate_purpose",
+    /// The tablet has no position fix (place a pin by hand, with a reason).
+    NoFix = "no_fix",
+    /// A visit has both a GPS fix and a manual pin.
+    VisitFixAndPin = "visit_fix_and_pin",
+    /// A manual pin needs a reason (1 to 200 characters).
+    VisitPinReason = "visit_pin_reason",
     /// A visit ends before it starts.
     VisitEndsBeforeStart = "visit_ends_before_start",
     /// A visit has no purpose.

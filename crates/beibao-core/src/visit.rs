@@ -82,6 +82,25 @@ pub struct GpsFix {
     pub taken_at: DateTime<Utc>,
 }
 
+/// A position the officer placed by hand on the map when the tablet had no usable fix, with the
+/// reason. It is recorded as such and never proves presence ([`ProofVerdict::ManualPin`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ManualPin {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+    /// Why there is no GPS fix (e.g. "山谷里没有卫星信号").
+    pub reason: String,
+    /// When the pin was placed (device clock).
+    pub placed_at: DateTime<Utc>,
+}
+
+/// Longest reason for a manual pin, in characters.
+pub const MAX_PIN_REASON: usize = 200;
+
 impl GpsFix {
     /// The position.
     pub fn point(&self) -> GeoPoint {
@@ -117,6 +136,9 @@ pub struct Visit {
     /// GPS fix, if the tablet had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<GpsFix>,
+    /// A position placed by hand instead of a fix (never both).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<ManualPin>,
     /// Free-text note.
     #[serde(default)]
     pub note: String,
@@ -158,6 +180,20 @@ pub enum VisitError {
         /// Accuracy.
         accuracy_m: f64,
     },
+    /// Both a GPS fix and a manual pin.
+    #[error("a visit has a GPS fix or a manual pin, not both")]
+    FixAndPin,
+    /// A manual pin without a reason, or with one too long.
+    #[error("say why the position was placed by hand (1 to 200 characters)")]
+    PinReason,
+    /// A manual pin off the globe.
+    #[error("the manual pin is not a valid position (lat {lat}, lon {lon})")]
+    BadPin {
+        /// Latitude.
+        lat: f64,
+        /// Longitude.
+        lon: f64,
+    },
 }
 
 impl VisitError {
@@ -169,7 +205,9 @@ impl VisitError {
             VisitError::EndsBeforeStart => Code::VisitEndsBeforeStart,
             VisitError::TooLong => Code::VisitTooLong,
             VisitError::PersonsMismatch { .. } => Code::VisitPersonsMismatch,
-            VisitError::BadFix { .. } => Code::VisitBadFix,
+            VisitError::BadFix { .. } | VisitError::BadPin { .. } => Code::VisitBadFix,
+            VisitError::FixAndPin => Code::VisitFixAndPin,
+            VisitError::PinReason => Code::VisitPinReason,
         }
     }
 }
@@ -206,6 +244,18 @@ impl Visit {
                 && f.accuracy_m > 0.0;
             if !ok {
                 return Err(VisitError::BadFix { lat: f.lat, lon: f.lon, accuracy_m: f.accuracy_m });
+            }
+        }
+        if let Some(pin) = &self.pin {
+            if self.fix.is_some() {
+                return Err(VisitError::FixAndPin);
+            }
+            let reason = pin.reason.trim().chars().count();
+            if reason == 0 || reason > MAX_PIN_REASON {
+                return Err(VisitError::PinReason);
+            }
+            if !((-90.0..=90.0).contains(&pin.lat) && (-180.0..=180.0).contains(&pin.lon)) {
+                return Err(VisitError::BadPin { lat: pin.lat, lon: pin.lon });
             }
         }
         Ok(())
@@ -250,6 +300,12 @@ pub enum ProofVerdict {
         /// The fix's accuracy in metres.
         accuracy_m: f64,
     },
+    /// No fix: the officer placed the position by hand (with a reason). It proves nothing; it says
+    /// whether the pin lies inside the village boundary.
+    ManualPin {
+        /// The pin lies inside the village boundary.
+        inside_village: bool,
+    },
     /// Outside the village and away from the household.
     Outside {
         /// Distance to the village boundary in metres.
@@ -265,6 +321,12 @@ impl ProofVerdict {
                 LocalText::new(format!("在户附近（{distance_m:.0} 米）"), format!("at the door ({distance_m:.0} m)"))
             }
             ProofVerdict::InsideVillage => LocalText::new("在村内", "inside the village"),
+            ProofVerdict::ManualPin { inside_village: true } => {
+                LocalText::new("手动标点（村内），未经定位证明", "manual pin inside the village, not proven by GPS")
+            }
+            ProofVerdict::ManualPin { inside_village: false } => {
+                LocalText::new("手动标点（村外），未经定位证明", "manual pin outside the village, not proven by GPS")
+            }
             ProofVerdict::NoFix => LocalText::new("无定位", "no GPS fix"),
             ProofVerdict::StaleFix => LocalText::new("定位过旧", "stale GPS fix"),
             ProofVerdict::PoorAccuracy { accuracy_m } => LocalText::new(
@@ -293,7 +355,12 @@ pub fn proof_of_visit(
     policy: &ProofPolicy,
 ) -> ProofVerdict {
     let Some(fix) = visit.fix else {
-        return ProofVerdict::NoFix;
+        return match &visit.pin {
+            Some(pin) => ProofVerdict::ManualPin {
+                inside_village: village.contains(&GeoPoint { lat: pin.lat, lon: pin.lon }.to_point()),
+            },
+            None => ProofVerdict::NoFix,
+        };
     };
     if fix.taken_at < visit.started_at - policy.max_fix_age || fix.taken_at > visit.ended_at + policy.max_fix_age {
         return ProofVerdict::StaleFix;

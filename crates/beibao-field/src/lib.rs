@@ -6,6 +6,7 @@ mod enroll;
 mod error;
 mod mediation;
 mod records;
+mod screens;
 mod sync;
 
 use std::path::Path;
@@ -31,8 +32,10 @@ pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
 pub use crate::mediation::{OpenMediation, SignatureInput};
 pub use crate::records::{AcceptInput, AdvanceInput, DeliverInput, VisitDraft, VisitInput};
+pub use crate::screens::{HouseholdScreen, MemberView, Reveal, ServiceLine, VillageScreen, VisitLine};
 pub use crate::sync::{Background, SyncEvent, SyncSummary, Syncer};
 pub use beibao_store::drafts::{DraftKind, DraftSummary};
+pub use beibao_store::records::AuditEntry;
 pub use beibao_store::sync::SyncStatus;
 pub use beibao_sync::{Progress, Settings as SyncSettings};
 

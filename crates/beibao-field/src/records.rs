@@ -3,9 +3,11 @@
 use beibao_core::activity::{Hazard, PublicitySession, Rating};
 use beibao_core::catalog::Mode;
 use beibao_core::code::Code;
-use beibao_core::registry::SpecialGroup;
+use beibao_core::registry::{GeoPoint, SpecialGroup, Village};
 use beibao_core::service_request::{Acceptance, RequestState, ServiceRequest, Transition, accept};
-use beibao_core::visit::{GpsFix, ProofPolicy, Visit, VisitOutcome, VisitPurpose, VisitTarget, proof_of_visit};
+use beibao_core::visit::{
+    GpsFix, ManualPin, ProofPolicy, Visit, VisitOutcome, VisitPurpose, VisitTarget, proof_of_visit,
+};
 use beibao_store::StoreError;
 use beibao_store::records::{self as rec, RequestEvent, StoredVisit};
 use beibao_store::registry as reg;
@@ -34,6 +36,9 @@ pub struct VisitDraft {
     pub persons_met: Option<u16>,
     /// The last GPS fix taken.
     pub fix: Option<GpsFix>,
+    /// A position placed by hand instead (with its reason), when the tablet has no usable fix.
+    #[serde(default)]
+    pub pin: Option<ManualPin>,
     /// Note so far.
     pub note: String,
 }
@@ -59,6 +64,9 @@ pub struct VisitInput {
     pub persons_met: u16,
     /// GPS fix, if any.
     pub fix: Option<GpsFix>,
+    /// A position placed by hand instead of a fix, with the reason.
+    #[serde(default)]
+    pub pin: Option<ManualPin>,
     /// Note.
     pub note: String,
 }
@@ -110,16 +118,23 @@ pub struct AcceptInput {
 }
 
 impl Session {
-    fn village_of(&self, target: &VisitTarget) -> Result<String, FieldError> {
+    /// The village of a visit's target, the target's position (when the register has one) and
+    /// whether a household has members of the care indicator's groups.
+    pub(crate) fn place_of(&self, target: &VisitTarget) -> Result<(Village, Option<GeoPoint>, bool), FieldError> {
         let conn = self.store.conn();
-        Ok(match target {
+        let (code, home, special_group) = match target {
             VisitTarget::Household(id) => {
-                reg::household(conn, id)?.ok_or_else(|| FieldError::not_found("household", id))?.village
+                let h = reg::household(conn, id)?.ok_or_else(|| FieldError::not_found("household", id))?;
+                let special = h.groups().iter().any(|g| g.counts_for_care_indicator());
+                (h.village, h.location, special)
             }
             VisitTarget::Enterprise(code) => {
-                reg::enterprise(conn, code)?.ok_or_else(|| FieldError::not_found("enterprise", code))?.village
+                let e = reg::enterprise(conn, code)?.ok_or_else(|| FieldError::not_found("enterprise", code))?;
+                (e.village, Some(e.location), false)
             }
-        })
+        };
+        let village = reg::village(conn, &code)?.ok_or_else(|| FieldError::not_found("village", &code))?;
+        Ok((village, home, special_group))
     }
 
     /// Start a visit now to a household or enterprise of the register: a draft saved on the tablet.
@@ -132,6 +147,7 @@ impl Session {
             outcome: None,
             persons_met: None,
             fix: None,
+            pin: None,
             note: String::new(),
         };
         self.save_visit_draft(draft)
@@ -139,7 +155,7 @@ impl Session {
 
     /// Save a visit draft as it changes (every edit of the form).
     pub fn save_visit_draft(&mut self, draft: VisitDraft) -> Result<VisitDraft, FieldError> {
-        self.village_of(&draft.target)?;
+        self.place_of(&draft.target)?;
         let subject = match &draft.target {
             VisitTarget::Household(id) | VisitTarget::Enterprise(id) => id.clone(),
         };
@@ -164,12 +180,12 @@ impl Session {
         if input.ended_at > now + chrono::Duration::minutes(FUTURE_SLACK_MINUTES) {
             return Err(FieldError::invalid(Code::Invalid, "ended_at", "the visit ends after the tablet's clock"));
         }
-        let village = self.village_of(&input.target)?;
+        let (village, home, special_group) = self.place_of(&input.target)?;
         let visit = Visit {
             id: input.id.unwrap_or_else(|| self.ids.next_id()),
             device_id: self.device_id.clone(),
             officer_id: self.officer_id.clone(),
-            village,
+            village: village.code.clone(),
             target: input.target,
             purposes: input.purposes,
             outcome: input.outcome,
@@ -177,19 +193,10 @@ impl Session {
             started_at: input.started_at,
             ended_at: input.ended_at,
             fix: input.fix,
+            pin: input.pin,
             note: input.note,
         };
         visit.validate()?;
-        let conn = self.store.conn();
-        let village =
-            reg::village(conn, &visit.village)?.ok_or_else(|| FieldError::not_found("village", &visit.village))?;
-        let (home, special_group) = match &visit.target {
-            VisitTarget::Household(id) => {
-                let h = reg::household(conn, id)?.ok_or_else(|| FieldError::not_found("household", id))?;
-                (h.location, h.groups().iter().any(|g| g.counts_for_care_indicator()))
-            }
-            VisitTarget::Enterprise(code) => (reg::enterprise(conn, code)?.map(|e| e.location), false),
-        };
         let verdict = proof_of_visit(&visit, &village.geometry, home, &ProofPolicy::default());
         let stored = StoredVisit { visit, verdict, special_group };
         let op = self.ids.next_id();

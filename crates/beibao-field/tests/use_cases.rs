@@ -178,6 +178,7 @@ fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
             outcome: VisitOutcome::Met,
             persons_met: 2,
             fix: resumed.fix,
+            pin: None,
             note: resumed.note,
         })
         .expect("record");
@@ -207,6 +208,7 @@ fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
         outcome: VisitOutcome::Met,
         persons_met: 1,
         fix: None,
+        pin: None,
         note: String::new(),
     };
     let err = t.session.record_visit(input(vec![], now - Duration::minutes(5), now));
@@ -258,6 +260,7 @@ fn today_lists_the_officers_villages_with_days_since_the_last_visit() {
             outcome: VisitOutcome::Met,
             persons_met: 1,
             fix: Some(GpsFix { lat: home.lat, lon: home.lon, accuracy_m: 10.0, taken_at: now }),
+            pin: None,
             note: String::new(),
         })
         .expect("record");
@@ -597,4 +600,189 @@ fn opening(kind: MediationKind, village: &str, eligibility: EligibilityInput, ac
 
 fn signature(signer: Signer, mark: Mark, strokes: Vec<Vec<StrokePoint>>) -> SignatureInput {
     SignatureInput { signer, mark, strokes, png: PNG.to_vec() }
+}
+
+#[test]
+fn the_village_screen_draws_the_boundary_and_every_household_with_days_since_its_visit() {
+    let mut t = tablet();
+    let h = household(&t, true);
+    let screen = t.session.village_screen(&h.village).expect("village");
+    let expected: Vec<_> = t.fixtures.registry.households.iter().filter(|x| x.village == h.village).collect();
+    assert_eq!(screen.households.len(), expected.len());
+    assert!(screen.boundary.len() >= 4 && screen.boundary.first() == screen.boundary.last(), "a closed ring");
+    let row = screen.households.iter().find(|x| x.id == h.id).expect("the household");
+    assert_eq!(row.members.len(), h.members.len());
+    assert_eq!(row.head, h.head().expect("head").name);
+    assert_eq!(row.groups, h.groups().into_iter().collect::<Vec<_>>());
+    assert_eq!(row.days_since_visit, None);
+
+    let now = t.clock.now();
+    let home = h.location.expect("located");
+    t.session
+        .record_visit(VisitInput {
+            id: None,
+            target: VisitTarget::Household(h.id.clone()),
+            purposes: vec![VisitPurpose::SpecialGroupCare],
+            started_at: now - Duration::minutes(20),
+            ended_at: now,
+            outcome: VisitOutcome::NobodyHome,
+            persons_met: 0,
+            fix: Some(GpsFix { lat: home.lat, lon: home.lon, accuracy_m: 10.0, taken_at: now }),
+            pin: None,
+            note: String::new(),
+        })
+        .expect("record");
+    t.clock.advance(Duration::days(2));
+    let screen = t.session.village_screen(&h.village).expect("village");
+    assert_eq!(screen.households.iter().find(|x| x.id == h.id).expect("row").days_since_visit, Some(2));
+
+    // Every village is on the tablet (for the map), but only the officer's open.
+    let theirs = t.fixtures.registry.villages_of(OFFICER);
+    let other = t.fixtures.registry.villages.iter().find(|v| !theirs.contains(&v.code.as_str())).expect("another");
+    assert_eq!(t.session.village_screen(&other.code).expect_err("not mine").code(), Code::NotAssigned);
+    assert_eq!(t.session.village_screen("nope").expect_err("unknown").code(), Code::NotFound);
+}
+
+#[test]
+fn the_household_screen_masks_ids_and_phones_and_every_unmasking_is_logged() {
+    let mut t = tablet();
+    let h = household(&t, true);
+    let screen = t.session.household_screen(&h.id).expect("household");
+    assert_eq!(screen.members.len(), h.members.len());
+    assert_eq!(screen.members[0].relation, "head", "the head first");
+    let person = h.members.iter().find(|m| m.phone.is_some()).expect("a member with a phone");
+    let view = screen.members.iter().find(|m| m.id == person.id).expect("member");
+    assert_eq!(view.id_masked, beibao_core::identity::mask_id_number(&person.id_number));
+    assert!(view.id_masked.contains("********") && !view.id_masked.contains(&person.id_number[6..14]));
+    let phone = person.phone.as_deref().expect("phone");
+    assert_eq!(view.phone_masked.as_deref(), Some(beibao_core::identity::mask_mobile(phone).as_str()));
+    assert!(view.age.is_some_and(|a| a < 120));
+    assert!(screen.visits.is_empty() && screen.services.is_empty());
+
+    use beibao_field::Reveal;
+    let revealed = t.session.reveal(&h.id, &person.id, Reveal::IdNumber).expect("unmask");
+    assert_eq!(revealed, person.id_number);
+    assert_eq!(t.session.reveal(&h.id, &person.id, Reveal::Phone).expect("unmask"), phone);
+    let log = t.session.audit_log(None, 5).expect("log");
+    assert_eq!(
+        log.iter().take(2).map(|e| (e.action.as_str(), e.subject.as_deref(), e.actor.as_str())).collect::<Vec<_>>(),
+        vec![
+            ("unmask_phone", Some(person.id.as_str()), OFFICER),
+            ("unmask_id_number", Some(person.id.as_str()), OFFICER)
+        ],
+        "who unmasked whose what, newest first"
+    );
+    assert_eq!(t.session.reveal(&h.id, "nobody", Reveal::IdNumber).expect_err("unknown").code(), Code::NotFound);
+    assert_eq!(
+        t.session.audit_log(Some("unmask_id_number"), 10).expect("log").len(),
+        1,
+        "a refused unmasking is not logged"
+    );
+
+    // A household of a village not assigned to the officer does not open, nor unmask.
+    let theirs = t.fixtures.registry.villages_of(OFFICER);
+    let other = t.fixtures.registry.households.iter().find(|x| !theirs.contains(&x.village.as_str()));
+    if let Some(other) = other.filter(|o| t.session.household_screen(&o.id).is_ok()) {
+        panic!("household {} of another village opened", other.id);
+    }
+
+    // The history lists a visit and a service request with its name.
+    let now = t.clock.now();
+    t.session
+        .record_visit(VisitInput {
+            id: None,
+            target: VisitTarget::Household(h.id.clone()),
+            purposes: vec![VisitPurpose::Service],
+            started_at: now - Duration::minutes(10),
+            ended_at: now,
+            outcome: VisitOutcome::Met,
+            persons_met: 1,
+            fix: None,
+            pin: None,
+            note: String::new(),
+        })
+        .expect("visit");
+    let request = t
+        .session
+        .accept_service(AcceptInput {
+            service: "HZ01".into(),
+            mode: None,
+            household: Some(h.id.clone()),
+            applicant: person.id.clone(),
+            materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
+            fee_option: None,
+        })
+        .expect("accept");
+    let screen = t.session.household_screen(&h.id).expect("household");
+    assert_eq!(screen.visits.len(), 1);
+    assert_eq!(screen.visits[0].verdict, ProofVerdict::NoFix);
+    let name = t.session.catalog().service("HZ01").expect("HZ01").name.zh.clone();
+    assert_eq!(screen.services.len(), 1);
+    assert_eq!((screen.services[0].id, &screen.services[0].name_zh), (request.id, &name));
+    assert_eq!(screen.services[0].state, RequestState::AcceptedOnSite);
+}
+
+#[test]
+fn a_manual_pin_is_judged_before_saving_and_recorded_as_such() {
+    let mut t = tablet();
+    let h = household(&t, false);
+    let village = t.fixtures.registry.village(&h.village).expect("village").clone();
+    let draft =
+        t.session.start_visit(VisitTarget::Household(h.id.clone()), vec![VisitPurpose::Publicity]).expect("start");
+    assert_eq!(t.session.visit_verdict(&draft).expect("verdict"), ProofVerdict::NoFix, "no fix yet");
+    let home = h.location.expect("located");
+    let mut at_door = draft.clone();
+    at_door.fix = Some(GpsFix { lat: home.lat, lon: home.lon, accuracy_m: 8.0, taken_at: t.clock.now() });
+    assert!(matches!(t.session.visit_verdict(&at_door).expect("verdict"), ProofVerdict::NearHousehold { .. }));
+
+    let mut pinned = draft.clone();
+    pinned.pin = Some(beibao_core::visit::ManualPin {
+        lat: village.centroid.lat,
+        lon: village.centroid.lon,
+        reason: "山谷里收不到卫星信号".into(),
+        placed_at: t.clock.now(),
+    });
+    let verdict = t.session.visit_verdict(&pinned).expect("verdict");
+    assert_eq!(
+        verdict,
+        ProofVerdict::ManualPin { inside_village: true },
+        "the verdict says the pin was placed by hand"
+    );
+    t.session.save_visit_draft(pinned.clone()).expect("save");
+    t.relock();
+    let resumed = t.session.visit_draft(draft.id).expect("resume");
+    assert_eq!(resumed.pin, pinned.pin, "the pin survives a kill with the draft");
+    t.clock.advance(Duration::minutes(15));
+    let stored = t
+        .session
+        .record_visit(VisitInput {
+            id: Some(resumed.id),
+            target: resumed.target,
+            purposes: resumed.purposes,
+            started_at: resumed.started_at,
+            ended_at: t.clock.now(),
+            outcome: VisitOutcome::Met,
+            persons_met: 1,
+            fix: None,
+            pin: resumed.pin.clone(),
+            note: String::new(),
+        })
+        .expect("record");
+    assert_eq!(stored.verdict, verdict);
+    assert_eq!(stored.visit.pin, resumed.pin, "recorded with its reason");
+    let mut no_reason = pinned.clone();
+    no_reason.id = Uuid::from_u128(99);
+    let err = t.session.record_visit(VisitInput {
+        id: None,
+        target: no_reason.target,
+        purposes: vec![VisitPurpose::Publicity],
+        started_at: t.clock.now() - Duration::minutes(5),
+        ended_at: t.clock.now(),
+        outcome: VisitOutcome::Met,
+        persons_met: 1,
+        fix: None,
+        pin: no_reason.pin.map(|p| beibao_core::visit::ManualPin { reason: " ".into(), ..p }),
+        note: String::new(),
+    });
+    assert_eq!(err.expect_err("no reason").code(), Code::VisitPinReason);
 }

@@ -40,6 +40,7 @@ fn visit(n: usize, household: &str, village: &str, at: DateTime<Utc>) -> StoredV
             started_at: at,
             ended_at: at + Duration::minutes(20),
             fix: None,
+            pin: None,
             note: "走访慰问，了解生活情况。".into(),
         },
         verdict: ProofVerdict::InsideVillage,

@@ -4,7 +4,9 @@
 use beibao_core::calendar::{WorkCalendar, china_offset};
 use beibao_core::catalog::Catalog;
 use beibao_core::indicators::{CountKey, Counts};
-use beibao_core::service_request::closed_on_time;
+use beibao_core::ops::StoredVisit;
+use beibao_core::registry::SpecialGroup;
+use beibao_core::service_request::{ServiceRequest, closed_on_time};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use rusqlite::{Connection, params};
 use serde::Serialize;
@@ -102,13 +104,7 @@ pub fn assigned_places(conn: &Connection, officer: &str, today: NaiveDate) -> Re
     let mut out = Vec::new();
     for row in rows {
         let (kind, code, name_zh, name_en, households, special, last_visit) = row?;
-        let days_since_visit = match &last_visit {
-            Some(t) => {
-                let at = DateTime::parse_from_rfc3339(t).map_err(corrupt)?.with_timezone(&Utc);
-                Some((today - beibao_core::calendar::china_date(at)).num_days())
-            }
-            None => None,
-        };
+        let days_since_visit = last_visit.as_deref().map(|t| days_since(t, today)).transpose()?;
         out.push(AssignedPlace {
             kind,
             code,
@@ -440,4 +436,103 @@ pub fn totals(
         })?;
     c.insert(CountKey::VillagesInScope, villages.max(0) as u64);
     Ok(c)
+}
+
+/// A household on the village map and in its list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MapHousehold {
+    /// Household id.
+    pub id: String,
+    /// Address.
+    pub address: String,
+    /// Head of household.
+    pub head: String,
+    /// Every member's name (searched by name and by pinyin initials).
+    pub members: Vec<String>,
+    /// The members' special groups.
+    pub groups: Vec<SpecialGroup>,
+    /// Latitude of the house, where known.
+    pub lat: Option<f64>,
+    /// Longitude of the house, where known.
+    pub lon: Option<f64>,
+    /// The last visit (RFC 3339), if any.
+    pub last_visit: Option<String>,
+    /// Whole China days since that visit.
+    pub days_since_visit: Option<i64>,
+}
+
+/// Whole China days from an RFC 3339 instant to `today`.
+fn days_since(at: &str, today: NaiveDate) -> Result<i64, StoreError> {
+    let at = DateTime::parse_from_rfc3339(at).map_err(corrupt)?.with_timezone(&Utc);
+    Ok((today - beibao_core::calendar::china_date(at)).num_days())
+}
+
+/// Every household of a village with its members' names, groups and last visit, by id.
+pub fn village_households(conn: &Connection, village: &str, today: NaiveDate) -> Result<Vec<MapHousehold>, StoreError> {
+    // Names joined with U+001F (never in a name).
+    let mut stmt = conn.prepare_cached(
+        "SELECT h.id, h.address, h.lat, h.lon, h.groups,
+                (SELECT name FROM persons p WHERE p.household = h.id AND p.relation = 'head'),
+                (SELECT group_concat(name, char(31)) FROM (SELECT name FROM persons p WHERE p.household = h.id ORDER BY rowid)),
+                (SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id)
+         FROM households h WHERE h.village = ?1 ORDER BY h.id",
+    )?;
+    let rows = stmt.query_map([village], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<f64>>(2)?,
+            r.get::<_, Option<f64>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (id, address, lat, lon, groups, head, members, last_visit) = row?;
+        Ok(MapHousehold {
+            id,
+            address,
+            head: head.unwrap_or_default(),
+            members: members.map(|m| m.split('\u{1f}').map(str::to_owned).collect()).unwrap_or_default(),
+            groups: crate::registry::parse_groups(&groups)?,
+            lat,
+            lon,
+            days_since_visit: last_visit.as_deref().map(|t| days_since(t, today)).transpose()?,
+            last_visit,
+        })
+    })
+    .collect()
+}
+
+/// True when the officer is assigned the village (its households are the officer's to see).
+pub fn assigned_village(conn: &Connection, officer: &str, village: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM assignments WHERE officer = ?1 AND kind = 'village' AND target = ?2")?
+        .exists(params![officer, village])?)
+}
+
+/// A household's visits, newest first (at most `limit`).
+pub fn household_visits(conn: &Connection, household: &str, limit: usize) -> Result<Vec<StoredVisit>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM visits WHERE target_kind = 'household' AND target_id = ?1
+         ORDER BY started_at DESC, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![household, limit as i64], |r| r.get::<_, String>(0))?;
+    rows.map(|b| serde_json::from_str(&b?).map_err(corrupt)).collect()
+}
+
+/// A household's service requests, newest first (at most `limit`).
+pub fn household_requests(conn: &Connection, household: &str, limit: usize) -> Result<Vec<ServiceRequest>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body, state FROM service_requests WHERE household = ?1 ORDER BY accepted_at DESC, id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![household, limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    rows.map(|row| {
+        let (body, state) = row?;
+        crate::records::request_from(&body, state)
+    })
+    .collect()
 }

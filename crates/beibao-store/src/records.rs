@@ -104,12 +104,14 @@ pub fn request(conn: &Connection, id: Uuid) -> Result<Option<ServiceRequest>, St
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
-    row.map(|(body, state)| {
-        let mut r: ServiceRequest = serde_json::from_str(&body).map_err(corrupt)?;
-        r.state = serde_json::from_value(serde_json::Value::String(state)).map_err(corrupt)?;
-        Ok(r)
-    })
-    .transpose()
+    row.map(|(body, state)| request_from(&body, state)).transpose()
+}
+
+/// A request from its stored body and its current state (the body keeps the state at acceptance).
+pub(crate) fn request_from(body: &str, state: String) -> Result<ServiceRequest, StoreError> {
+    let mut r: ServiceRequest = serde_json::from_str(body).map_err(corrupt)?;
+    r.state = serde_json::from_value(serde_json::Value::String(state)).map_err(corrupt)?;
+    Ok(r)
 }
 
 /// Record a transition already checked against the state machine, move the request, enqueue the event.
@@ -378,4 +380,29 @@ pub fn audit(
         params![at.to_rfc3339(), actor, action, subject],
     )?;
     Ok(())
+}
+
+/// One line of the tablet's audit log (unlocks, locks, unmaskings, discarded drafts…).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AuditEntry {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who (the officer).
+    pub actor: String,
+    /// What (`unlock`, `unmask_id_number`…).
+    pub action: String,
+    /// On what (a person, a record), if anything.
+    pub subject: Option<String>,
+}
+
+/// The newest `limit` lines of the audit log, newest first; only `action` when given.
+pub fn audit_entries(conn: &Connection, action: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, action, subject FROM audit_log WHERE ?1 IS NULL OR action = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![action, limit as i64], |r| {
+        Ok(AuditEntry { at: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, subject: r.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

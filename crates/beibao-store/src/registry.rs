@@ -81,7 +81,7 @@ fn groups_text(groups: impl IntoIterator<Item = SpecialGroup>) -> String {
         .join(",")
 }
 
-fn parse_groups(text: &str) -> Result<Vec<SpecialGroup>, StoreError> {
+pub(crate) fn parse_groups(text: &str) -> Result<Vec<SpecialGroup>, StoreError> {
     text.split(',')
         .filter(|s| !s.is_empty())
         .map(|s| serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(corrupt))

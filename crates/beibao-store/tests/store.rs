@@ -40,6 +40,7 @@ fn visit(n: u128) -> StoredVisit {
             started_at: at,
             ended_at: at + Duration::minutes(15),
             fix: None,
+            pin: None,
             note: String::new(),
         },
         verdict: ProofVerdict::NoFix,

@@ -58,6 +58,7 @@ fn visit(device: &str, officer: &str, village: &str, household: &str, n: u64) ->
                 accuracy_m: 12.0,
                 taken_at: start + chrono::Duration::minutes(20),
             }),
+            pin: None,
             note: "走访独居老人，家中用电安全".into(),
         },
         verdict: ProofVerdict::NearHousehold { distance_m: 14.0 },

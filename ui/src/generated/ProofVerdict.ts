@@ -11,7 +11,11 @@ distance_m: number, } | { "verdict": "inside_village" } | { "verdict": "no_fix" 
 /**
  * The fix's accuracy in metres.
  */
-accuracy_m: number, } | { "verdict": "outside", 
+accuracy_m: number, } | { "verdict": "manual_pin", 
+/**
+ * The pin lies inside the village boundary.
+ */
+inside_village: boolean, } | { "verdict": "outside", 
 /**
  * Distance to the village boundary in metres.
  */

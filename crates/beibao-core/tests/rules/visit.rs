@@ -1,6 +1,7 @@
 use beibao_core::registry::GeoPoint;
 use beibao_core::visit::{
-    GpsFix, ProofPolicy, ProofVerdict, Visit, VisitError, VisitOutcome, VisitPurpose, VisitTarget, proof_of_visit,
+    GpsFix, ManualPin, ProofPolicy, ProofVerdict, Visit, VisitError, VisitOutcome, VisitPurpose, VisitTarget,
+    proof_of_visit,
 };
 use chrono::Duration;
 use geo::{Polygon, polygon};
@@ -26,6 +27,7 @@ fn visit(fix: Option<(f64, f64, f64)>) -> Visit {
         started_at: at("2026-11-20T01:00:00Z"),
         ended_at: at("2026-11-20T01:20:00Z"),
         fix: fix.map(|(lat, lon, accuracy_m)| GpsFix { lat, lon, accuracy_m, taken_at: at("2026-11-20T01:05:00Z") }),
+        pin: None,
         note: String::new(),
     }
 }
@@ -115,4 +117,39 @@ fn stale_fixes_prove_nothing() {
     v.fix.as_mut().expect("fix").taken_at = v.ended_at + Duration::minutes(11);
     assert_eq!(proof_of_visit(&v, &square(), None, &policy), ProofVerdict::StaleFix, "taken 11 min after the visit");
     assert!(ProofVerdict::InsideVillage.is_proven() && !ProofVerdict::StaleFix.is_proven());
+}
+
+fn pinned(lat: f64, lon: f64, reason: &str) -> Visit {
+    let mut v = visit(None);
+    v.pin = Some(ManualPin { lat, lon, reason: reason.into(), placed_at: at("2026-11-20T01:06:00Z") });
+    v
+}
+
+#[test]
+fn a_manual_pin_needs_a_reason_replaces_the_fix_and_proves_nothing() {
+    let inside = pinned(34.985, 117.405, "山谷里收不到卫星信号");
+    assert_eq!(inside.validate(), Ok(()));
+    let policy = ProofPolicy::default();
+    let verdict = proof_of_visit(&inside, &square(), None, &policy);
+    assert_eq!(verdict, ProofVerdict::ManualPin { inside_village: true });
+    assert!(!verdict.is_proven(), "a pin placed by hand never proves presence");
+    assert!(verdict.describe().zh.contains("手动标点"));
+    let outside = pinned(34.95, 117.405, "信号差");
+    assert_eq!(proof_of_visit(&outside, &square(), None, &policy), ProofVerdict::ManualPin { inside_village: false });
+
+    assert_eq!(pinned(34.985, 117.405, "  ").validate(), Err(VisitError::PinReason));
+    assert_eq!(pinned(34.985, 117.405, &"无".repeat(201)).validate(), Err(VisitError::PinReason));
+    assert_eq!(pinned(34.985, 117.405, &"无".repeat(200)).validate(), Ok(()), "200 characters, not bytes");
+    assert_eq!(pinned(91.0, 117.405, "信号差").validate(), Err(VisitError::BadPin { lat: 91.0, lon: 117.405 }));
+    let mut both = pinned(34.985, 117.405, "信号差");
+    both.fix = visit(Some((34.985, 117.405, 10.0))).fix;
+    assert_eq!(both.validate(), Err(VisitError::FixAndPin));
+    assert_eq!(VisitError::FixAndPin.code().as_str(), "visit_fix_and_pin");
+    assert_eq!(VisitError::PinReason.code().as_str(), "visit_pin_reason");
+
+    // A visit without a pin reads and writes as before (the field is left out).
+    let json = serde_json::to_value(visit(None)).expect("json");
+    assert!(json.get("pin").is_none());
+    let back: Visit = serde_json::from_value(serde_json::to_value(&inside).expect("json")).expect("read back");
+    assert_eq!(back, inside);
 }

@@ -38,6 +38,7 @@ fn main() {
                 started_at: at - Duration::minutes(20),
                 ended_at: at,
                 fix: None,
+                pin: None,
                 note: "断电测试".repeat(20),
             },
             verdict: ProofVerdict::NoFix,

@@ -1,0 +1,267 @@
+//! What the app's village and household screens show, read in one call each, and the unmasking of
+//! a person's ID number or phone (recorded in the tablet's access log).
+
+use beibao_core::code::Code;
+use beibao_core::identity::{IdNumber, mask_id_number, mask_mobile};
+use beibao_core::registry::SpecialGroup;
+use beibao_core::service_request::RequestState;
+use beibao_core::visit::{ProofPolicy, ProofVerdict, Visit, VisitOutcome, VisitPurpose, proof_of_visit};
+use beibao_store::queries::{self, MapHousehold};
+use beibao_store::records::{AuditEntry, audit};
+use beibao_store::registry as reg;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{FieldError, Session, VisitDraft};
+
+/// How many visits and services a household screen lists.
+const HISTORY: usize = 50;
+
+/// The village screen: its boundary for the offline map and every household with its last visit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VillageScreen {
+    /// Village code.
+    pub code: String,
+    /// Name (zh-CN).
+    pub name_zh: String,
+    /// Name (English).
+    pub name_en: String,
+    /// The boundary's outer ring, `[lon, lat]` pairs (WGS-84).
+    pub boundary: Vec<[f64; 2]>,
+    /// The village centre, `[lon, lat]`.
+    pub centroid: [f64; 2],
+    /// Households by id.
+    pub households: Vec<MapHousehold>,
+}
+
+/// A member as the household screen shows them: ID number and phone masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MemberView {
+    /// Person id (to unmask).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Relation to the head (`head`, `spouse`, `child`, `parent`, `grandchild`, `other`).
+    pub relation: String,
+    /// ID number masked (first 6 and last 4 kept).
+    pub id_masked: String,
+    /// Age today, when the ID number reads.
+    pub age: Option<u32>,
+    /// Mobile masked (first 3 and last 4 kept), if any.
+    pub phone_masked: Option<String>,
+    /// Special groups.
+    pub groups: Vec<SpecialGroup>,
+}
+
+/// One past visit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitLine {
+    /// Visit id.
+    pub id: Uuid,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// Outcome.
+    pub outcome: VisitOutcome,
+    /// Purposes.
+    pub purposes: Vec<VisitPurpose>,
+    /// Proof-of-visit verdict.
+    pub verdict: ProofVerdict,
+}
+
+/// One service request of the household.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServiceLine {
+    /// Request id.
+    pub id: Uuid,
+    /// Service code.
+    pub service: String,
+    /// Service name (zh-CN).
+    pub name_zh: String,
+    /// Service name (English).
+    pub name_en: String,
+    /// Current state.
+    pub state: RequestState,
+    /// When it was accepted.
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// The household screen.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct HouseholdScreen {
+    /// Household id.
+    pub id: String,
+    /// Village code.
+    pub village: String,
+    /// Village name (zh-CN).
+    pub village_zh: String,
+    /// Village name (English).
+    pub village_en: String,
+    /// Address.
+    pub address: String,
+    /// The members' special groups.
+    pub groups: Vec<SpecialGroup>,
+    /// Members, the head first.
+    pub members: Vec<MemberView>,
+    /// Visits, newest first (at most 50).
+    pub visits: Vec<VisitLine>,
+    /// Service requests, newest first (at most 50).
+    pub services: Vec<ServiceLine>,
+}
+
+/// What to unmask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum Reveal {
+    /// The citizen ID number.
+    IdNumber,
+    /// The mobile phone.
+    Phone,
+}
+
+impl Reveal {
+    fn action(self) -> &'static str {
+        match self {
+            Reveal::IdNumber => "unmask_id_number",
+            Reveal::Phone => "unmask_phone",
+        }
+    }
+}
+
+impl Session {
+    /// The village must be one of the officer's (a household screen, an unmasking).
+    fn assigned(&self, village: &str) -> Result<(), FieldError> {
+        if queries::assigned_village(self.store.conn(), &self.officer_id, village)? {
+            Ok(())
+        } else {
+            Err(FieldError::invalid(Code::NotAssigned, "village", "this village is not assigned to you"))
+        }
+    }
+
+    /// The village screen of one of the officer's villages.
+    pub fn village_screen(&self, code: &str) -> Result<VillageScreen, FieldError> {
+        let conn = self.store.conn();
+        let village = reg::village(conn, code)?.ok_or_else(|| FieldError::not_found("village", code))?;
+        self.assigned(code)?;
+        Ok(VillageScreen {
+            code: village.code,
+            name_zh: village.name.zh,
+            name_en: village.name.en,
+            boundary: village.geometry.exterior().coords().map(|c| [c.x, c.y]).collect(),
+            centroid: [village.centroid.lon, village.centroid.lat],
+            households: queries::village_households(conn, code, self.today())?,
+        })
+    }
+
+    /// The household screen: members masked, special groups, visits and services.
+    pub fn household_screen(&self, id: &str) -> Result<HouseholdScreen, FieldError> {
+        let conn = self.store.conn();
+        let h = reg::household(conn, id)?.ok_or_else(|| FieldError::not_found("household", id))?;
+        self.assigned(&h.village)?;
+        let village = reg::village(conn, &h.village)?.ok_or_else(|| FieldError::not_found("village", &h.village))?;
+        let today = self.today();
+        let groups = h.groups().into_iter().collect();
+        let mut members: Vec<MemberView> = h
+            .members
+            .iter()
+            .map(|m| MemberView {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                relation: serde_json::to_value(m.relation)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                id_masked: mask_id_number(&m.id_number),
+                age: IdNumber::parse(&m.id_number, today).ok().map(|n| n.age_on(today)),
+                phone_masked: m.phone.as_deref().map(mask_mobile),
+                groups: m.groups.clone(),
+            })
+            .collect();
+        members.sort_by_key(|m| m.relation != "head");
+        let visits = queries::household_visits(conn, id, HISTORY)?
+            .into_iter()
+            .map(|s| VisitLine {
+                id: s.visit.id,
+                started_at: s.visit.started_at,
+                outcome: s.visit.outcome,
+                purposes: s.visit.purposes,
+                verdict: s.verdict,
+            })
+            .collect();
+        let catalog = self.catalog();
+        let services = queries::household_requests(conn, id, HISTORY)?
+            .into_iter()
+            .map(|r| {
+                let name = catalog.service(&r.service).map(|s| s.name.clone());
+                ServiceLine {
+                    id: r.id,
+                    name_zh: name.as_ref().map_or_else(|| r.service.clone(), |n| n.zh.clone()),
+                    name_en: name.map_or_else(|| r.service.clone(), |n| n.en),
+                    service: r.service,
+                    state: r.state,
+                    accepted_at: r.accepted_at,
+                }
+            })
+            .collect();
+        Ok(HouseholdScreen {
+            id: h.id,
+            village: h.village,
+            village_zh: village.name.zh,
+            village_en: village.name.en,
+            address: h.address,
+            groups,
+            members,
+            visits,
+            services,
+        })
+    }
+
+    /// A member's full ID number or phone, for the officer the village is assigned to. Every
+    /// unmasking is written to the tablet's access log (who, when, whose, which field).
+    pub fn reveal(&mut self, household: &str, person: &str, what: Reveal) -> Result<String, FieldError> {
+        let h = reg::household(self.store.conn(), household)?
+            .ok_or_else(|| FieldError::not_found("household", household))?;
+        self.assigned(&h.village)?;
+        let member =
+            h.members.into_iter().find(|m| m.id == person).ok_or_else(|| FieldError::not_found("person", person))?;
+        let value = match what {
+            Reveal::IdNumber => member.id_number,
+            Reveal::Phone => member.phone.ok_or_else(|| FieldError::not_found("phone of", person))?,
+        };
+        let (now, officer) = (self.clock.now(), self.officer_id.clone());
+        self.store.write(|tx| audit(tx, now, &officer, what.action(), Some(person)))?;
+        Ok(value)
+    }
+
+    /// The newest lines of the tablet's audit log (only `action` when given), newest first.
+    pub fn audit_log(&self, action: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>, FieldError> {
+        Ok(beibao_store::records::audit_entries(self.store.conn(), action, limit)?)
+    }
+
+    /// The proof-of-visit verdict a draft would get if it were saved now (shown before saving).
+    pub fn visit_verdict(&self, draft: &VisitDraft) -> Result<ProofVerdict, FieldError> {
+        let (village, home, _) = self.place_of(&draft.target)?;
+        let visit = Visit {
+            id: draft.id,
+            device_id: self.device_id.clone(),
+            officer_id: self.officer_id.clone(),
+            village: village.code.clone(),
+            target: draft.target.clone(),
+            purposes: draft.purposes.clone(),
+            outcome: draft.outcome.unwrap_or(VisitOutcome::Met),
+            persons_met: draft.persons_met.unwrap_or(0),
+            started_at: draft.started_at,
+            ended_at: self.clock.now().max(draft.started_at),
+            fix: draft.fix,
+            pin: draft.pin.clone(),
+            note: String::new(),
+        };
+        Ok(proof_of_visit(&visit, &village.geometry, home, &ProofPolicy::default()))
+    }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { fit, outline, recency } from './map';
+
+const ring: [number, number][] = [[117.40, 34.98], [117.41, 34.98], [117.41, 34.99], [117.40, 34.99], [117.40, 34.98]];
+
+describe('village map', () => {
+  it('colours households by days since the last visit', () => {
+    expect(recency(null)).toBe('never');
+    expect(recency(0)).toBe('recent');
+    expect(recency(7)).toBe('recent');
+    expect(recency(8)).toBe('month');
+    expect(recency(30)).toBe('month');
+    expect(recency(31)).toBe('overdue');
+  });
+
+  it('fits the boundary into the view, north up', () => {
+    const p = fit(ring, 600, 400, 20);
+    const [x0, y0] = p([117.40, 34.98])!;
+    const [x1, y1] = p([117.41, 34.99])!;
+    for (const v of [x0, x1]) expect(v).toBeGreaterThanOrEqual(19.9), expect(v).toBeLessThanOrEqual(580.1);
+    for (const v of [y0, y1]) expect(v).toBeGreaterThanOrEqual(19.9), expect(v).toBeLessThanOrEqual(380.1);
+    expect(x1).toBeGreaterThan(x0);
+    expect(y1).toBeLessThan(y0);
+    expect(outline(ring, p)).toMatch(/^M.*Z$/);
+  });
+});

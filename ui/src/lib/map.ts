@@ -1,0 +1,36 @@
+// The village map: a Mercator projection (d3-geo) fitted to the boundary, and the colour of a
+// household by the days since its last visit. Everything is drawn from the store; no tiles.
+import { geoMercator, geoPath, type GeoProjection } from 'd3-geo';
+
+/** How recently a household was visited, for its colour and the legend. */
+export type Recency = 'recent' | 'month' | 'overdue' | 'never';
+
+export function recency(days: number | null): Recency {
+  if (days === null) return 'never';
+  if (days <= 7) return 'recent';
+  if (days <= 30) return 'month';
+  return 'overdue';
+}
+
+/** Colours readable in the sun and apart for the colour-blind (blue, teal, orange, red). */
+export const RECENCY_COLOUR: Record<Recency, string> = {
+  recent: '#0b4fa8',
+  month: '#2a9d8f',
+  overdue: '#e07000',
+  never: '#c0002a',
+};
+
+/** A GeoJSON polygon of a `[lon, lat]` ring. */
+export function polygon(ring: [number, number][]): GeoJSON.Feature<GeoJSON.Polygon> {
+  return { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } };
+}
+
+/** A projection fitting the ring into `width` × `height` with `pad` pixels around. */
+export function fit(ring: [number, number][], width: number, height: number, pad = 24): GeoProjection {
+  return geoMercator().fitExtent([[pad, pad], [width - pad, height - pad]], polygon(ring));
+}
+
+/** The SVG path of the ring under a projection. */
+export function outline(ring: [number, number][], projection: GeoProjection): string {
+  return geoPath(projection)(polygon(ring)) ?? '';
+}
