@@ -57,6 +57,121 @@ fn an_officer_enrolls_sets_a_pin_syncs_sees_the_day_and_unlocks_after_a_wrong_pi
     app.quit();
 }
 
+/// First run with a fresh code and PIN `135790`, then a sync that pulls the officer's register.
+fn enroll_and_sync(app: &App, fx: &Fixture) {
+    work::publish_registry(&fx.rt, &fx.server);
+    app.wait("first-run");
+    app.type_into("enroll-code", &fx.code(OFFICER));
+    app.click("check-code");
+    app.click("confirm-officer");
+    app.pin(PIN);
+    app.wait_text("pin-step", "再输入");
+    app.pin(PIN);
+    app.wait("today");
+    app.click("nav-sync");
+    app.click("sync-now");
+    app.wait("sync-done");
+    app.click("nav-today");
+    app.wait("place");
+}
+
+const PIN: &str = "135790";
+
+#[test]
+fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reach_the_server() {
+    let fx = Fixture::new();
+    let registry = &beibao_tests::fixtures().registry;
+    let villages = registry.villages_of(OFFICER);
+    let h = registry
+        .households
+        .iter()
+        .find(|h| {
+            villages.contains(&h.village.as_str())
+                && h.location.is_some()
+                && h.members.iter().any(|m| m.phone.is_some())
+                && h.head().is_some()
+        })
+        .expect("a household with a position and a phone");
+    let home = h.location.expect("position");
+    let fix = format!("{},{},8", home.lat + 0.0001, home.lon);
+    let app = App::launch_in(&fx, "visit", tempfile::tempdir().expect("dir"), &[("BEIBAO_FAKE_FIX", &fix)]);
+    enroll_and_sync(&app, &fx);
+
+    // Today → the village: the map and the list; a search by the head's name finds the household.
+    app.click(&format!("open-place[data-code=\"{}\"]", h.village));
+    app.wait("village-map");
+    app.wait("map-fix");
+    let in_village = registry.households.iter().filter(|x| x.village == h.village).count();
+    let located = registry.households.iter().filter(|x| x.village == h.village && x.location.is_some()).count();
+    assert_eq!(app.count("map-household"), located, "every household with a position is on the map");
+    assert_eq!(app.count("household-row"), in_village.min(200));
+    app.screenshot("01-village");
+    let head = h.head().expect("head");
+    app.type_into("village-search", &head.name);
+    app.wait(&format!("household-row[data-id=\"{}\"]", h.id));
+    assert!(app.count("household-row") < in_village, "the search narrows the list");
+    app.screenshot("02-village-search");
+    app.click(&format!("household-row[data-id=\"{}\"]", h.id));
+
+    // The household: IDs masked until tapped (and the tap is logged on the tablet).
+    app.wait("member");
+    let first = app.text("id-number");
+    assert!(first.contains("********"), "masked: {first}");
+    app.click("reveal-id");
+    app.wait_text("id-number", &head.id_number[6..14]);
+    app.screenshot("03-household");
+    app.click("reveal-id");
+    app.wait_text("id-number", "********");
+
+    // A visit with the fake fix at the door: the verdict shows before saving.
+    app.click("start-visit");
+    app.wait("visit");
+    app.click("locate");
+    app.wait("fix");
+    app.click("purpose-special_group_care");
+    app.click("outcome-met");
+    app.wait_text("verdict", "在户附近");
+    app.screenshot("04-visit-fix");
+    app.click("save-visit");
+    app.wait_text("visit-saved", "走访已保存");
+    app.screenshot("05-visit-saved");
+    app.click("visit-back");
+    app.wait("visit-line");
+
+    // A second visit is started, then the app is killed mid-visit and started with no GPS.
+    app.click("start-visit");
+    app.wait("visit");
+    app.click("purpose-publicity");
+    app.wait("draft-saved");
+    let app = app.restart(&fx, &[]);
+    app.wait("unlock");
+    app.pin(PIN);
+    app.wait("draft");
+    app.screenshot("06-today-draft");
+    app.click("resume-draft");
+    app.wait("visit");
+    assert!(app.pressed("purpose-publicity"), "the draft came back as it was");
+    app.click("locate");
+    app.wait("pin-reason");
+    app.click("village-boundary");
+    app.wait("map-pin");
+    app.type_into("pin-reason", "山谷里收不到卫星信号");
+    app.click("outcome-nobody_home");
+    app.wait_text("verdict", "手动标点");
+    app.screenshot("07-visit-manual-pin");
+    app.click("save-visit");
+    app.wait_text("visit-saved", "手动标点");
+
+    // Sync: both visits reach the server.
+    app.click("nav-sync");
+    app.click("sync-now");
+    app.wait("sync-done");
+    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
+    let visits = counts.records.iter().find(|(k, _)| k == "visit").map_or(0, |(_, n)| *n);
+    assert_eq!(visits, 2, "{counts:?}");
+    app.quit();
+}
+
 fn enterprises_of(officer: &str) -> usize {
     beibao_tests::fixtures()
         .registry

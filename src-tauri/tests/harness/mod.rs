@@ -73,15 +73,31 @@ pub struct App {
     rt: Runtime,
     client: Option<Client>,
     name: String,
-    _data_dir: tempfile::TempDir,
+    data_dir: Option<tempfile::TempDir>,
     _driver: Kill,
     _xvfb: Kill,
 }
 
 impl App {
-    /// Start Xvfb, tauri-driver and the app (zh-CN, 1280×800).
+    /// Start Xvfb, tauri-driver and the app (zh-CN, 1280×800) on a fresh data dir.
     pub fn launch(fx: &Fixture, name: &str) -> App {
-        let data_dir = tempfile::tempdir().expect("data dir");
+        App::launch_in(fx, name, tempfile::tempdir().expect("data dir"), &[])
+    }
+
+    /// The app killed (its WebDriver session ends the process: nothing is locked or flushed by
+    /// the app) and started again on the same data dir, with `env` set.
+    pub fn restart(mut self, fx: &Fixture, env: &[(&str, &str)]) -> App {
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
+        }
+        let data_dir = self.data_dir.take().expect("data dir");
+        let name = self.name.clone();
+        drop(self);
+        App::launch_in(fx, &name, data_dir, env)
+    }
+
+    /// Start the app on `data_dir` with `env` set (e.g. `BEIBAO_FAKE_FIX`).
+    pub fn launch_in(fx: &Fixture, name: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> App {
         let mut xvfb = Command::new(need("Xvfb"))
             .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
             .stdout(Stdio::piped())
@@ -99,6 +115,7 @@ impl App {
             .env("BEIBAO_DATA_DIR", data_dir.path())
             .env("BEIBAO_SERVER_URL", fx.server.url())
             .env("LANG", "zh_CN.UTF-8")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -124,7 +141,7 @@ impl App {
                     .connect(&format!("http://127.0.0.1:{port}")),
             )
             .expect("a WebDriver session with the app");
-        App { rt, client: Some(client), name: name.to_owned(), _data_dir: data_dir, _driver: driver, _xvfb: xvfb }
+        App { rt, client: Some(client), name: name.to_owned(), data_dir: Some(data_dir), _driver: driver, _xvfb: xvfb }
     }
 
     fn c(&self) -> &Client {
@@ -132,7 +149,11 @@ impl App {
     }
 
     fn sel(id: &str) -> String {
-        format!("[data-testid=\"{id}\"]")
+        // `id` alone, or `id[attr="value"]` to pick one of several.
+        match id.split_once('[') {
+            Some((id, rest)) => format!("[data-testid=\"{id}\"][{rest}"),
+            None => format!("[data-testid=\"{id}\"]"),
+        }
     }
 
     /// Wait until an element is on the page.
@@ -203,6 +224,16 @@ impl App {
                 el.send_keys(text).await
             })
             .unwrap_or_else(|e| panic!("[{}] type into `{id}`: {e}", self.name));
+    }
+
+    /// Whether a button is pressed (`aria-pressed`).
+    pub fn pressed(&self, id: &str) -> bool {
+        self.wait(id);
+        let sel = App::sel(id);
+        self.rt
+            .block_on(async { self.c().find(Locator::Css(&sel)).await?.attr("aria-pressed").await })
+            .expect("aria-pressed")
+            .is_some_and(|v| v == "true")
     }
 
     /// Tap a PIN on the pad.

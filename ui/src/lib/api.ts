@@ -8,6 +8,17 @@ import type { SyncStatus } from '../generated/SyncStatus';
 import type { SyncSummary } from '../generated/SyncSummary';
 import type { TabletStatus } from '../generated/TabletStatus';
 import type { Today } from '../generated/Today';
+import type { DraftSummary } from '../generated/DraftSummary';
+import type { GpsFix } from '../generated/GpsFix';
+import type { HouseholdHit } from '../generated/HouseholdHit';
+import type { HouseholdScreen } from '../generated/HouseholdScreen';
+import type { ProofVerdict } from '../generated/ProofVerdict';
+import type { Reveal } from '../generated/Reveal';
+import type { StoredVisit } from '../generated/StoredVisit';
+import type { VillageScreen } from '../generated/VillageScreen';
+import type { VisitDraft } from '../generated/VisitDraft';
+import type { VisitInput } from '../generated/VisitInput';
+import type { VisitTarget } from '../generated/VisitTarget';
 
 export const api = {
   status: () => invoke<TabletStatus>('status'),
@@ -17,6 +28,18 @@ export const api = {
   unlock: (pin: string) => invoke<TabletStatus>('unlock', { pin }),
   lock: () => invoke<void>('lock'),
   today: () => invoke<Today>('today'),
+  village: (code: string) => invoke<VillageScreen>('village', { code }),
+  household: (id: string) => invoke<HouseholdScreen>('household', { id }),
+  reveal: (household: string, person: string, what: Reveal) => invoke<string>('reveal', { household, person, what }),
+  search: (query: string, village: string | null) => invoke<HouseholdHit[]>('search', { query, village }),
+  drafts: () => invoke<DraftSummary[]>('drafts'),
+  startVisit: (target: VisitTarget) => invoke<VisitDraft>('start_visit', { target }),
+  saveVisitDraft: (draft: VisitDraft) => invoke<VisitDraft>('save_visit_draft', { draft }),
+  visitDraft: (id: string) => invoke<VisitDraft>('visit_draft', { id }),
+  visitVerdict: (draft: VisitDraft) => invoke<ProofVerdict>('visit_verdict', { draft }),
+  recordVisit: (input: VisitInput) => invoke<StoredVisit>('record_visit', { input }),
+  discardDraft: (id: string) => invoke<void>('discard_draft', { id }),
+  locate: () => invoke<GpsFix>('locate'),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<SyncSummary>('sync_now'),
   onSyncProgress: (f: (p: Progress) => void): Promise<UnlistenFn> =>

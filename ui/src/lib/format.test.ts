@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytes, chinaDate, chinaTime, duration, workingDays, yuan } from './format';
+import { bytes, chinaDate, chinaTime, duration, proven, verdictText, workingDays, yuan } from './format';
 
 describe('formatters', () => {
   it('shows fen as yuan', () => {
@@ -31,5 +31,20 @@ describe('formatters', () => {
     expect(workingDays(3, 'zh-CN')).toBe('3个工作日');
     expect(workingDays(1, 'en')).toBe('1 working day');
     expect(workingDays(7, 'en')).toBe('7 working days');
+  });
+});
+
+describe('proof-of-visit verdicts', () => {
+  it('says each verdict in words, distances in whole metres', () => {
+    expect(verdictText({ verdict: 'near_household', distance_m: 12.6 }, 'zh-CN')).toBe('在户附近（13 米）');
+    expect(verdictText({ verdict: 'outside', distance_m: 1500.2 }, 'en')).toBe('Outside the village (1500 m away)');
+    expect(verdictText({ verdict: 'manual_pin', inside_village: true }, 'zh-CN')).toBe('手动标点（村内），未经定位证明');
+    expect(verdictText({ verdict: 'no_fix' }, 'zh-CN')).toBe('无定位');
+  });
+
+  it('counts only a fix at the door or in the village as proof', () => {
+    expect(proven({ verdict: 'inside_village' })).toBe(true);
+    expect(proven({ verdict: 'manual_pin', inside_village: true })).toBe(false);
+    expect(proven({ verdict: 'stale_fix' })).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // Dates, amounts, sizes and durations, formatted in one place. Legal dates are China dates
 // (UTC+8) whatever the tablet's zone.
-import type { Lang } from './messages';
+import type { ProofVerdict } from '../generated/ProofVerdict';
+import { type Lang, translate } from './messages';
 
 const ZONE = 'Asia/Shanghai';
 
@@ -58,4 +59,20 @@ export function duration(ms: number, lang: Lang): string {
 export function workingDays(n: number, lang: Lang): string {
   if (lang === 'en') return `${n} working day${n === 1 ? '' : 's'}`;
   return `${n}个工作日`;
+}
+
+/** A proof-of-visit verdict in the officer's words (distances in whole metres). */
+export function verdictText(v: ProofVerdict, lang: Lang): string {
+  switch (v.verdict) {
+    case 'near_household': return translate(lang, 'verdict.near_household', { m: Math.round(v.distance_m) });
+    case 'poor_accuracy': return translate(lang, 'verdict.poor_accuracy', { m: Math.round(v.accuracy_m) });
+    case 'outside': return translate(lang, 'verdict.outside', { m: Math.round(v.distance_m) });
+    case 'manual_pin': return translate(lang, v.inside_village ? 'verdict.manual_pin_inside' : 'verdict.manual_pin_outside');
+    default: return translate(lang, `verdict.${v.verdict}`);
+  }
+}
+
+/** True when the verdict proves the officer was there (as beibao-core's `is_proven`). */
+export function proven(v: ProofVerdict): boolean {
+  return v.verdict === 'near_household' || v.verdict === 'inside_village';
 }

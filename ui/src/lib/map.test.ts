@@ -23,4 +23,16 @@ describe('village map', () => {
     expect(y1).toBeLessThan(y0);
     expect(outline(ring, p)).toMatch(/^M.*Z$/);
   });
+
+  it('draws a ring wound either way as the village, not the rest of the globe', () => {
+    const reversed = [...ring].reverse();
+    const a = fit(ring, 600, 400, 20);
+    const b = fit(reversed, 600, 400, 20);
+    expect(b([117.40, 34.98])).toEqual(a([117.40, 34.98]));
+    expect(b([117.41, 34.99])).toEqual(a([117.41, 34.99]));
+    // The far corner of the view is at the village's far corner, not somewhere on the globe.
+    const [x, y] = b([117.41, 34.99])!;
+    expect(Math.max(x, 600 - x, y, 400 - y)).toBeLessThan(600);
+    expect(a.invert!([300, 200])![0]).toBeCloseTo(117.405, 2);
+  });
 });

@@ -1,6 +1,6 @@
 // The village map: a Mercator projection (d3-geo) fitted to the boundary, and the colour of a
 // household by the days since its last visit. Everything is drawn from the store; no tiles.
-import { geoMercator, geoPath, type GeoProjection } from 'd3-geo';
+import { geoArea, geoMercator, geoPath, type GeoProjection } from 'd3-geo';
 
 /** How recently a household was visited, for its colour and the legend. */
 export type Recency = 'recent' | 'month' | 'overdue' | 'never';
@@ -20,9 +20,15 @@ export const RECENCY_COLOUR: Record<Recency, string> = {
   never: '#c0002a',
 };
 
-/** A GeoJSON polygon of a `[lon, lat]` ring. */
+/** A GeoJSON polygon of a `[lon, lat]` ring, wound as d3-geo wants it. d3-geo works on the
+ * sphere, where a ring encloses the side on its right: a ring wound the GeoJSON (RFC 7946) way
+ * would enclose the whole globe but the village. Whichever way the store's ring runs, the
+ * smaller side is the village. */
 export function polygon(ring: [number, number][]): GeoJSON.Feature<GeoJSON.Polygon> {
-  return { type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [ring] } };
+  const feature = (r: [number, number][]): GeoJSON.Feature<GeoJSON.Polygon> =>
+    ({ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [r] } });
+  const f = feature(ring);
+  return geoArea(f) > 2 * Math.PI ? feature([...ring].reverse()) : f;
 }
 
 /** A projection fitting the ring into `width` × `height` with `pad` pixels around. */
