@@ -49,6 +49,7 @@ pub async fn status(app: State<'_, App>) -> Result<TabletStatus, FieldError> {
         device_id: None,
         catalog_version: None,
         app_version: env!("CARGO_PKG_VERSION").to_owned(),
+        lock_after_seconds: app.config.lock_after_seconds,
     };
     match &*phase {
         Phase::FirstRun { reason } => {

@@ -14,6 +14,8 @@ pub struct Config {
     /// and the tests have no GPS. Without it (and without a platform provider) there is no fix
     /// and the officer places a pin by hand.
     pub fake_fix: Option<FakeFix>,
+    /// Lock after this many idle seconds whatever the officer chose (`BEIBAO_LOCK_AFTER_SECONDS`).
+    pub lock_after_seconds: Option<u32>,
 }
 
 /// A fixed position: latitude, longitude, accuracy in metres.
@@ -45,7 +47,7 @@ impl std::str::FromStr for FakeFix {
 
 impl Config {
     /// From the environment: `BEIBAO_DATA_DIR` (else the platform's app data dir),
-    /// `BEIBAO_SERVER_URL`, `BEIBAO_FAKE_FIX`.
+    /// `BEIBAO_SERVER_URL`, `BEIBAO_FAKE_FIX`, `BEIBAO_LOCK_AFTER_SECONDS`.
     pub fn from_env(default_dir: PathBuf) -> std::io::Result<Config> {
         let data_dir = std::env::var_os("BEIBAO_DATA_DIR").map(PathBuf::from).unwrap_or(default_dir);
         std::fs::create_dir_all(&data_dir)?;
@@ -54,7 +56,13 @@ impl Config {
             Ok(s) => Some(s.parse().map_err(std::io::Error::other)?),
             Err(_) => None,
         };
-        Ok(Config { data_dir, server_url, fake_fix })
+        let lock_after_seconds = match std::env::var("BEIBAO_LOCK_AFTER_SECONDS") {
+            Ok(s) => Some(
+                s.trim().parse().map_err(|e| std::io::Error::other(format!("BEIBAO_LOCK_AFTER_SECONDS `{s}`: {e}")))?,
+            ),
+            Err(_) => None,
+        };
+        Ok(Config { data_dir, server_url, fake_fix, lock_after_seconds })
     }
 
     /// The store's path.

@@ -7,6 +7,7 @@
 
 mod harness;
 
+use beibao_core::clock::Clock;
 use beibao_tests::{OFFICER, work};
 use harness::{App, Fixture};
 
@@ -169,6 +170,49 @@ fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reac
     let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
     let visits = counts.records.iter().find(|(k, _)| k == "visit").map_or(0, |(_, n)| *n);
     assert_eq!(visits, 2, "{counts:?}");
+    app.quit();
+}
+
+#[test]
+fn the_app_locks_when_idle_and_a_lockout_survives_a_restart() {
+    let fx = Fixture::new();
+    let app = App::launch(&fx, "lock");
+    enroll_and_sync(&app, &fx);
+
+    // Started again with a short idle time: unlocked, then left alone, it locks by itself.
+    let app = app.restart(&fx, &[("BEIBAO_LOCK_AFTER_SECONDS", "2")]);
+    app.wait("unlock");
+    app.pin(PIN);
+    app.wait("today");
+    app.wait("unlock");
+
+    // Five wrong PINs lock the pad; the lockout and its time left are there after a restart.
+    for left in (1..=4).rev() {
+        app.pin("000000");
+        app.wait_text("unlock-error", &format!("还可尝试 {left} 次"));
+    }
+    app.pin("000000");
+    app.wait_text("lockout", "错误次数过多");
+    let app = app.restart(&fx, &[]);
+    app.wait_text("lockout", "后重试");
+    app.screenshot("01-lockout-after-restart");
+    app.quit();
+}
+
+#[test]
+fn a_revoked_device_returns_to_first_run_saying_why() {
+    let fx = Fixture::new();
+    let app = App::launch(&fx, "revoked");
+    enroll_and_sync(&app, &fx);
+    app.click("nav-settings");
+    let device = app.text("device-id");
+    let revoked = fx.rt.block_on(fx.server.state.storage().revoke(&device, fx.server.clock.now())).expect("revoke");
+    assert!(revoked, "device {device} revoked");
+    app.click("nav-sync");
+    app.click("sync-now");
+    app.wait("revoked-notice");
+    app.wait("first-run");
+    app.screenshot("01-revoked-first-run");
     app.quit();
 }
 

@@ -48,6 +48,9 @@ pub struct TabletStatus {
     pub catalog_version: Option<String>,
     /// This app's version.
     pub app_version: String,
+    /// An idle time set by the app's configuration (tests, a managed install), which wins over the
+    /// officer's lock-timeout setting; `None`: the setting (default 5 minutes).
+    pub lock_after_seconds: Option<u32>,
 }
 
 /// What the officer typed on the first-run screen.

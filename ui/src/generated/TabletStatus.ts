@@ -37,4 +37,9 @@ catalog_version: string | null,
 /**
  * This app's version.
  */
-app_version: string, };
+app_version: string, 
+/**
+ * An idle time set by the app's configuration (tests, a managed install), which wins over the
+ * officer's lock-timeout setting; `None`: the setting (default 5 minutes).
+ */
+lock_after_seconds: number | null, };
