@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 
+use beibao_core::activity::{Hazard, PublicitySession};
 use beibao_core::code::Code;
 use beibao_core::ops::StoredVisit;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
-    DraftSummary, Env, FieldError, FirstRunInput, HouseholdScreen, Progress, Reveal, Session, SyncStatus, SyncSummary,
-    TabletPhase, TabletStatus, Today, VillageScreen, VisitDraft, VisitInput,
+    DraftSummary, Env, FieldError, FirstRunInput, HazardInput, HouseholdScreen, Progress, PublicityInput, Reveal,
+    Session, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen, VisitDraft,
+    VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
@@ -226,6 +228,39 @@ pub async fn record_visit(app: State<'_, App>, input: VisitInput) -> Result<Stor
 #[tauri::command]
 pub async fn discard_draft(app: State<'_, App>, id: Uuid) -> Result<(), FieldError> {
     with_session_mut(&app, |s| s.discard_draft(id)).await
+}
+
+/// The officer's own indicators for today, this week and this month.
+#[tauri::command]
+pub async fn totals(app: State<'_, App>) -> Result<TotalsScreen, FieldError> {
+    with_session(&app, |s| s.totals_screen()).await
+}
+
+/// Log a safety-publicity session held now.
+#[tauri::command]
+pub async fn log_publicity(app: State<'_, App>, input: PublicityInput) -> Result<PublicitySession, FieldError> {
+    with_session_mut(&app, |s| s.log_publicity(input)).await
+}
+
+/// Log a hazard found now.
+#[tauri::command]
+pub async fn log_hazard(app: State<'_, App>, input: HazardInput) -> Result<Hazard, FieldError> {
+    with_session_mut(&app, |s| s.log_hazard(input)).await
+}
+
+/// Change the PIN (the old one is checked like an unlock). The tablet stays unlocked.
+#[tauri::command]
+pub async fn change_pin(app: State<'_, App>, old_pin: String, new_pin: String) -> Result<(), FieldError> {
+    let phase = app.phase.lock().await;
+    if !matches!(*phase, Phase::Unlocked(_)) {
+        return Err(FieldError::Locked);
+    }
+    let path = app.store_path();
+    tauri::async_runtime::spawn_blocking(move || {
+        beibao_field::change_pin(&path, &old_pin, &new_pin, &SystemClock, &mut OsEntropy)
+    })
+    .await
+    .map_err(blocking_failed)?
 }
 
 /// The tablet's position now: the configured fixed position on desktop and in tests (a phone or

@@ -75,6 +75,10 @@ pub fn run() {
             commands::record_visit,
             commands::discard_draft,
             commands::locate,
+            commands::totals,
+            commands::log_publicity,
+            commands::log_hazard,
+            commands::change_pin,
             commands::sync_status,
             commands::sync_now,
         ])

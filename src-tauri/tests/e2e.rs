@@ -216,6 +216,64 @@ fn a_revoked_device_returns_to_first_run_saying_why() {
     app.quit();
 }
 
+#[test]
+fn publicity_and_a_hazard_are_logged_counted_in_totals_and_the_pin_changes() {
+    let fx = Fixture::new();
+    let app = App::launch(&fx, "activity");
+    enroll_and_sync(&app, &fx);
+    let village = beibao_tests::fixtures().registry.villages_of(OFFICER)[0].to_owned();
+
+    app.click(&format!("open-place[data-code=\"{village}\"]"));
+    app.click("log-publicity");
+    app.click("topic-drowning_prevention");
+    app.type_into("attendees", "0");
+    app.click("activity-save");
+    app.wait_text("activity-error", "参加人数至少1人");
+    app.type_into("attendees", "23");
+    app.type_into("leaflets", "40");
+    app.screenshot("01-publicity");
+    app.click("activity-save");
+    app.wait("activity-saved");
+    app.click("activity-back");
+    app.click("log-hazard");
+    app.click("hazard-ebike_charging");
+    app.type_into("hazard-place", "东街12号楼道");
+    app.type_into("hazard-description", "电动车在楼道里充电");
+    app.click("activity-save");
+    app.wait("activity-saved");
+
+    app.click("nav-totals");
+    app.wait_text("total-publicity_sessions", "1");
+    app.wait_text("total-publicity_attendees", "23");
+    app.wait_text("total-hazards_found", "1");
+    app.screenshot("02-totals");
+
+    // Change the PIN: the old one, the new one twice; the new one unlocks.
+    app.click("nav-settings");
+    app.click("change-pin");
+    app.pin(PIN);
+    app.wait_text("pin-change-step", "新的");
+    app.pin("246802");
+    app.wait_text("pin-change-step", "再输入");
+    app.pin("246802");
+    app.wait("pin-changed");
+    app.click("nav-lock");
+    app.wait("unlock");
+    app.pin(PIN);
+    app.wait_text("unlock-error", "还可尝试");
+    app.pin("246802");
+    app.wait("today");
+
+    app.click("nav-sync");
+    app.click("sync-now");
+    app.wait("sync-done");
+    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
+    for kind in ["publicity", "hazard"] {
+        assert_eq!(counts.records.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n), 1, "{kind}: {counts:?}");
+    }
+    app.quit();
+}
+
 fn enterprises_of(officer: &str) -> usize {
     beibao_tests::fixtures()
         .registry

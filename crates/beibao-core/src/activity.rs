@@ -9,6 +9,7 @@ use crate::text::LocalText;
 
 /// Topic of a safety-publicity session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PublicityTopic {
     /// 反诈.
@@ -70,6 +71,7 @@ pub struct PublicitySession {
 
 /// Kinds of hazards (隐患).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum HazardKind {
     /// 九小场所 fire safety.

@@ -115,6 +115,7 @@ pub type Counts = BTreeMap<CountKey, u64>;
 
 /// The value of an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IndicatorValue {
     /// A count.

@@ -32,7 +32,10 @@ pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
 pub use crate::mediation::{OpenMediation, SignatureInput};
 pub use crate::records::{AcceptInput, AdvanceInput, DeliverInput, VisitDraft, VisitInput};
-pub use crate::screens::{HouseholdScreen, MemberView, Reveal, ServiceLine, VillageScreen, VisitLine};
+pub use crate::screens::{
+    HazardInput, HouseholdScreen, MemberView, PublicityInput, Reveal, ServiceLine, TotalLine, TotalsScreen,
+    VillageScreen, VisitLine,
+};
 pub use crate::sync::{Background, SyncEvent, SyncSummary, Syncer};
 pub use beibao_store::drafts::{DraftKind, DraftSummary};
 pub use beibao_store::records::AuditEntry;

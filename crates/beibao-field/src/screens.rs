@@ -1,15 +1,17 @@
 //! What the app's village and household screens show, read in one call each, and the unmasking of
 //! a person's ID number or phone (recorded in the tablet's access log).
 
+use beibao_core::activity::{Hazard, HazardKind, PublicitySession, PublicityTopic};
 use beibao_core::code::Code;
 use beibao_core::identity::{IdNumber, mask_id_number, mask_mobile};
+use beibao_core::indicators::IndicatorValue;
 use beibao_core::registry::SpecialGroup;
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{ProofPolicy, ProofVerdict, Visit, VisitOutcome, VisitPurpose, proof_of_visit};
 use beibao_store::queries::{self, MapHousehold};
 use beibao_store::records::{AuditEntry, audit};
 use beibao_store::registry as reg;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -263,5 +265,137 @@ impl Session {
             note: String::new(),
         };
         Ok(proof_of_visit(&visit, &village.geometry, home, &ProofPolicy::default()))
+    }
+}
+
+/// One indicator's value for a period, with its name and unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TotalLine {
+    /// Indicator code (REFERENCE §5).
+    pub code: String,
+    /// Name (zh-CN).
+    pub name_zh: String,
+    /// Name (English).
+    pub name_en: String,
+    /// Unit (zh-CN).
+    pub unit_zh: String,
+    /// Unit (English).
+    pub unit_en: String,
+    /// The value.
+    pub value: IndicatorValue,
+}
+
+/// The officer's own indicators for today, this week (from Monday) and this month, China dates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TotalsScreen {
+    /// Today.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub today: NaiveDate,
+    /// Today's values.
+    pub day: Vec<TotalLine>,
+    /// Monday to today.
+    pub week: Vec<TotalLine>,
+    /// The 1st to today.
+    pub month: Vec<TotalLine>,
+}
+
+/// A safety-publicity session as the officer enters it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct PublicityInput {
+    /// One of the officer's villages.
+    pub village: String,
+    /// Topic.
+    pub topic: PublicityTopic,
+    /// People who attended.
+    pub attendees: u32,
+    /// Leaflets handed out.
+    pub leaflets: u32,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A hazard as the officer enters it on the spot.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct HazardInput {
+    /// One of the officer's villages.
+    pub village: String,
+    /// Kind.
+    pub kind: HazardKind,
+    /// Where (a household address, a shop…).
+    pub place: String,
+    /// What is wrong.
+    pub description: String,
+    /// Fix by (China date), if one was set.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub deadline: Option<NaiveDate>,
+}
+
+impl Session {
+    fn total_lines(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<TotalLine>, FieldError> {
+        Ok(self
+            .totals(from, to)?
+            .into_iter()
+            .map(|t| TotalLine {
+                code: t.indicator.code.to_owned(),
+                name_zh: t.indicator.name.zh,
+                name_en: t.indicator.name.en,
+                unit_zh: t.indicator.unit.zh,
+                unit_en: t.indicator.unit.en,
+                value: t.value,
+            })
+            .collect())
+    }
+
+    /// The Totals screen: own indicators for today, this week and this month.
+    pub fn totals_screen(&self) -> Result<TotalsScreen, FieldError> {
+        let today = self.today();
+        let monday = today - chrono::Days::new(u64::from(today.weekday().num_days_from_monday()));
+        let first = today.with_day(1).unwrap_or(today);
+        Ok(TotalsScreen {
+            today,
+            day: self.total_lines(today, today)?,
+            week: self.total_lines(monday, today)?,
+            month: self.total_lines(first, today)?,
+        })
+    }
+
+    /// Log a publicity session held now in one of the officer's villages.
+    pub fn log_publicity(&mut self, input: PublicityInput) -> Result<PublicitySession, FieldError> {
+        self.assigned(&input.village)?;
+        self.record_publicity(PublicitySession {
+            id: Uuid::nil(),
+            device_id: String::new(),
+            officer_id: String::new(),
+            village: input.village,
+            topic: input.topic,
+            held_at: self.clock.now(),
+            attendees: input.attendees,
+            leaflets: input.leaflets,
+            note: input.note,
+        })
+    }
+
+    /// Log a hazard found now in one of the officer's villages.
+    pub fn log_hazard(&mut self, input: HazardInput) -> Result<Hazard, FieldError> {
+        self.assigned(&input.village)?;
+        self.record_hazard(Hazard {
+            id: Uuid::nil(),
+            device_id: String::new(),
+            officer_id: String::new(),
+            village: input.village,
+            kind: input.kind,
+            place: input.place,
+            description: input.description,
+            found_at: self.clock.now(),
+            deadline: input.deadline,
+            fixed_at: None,
+        })
     }
 }

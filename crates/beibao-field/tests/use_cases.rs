@@ -786,3 +786,56 @@ fn a_manual_pin_is_judged_before_saving_and_recorded_as_such() {
     });
     assert_eq!(err.expect_err("no reason").code(), Code::VisitPinReason);
 }
+
+#[test]
+fn publicity_and_hazards_are_logged_in_the_officers_villages_and_counted_in_the_totals() {
+    use beibao_field::{HazardInput, PublicityInput};
+    let mut t = tablet();
+    let village = t.fixtures.registry.villages_of(OFFICER)[0].to_owned();
+    let before = t.session.totals_screen().expect("totals");
+    let count = |lines: &[beibao_field::TotalLine], code: &str| match lines.iter().find(|l| l.code == code) {
+        Some(beibao_field::TotalLine { value: IndicatorValue::Count { value }, .. }) => *value,
+        other => panic!("{code}: {other:?}"),
+    };
+    let session = t
+        .session
+        .log_publicity(PublicityInput {
+            village: village.clone(),
+            topic: PublicityTopic::AntiFraud,
+            attendees: 23,
+            leaflets: 40,
+            note: "村委会广场".into(),
+        })
+        .expect("publicity");
+    assert_eq!((session.officer_id.as_str(), session.held_at), (OFFICER, t.clock.now()));
+    let hazard = HazardInput {
+        village: village.clone(),
+        kind: HazardKind::EbikeCharging,
+        place: "东街12号".into(),
+        description: "电动车在楼道充电".into(),
+        deadline: Some(t.session.today() + chrono::Days::new(7)),
+    };
+    t.session.log_hazard(hazard.clone()).expect("hazard");
+    let after = t.session.totals_screen().expect("totals");
+    for lines in [&after.day, &after.week, &after.month] {
+        assert_eq!(count(lines, "publicity_sessions"), 1);
+        assert_eq!(count(lines, "hazards_found"), 1);
+    }
+    assert_eq!(count(&before.month, "publicity_sessions"), 0);
+    assert_eq!(after.day.len(), beibao_core::indicators::all().len(), "every indicator, as everywhere");
+
+    let err = t.session.log_publicity(PublicityInput {
+        village: village.clone(),
+        topic: PublicityTopic::FireSafety,
+        attendees: 0,
+        leaflets: 0,
+        note: String::new(),
+    });
+    assert_eq!(err.expect_err("nobody came").code(), Code::Implausible);
+    let err = t.session.log_hazard(HazardInput { description: " ".into(), ..hazard.clone() });
+    assert_eq!(err.expect_err("no description").code(), Code::Required);
+    let theirs = t.fixtures.registry.villages_of(OFFICER);
+    let other = t.fixtures.registry.villages.iter().find(|v| !theirs.contains(&v.code.as_str())).expect("another");
+    let err = t.session.log_hazard(HazardInput { village: other.code.clone(), ..hazard });
+    assert_eq!(err.expect_err("not mine").code(), Code::NotAssigned);
+}

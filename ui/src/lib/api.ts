@@ -8,6 +8,9 @@ import type { SyncStatus } from '../generated/SyncStatus';
 import type { SyncSummary } from '../generated/SyncSummary';
 import type { TabletStatus } from '../generated/TabletStatus';
 import type { Today } from '../generated/Today';
+import type { HazardInput } from '../generated/HazardInput';
+import type { PublicityInput } from '../generated/PublicityInput';
+import type { TotalsScreen } from '../generated/TotalsScreen';
 import type { DraftSummary } from '../generated/DraftSummary';
 import type { GpsFix } from '../generated/GpsFix';
 import type { HouseholdHit } from '../generated/HouseholdHit';
@@ -39,6 +42,10 @@ export const api = {
   visitVerdict: (draft: VisitDraft) => invoke<ProofVerdict>('visit_verdict', { draft }),
   recordVisit: (input: VisitInput) => invoke<StoredVisit>('record_visit', { input }),
   discardDraft: (id: string) => invoke<void>('discard_draft', { id }),
+  totals: () => invoke<TotalsScreen>('totals'),
+  logPublicity: (input: PublicityInput) => invoke<unknown>('log_publicity', { input }),
+  logHazard: (input: HazardInput) => invoke<unknown>('log_hazard', { input }),
+  changePin: (oldPin: string, newPin: string) => invoke<void>('change_pin', { oldPin, newPin }),
   locate: () => invoke<GpsFix>('locate'),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<SyncSummary>('sync_now'),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytes, chinaDate, chinaTime, duration, proven, verdictText, workingDays, yuan } from './format';
+import { addDays, bytes, chinaDay, chinaDate, chinaTime, duration, indicatorText, proven, verdictText, workingDays, yuan } from './format';
 
 describe('formatters', () => {
   it('shows fen as yuan', () => {
@@ -46,5 +46,20 @@ describe('proof-of-visit verdicts', () => {
     expect(proven({ verdict: 'inside_village' })).toBe(true);
     expect(proven({ verdict: 'manual_pin', inside_village: true })).toBe(false);
     expect(proven({ verdict: 'stale_fix' })).toBe(false);
+  });
+});
+
+describe('indicators and deadlines', () => {
+  it('shows a count with its unit and a rate to one decimal, or a dash', () => {
+    expect(indicatorText({ kind: 'count', value: 12 }, '户')).toBe('12 户');
+    expect(indicatorText({ kind: 'rate', numerator: 2, denominator: 3, value: 66.6667 }, '%')).toBe('66.7 %');
+    expect(indicatorText({ kind: 'rate', numerator: 0, denominator: 0, value: null }, '%')).toBe('—');
+  });
+
+  it('counts days across months and years', () => {
+    expect(addDays('2026-11-30', 7)).toBe('2026-12-07');
+    expect(addDays('2026-12-28', 7)).toBe('2027-01-04');
+    expect(chinaDay(new Date('2026-11-30T16:30:00Z'))).toBe('2026-12-01');
+    expect(chinaDay(new Date('2026-11-30T15:59:00Z'))).toBe('2026-11-30');
   });
 });

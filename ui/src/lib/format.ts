@@ -1,5 +1,6 @@
 // Dates, amounts, sizes and durations, formatted in one place. Legal dates are China dates
 // (UTC+8) whatever the tablet's zone.
+import type { IndicatorValue } from '../generated/IndicatorValue';
 import type { ProofVerdict } from '../generated/ProofVerdict';
 import { type Lang, translate } from './messages';
 
@@ -75,4 +76,23 @@ export function verdictText(v: ProofVerdict, lang: Lang): string {
 /** True when the verdict proves the officer was there (as beibao-core's `is_proven`). */
 export function proven(v: ProofVerdict): boolean {
   return v.verdict === 'near_household' || v.verdict === 'inside_village';
+}
+
+/** An indicator's value with its unit: a count, or a rate to one decimal ("—" when nothing to divide by). */
+export function indicatorText(v: IndicatorValue, unit: string): string {
+  if (v.kind === 'count') return `${v.value} ${unit}`.trim();
+  if (v.value === null) return '—';
+  return `${v.value.toFixed(1)} ${unit}`.trim();
+}
+
+/** The China date `days` after `date` (YYYY-MM-DD), for deadlines. */
+export function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** The China date (YYYY-MM-DD) at `now`. */
+export function chinaDay(now: Date = new Date()): string {
+  return new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
 }
