@@ -8,7 +8,7 @@ CARGO ?= cargo
 APT_PACKAGES := build-essential pkg-config libssl-dev postgresql \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev xvfb webkit2gtk-driver fonts-noto-cjk
 
-.PHONY: help deps ui build test lint fmt demo demo-en bench bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
+.PHONY: help deps ui build test lint fmt demo demo-en bench bench-app bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
 
 help:
 	@echo "make deps      install system packages (Debian/Ubuntu; prints the list elsewhere)"
@@ -16,6 +16,7 @@ help:
 	@echo "make demo      the district and catalog, then a day of one officer's tablet through the beibao CLI"
 	@echo "make lint      rustfmt check and clippy with warnings as errors"
 	@echo "make bench     run every benchmark (prints figures): bench-core bench-store bench-sync bench-server"
+	@echo "make bench-app the release app through WebDriver on a 500-household village (prints app_bench: …)"
 	@echo "make faults-long  the seeded sync fault loop: 10,000 scenarios on SQLite, 1,000 on PostgreSQL (make test: 200 and 40)"
 	@echo "make fixtures  regenerate fixtures/geo and fixtures/registry from the fixed seed"
 
@@ -71,6 +72,11 @@ demo-en:
 	@$(CARGO) run -q --locked -p beibao-fixtures -- summary --lang en
 
 bench: bench-core bench-store bench-sync bench-server
+
+# The release app driven through WebDriver under Xvfb (needs `make deps`); not part of `make bench`,
+# which measures the engine.
+bench-app: ui
+	$(CARGO) bench --locked -p beibao-app --bench app
 
 bench-core:
 	$(CARGO) bench --locked -p beibao-core --bench rules

@@ -13,6 +13,8 @@ use tokio::runtime::Runtime;
 
 /// How long any one thing may take to appear.
 const WAIT: Duration = Duration::from_secs(20);
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(5);
 
 /// A real server on loopback with the whole registry, its clock set to now (the app stamps its
 /// records with the real time).
@@ -74,6 +76,7 @@ pub struct App {
     client: Option<Client>,
     name: String,
     data_dir: Option<tempfile::TempDir>,
+    started: Instant,
     _driver: Kill,
     _xvfb: Kill,
 }
@@ -134,6 +137,7 @@ impl App {
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert("tauri:options".into(), serde_json::json!({ "application": env!("CARGO_BIN_EXE_beibao-app") }));
+        let started = Instant::now();
         let client = rt
             .block_on(
                 ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -141,7 +145,21 @@ impl App {
                     .connect(&format!("http://127.0.0.1:{port}")),
             )
             .expect("a WebDriver session with the app");
-        App { rt, client: Some(client), name: name.to_owned(), data_dir: Some(data_dir), _driver: driver, _xvfb: xvfb }
+        App {
+            rt,
+            client: Some(client),
+            name: name.to_owned(),
+            data_dir: Some(data_dir),
+            started,
+            _driver: driver,
+            _xvfb: xvfb,
+        }
+    }
+
+    /// When the WebDriver session (and so the app process) was asked for.
+    #[allow(dead_code)]
+    pub fn started(&self) -> Instant {
+        self.started
     }
 
     fn c(&self) -> &Client {
@@ -160,7 +178,7 @@ impl App {
     pub fn wait(&self, id: &str) {
         let sel = App::sel(id);
         self.rt
-            .block_on(self.c().wait().at_most(WAIT).for_element(Locator::Css(&sel)))
+            .block_on(self.c().wait().at_most(WAIT).every(POLL).for_element(Locator::Css(&sel)))
             .unwrap_or_else(|e| panic!("[{}] `{id}` never appeared: {e}", self.name));
     }
 
@@ -173,7 +191,7 @@ impl App {
                 return;
             }
             assert!(Instant::now() < deadline, "[{}] `{id}` never said `{part}` (says `{text}`)", self.name);
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(POLL);
         }
     }
 

@@ -1,0 +1,163 @@
+//! `make bench-app`: the release app driven through WebDriver (tauri-driver, WebKitWebDriver,
+//! Xvfb) on a store with a 500-household village and a year of visits. Prints one line:
+//! `app_bench: cold_start_ms=… unlock_ms=… today_ms=… village_ms=… visit_save_ms=… binary_mb=…`
+//!
+//! - cold_start: the WebDriver session asked for (the app process starts) → the PIN pad shown;
+//! - unlock: the last PIN digit tapped → Today shown (Argon2id at the recommended parameters);
+//! - today: the Today tab tapped (from Totals) → its places shown;
+//! - village: a village tapped on Today → its households on the map;
+//! - visit_save: "save" tapped → the confirmation shown;
+//! - binary: the release binary's size.
+//!
+//! Each figure is the median of its runs; each includes one or two WebDriver round trips
+//! (a few milliseconds on loopback) and a 5 ms polling step.
+
+#[allow(dead_code)]
+#[path = "../tests/harness/mod.rs"]
+mod harness;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use beibao_core::clock::FixedClock;
+use beibao_core::registry::{GeoPoint, Household, Registry};
+use beibao_core::visit::{GpsFix, VisitOutcome, VisitPurpose, VisitTarget};
+use beibao_field::{Env, VisitInput};
+use beibao_store::key::{KdfParams, OsEntropy};
+use beibao_store::system::UuidV7Ids;
+use beibao_tests::OFFICER;
+use harness::{App, Fixture};
+
+const PIN: &str = "135790";
+const HOUSEHOLDS: usize = 500;
+const RUNS: usize = 5;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The fixtures' register with the officer's first village grown to 500 households (copies of
+/// its own, spread around its centre).
+fn big_registry() -> (Registry, String) {
+    let mut registry = beibao_tests::fixtures().registry.clone();
+    let code = registry.villages_of(OFFICER)[0].to_owned();
+    let village = registry.village(&code).expect("village").clone();
+    let own: Vec<Household> = registry.households.iter().filter(|h| h.village == code).cloned().collect();
+    for n in own.len()..HOUSEHOLDS {
+        let mut h = own[n % own.len()].clone();
+        h.id = format!("{code}-{:03}", n + 1);
+        for (i, m) in h.members.iter_mut().enumerate() {
+            m.id = format!("{}-{i}", h.id);
+        }
+        // A spiral of houses within about 600 m of the centre.
+        let (r, a) = (0.0055 * ((n as f64) / HOUSEHOLDS as f64).sqrt(), n as f64 * 2.399);
+        h.location =
+            Some(GeoPoint { lat: village.centroid.lat + r * a.sin(), lon: village.centroid.lon + r * a.cos() });
+        registry.households.push(h);
+    }
+    (registry, code)
+}
+
+/// The store in `dir`: the big village, and a year of visits to it (one a month per household).
+fn seed(dir: &std::path::Path, registry: &Registry, village: &str) {
+    let start = chrono::Utc::now() - chrono::Duration::days(365);
+    let clock = Arc::new(FixedClock::new(start));
+    let env = Env { clock: clock.clone(), ids: Arc::new(UuidV7Ids) };
+    let mut fixtures = beibao_tests::fixtures().clone();
+    fixtures.registry = registry.clone();
+    let (mut session, _) = beibao_field::init_from_fixtures(
+        &dir.join("beibao.db"),
+        PIN,
+        OFFICER,
+        &fixtures,
+        KdfParams::RECOMMENDED,
+        &mut OsEntropy,
+        env,
+    )
+    .expect("store");
+    let houses: Vec<&Household> = registry.households.iter().filter(|h| h.village == village).collect();
+    let t = Instant::now();
+    for month in 0..12 {
+        for (i, h) in houses.iter().enumerate() {
+            let at = start + chrono::Duration::days(month * 30) + chrono::Duration::minutes(i as i64 * 5);
+            clock.set(at + chrono::Duration::minutes(20));
+            let home = h.location.expect("position");
+            session
+                .record_visit(VisitInput {
+                    id: None,
+                    target: VisitTarget::Household(h.id.clone()),
+                    purposes: vec![VisitPurpose::InformationCollection],
+                    started_at: at,
+                    ended_at: at + chrono::Duration::minutes(20),
+                    outcome: VisitOutcome::Met,
+                    persons_met: 1,
+                    fix: Some(GpsFix { lat: home.lat, lon: home.lon, accuracy_m: 10.0, taken_at: at }),
+                    pin: None,
+                    note: String::new(),
+                })
+                .expect("visit");
+        }
+    }
+    eprintln!("seeded {} visits in {:.1} s", houses.len() * 12, t.elapsed().as_secs_f64());
+    session.lock().expect("lock");
+}
+
+fn main() {
+    let fx = Fixture::new();
+    let (registry, village) = big_registry();
+    let dir = tempfile::tempdir().expect("data dir");
+    seed(dir.path(), &registry, &village);
+
+    let (mut cold, mut unlock, mut today, mut open_village, mut save) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut app = App::launch_in(&fx, "bench", dir, &[]);
+    for run in 0..RUNS {
+        if run > 0 {
+            app = app.restart(&fx, &[]);
+        }
+        app.wait("unlock");
+        cold.push(ms(app.started().elapsed()));
+        app.pin(&PIN[..5]);
+        let t = Instant::now();
+        app.pin(&PIN[5..]);
+        app.wait("place");
+        unlock.push(ms(t.elapsed()));
+
+        app.click("nav-totals");
+        app.wait("totals");
+        let t = Instant::now();
+        app.click("nav-today");
+        app.wait("place");
+        today.push(ms(t.elapsed()));
+
+        let t = Instant::now();
+        app.click(&format!("open-place[data-code=\"{village}\"]"));
+        app.wait("map-household");
+        open_village.push(ms(t.elapsed()));
+        assert_eq!(app.count("map-household"), HOUSEHOLDS, "every household on the map");
+
+        app.click("household-row");
+        app.click("start-visit");
+        app.click("purpose-publicity");
+        app.click("outcome-nobody_home");
+        app.wait("draft-saved");
+        let t = Instant::now();
+        app.click("save-visit");
+        app.wait("visit-saved");
+        save.push(ms(t.elapsed()));
+    }
+    app.quit();
+    let binary = std::fs::metadata(env!("CARGO_BIN_EXE_beibao-app")).expect("binary").len() as f64 / 1_048_576.0;
+    println!(
+        "app_bench: cold_start_ms={:.0} unlock_ms={:.0} today_ms={:.0} village_ms={:.0} visit_save_ms={:.0} binary_mb={binary:.1}",
+        median(cold),
+        median(unlock),
+        median(today),
+        median(open_village),
+        median(save),
+    );
+}
