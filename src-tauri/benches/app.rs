@@ -54,11 +54,17 @@ fn big_registry() -> (Registry, String) {
         for (i, m) in h.members.iter_mut().enumerate() {
             m.id = format!("{}-{i}", h.id);
         }
-        // A spiral of houses within about 600 m of the centre.
-        let (r, a) = (0.0055 * ((n as f64) / HOUSEHOLDS as f64).sqrt(), n as f64 * 2.399);
-        h.location =
-            Some(GeoPoint { lat: village.centroid.lat + r * a.sin(), lon: village.centroid.lon + r * a.cos() });
+        h.location = None;
         registry.households.push(h);
+    }
+    // Every house on the map: those without a position get one on a spiral within about 600 m
+    // of the centre.
+    for (n, h) in registry.households.iter_mut().filter(|h| h.village == code).enumerate() {
+        if h.location.is_none() {
+            let (r, a) = (0.0055 * ((n as f64) / HOUSEHOLDS as f64).sqrt(), n as f64 * 2.399);
+            h.location =
+                Some(GeoPoint { lat: village.centroid.lat + r * a.sin(), lon: village.centroid.lon + r * a.cos() });
+        }
     }
     (registry, code)
 }
