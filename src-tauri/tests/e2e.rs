@@ -34,9 +34,7 @@ fn an_officer_enrolls_sets_a_pin_syncs_sees_the_day_and_unlocks_after_a_wrong_pi
 
     // Sync pulls the officer's villages; Today shows them.
     work::publish_registry(&fx.rt, &fx.server);
-    app.click("nav-sync");
-    app.click("sync-now");
-    app.wait("sync-done");
+    sync(&app);
     app.screenshot("03-sync-done");
     app.click("nav-today");
     app.wait("place");
@@ -69,14 +67,25 @@ fn enroll_and_sync(app: &App, fx: &Fixture) {
     app.wait_text("pin-step", "再输入");
     app.pin(PIN);
     app.wait("today");
-    app.click("nav-sync");
-    app.click("sync-now");
-    app.wait("sync-done");
+    sync(app);
     app.click("nav-today");
     app.wait("place");
 }
 
 const PIN: &str = "135790";
+
+/// Sync now from the Sync tab and wait for it to finish.
+fn sync(app: &App) {
+    app.click("nav-sync");
+    app.click("sync-now");
+    app.wait("sync-done");
+}
+
+/// How many records of a kind the server holds.
+fn server_records(fx: &Fixture, kind: &str) -> i64 {
+    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
+    counts.records.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n)
+}
 
 #[test]
 fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reach_the_server() {
@@ -164,12 +173,8 @@ fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reac
     app.wait_text("visit-saved", "手动标点");
 
     // Sync: both visits reach the server.
-    app.click("nav-sync");
-    app.click("sync-now");
-    app.wait("sync-done");
-    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
-    let visits = counts.records.iter().find(|(k, _)| k == "visit").map_or(0, |(_, n)| *n);
-    assert_eq!(visits, 2, "{counts:?}");
+    sync(&app);
+    assert_eq!(server_records(&fx, "visit"), 2);
     app.quit();
 }
 
@@ -264,12 +269,9 @@ fn publicity_and_a_hazard_are_logged_counted_in_totals_and_the_pin_changes() {
     app.pin("246802");
     app.wait("today");
 
-    app.click("nav-sync");
-    app.click("sync-now");
-    app.wait("sync-done");
-    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
+    sync(&app);
     for kind in ["publicity", "hazard"] {
-        assert_eq!(counts.records.iter().find(|(k, _)| k == kind).map_or(0, |(_, n)| *n), 1, "{kind}: {counts:?}");
+        assert_eq!(server_records(&fx, kind), 1, "{kind}");
     }
     app.quit();
 }

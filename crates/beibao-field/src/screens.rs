@@ -5,7 +5,7 @@ use beibao_core::activity::{Hazard, HazardKind, PublicitySession, PublicityTopic
 use beibao_core::code::Code;
 use beibao_core::identity::{IdNumber, mask_id_number, mask_mobile};
 use beibao_core::indicators::IndicatorValue;
-use beibao_core::registry::SpecialGroup;
+use beibao_core::registry::{Person, Relation, SpecialGroup};
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{ProofPolicy, ProofVerdict, Visit, VisitOutcome, VisitPurpose, proof_of_visit};
 use beibao_store::queries::{self, MapHousehold};
@@ -169,9 +169,10 @@ impl Session {
         let village = reg::village(conn, &h.village)?.ok_or_else(|| FieldError::not_found("village", &h.village))?;
         let today = self.today();
         let groups = h.groups().into_iter().collect();
-        let mut members: Vec<MemberView> = h
-            .members
-            .iter()
+        let mut people: Vec<&Person> = h.members.iter().collect();
+        people.sort_by_key(|m| m.relation != Relation::Head);
+        let members: Vec<MemberView> = people
+            .into_iter()
             .map(|m| MemberView {
                 id: m.id.clone(),
                 name: m.name.clone(),
@@ -185,7 +186,6 @@ impl Session {
                 groups: m.groups.clone(),
             })
             .collect();
-        members.sort_by_key(|m| m.relation != "head");
         let visits = queries::household_visits(conn, id, HISTORY)?
             .into_iter()
             .map(|s| VisitLine {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, bytes, chinaDay, chinaDate, chinaTime, duration, indicatorText, proven, verdictText, workingDays, yuan } from './format';
+import { addDays, bytes, chinaDay, sinceVisit, chinaDate, chinaTime, duration, indicatorText, proven, verdictText, workingDays, yuan } from './format';
 
 describe('formatters', () => {
   it('shows fen as yuan', () => {
@@ -61,5 +61,13 @@ describe('indicators and deadlines', () => {
     expect(addDays('2026-12-28', 7)).toBe('2027-01-04');
     expect(chinaDay(new Date('2026-11-30T16:30:00Z'))).toBe('2026-12-01');
     expect(chinaDay(new Date('2026-11-30T15:59:00Z'))).toBe('2026-11-30');
+  });
+});
+
+describe('days since the last visit', () => {
+  it('says never, today, or how many days ago', () => {
+    expect(sinceVisit(null, 'zh-CN')).toBe('尚未走访');
+    expect(sinceVisit(0, 'zh-CN')).toBe('今天已走访');
+    expect(sinceVisit(12, 'zh-CN')).toBe('12 天前走访');
   });
 });

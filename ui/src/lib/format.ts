@@ -96,3 +96,10 @@ export function addDays(date: string, days: number): string {
 export function chinaDay(now: Date = new Date()): string {
   return new Date(now.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
 }
+
+/** Days since the last visit in words: never, today, or n days ago. */
+export function sinceVisit(days: number | null, lang: Lang): string {
+  if (days === null) return translate(lang, 'today.never_visited');
+  if (days === 0) return translate(lang, 'today.visited_today');
+  return translate(lang, 'today.days_since', { n: days });
+}
