@@ -8,12 +8,13 @@ CARGO ?= cargo
 APT_PACKAGES := build-essential pkg-config libssl-dev postgresql \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev xvfb webkit2gtk-driver fonts-noto-cjk
 
-.PHONY: help deps ui build test lint fmt demo demo-en bench bench-app bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
+.PHONY: help deps ui build test lint fmt demo demo-cli demo-en bench bench-app bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
 
 help:
 	@echo "make deps      install system packages (Debian/Ubuntu; prints the list elsewhere)"
 	@echo "make test      run every test of the repository"
-	@echo "make demo      the district and catalog, then a day of one officer's tablet through the beibao CLI"
+	@echo "make demo      the tablet app against a real server (headless: screenshots of the day in target/demo/)"
+	@echo "make demo-cli  the district and catalog, then a day of one officer's tablet through the beibao CLI"
 	@echo "make lint      rustfmt check and clippy with warnings as errors"
 	@echo "make bench     run every benchmark (prints figures): bench-core bench-store bench-sync bench-server"
 	@echo "make bench-app the release app through WebDriver on a 500-household village (prints app_bench: …)"
@@ -65,8 +66,14 @@ lint: ui
 fmt:
 	$(CARGO) fmt --all
 
-demo:
+# The app against a real server: opened on a display; without one, driven under Xvfb with the
+# screenshots of the day written to target/demo/.
+demo: ui
 	@bash scripts/demo.sh
+
+# The district and catalog, then a day of one officer's tablet through the beibao CLI.
+demo-cli:
+	@bash scripts/demo-cli.sh
 
 demo-en:
 	@$(CARGO) run -q --locked -p beibao-fixtures -- summary --lang en

@@ -9,22 +9,26 @@ use beibao_core::code::Code;
 use beibao_core::ops::StoredVisit;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
-    DraftSummary, Env, FieldError, FirstRunInput, HazardInput, HouseholdScreen, Progress, PublicityInput, Reveal,
-    Session, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen, VisitDraft,
-    VisitInput,
+    Background, DraftSummary, Env, FieldError, FirstRunInput, HazardInput, HouseholdScreen, Problem, PublicityInput,
+    Reveal, Session, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen,
+    VisitDraft, VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
 use beibao_store::queries::HouseholdHit;
 use beibao_store::system::{SystemClock, UuidV7Ids};
 use beibao_sync::wire::EnrollCheckResponse;
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 use uuid::Uuid;
 
-use crate::{App, Phase};
+use crate::{App, Phase, Unlocked};
 
-/// The event sync progress is reported on (payload: `Progress`).
-pub const SYNC_PROGRESS: &str = "sync-progress";
+/// The event the background syncer reports on (payload: `SyncEvent`: progress, done, failed,
+/// stopped), whoever asked for the pass.
+pub const SYNC_EVENT: &str = "sync";
+
+/// Failed passes a sync retries (with backoff) before it reports the failure.
+const SYNC_RETRIES: u64 = 2;
 
 fn env() -> Env {
     Env { clock: Arc::new(SystemClock), ids: Arc::new(UuidV7Ids) }
@@ -61,7 +65,8 @@ pub async fn status(app: State<'_, App>) -> Result<TabletStatus, FieldError> {
         Phase::Locked => {
             status.lockout_until = beibao_store::key::lockout(&app.store_path(), chrono::Utc::now())?;
         }
-        Phase::Unlocked(session) => {
+        Phase::Unlocked(u) => {
+            let session = &u.session;
             status.phase = TabletPhase::Unlocked;
             status.officer_id = Some(session.officer_id().to_owned());
             status.device_id = Some(session.device_id().to_owned());
@@ -79,7 +84,11 @@ pub async fn check_enrollment(server_url: String, code: String) -> Result<Enroll
 
 /// Make the store for the confirmed officer under the PIN and enroll it.
 #[tauri::command]
-pub async fn first_run(app: State<'_, App>, input: FirstRunInput) -> Result<TabletStatus, FieldError> {
+pub async fn first_run(
+    handle: AppHandle,
+    app: State<'_, App>,
+    input: FirstRunInput,
+) -> Result<TabletStatus, FieldError> {
     {
         let mut phase = app.phase.lock().await;
         if !matches!(*phase, Phase::FirstRun { .. }) {
@@ -88,14 +97,14 @@ pub async fn first_run(app: State<'_, App>, input: FirstRunInput) -> Result<Tabl
         let path = app.store_path();
         let (session, _) =
             beibao_field::first_run(&path, &input, KdfParams::RECOMMENDED, &mut OsEntropy, env()).await?;
-        *phase = Phase::Unlocked(Box::new(session));
+        *phase = Phase::Unlocked(Box::new(start_sync(&handle, &app, session)?));
     }
     status(app).await
 }
 
 /// Unlock with the PIN (wrong PINs count towards the lockout, which survives a restart).
 #[tauri::command]
-pub async fn unlock(app: State<'_, App>, pin: String) -> Result<TabletStatus, FieldError> {
+pub async fn unlock(handle: AppHandle, app: State<'_, App>, pin: String) -> Result<TabletStatus, FieldError> {
     {
         let mut phase = app.phase.lock().await;
         match *phase {
@@ -107,17 +116,60 @@ pub async fn unlock(app: State<'_, App>, pin: String) -> Result<TabletStatus, Fi
         let session = tauri::async_runtime::spawn_blocking(move || beibao_field::unlock(&path, &pin, env()))
             .await
             .map_err(blocking_failed)??;
-        *phase = Phase::Unlocked(Box::new(session));
+        *phase = Phase::Unlocked(Box::new(start_sync(&handle, &app, session)?));
     }
     status(app).await
 }
 
-/// Move the app to `next`, locking the session it held (if any).
-fn leave(phase: &mut Phase, next: Phase) -> Result<(), FieldError> {
+/// The unlocked tablet: `session` and its background syncer, which reports on [`SYNC_EVENT`],
+/// syncs every `sync_interval_seconds`, and starts a first pass now. A pass that finds the device
+/// revoked sets the store aside (whoever asked for it).
+fn start_sync(handle: &AppHandle, app: &App, session: Session) -> Result<Unlocked, FieldError> {
+    let events = handle.clone();
+    let sync = Background::start(
+        &tokio::runtime::Handle::current(),
+        session.syncer()?,
+        beibao_field::SyncSettings::default(),
+        std::time::Duration::from_secs(app.config.sync_interval_seconds),
+        SYNC_RETRIES,
+        move |e| {
+            if matches!(e, SyncEvent::Failed { code: Code::Revoked, .. }) {
+                let handle = events.clone();
+                tauri::async_runtime::spawn(async move {
+                    let _ = set_aside_revoked(&handle.state::<App>()).await;
+                });
+            }
+            let _ = events.emit(SYNC_EVENT, e);
+        },
+    );
+    sync.trigger();
+    Ok(Unlocked { session, sync })
+}
+
+/// Move the app to `next`, locking the session it held (if any) and waiting for its syncer to stop.
+async fn leave(phase: &mut Phase, next: Phase) -> Result<(), FieldError> {
     match std::mem::replace(phase, next) {
-        Phase::Unlocked(session) => Ok(session.lock()?),
+        Phase::Unlocked(u) => {
+            let Unlocked { session, sync } = *u;
+            let locked = session.lock();
+            sync.stop().await;
+            Ok(locked?)
+        }
         _ => Ok(()),
     }
+}
+
+/// The server revoked this device (its keys are wiped): set the store aside and go back to first
+/// run, saying why. Once, whichever pass found it.
+async fn set_aside_revoked(app: &App) -> Result<(), FieldError> {
+    let mut phase = app.phase.lock().await;
+    if !matches!(*phase, Phase::Unlocked(_)) {
+        return Ok(());
+    }
+    leave(&mut phase, Phase::FirstRun { reason: Some(Code::Revoked) }).await?;
+    let suffix = format!("revoked-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"));
+    Store::set_aside(&app.store_path(), &suffix)?;
+    Ok(())
 }
 
 /// Lock: stop syncing and close the store.
@@ -125,7 +177,7 @@ fn leave(phase: &mut Phase, next: Phase) -> Result<(), FieldError> {
 pub async fn lock(app: State<'_, App>) -> Result<(), FieldError> {
     let mut phase = app.phase.lock().await;
     if matches!(*phase, Phase::Unlocked(_)) {
-        leave(&mut phase, Phase::Locked)?;
+        leave(&mut phase, Phase::Locked).await?;
     }
     Ok(())
 }
@@ -133,7 +185,7 @@ pub async fn lock(app: State<'_, App>) -> Result<(), FieldError> {
 /// Run `f` on the unlocked session (`locked` otherwise).
 async fn with_session<T>(app: &App, f: impl FnOnce(&Session) -> Result<T, FieldError>) -> Result<T, FieldError> {
     match &*app.phase.lock().await {
-        Phase::Unlocked(session) => f(session),
+        Phase::Unlocked(u) => f(&u.session),
         _ => Err(FieldError::Locked),
     }
 }
@@ -144,7 +196,7 @@ async fn with_session_mut<T>(
     f: impl FnOnce(&mut Session) -> Result<T, FieldError>,
 ) -> Result<T, FieldError> {
     match &mut *app.phase.lock().await {
-        Phase::Unlocked(session) => f(session),
+        Phase::Unlocked(u) => f(&mut u.session),
         _ => Err(FieldError::Locked),
     }
 }
@@ -155,10 +207,14 @@ pub async fn today(app: State<'_, App>) -> Result<Today, FieldError> {
     with_session(&app, |s| s.today_screen()).await
 }
 
-/// A village: its boundary and households with days since their last visit.
+/// A village: its boundary and households (or only `household`) with days since their last visit.
 #[tauri::command]
-pub async fn village(app: State<'_, App>, code: String) -> Result<VillageScreen, FieldError> {
-    with_session(&app, |s| s.village_screen(&code)).await
+pub async fn village(
+    app: State<'_, App>,
+    code: String,
+    household: Option<String>,
+) -> Result<VillageScreen, FieldError> {
+    with_session(&app, |s| s.village_screen(&code, household.as_deref())).await
 }
 
 /// A household: members masked, groups, visits and services.
@@ -281,28 +337,33 @@ pub async fn sync_status(app: State<'_, App>) -> Result<SyncStatus, FieldError> 
     with_session(&app, |s| s.sync_status()).await
 }
 
-/// Sync now: push, upload, pull, reporting progress as `sync-progress` events. The sync runs on a
-/// connection of its own, so the screens stay usable; locking stops it. A revoked device has
-/// wiped its keys: its store is set aside and the app returns to first run, saying why.
+/// Sync now: a pass of the background syncer (push, upload, pull), its progress as [`SYNC_EVENT`]
+/// events; the answer when it ends. The sync runs on a connection of its own, so the screens stay
+/// usable; locking stops it. A revoked device has wiped its keys: its store is set aside and the
+/// app returns to first run, saying why.
 #[tauri::command]
-pub async fn sync_now(handle: AppHandle, app: State<'_, App>) -> Result<SyncSummary, FieldError> {
-    let mut syncer = with_session(&app, |s| s.syncer()).await?;
-    let mut report = |p: Progress| {
-        let _ = handle.emit(SYNC_PROGRESS, p);
+pub async fn sync_now(app: State<'_, App>) -> Result<SyncSummary, Problem> {
+    let asker = match &*app.phase.lock().await {
+        Phase::Unlocked(u) => u.sync.handle(),
+        _ => return Err(Problem::from(&FieldError::Locked)),
     };
-    let result = syncer.sync_now(beibao_field::SyncSettings::default(), 2, &mut report).await;
-    drop(syncer);
-    if let Err(e) = &result
-        && e.code() == Code::Revoked
+    let result = asker.sync_now().await;
+    if let Err(p) = &result
+        && p.code == Code::Revoked
     {
-        let mut phase = app.phase.lock().await;
-        if let Phase::Unlocked(session) =
-            std::mem::replace(&mut *phase, Phase::FirstRun { reason: Some(Code::Revoked) })
-        {
-            session.lock()?;
-        }
-        let suffix = format!("revoked-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S"));
-        Store::set_aside(&app.store_path(), &suffix)?;
+        set_aside_revoked(&app).await.map_err(|e| Problem::from(&e))?;
     }
     result
+}
+
+/// Sync soon (the platform says the network is back): a background pass, reported as events.
+#[tauri::command]
+pub async fn sync_soon(app: State<'_, App>) -> Result<(), FieldError> {
+    match &*app.phase.lock().await {
+        Phase::Unlocked(u) => {
+            u.sync.trigger();
+            Ok(())
+        }
+        _ => Err(FieldError::Locked),
+    }
 }

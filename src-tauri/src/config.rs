@@ -16,6 +16,23 @@ pub struct Config {
     pub fake_fix: Option<FakeFix>,
     /// Lock after this many idle seconds whatever the officer chose (`BEIBAO_LOCK_AFTER_SECONDS`).
     pub lock_after_seconds: Option<u32>,
+    /// Seconds between background sync passes while unlocked (`BEIBAO_SYNC_INTERVAL_SECONDS`,
+    /// default 120). A pass also starts at unlock, when the platform says the network is back,
+    /// and on "sync now".
+    pub sync_interval_seconds: u64,
+}
+
+/// The background sync interval when none is configured.
+pub const SYNC_INTERVAL_SECONDS: u64 = 120;
+
+fn parsed<T: std::str::FromStr>(name: &str) -> std::io::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(s) => s.trim().parse().map(Some).map_err(|e| std::io::Error::other(format!("{name} `{s}`: {e}"))),
+        Err(_) => Ok(None),
+    }
 }
 
 /// A fixed position: latitude, longitude, accuracy in metres.
@@ -47,7 +64,8 @@ impl std::str::FromStr for FakeFix {
 
 impl Config {
     /// From the environment: `BEIBAO_DATA_DIR` (else the platform's app data dir),
-    /// `BEIBAO_SERVER_URL`, `BEIBAO_FAKE_FIX`, `BEIBAO_LOCK_AFTER_SECONDS`.
+    /// `BEIBAO_SERVER_URL`, `BEIBAO_FAKE_FIX`, `BEIBAO_LOCK_AFTER_SECONDS`,
+    /// `BEIBAO_SYNC_INTERVAL_SECONDS`.
     pub fn from_env(default_dir: PathBuf) -> std::io::Result<Config> {
         let data_dir = std::env::var_os("BEIBAO_DATA_DIR").map(PathBuf::from).unwrap_or(default_dir);
         std::fs::create_dir_all(&data_dir)?;
@@ -56,13 +74,10 @@ impl Config {
             Ok(s) => Some(s.parse().map_err(std::io::Error::other)?),
             Err(_) => None,
         };
-        let lock_after_seconds = match std::env::var("BEIBAO_LOCK_AFTER_SECONDS") {
-            Ok(s) => Some(
-                s.trim().parse().map_err(|e| std::io::Error::other(format!("BEIBAO_LOCK_AFTER_SECONDS `{s}`: {e}")))?,
-            ),
-            Err(_) => None,
-        };
-        Ok(Config { data_dir, server_url, fake_fix, lock_after_seconds })
+        let lock_after_seconds = parsed("BEIBAO_LOCK_AFTER_SECONDS")?;
+        let sync_interval_seconds =
+            parsed::<u64>("BEIBAO_SYNC_INTERVAL_SECONDS")?.unwrap_or(SYNC_INTERVAL_SECONDS).max(1);
+        Ok(Config { data_dir, server_url, fake_fix, lock_after_seconds, sync_interval_seconds })
     }
 
     /// The store's path.

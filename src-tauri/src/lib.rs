@@ -23,8 +23,16 @@ pub enum Phase {
     },
     /// A store, locked: the PIN pad.
     Locked,
-    /// Unlocked: the officer's screens.
-    Unlocked(Box<beibao_field::Session>),
+    /// Unlocked: the officer's screens, and the sync that runs beside them.
+    Unlocked(Box<Unlocked>),
+}
+
+/// An unlocked tablet: the session the screens use and its background syncer (on a connection of
+/// its own; it stops when the session locks).
+#[derive(Debug)]
+pub struct Unlocked {
+    session: beibao_field::Session,
+    sync: beibao_field::Background,
 }
 
 /// The app's state, managed once.
@@ -81,6 +89,7 @@ pub fn run() {
             commands::change_pin,
             commands::sync_status,
             commands::sync_now,
+            commands::sync_soon,
         ])
         .run(tauri::generate_context!())
         .expect("the app failed to start");

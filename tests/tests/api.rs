@@ -441,10 +441,23 @@ fn the_background_syncer_runs_beside_the_screens_reports_progress_and_stops_when
         }
     };
     assert_eq!(again.applied, 1, "the second trigger synced the new visit");
+    // Asked and awaited (the app's "sync now"): the pass's summary comes back, and its events too.
+    work::visit(&mut t, &mut rng);
+    let asked = rt.block_on(bg.sync_now()).expect("a pass");
+    assert_eq!(asked.applied, 1, "the awaited pass synced the new visit");
+    loop {
+        match next() {
+            SyncEvent::Progress { .. } => {}
+            SyncEvent::Done { summary } => break assert_eq!(summary, asked, "the event tells the same pass"),
+            other => panic!("awaited sync: {other:?}"),
+        }
+    }
     // Locking the tablet stops the syncer, without being asked to.
     let Tablet { dir: tablet_dir, session, .. } = t;
     session.lock().expect("lock");
     assert_eq!(next(), SyncEvent::Stopped, "a locked tablet stops syncing");
+    let after = rt.block_on(bg.sync_now()).expect_err("no pass once stopped");
+    assert_eq!(after.code, beibao_core::code::Code::Locked);
     rt.block_on(bg.stop());
     drop(tablet_dir);
 }

@@ -36,7 +36,7 @@ pub use crate::screens::{
     HazardInput, HouseholdScreen, MemberView, PublicityInput, Reveal, ServiceLine, TotalLine, TotalsScreen,
     VillageScreen, VisitLine,
 };
-pub use crate::sync::{Background, SyncEvent, SyncSummary, Syncer};
+pub use crate::sync::{Background, PassResult, SyncEvent, SyncHandle, SyncSummary, Syncer};
 pub use beibao_store::drafts::{DraftKind, DraftSummary};
 pub use beibao_store::records::AuditEntry;
 pub use beibao_store::sync::SyncStatus;
@@ -304,9 +304,9 @@ impl Session {
         Ok(queries::search_households(self.store.conn(), query, village, 50)?)
     }
 
-    /// Special-group households not visited in `days` days.
+    /// Special-group households of the officer's villages not visited in `days` days.
     pub fn special_groups_due(&self, days: u64) -> Result<Vec<HouseholdHit>, FieldError> {
-        Ok(queries::special_groups_not_visited(self.store.conn(), self.today(), days)?)
+        Ok(queries::special_groups_not_visited(self.store.conn(), &self.officer_id, self.today(), days)?)
     }
 
     /// The Today screen in one read: the officer's villages and enterprises with days since the

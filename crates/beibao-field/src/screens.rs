@@ -146,8 +146,9 @@ impl Session {
         }
     }
 
-    /// The village screen of one of the officer's villages.
-    pub fn village_screen(&self, code: &str) -> Result<VillageScreen, FieldError> {
+    /// The village screen of one of the officer's villages: every household, or only `only`
+    /// (a visit's map: the boundary and the one house).
+    pub fn village_screen(&self, code: &str, only: Option<&str>) -> Result<VillageScreen, FieldError> {
         let conn = self.store.conn();
         let village = reg::village(conn, code)?.ok_or_else(|| FieldError::not_found("village", code))?;
         self.assigned(code)?;
@@ -157,7 +158,7 @@ impl Session {
             name_en: village.name.en,
             boundary: village.geometry.exterior().coords().map(|c| [c.x, c.y]).collect(),
             centroid: [village.centroid.lon, village.centroid.lat],
-            households: queries::village_households(conn, code, self.today())?,
+            households: queries::village_households(conn, code, only, self.today())?,
         })
     }
 

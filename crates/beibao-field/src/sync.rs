@@ -15,9 +15,9 @@ use beibao_sync::wire::{EnrollResponse, PullResponse, PushResponse, WireOp};
 use beibao_sync::{Backlog, DrainReport, Engine, Identity, LocalError, Progress, Settings, SyncError, Tablet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{FieldError, Session, SharedCalendar, SharedCatalog};
+use crate::{FieldError, Problem, Session, SharedCalendar, SharedCatalog};
 
 fn local(e: StoreError) -> LocalError {
     LocalError::new(e.code(), e.to_string())
@@ -284,7 +284,7 @@ pub enum SyncEvent {
 }
 
 enum Command {
-    SyncNow,
+    SyncNow(Option<oneshot::Sender<PassResult>>),
     Stop,
 }
 
@@ -295,6 +295,39 @@ enum Command {
 pub struct Background {
     commands: mpsc::UnboundedSender<Command>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// What a sync pass asked for through [`SyncHandle::sync_now`] answers: the summary, or the
+/// failure as the UI receives it (the same code as the `failed` event).
+pub type PassResult = Result<SyncSummary, Problem>;
+
+fn stopped() -> Problem {
+    Problem::from(&FieldError::Locked)
+}
+
+/// A handle on a running [`Background`] syncer, cheap to clone: ask for a pass without holding
+/// whatever owns the syncer.
+#[derive(Debug, Clone)]
+pub struct SyncHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl SyncHandle {
+    /// Ask for a sync now (e.g. the link came back); the answer comes as events.
+    pub fn trigger(&self) {
+        let _ = self.commands.send(Command::SyncNow(None));
+    }
+
+    /// Ask for a sync now and wait for its result (one pass answers every ask made before it
+    /// started, so a tap while a pass runs waits for the next one). `locked` when the syncer
+    /// stopped first.
+    pub async fn sync_now(&self) -> PassResult {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::SyncNow(Some(tx))).is_err() {
+            return Err(stopped());
+        }
+        rx.await.unwrap_or_else(|_| Err(stopped()))
+    }
 }
 
 impl Background {
@@ -311,22 +344,40 @@ impl Background {
         let events = Arc::new(events);
         let task = runtime.spawn(async move {
             let mut locked = syncer.locked.clone();
-            loop {
+            'passes: loop {
+                let mut waiting = Vec::new();
                 tokio::select! {
                     biased;
                     _ = locked.wait_for(|l| *l) => break,
                     cmd = rx.recv() => match cmd {
                         None | Some(Command::Stop) => break,
-                        Some(Command::SyncNow) => {}
+                        Some(Command::SyncNow(reply)) => waiting.extend(reply),
                     },
                     _ = tokio::time::sleep(interval) => {}
                 }
+                // Every ask already queued is answered by this one pass.
+                while let Ok(cmd) = rx.try_recv() {
+                    match cmd {
+                        Command::SyncNow(reply) => waiting.extend(reply),
+                        Command::Stop => break 'passes,
+                    }
+                }
                 let progress_events = events.clone();
                 let mut progress = move |p: Progress| progress_events(SyncEvent::Progress { progress: p });
-                match syncer.sync_now(settings, max_failures, &mut progress).await {
-                    Ok(summary) => events(SyncEvent::Done { summary }),
-                    Err(FieldError::Locked) => break,
+                let result = syncer.sync_now(settings, max_failures, &mut progress).await;
+                // The event first, then the answers: a screen that asked sees the pass's event
+                // before its answer.
+                let answer: PassResult = result.as_ref().map(|s| *s).map_err(Problem::from);
+                match &result {
+                    Ok(summary) => events(SyncEvent::Done { summary: *summary }),
+                    Err(FieldError::Locked) => {}
                     Err(e) => events(SyncEvent::Failed { code: e.code(), message: e.to_string() }),
+                }
+                for w in waiting {
+                    let _ = w.send(answer.clone());
+                }
+                if matches!(result, Err(FieldError::Locked)) {
+                    break;
                 }
             }
             events(SyncEvent::Stopped);
@@ -334,9 +385,19 @@ impl Background {
         Background { commands, task }
     }
 
-    /// Ask for a sync now (e.g. the link came back).
+    /// A handle to ask for passes.
+    pub fn handle(&self) -> SyncHandle {
+        SyncHandle { commands: self.commands.clone() }
+    }
+
+    /// Ask for a sync now (e.g. the link came back); the answer comes as events.
     pub fn trigger(&self) {
-        let _ = self.commands.send(Command::SyncNow);
+        self.handle().trigger();
+    }
+
+    /// Ask for a sync now and wait for its result (see [`SyncHandle::sync_now`]).
+    pub async fn sync_now(&self) -> PassResult {
+        self.handle().sync_now().await
     }
 
     /// Stop after the current step and wait for the task to end.

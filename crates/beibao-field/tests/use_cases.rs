@@ -165,6 +165,8 @@ fn a_visit_with_a_fix_at_the_door_is_proven_and_queued() {
     let drafts = t.session.drafts().expect("drafts");
     assert_eq!(drafts.len(), 1, "the visit under way survived the kill");
     assert_eq!((drafts[0].id, drafts[0].kind, drafts[0].subject.as_str()), (draft.id, DraftKind::Visit, h.id.as_str()));
+    let head = h.head().expect("head");
+    assert_eq!(drafts[0].label, format!("{} · {}", head.name, h.address), "labelled as the officer knows it");
     let resumed = t.session.visit_draft(draft.id).expect("resume");
     assert_eq!(resumed, edited, "the draft comes back as it was saved");
     let stored = t
@@ -399,6 +401,9 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
         .open_mediation(opening(MediationKind::People, &village, consenting(MediationKind::People, None), today))
         .expect("open");
     let id = case.id;
+    let drafts = t.session.drafts().expect("drafts");
+    let name = &t.fixtures.registry.village(&village).expect("village").name.zh;
+    assert_eq!((drafts[0].id, drafts[0].kind, &drafts[0].label), (id, DraftKind::Mediation, name), "a mediation draft");
     let minor = party(PartyRole::Respondent, "李小梅", "370402201206110125");
     assert_eq!(
         t.session.edit_mediation(id, MediationEdit::AddParty { party: minor }).expect_err("guardian").code(),
@@ -606,7 +611,7 @@ fn signature(signer: Signer, mark: Mark, strokes: Vec<Vec<StrokePoint>>) -> Sign
 fn the_village_screen_draws_the_boundary_and_every_household_with_days_since_its_visit() {
     let mut t = tablet();
     let h = household(&t, true);
-    let screen = t.session.village_screen(&h.village).expect("village");
+    let screen = t.session.village_screen(&h.village, None).expect("village");
     let expected: Vec<_> = t.fixtures.registry.households.iter().filter(|x| x.village == h.village).collect();
     assert_eq!(screen.households.len(), expected.len());
     assert!(screen.boundary.len() >= 4 && screen.boundary.first() == screen.boundary.last(), "a closed ring");
@@ -633,14 +638,17 @@ fn the_village_screen_draws_the_boundary_and_every_household_with_days_since_its
         })
         .expect("record");
     t.clock.advance(Duration::days(2));
-    let screen = t.session.village_screen(&h.village).expect("village");
+    let screen = t.session.village_screen(&h.village, None).expect("village");
     assert_eq!(screen.households.iter().find(|x| x.id == h.id).expect("row").days_since_visit, Some(2));
+    let one = t.session.village_screen(&h.village, Some(&h.id)).expect("one house");
+    assert_eq!(one.households, vec![screen.households.iter().find(|x| x.id == h.id).expect("row").clone()]);
+    assert_eq!(one.boundary, screen.boundary, "the same map, one house on it");
 
     // Every village is on the tablet (for the map), but only the officer's open.
     let theirs = t.fixtures.registry.villages_of(OFFICER);
     let other = t.fixtures.registry.villages.iter().find(|v| !theirs.contains(&v.code.as_str())).expect("another");
-    assert_eq!(t.session.village_screen(&other.code).expect_err("not mine").code(), Code::NotAssigned);
-    assert_eq!(t.session.village_screen("nope").expect_err("unknown").code(), Code::NotFound);
+    assert_eq!(t.session.village_screen(&other.code, None).expect_err("not mine").code(), Code::NotAssigned);
+    assert_eq!(t.session.village_screen("nope", None).expect_err("unknown").code(), Code::NotFound);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Store benchmark: a tablet store seeded with 100k households and 100k visits; then timed visit
 //! writes (each its own transaction with its outbox op, `synchronous=FULL`), household searches
 //! (name, ID tail, address) and the officer's monthly totals. Prints figures and a final line:
-//! `store_bench: visit_write_p50_ms=… visit_write_p99_ms=… search_p50_ms=… search_p99_ms=… totals_ms=…`
+//! `store_bench: visit_write_p50_ms=… visit_write_p99_ms=… search_p50_ms=… search_p99_ms=… totals_ms=…
+//! today_screen_ms=… village_screen_ms=…`
 //!
 //! `BEIBAO_BENCH_HOUSEHOLDS` and `BEIBAO_BENCH_VISITS` change the seed size (100000 each by default).
 
@@ -82,6 +83,8 @@ fn main() {
             for h in &households {
                 registry::put_household(tx, h)?;
             }
+            // The bench officer's assignments (and own villages' households) as enrollment seeds them.
+            registry::seed_for_officer(tx, &fixtures.registry, "OF-03-01")?;
             Ok(())
         })
         .expect("seed households");
@@ -159,6 +162,42 @@ fn main() {
     // The reported figure: a whole year (about a third of all visits), the longest usual period.
     let (totals_ms, counts) = timed_totals(date(2025, 11, 1), date(2026, 10, 31));
 
+    // The tablet's two busiest screens: Today (places, special groups due, the day) and a village's
+    // households with their last visits.
+    let today = date(2026, 11, 11);
+    let timed = |f: &dyn Fn()| {
+        let mut runs: Vec<f64> = (0..5)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        runs.sort_by(f64::total_cmp);
+        runs[2]
+    };
+    let today_ms = timed(&|| {
+        queries::assigned_places(store.conn(), "OF-03-01", today).expect("places");
+        queries::special_groups_not_visited(store.conn(), "OF-03-01", today, 30).expect("due");
+        queries::officer_day(store.conn(), today, &catalog, &fixtures.calendar).expect("day");
+    });
+    let places_ms = timed(&|| {
+        queries::assigned_places(store.conn(), "OF-03-01", today).expect("places");
+    });
+    let due_ms = timed(&|| {
+        queries::special_groups_not_visited(store.conn(), "OF-03-01", today, 30).expect("due");
+    });
+    let day_ms = timed(&|| {
+        queries::officer_day(store.conn(), today, &catalog, &fixtures.calendar).expect("day");
+    });
+    let village = fixtures.registry.villages_of("OF-03-01")[0].to_owned();
+    let in_village = households.iter().filter(|h| h.village == village).count();
+    let village_ms = timed(&|| {
+        queries::village_households(store.conn(), &village, None, today).expect("village");
+    });
+    println!(
+        "screens: today {today_ms:.1} ms (places {places_ms:.1}, special groups due {due_ms:.1}, day {day_ms:.1}); village of {in_village} households {village_ms:.1} ms"
+    );
     println!(
         "visit writes: {} samples, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         writes.len(),
@@ -177,7 +216,7 @@ fn main() {
         counts.get(&beibao_core::indicators::CountKey::HouseholdsVisited).copied().unwrap_or(0)
     );
     println!(
-        "store_bench: visit_write_p50_ms={:.2} visit_write_p99_ms={:.2} search_p50_ms={:.2} search_p99_ms={:.2} totals_ms={totals_ms:.1}",
+        "store_bench: visit_write_p50_ms={:.2} visit_write_p99_ms={:.2} search_p50_ms={:.2} search_p99_ms={:.2} totals_ms={totals_ms:.1} today_screen_ms={today_ms:.1} village_screen_ms={village_ms:.1}",
         percentile(&writes, 0.5),
         percentile(&writes, 0.99),
         percentile(&searches, 0.5),

@@ -31,6 +31,9 @@ pub struct DraftSummary {
     pub kind: DraftKind,
     /// Household id, enterprise code or village code the draft is about.
     pub subject: String,
+    /// The subject as the officer knows it: a household's head and address, an enterprise's or a
+    /// village's name (the subject itself when the register no longer has it).
+    pub label: String,
     /// When the work started.
     pub started_at: DateTime<Utc>,
 }
@@ -61,21 +64,33 @@ pub fn visit(conn: &Connection, id: Uuid) -> Result<Option<String>, StoreError> 
 
 /// Every draft, newest first: visits being filled in and mediations not yet finalized or ended.
 pub fn list(conn: &Connection) -> Result<Vec<DraftSummary>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, 'visit', subject, started_at FROM drafts
+    let mut stmt = conn.prepare_cached(
+        "SELECT d.id, 'visit', d.subject, d.started_at,
+                coalesce(coalesce((SELECT p.name || ' · ' FROM persons p WHERE p.household = h.id AND p.relation = 'head'), '')
+                    || h.address, e.name)
+         FROM drafts d LEFT JOIN households h ON h.id = d.subject LEFT JOIN enterprises e ON e.code = d.subject
          UNION ALL
-         SELECT id, 'mediation', village, opened_at FROM mediations WHERE status = 'draft'
+         SELECT m.id, 'mediation', m.village, m.opened_at, v.name_zh
+         FROM mediations m LEFT JOIN villages v ON v.code = m.village WHERE m.status = 'draft'
          ORDER BY 4 DESC, 1",
     )?;
     let rows = stmt.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, String>(3)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<String>>(4)?,
+        ))
     })?;
     rows.map(|row| {
-        let (id, kind, subject, started) = row?;
+        let (id, kind, subject, started, label) = row?;
+        let subject = subject.unwrap_or_default();
         Ok(DraftSummary {
             id: Uuid::parse_str(&id).map_err(corrupt)?,
             kind: if kind == "visit" { DraftKind::Visit } else { DraftKind::Mediation },
-            subject: subject.unwrap_or_default(),
+            label: label.unwrap_or_else(|| subject.clone()),
+            subject,
             started_at: DateTime::parse_from_rfc3339(&started).map_err(corrupt)?.with_timezone(&Utc),
         })
     })

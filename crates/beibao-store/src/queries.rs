@@ -122,7 +122,7 @@ pub fn assigned_places(conn: &Connection, officer: &str, today: NaiveDate) -> Re
 const HIT_SELECT: &str = "SELECT h.id, h.village, v.name_zh, h.address,
         (SELECT name FROM persons p WHERE p.household = h.id AND p.relation = 'head'),
         h.groups,
-        (SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id),
+        (SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id) AS last_visit,
         h.lat, h.lon
      FROM households h JOIN villages v ON v.code = h.village";
 
@@ -190,10 +190,12 @@ pub fn search_households(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Households with 孤寡老人, 留守儿童, 残疾人 or 特困 members not visited in the last `days` days
-/// (or never), oldest first.
+/// Households with 孤寡老人, 留守儿童, 残疾人 or 特困 members in the officer's villages, not visited
+/// in the last `days` days (or never), oldest first. Each household's last visit is looked up once
+/// (the `visits_target` index), among the officer's villages' households only.
 pub fn special_groups_not_visited(
     conn: &Connection,
+    officer: &str,
     today: NaiveDate,
     days: u64,
 ) -> Result<Vec<HouseholdHit>, StoreError> {
@@ -201,13 +203,13 @@ pub fn special_groups_not_visited(
     let (since, _) = day_bounds(since, since);
     let mut stmt = conn.prepare_cached(&format!(
         "WITH hits AS ({HIT_SELECT}
-           WHERE h.groups LIKE '%elderly_alone%' OR h.groups LIKE '%left_behind_child%'
-              OR h.groups LIKE '%disabled%' OR h.groups LIKE '%tekun%')
-         SELECT * FROM hits h WHERE NOT EXISTS (
-             SELECT 1 FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id AND w.started_at >= ?1)
-         ORDER BY coalesce((SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id), ''), h.id"
+           JOIN assignments a ON a.kind = 'village' AND a.target = h.village
+           WHERE a.officer = ?2 AND (h.groups LIKE '%elderly_alone%' OR h.groups LIKE '%left_behind_child%'
+              OR h.groups LIKE '%disabled%' OR h.groups LIKE '%tekun%'))
+         SELECT * FROM hits WHERE last_visit IS NULL OR last_visit < ?1
+         ORDER BY coalesce(last_visit, ''), id"
     ))?;
-    let rows = stmt.query_map([since], hit)?;
+    let rows = stmt.query_map(params![since, officer], hit)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -469,16 +471,21 @@ fn days_since(at: &str, today: NaiveDate) -> Result<i64, StoreError> {
 }
 
 /// Every household of a village with its members' names, groups and last visit, by id.
-pub fn village_households(conn: &Connection, village: &str, today: NaiveDate) -> Result<Vec<MapHousehold>, StoreError> {
+pub fn village_households(
+    conn: &Connection,
+    village: &str,
+    only: Option<&str>,
+    today: NaiveDate,
+) -> Result<Vec<MapHousehold>, StoreError> {
     // Names joined with U+001F (never in a name).
     let mut stmt = conn.prepare_cached(
         "SELECT h.id, h.address, h.lat, h.lon, h.groups,
                 (SELECT name FROM persons p WHERE p.household = h.id AND p.relation = 'head'),
                 (SELECT group_concat(name, char(31)) FROM (SELECT name FROM persons p WHERE p.household = h.id ORDER BY rowid)),
                 (SELECT max(started_at) FROM visits w WHERE w.target_kind = 'household' AND w.target_id = h.id)
-         FROM households h WHERE h.village = ?1 ORDER BY h.id",
+         FROM households h WHERE h.village = ?1 AND (?2 IS NULL OR h.id = ?2) ORDER BY h.id",
     )?;
-    let rows = stmt.query_map([village], |r| {
+    let rows = stmt.query_map(params![village, only], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,

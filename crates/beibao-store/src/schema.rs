@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_fast_search.sql"),
     include_str!("migrations/0004_sync.sql"),
     include_str!("migrations/0005_drafts.sql"),
+    include_str!("migrations/0006_screens.sql"),
 ];
 
 /// The schema version this binary writes.

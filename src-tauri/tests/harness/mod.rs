@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,11 +42,14 @@ impl Fixture {
     }
 }
 
-/// Children killed when dropped.
+/// Children killed when dropped. A child started as the leader of its own process group
+/// (tauri-driver, which starts WebKitWebDriver and the app) is killed with its whole group, so
+/// nothing it started outlives the test.
 struct Kill(Child);
 
 impl Drop for Kill {
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.0.id())).stderr(Stdio::null()).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -113,11 +117,15 @@ impl App {
         let xvfb = Kill(xvfb);
         let (port, native) = (free_port(), free_port());
         let driver = Command::new(need("tauri-driver"))
+            .process_group(0)
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("DISPLAY", &display)
             .env("BEIBAO_DATA_DIR", data_dir.path())
             .env("BEIBAO_SERVER_URL", fx.server.url())
             .env("LANG", "zh_CN.UTF-8")
+            // Background passes only when a test asks (unlock, the network back, "sync now"),
+            // never on a timer in the middle of a test.
+            .env("BEIBAO_SYNC_INTERVAL_SECONDS", "3600")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -254,6 +262,30 @@ impl App {
             .is_some_and(|v| v == "true")
     }
 
+    /// Run a script in the page that calls its last argument with a result (WebDriver's
+    /// execute-async), and return that result.
+    #[allow(dead_code)]
+    pub fn script_async(&self, js: &str, args: Vec<serde_json::Value>) -> serde_json::Value {
+        self.rt.block_on(self.c().execute_async(js, args)).unwrap_or_else(|e| panic!("[{}] script: {e}", self.name))
+    }
+
+    /// Tap `tap` from inside the page and time it until `want` is on the page and painted (the
+    /// first frame after it appeared), in milliseconds, without WebDriver's round trips.
+    #[allow(dead_code)]
+    pub fn timed_tap(&self, tap: &str, want: &str) -> f64 {
+        self.wait(tap);
+        let js = "const [tap, want, done] = arguments;
+            const painted = () => requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
+            const seen = new MutationObserver(() => {
+                if (document.querySelector(want)) { seen.disconnect(); painted(); }
+            });
+            seen.observe(document.body, { childList: true, subtree: true, attributes: true });
+            const t0 = performance.now();
+            document.querySelector(tap).click();";
+        let r = self.script_async(js, vec![App::sel(tap).into(), App::sel(want).into()]);
+        r.as_f64().unwrap_or_else(|| panic!("[{}] timed tap {tap} → {want}: {r}", self.name))
+    }
+
     /// Tap a PIN on the pad.
     pub fn pin(&self, pin: &str) {
         for d in pin.chars() {
@@ -261,9 +293,12 @@ impl App {
         }
     }
 
-    /// Save a screenshot as `<test>-<name>.png`.
+    /// Save a screenshot as `<test>-<name>.png` (in `$BEIBAO_SCREENSHOT_DIR`, else under the
+    /// target dir's `tmp/e2e-screenshots/`).
     pub fn screenshot(&self, name: &str) -> PathBuf {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots");
+        let dir = std::env::var_os("BEIBAO_SCREENSHOT_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-screenshots"));
         std::fs::create_dir_all(&dir).expect("screenshot dir");
         let png = self
             .rt

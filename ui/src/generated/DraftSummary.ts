@@ -18,6 +18,11 @@ kind: DraftKind,
  */
 subject: string, 
 /**
+ * The subject as the officer knows it: a household's head and address, an enterprise's or a
+ * village's name (the subject itself when the register no longer has it).
+ */
+label: string, 
+/**
  * When the work started.
  */
 started_at: string, };

@@ -3,7 +3,7 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type { EnrollCheckResponse } from '../generated/EnrollCheckResponse';
 import type { FirstRunInput } from '../generated/FirstRunInput';
-import type { Progress } from '../generated/Progress';
+import type { SyncEvent } from '../generated/SyncEvent';
 import type { SyncStatus } from '../generated/SyncStatus';
 import type { SyncSummary } from '../generated/SyncSummary';
 import type { TabletStatus } from '../generated/TabletStatus';
@@ -31,7 +31,7 @@ export const api = {
   unlock: (pin: string) => invoke<TabletStatus>('unlock', { pin }),
   lock: () => invoke<void>('lock'),
   today: () => invoke<Today>('today'),
-  village: (code: string) => invoke<VillageScreen>('village', { code }),
+  village: (code: string, household: string | null = null) => invoke<VillageScreen>('village', { code, household }),
   household: (id: string) => invoke<HouseholdScreen>('household', { id }),
   reveal: (household: string, person: string, what: Reveal) => invoke<string>('reveal', { household, person, what }),
   search: (query: string, village: string | null) => invoke<HouseholdHit[]>('search', { query, village }),
@@ -49,6 +49,6 @@ export const api = {
   locate: () => invoke<GpsFix>('locate'),
   syncStatus: () => invoke<SyncStatus>('sync_status'),
   syncNow: () => invoke<SyncSummary>('sync_now'),
-  onSyncProgress: (f: (p: Progress) => void): Promise<UnlistenFn> =>
-    listen<Progress>('sync-progress', (e) => f(e.payload)),
+  syncSoon: () => invoke<void>('sync_soon'),
+  onSync: (f: (e: SyncEvent) => void): Promise<UnlistenFn> => listen<SyncEvent>('sync', (e) => f(e.payload)),
 };

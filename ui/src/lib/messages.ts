@@ -50,6 +50,7 @@ export const zh = {
   'village.search': '搜索：姓名、拼音首字母、身份证后4/6位、地址',
   'village.households_n': '共 {n} 户',
   'village.found_n': '找到 {n} 户',
+  'village.more_n': '再显示（还有 {n} 户）',
   'village.none_found': '没有找到，换个关键词试试',
   'village.legend': '图例',
   'village.you': '我的位置',
@@ -212,6 +213,7 @@ export const zh = {
   'sync.phase.backoff': '网络不稳定，稍后重试',
   'sync.phase.done': '完成',
   'sync.rejected': '{n} 条记录被服务器拒绝',
+  'sync.auto': '解锁后、网络恢复时以及每隔两分钟会自动同步；锁屏即停止。',
 
   'settings.title': '设置',
   'settings.language': '语言',
@@ -299,6 +301,7 @@ export const en: Record<MessageKey, string> = {
   'village.search': 'Search: name, pinyin initials, ID tail (4/6), address',
   'village.households_n': '{n} households',
   'village.found_n': '{n} found',
+  'village.more_n': 'Show more ({n} left)',
   'village.none_found': 'Nothing found; try another word',
   'village.legend': 'Legend',
   'village.you': 'You are here',
@@ -461,6 +464,7 @@ export const en: Record<MessageKey, string> = {
   'sync.phase.backoff': 'Weak signal: retrying shortly',
   'sync.phase.done': 'Done',
   'sync.rejected': '{n} records refused by the server',
+  'sync.auto': 'Syncs by itself after unlocking, when the network comes back and every two minutes; stops when locked.',
 
   'settings.title': 'Settings',
   'settings.language': 'Language',

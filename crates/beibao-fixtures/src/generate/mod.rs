@@ -5,7 +5,7 @@
 //! cover every village and enterprise.
 
 pub mod geometry;
-mod names;
+pub mod names;
 mod people;
 
 use std::collections::BTreeSet;
