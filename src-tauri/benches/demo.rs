@@ -77,6 +77,15 @@ fn main() {
     app.click("sync-now");
     app.wait("sync-done");
     shots.push(app.screenshot("09-synced"));
+
+    // The tablet held upright (800×1280): Today and the village, map above the list.
+    app.resize(800, 1280);
+    app.click("nav-today");
+    app.wait("place");
+    shots.push(app.screenshot("10-today-portrait"));
+    app.click(&format!("open-place[data-code=\"{}\"]", h.village));
+    app.wait("map-household");
+    shots.push(app.screenshot("11-village-portrait"));
     app.quit();
 
     println!("the officer's day, as screenshots:");

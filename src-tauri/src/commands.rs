@@ -9,9 +9,9 @@ use beibao_core::code::Code;
 use beibao_core::ops::StoredVisit;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
-    Background, DraftSummary, Env, FieldError, FirstRunInput, HazardInput, HouseholdScreen, Problem, PublicityInput,
-    Reveal, Session, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen,
-    VisitDraft, VisitInput,
+    AuditEntry, Background, DraftSummary, Env, FieldError, FirstRunInput, HazardInput, HouseholdScreen, Problem,
+    PublicityInput, Reveal, Session, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today,
+    TotalsScreen, VillageScreen, VisitDraft, VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
@@ -233,6 +233,15 @@ pub async fn reveal(
 ) -> Result<String, FieldError> {
     with_session_mut(&app, |s| s.reveal(&household, &person, what)).await
 }
+
+/// The tablet's access log: every unmasking of an ID number or phone, newest first.
+#[tauri::command]
+pub async fn access_log(app: State<'_, App>) -> Result<Vec<AuditEntry>, FieldError> {
+    with_session(&app, |s| s.access_log(ACCESS_LOG_LINES)).await
+}
+
+/// How many lines of the access log Settings shows.
+const ACCESS_LOG_LINES: usize = 100;
 
 /// Search households (name, ID tail, address) within a village.
 #[tauri::command]

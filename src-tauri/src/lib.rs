@@ -74,6 +74,7 @@ pub fn run() {
             commands::village,
             commands::household,
             commands::reveal,
+            commands::access_log,
             commands::search,
             commands::drafts,
             commands::start_visit,

@@ -138,6 +138,16 @@ fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reac
     app.screenshot("03-household");
     app.click("reveal-id");
     app.wait_text("id-number", "********");
+    // The unmasking is in the access log Settings shows.
+    app.click("nav-settings");
+    app.click("show-access-log");
+    app.wait_text("access-line", &head.name);
+    app.wait_text("access-line", "查看了身份证号");
+    app.screenshot("03b-access-log");
+    app.click("nav-today");
+    app.click(&format!("open-place[data-code=\"{}\"]", h.village));
+    app.click(&format!("household-row[data-id=\"{}\"]", h.id));
+    app.wait("member");
 
     // A visit with the fake fix at the door: the verdict shows before saving.
     app.click("start-visit");

@@ -242,7 +242,14 @@ impl Session {
         Ok(value)
     }
 
-    /// The newest lines of the tablet's audit log (only `action` when given), newest first.
+    /// The tablet's access log: who saw which person's full ID number or phone, and when, newest
+    /// first (the officer, or an inspector handed the tablet, reads it in Settings).
+    pub fn access_log(&self, limit: usize) -> Result<Vec<AuditEntry>, FieldError> {
+        self.audit_log(Some("unmask_*"), limit)
+    }
+
+    /// The newest lines of the tablet's audit log (only the actions matching the GLOB pattern
+    /// `action` when given), newest first.
     pub fn audit_log(&self, action: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>, FieldError> {
         Ok(beibao_store::records::audit_entries(self.store.conn(), action, limit)?)
     }

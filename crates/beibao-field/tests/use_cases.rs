@@ -680,6 +680,12 @@ fn the_household_screen_masks_ids_and_phones_and_every_unmasking_is_logged() {
         ],
         "who unmasked whose what, newest first"
     );
+    let access = t.session.access_log(10).expect("access log");
+    assert_eq!(
+        access.iter().map(|e| (e.action.as_str(), e.subject_name.as_deref())).collect::<Vec<_>>(),
+        vec![("unmask_phone", Some(person.name.as_str())), ("unmask_id_number", Some(person.name.as_str()))],
+        "the access log names the person, and holds only unmaskings"
+    );
     assert_eq!(t.session.reveal(&h.id, "nobody", Reveal::IdNumber).expect_err("unknown").code(), Code::NotFound);
     assert_eq!(
         t.session.audit_log(Some("unmask_id_number"), 10).expect("log").len(),

@@ -394,15 +394,25 @@ pub struct AuditEntry {
     pub action: String,
     /// On what (a person, a record), if anything.
     pub subject: Option<String>,
+    /// The person's name when the subject is a person of the register.
+    pub subject_name: Option<String>,
 }
 
-/// The newest `limit` lines of the audit log, newest first; only `action` when given.
+/// The newest `limit` lines of the audit log, newest first; only the actions matching `action`
+/// when given (a GLOB pattern: `unmask_id_number`, or `unmask_*` for every unmasking).
 pub fn audit_entries(conn: &Connection, action: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at, actor, action, subject FROM audit_log WHERE ?1 IS NULL OR action = ?1 ORDER BY id DESC LIMIT ?2",
+        "SELECT a.at, a.actor, a.action, a.subject, p.name FROM audit_log a LEFT JOIN persons p ON p.id = a.subject
+         WHERE ?1 IS NULL OR a.action GLOB ?1 ORDER BY a.id DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![action, limit as i64], |r| {
-        Ok(AuditEntry { at: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, subject: r.get(3)? })
+        Ok(AuditEntry {
+            at: r.get(0)?,
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            subject: r.get(3)?,
+            subject_name: r.get(4)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

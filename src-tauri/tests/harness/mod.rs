@@ -106,7 +106,7 @@ impl App {
     /// Start the app on `data_dir` with `env` set (e.g. `BEIBAO_FAKE_FIX`).
     pub fn launch_in(fx: &Fixture, name: &str, data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> App {
         let mut xvfb = Command::new(need("Xvfb"))
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args(["-displayfd", "1", "-screen", "0", "1280x1280x24", "-nolisten", "tcp"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -284,6 +284,14 @@ impl App {
             document.querySelector(tap).click();";
         let r = self.script_async(js, vec![App::sel(tap).into(), App::sel(want).into()]);
         r.as_f64().unwrap_or_else(|| panic!("[{}] timed tap {tap} → {want}: {r}", self.name))
+    }
+
+    /// Resize the app's window (e.g. 800×1280, a tablet held upright).
+    #[allow(dead_code)]
+    pub fn resize(&self, width: u32, height: u32) {
+        self.rt
+            .block_on(self.c().set_window_size(width, height))
+            .unwrap_or_else(|e| panic!("[{}] resize to {width}×{height}: {e}", self.name));
     }
 
     /// Tap a PIN on the pad.

@@ -19,4 +19,8 @@ action: string,
 /**
  * On what (a person, a record), if anything.
  */
-subject: string | null, };
+subject: string | null, 
+/**
+ * The person's name when the subject is a person of the register.
+ */
+subject_name: string | null, };

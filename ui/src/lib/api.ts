@@ -11,6 +11,7 @@ import type { Today } from '../generated/Today';
 import type { HazardInput } from '../generated/HazardInput';
 import type { PublicityInput } from '../generated/PublicityInput';
 import type { TotalsScreen } from '../generated/TotalsScreen';
+import type { AuditEntry } from '../generated/AuditEntry';
 import type { DraftSummary } from '../generated/DraftSummary';
 import type { GpsFix } from '../generated/GpsFix';
 import type { HouseholdHit } from '../generated/HouseholdHit';
@@ -34,6 +35,7 @@ export const api = {
   village: (code: string, household: string | null = null) => invoke<VillageScreen>('village', { code, household }),
   household: (id: string) => invoke<HouseholdScreen>('household', { id }),
   reveal: (household: string, person: string, what: Reveal) => invoke<string>('reveal', { household, person, what }),
+  accessLog: () => invoke<AuditEntry[]>('access_log'),
   search: (query: string, village: string | null) => invoke<HouseholdHit[]>('search', { query, village }),
   drafts: () => invoke<DraftSummary[]>('drafts'),
   startVisit: (target: VisitTarget) => invoke<VisitDraft>('start_visit', { target }),
