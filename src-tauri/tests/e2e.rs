@@ -179,7 +179,7 @@ fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reac
     assert!(app.pressed("purpose-publicity"), "the draft came back as it was");
     app.click("locate");
     app.wait("pin-reason");
-    app.click("village-boundary");
+    app.click("village-map");
     app.wait("map-pin");
     app.type_into("pin-reason", "山谷里收不到卫星信号");
     app.click("outcome-nobody_home");

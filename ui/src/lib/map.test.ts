@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fit, outline, recency } from './map';
+import { fit, fitAround, outline, recency } from './map';
 
 const ring: [number, number][] = [[117.40, 34.98], [117.41, 34.98], [117.41, 34.99], [117.40, 34.99], [117.40, 34.98]];
 
@@ -34,5 +34,17 @@ describe('village map', () => {
     const [x, y] = b([117.41, 34.99])!;
     expect(Math.max(x, 600 - x, y, 400 - y)).toBeLessThan(600);
     expect(a.invert!([300, 200])![0]).toBeCloseTo(117.405, 2);
+  });
+
+  it('fits a visit\'s map around the house, metres apart staying apart', () => {
+    const house: [number, number] = [117.405, 34.985];
+    const p = fitAround(house, 150, 600, 400, 20);
+    const [cx, cy] = p(house)!;
+    expect(cx).toBeCloseTo(300, 0);
+    expect(cy).toBeCloseTo(200, 0);
+    // 150 m north is at the top of the view (the square's height fills 360 px).
+    expect(p([117.405, 34.985 + 150 / 111_320])![1]).toBeCloseTo(20, 0);
+    // A fix 10 m east is about 12 px away, not on top of the house.
+    expect(p([117.405 + 10 / (111_320 * Math.cos((34.985 * Math.PI) / 180)), 34.985])![0] - cx).toBeCloseTo(12, 0);
   });
 });

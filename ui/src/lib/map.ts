@@ -36,6 +36,25 @@ export function fit(ring: [number, number][], width: number, height: number, pad
   return geoMercator().fitExtent([[pad, pad], [width - pad, height - pad]], polygon(ring));
 }
 
+/** Metres per degree of latitude (and of longitude at the equator). */
+const METRES_PER_DEGREE = 111_320;
+
+/**
+ * A projection fitting a square of `radius` metres around `centre` (`[lon, lat]`) into `width` ×
+ * `height`: a visit's map, where the house and the fix are metres apart and the whole village
+ * would draw them as one dot.
+ */
+export function fitAround(centre: [number, number], radius: number, width: number, height: number, pad = 24): GeoProjection {
+  const [lon, lat] = centre;
+  const dLat = radius / METRES_PER_DEGREE;
+  const dLon = radius / (METRES_PER_DEGREE * Math.cos((lat * Math.PI) / 180));
+  const box: GeoJSON.Feature<GeoJSON.MultiPoint> = {
+    type: 'Feature', properties: {},
+    geometry: { type: 'MultiPoint', coordinates: [[lon - dLon, lat - dLat], [lon + dLon, lat + dLat]] },
+  };
+  return geoMercator().fitExtent([[pad, pad], [width - pad, height - pad]], box);
+}
+
 /** The SVG path of the ring under a projection. */
 export function outline(ring: [number, number][], projection: GeoProjection): string {
   return geoPath(projection)(polygon(ring)) ?? '';
