@@ -20,7 +20,10 @@ fn an_officer_enrolls_sets_a_pin_syncs_sees_the_day_and_unlocks_after_a_wrong_pi
     // First run: the server address is offered; the code names the officer before any PIN.
     app.wait("first-run");
     assert_eq!(app.value("server-url"), fx.server.url());
-    app.type_into("enroll-code", &code);
+    // The code comes as a QR image (a photo of what the administrator issued): read on the tablet.
+    let images = tempfile::tempdir().expect("tmp");
+    app.choose_file("qr-image", &qr_png(&format!("beibao:enroll?code={code}"), images.path()));
+    assert_eq!(app.value("enroll-code"), code, "the code read from the QR image");
     app.click("check-code");
     let officer = beibao_tests::fixtures().registry.officers.iter().find(|o| o.id == OFFICER).expect("officer");
     assert_eq!(app.text("officer-name"), officer.name);
@@ -334,6 +337,31 @@ fn sync_starts_by_itself_at_unlock_and_when_the_network_returns_and_a_revoked_de
     app.wait("revoked-notice");
     app.wait("first-run");
     app.quit();
+}
+
+/// A QR code of `text` as a PNG in `dir` (8 pixels a module, a quiet zone of 4).
+fn qr_png(text: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let code = qrcode::QrCode::new(text.as_bytes()).expect("qr");
+    let (n, cell, margin) = (code.width(), 8, 4);
+    let size = (n + 2 * margin) * cell;
+    let colors = code.to_colors();
+    let mut pixels = vec![255u8; size * size];
+    for y in 0..size {
+        for x in 0..size {
+            let (r, c) = (y / cell, x / cell);
+            let inside = (margin..n + margin).contains(&r) && (margin..n + margin).contains(&c);
+            if inside && colors[(r - margin) * n + (c - margin)] == qrcode::Color::Dark {
+                pixels[y * size + x] = 0;
+            }
+        }
+    }
+    let path = dir.join("enroll-qr.png");
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).expect("png"));
+    let mut png = png::Encoder::new(file, size as u32, size as u32);
+    png.set_color(png::ColorType::Grayscale);
+    png.set_depth(png::BitDepth::Eight);
+    png.write_header().expect("header").write_image_data(&pixels).expect("pixels");
+    path
 }
 
 fn enterprises_of(officer: &str) -> usize {

@@ -3,7 +3,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,14 +41,11 @@ impl Fixture {
     }
 }
 
-/// Children killed when dropped. A child started as the leader of its own process group
-/// (tauri-driver, which starts WebKitWebDriver and the app) is killed with its whole group, so
-/// nothing it started outlives the test.
+/// Children killed when dropped.
 struct Kill(Child);
 
 impl Drop for Kill {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", self.0.id())).stderr(Stdio::null()).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -117,7 +113,6 @@ impl App {
         let xvfb = Kill(xvfb);
         let (port, native) = (free_port(), free_port());
         let driver = Command::new(need("tauri-driver"))
-            .process_group(0)
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("DISPLAY", &display)
             .env("BEIBAO_DATA_DIR", data_dir.path())
@@ -250,6 +245,16 @@ impl App {
                 el.send_keys(text).await
             })
             .unwrap_or_else(|e| panic!("[{}] type into `{id}`: {e}", self.name));
+    }
+
+    /// Choose a file in a file input (as the officer picks an image).
+    #[allow(dead_code)]
+    pub fn choose_file(&self, id: &str, path: &std::path::Path) {
+        let sel = App::sel(id);
+        let path = path.to_str().expect("a UTF-8 path");
+        self.rt
+            .block_on(async { self.c().find(Locator::Css(&sel)).await?.send_keys(path).await })
+            .unwrap_or_else(|e| panic!("[{}] choose {path} in `{id}`: {e}", self.name));
     }
 
     /// Whether a button is pressed (`aria-pressed`).
