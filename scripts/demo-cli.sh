@@ -23,23 +23,8 @@ echo "== 西集派出所 OF-03-01: a day on the tablet =="
 b init --officer OF-03-01 --from-fixtures fixtures
 echo
 echo "== 中心服务器: beibao-server on embedded SQLite; the tablet enrolls at the station =="
-srv="$bin/beibao-server"
-export BEIBAO_DATABASE="$dir/server/beibao.db"
-"$srv" seed --fixtures fixtures
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$srv" serve --listen "127.0.0.1:$port" 2>"$dir/server.log" &
-server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true' EXIT
-python3 - "$port" <<'PY'
-import sys, time, urllib.request
-for _ in range(100):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v1/health", timeout=1); break
-    except Exception:
-        time.sleep(0.1)
-else:
-    sys.exit("beibao-server did not start")
-PY
+source scripts/server.sh
+start_server "$bin" "$dir"
 code=$("$srv" --json enroll-code --officer OF-03-01 | field '["code"]')
 echo "-- 一次性注册码 (管理员签发): $code"
 b enroll --server "http://127.0.0.1:$port" --code "$code"

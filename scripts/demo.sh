@@ -18,23 +18,8 @@ fi
 
 cargo build -q --locked -p beibao-server -p beibao-app
 bin=target/debug
-srv="$bin/beibao-server"
-export BEIBAO_DATABASE="$dir/server/beibao.db"
-"$srv" seed --fixtures fixtures
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$srv" serve --listen "127.0.0.1:$port" 2>"$dir/server.log" &
-server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true' EXIT
-python3 - "$port" <<'PY'
-import sys, time, urllib.request
-for _ in range(100):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/api/v1/health", timeout=1); break
-    except Exception:
-        time.sleep(0.1)
-else:
-    sys.exit("beibao-server did not start")
-PY
+source scripts/server.sh
+start_server "$bin" "$dir"
 code=$("$srv" --json enroll-code --officer OF-03-01 | python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 # The desktop has no GPS: the tablet reports a fixed position in the officer's first village.
 fix=$(python3 - <<'PY'

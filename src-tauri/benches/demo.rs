@@ -43,9 +43,7 @@ fn main() {
     app.wait_text("pin-step", "再输入");
     app.pin(PIN);
     app.wait("today");
-    app.click("nav-sync");
-    app.click("sync-now");
-    app.wait("sync-done");
+    app.sync();
     shots.push(app.screenshot("02-sync"));
     app.click("nav-today");
     app.wait("place");
@@ -73,9 +71,7 @@ fn main() {
     app.click("nav-totals");
     app.wait_text("total-households_visited", "1");
     shots.push(app.screenshot("08-totals"));
-    app.click("nav-sync");
-    app.click("sync-now");
-    app.wait("sync-done");
+    app.sync();
     shots.push(app.screenshot("09-synced"));
 
     // The tablet held upright (800×1280): Today and the village, map above the list.

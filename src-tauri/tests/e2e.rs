@@ -37,7 +37,7 @@ fn an_officer_enrolls_sets_a_pin_syncs_sees_the_day_and_unlocks_after_a_wrong_pi
 
     // Sync pulls the officer's villages; Today shows them.
     work::publish_registry(&fx.rt, &fx.server);
-    sync(&app);
+    app.sync();
     app.screenshot("03-sync-done");
     app.click("nav-today");
     app.wait("place");
@@ -70,18 +70,19 @@ fn enroll_and_sync(app: &App, fx: &Fixture) {
     app.wait_text("pin-step", "再输入");
     app.pin(PIN);
     app.wait("today");
-    sync(app);
+    app.sync();
     app.click("nav-today");
     app.wait("place");
 }
 
 const PIN: &str = "135790";
 
-/// Sync now from the Sync tab and wait for it to finish.
-fn sync(app: &App) {
-    app.click("nav-sync");
-    app.click("sync-now");
-    app.wait("sync-done");
+/// Revoke the app's device on the server (its id read in Settings).
+fn revoke_on_server(app: &App, fx: &Fixture) {
+    app.click("nav-settings");
+    let device = app.text("device-id");
+    let revoked = fx.rt.block_on(fx.server.state.storage().revoke(&device, fx.server.clock.now())).expect("revoke");
+    assert!(revoked, "device {device} revoked");
 }
 
 /// How many records of a kind the server holds.
@@ -192,7 +193,7 @@ fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reac
     app.wait_text("visit-saved", "手动标点");
 
     // Sync: both visits reach the server.
-    sync(&app);
+    app.sync();
     assert_eq!(server_records(&fx, "visit"), 2);
     app.quit();
 }
@@ -228,10 +229,7 @@ fn a_revoked_device_returns_to_first_run_saying_why() {
     let fx = Fixture::new();
     let app = App::launch(&fx, "revoked");
     enroll_and_sync(&app, &fx);
-    app.click("nav-settings");
-    let device = app.text("device-id");
-    let revoked = fx.rt.block_on(fx.server.state.storage().revoke(&device, fx.server.clock.now())).expect("revoke");
-    assert!(revoked, "device {device} revoked");
+    revoke_on_server(&app, &fx);
     app.click("nav-sync");
     app.click("sync-now");
     app.wait("revoked-notice");
@@ -288,7 +286,7 @@ fn publicity_and_a_hazard_are_logged_counted_in_totals_and_the_pin_changes() {
     app.pin("246802");
     app.wait("today");
 
-    sync(&app);
+    app.sync();
     for kind in ["publicity", "hazard"] {
         assert_eq!(server_records(&fx, kind), 1, "{kind}");
     }
@@ -314,7 +312,7 @@ fn sync_starts_by_itself_at_unlock_and_when_the_network_returns_and_a_revoked_de
     // A session logged: it waits (the next pass is minutes away) until the network comes back.
     publicity(&app, "12");
     app.wait_text("pending", "1 条记录待同步");
-    app.script_async("window.dispatchEvent(new Event('online')); arguments[arguments.length - 1](true);", vec![]);
+    app.network_back();
     app.wait_text("pending", "全部已同步");
     assert_eq!(server_records(&fx, "publicity"), 1, "sent when the network came back");
 
@@ -329,11 +327,8 @@ fn sync_starts_by_itself_at_unlock_and_when_the_network_returns_and_a_revoked_de
     assert_eq!(server_records(&fx, "publicity"), 2, "sent at unlock");
 
     // Revoked on the server: the next background pass finds it and the app returns to first run.
-    app.click("nav-settings");
-    let device = app.text("device-id");
-    let revoked = fx.rt.block_on(fx.server.state.storage().revoke(&device, fx.server.clock.now())).expect("revoke");
-    assert!(revoked, "device {device} revoked");
-    app.script_async("window.dispatchEvent(new Event('online')); arguments[arguments.length - 1](true);", vec![]);
+    revoke_on_server(&app, &fx);
+    app.network_back();
     app.wait("revoked-notice");
     app.wait("first-run");
     app.quit();

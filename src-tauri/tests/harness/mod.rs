@@ -299,6 +299,20 @@ impl App {
             .unwrap_or_else(|e| panic!("[{}] resize to {width}×{height}: {e}", self.name));
     }
 
+    /// Sync now from the Sync tab and wait for it to finish.
+    #[allow(dead_code)]
+    pub fn sync(&self) {
+        self.click("nav-sync");
+        self.click("sync-now");
+        self.wait("sync-done");
+    }
+
+    /// The platform says the network is back (the WebView's `online` event).
+    #[allow(dead_code)]
+    pub fn network_back(&self) {
+        self.script_async("window.dispatchEvent(new Event('online')); arguments[arguments.length - 1](true);", vec![]);
+    }
+
     /// Tap a PIN on the pad.
     pub fn pin(&self, pin: &str) {
         for d in pin.chars() {

@@ -27,10 +27,8 @@ const items = (p: Progress) => p.left.ops + p.left.blobs;
 export function onSyncEvent(e: SyncEvent, s: SyncState = syncState): void {
   switch (e.event) {
     case 'progress':
-      if (!s.running) {
-        s.running = true;
-        s.startItems = Math.max(items(e.progress), 1);
-      }
+      // What waited at the pass's start, or more if the backlog grew while it ran.
+      if (!s.running) Object.assign(s, { running: true, startItems: 1 });
       s.startItems = Math.max(s.startItems, items(e.progress));
       s.progress = e.progress;
       break;
