@@ -5,13 +5,16 @@
 use std::sync::Arc;
 
 use beibao_core::activity::{Hazard, PublicitySession};
+use beibao_core::catalog::FeeQuote;
 use beibao_core::code::Code;
 use beibao_core::ops::StoredVisit;
+use beibao_core::service_request::ServiceRequest;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
-    AuditEntry, Background, DraftSummary, Env, FieldError, FirstRunInput, HazardInput, HouseholdScreen, Problem,
-    PublicityInput, Reveal, Session, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today,
-    TotalsScreen, VillageScreen, VisitDraft, VisitInput,
+    AcceptInput, AdvanceInput, AuditEntry, Background, DeliverInput, DraftSummary, EnterpriseScreen, Env, FieldError,
+    FirstRunInput, HazardInput, HouseholdScreen, Problem, PublicityInput, QuoteInput, RatingInput, RequestScreen,
+    Reveal, ServiceCard, Session, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen,
+    VillageScreen, VisitDraft, VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
@@ -52,6 +55,7 @@ pub async fn status(app: State<'_, App>) -> Result<TabletStatus, FieldError> {
         server_url: app.config.server_url.clone(),
         lockout_until: None,
         officer_id: None,
+        officer: None,
         device_id: None,
         catalog_version: None,
         app_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -69,6 +73,8 @@ pub async fn status(app: State<'_, App>) -> Result<TabletStatus, FieldError> {
             let session = &u.session;
             status.phase = TabletPhase::Unlocked;
             status.officer_id = Some(session.officer_id().to_owned());
+            status.officer = session.officer_card()?;
+            status.server_url = session.server_url()?.or(status.server_url);
             status.device_id = Some(session.device_id().to_owned());
             status.catalog_version = Some(session.catalog().version.clone());
         }
@@ -223,6 +229,12 @@ pub async fn household(app: State<'_, App>, id: String) -> Result<HouseholdScree
     with_session(&app, |s| s.household_screen(&id)).await
 }
 
+/// An enterprise: what it is, where, its visits.
+#[tauri::command]
+pub async fn enterprise(app: State<'_, App>, code: String) -> Result<EnterpriseScreen, FieldError> {
+    with_session(&app, |s| s.enterprise_screen(&code)).await
+}
+
 /// A member's full ID number or phone (written to the access log).
 #[tauri::command]
 pub async fn reveal(
@@ -257,6 +269,48 @@ pub async fn search(
 #[tauri::command]
 pub async fn drafts(app: State<'_, App>) -> Result<Vec<DraftSummary>, FieldError> {
     with_session(&app, |s| s.drafts()).await
+}
+
+/// The catalog's services (searched on the tablet).
+#[tauri::command]
+pub async fn services(app: State<'_, App>) -> Result<Vec<ServiceCard>, FieldError> {
+    with_session(&app, |s| Ok(s.services())).await
+}
+
+/// The fee an applicant pays, with the waiver that applies.
+#[tauri::command]
+pub async fn quote(app: State<'_, App>, input: QuoteInput) -> Result<FeeQuote, FieldError> {
+    with_session(&app, |s| s.quote(&input)).await
+}
+
+/// Accept a service request at the door.
+#[tauri::command]
+pub async fn accept_service(app: State<'_, App>, input: AcceptInput) -> Result<ServiceRequest, FieldError> {
+    with_session_mut(&app, |s| s.accept_service(input)).await
+}
+
+/// A request with its timeline and next steps.
+#[tauri::command]
+pub async fn request(app: State<'_, App>, id: Uuid) -> Result<RequestScreen, FieldError> {
+    with_session(&app, |s| s.request_screen(id)).await
+}
+
+/// Move a request one step (not delivery).
+#[tauri::command]
+pub async fn advance_service(app: State<'_, App>, input: AdvanceInput) -> Result<ServiceRequest, FieldError> {
+    with_session_mut(&app, |s| s.advance_service(input)).await
+}
+
+/// Deliver with the recipient's signature (PNG).
+#[tauri::command]
+pub async fn deliver_service(app: State<'_, App>, input: DeliverInput) -> Result<ServiceRequest, FieldError> {
+    with_session_mut(&app, |s| s.deliver_service(input)).await
+}
+
+/// The resident's satisfaction answer.
+#[tauri::command]
+pub async fn rate(app: State<'_, App>, input: RatingInput) -> Result<(), FieldError> {
+    with_session_mut(&app, |s| s.rate(input).map(|_| ())).await
 }
 
 /// Start a visit now: a draft on the tablet.

@@ -44,6 +44,12 @@ fn an_officer_enrolls_sets_a_pin_syncs_sees_the_day_and_unlocks_after_a_wrong_pi
     let villages = beibao_tests::fixtures().registry.villages_of(OFFICER).len();
     assert_eq!(app.count("place"), villages + enterprises_of(OFFICER));
     app.screenshot("04-today");
+    // The header names the officer as the server did; Settings shows the server enrolled with.
+    app.wait_text("nav-officer", &officer.name);
+    app.click("nav-settings");
+    assert_eq!(app.text("server-url"), fx.server.url());
+    app.wait_text("officer-card", &officer.badge);
+    app.click("nav-today");
 
     // Lock; a wrong PIN says how many are left; the right one opens Today again.
     app.click("nav-lock");
@@ -61,9 +67,13 @@ fn an_officer_enrolls_sets_a_pin_syncs_sees_the_day_and_unlocks_after_a_wrong_pi
 
 /// First run with a fresh code and PIN `135790`, then a sync that pulls the officer's register.
 fn enroll_and_sync(app: &App, fx: &Fixture) {
-    work::publish_registry(&fx.rt, &fx.server);
+    enroll_and_sync_as(app, fx, OFFICER);
+}
+
+fn enroll_and_sync_as(app: &App, fx: &Fixture, officer: &str) {
+    work::publish_registry_for(&fx.rt, &fx.server, officer);
     app.wait("first-run");
-    app.type_into("enroll-code", &fx.code(OFFICER));
+    app.type_into("enroll-code", &fx.code(officer));
     app.click("check-code");
     app.click("confirm-officer");
     app.pin(PIN);
@@ -239,11 +249,25 @@ fn a_revoked_device_returns_to_first_run_saying_why() {
 }
 
 #[test]
-fn publicity_and_a_hazard_are_logged_counted_in_totals_and_the_pin_changes() {
+fn publicity_a_hazard_and_an_enterprise_visit_are_logged_counted_in_totals_and_the_pin_changes() {
+    // An officer with a key enterprise as well as villages (OF-03-01 has villages only).
+    const OFFICER: &str = "OF-03-02";
     let fx = Fixture::new();
-    let app = App::launch(&fx, "activity");
-    enroll_and_sync(&app, &fx);
-    let village = beibao_tests::fixtures().registry.villages_of(OFFICER)[0].to_owned();
+    let registry = &beibao_tests::fixtures().registry;
+    let enterprise = registry
+        .assignments
+        .iter()
+        .find_map(|a| match &a.target {
+            beibao_core::registry::AssignmentTarget::Enterprise(code) if a.officer == OFFICER => {
+                registry.enterprises.iter().find(|e| e.code == *code)
+            }
+            _ => None,
+        })
+        .expect("an enterprise of the officer");
+    let fix = format!("{},{},6", enterprise.location.lat, enterprise.location.lon);
+    let app = App::launch_in(&fx, "activity", tempfile::tempdir().expect("dir"), &[("BEIBAO_FAKE_FIX", &fix)]);
+    enroll_and_sync_as(&app, &fx, OFFICER);
+    let village = registry.villages_of(OFFICER)[0].to_owned();
 
     app.click(&format!("open-place[data-code=\"{village}\"]"));
     app.click("log-publicity");
@@ -263,6 +287,31 @@ fn publicity_and_a_hazard_are_logged_counted_in_totals_and_the_pin_changes() {
     app.type_into("hazard-description", "电动车在楼道里充电");
     app.click("activity-save");
     app.wait("activity-saved");
+
+    // Its deadline (a week, the default) is on Today, counted in working days.
+    app.click("nav-today");
+    app.wait_text("item[data-kind=\"hazard\"]", "电动车违规充电");
+    app.wait_text("item-when", "个工作日");
+    assert!(app.text("item-when").contains("还剩"), "not yet due: {}", app.text("item-when"));
+    app.screenshot("01a-today-enterprise-and-deadline");
+
+    // The enterprise opens from Today; a visit there with a fix at its gate.
+    app.click(&format!("open-place[data-code=\"{}\"]", enterprise.code));
+    app.wait_text("enterprise", &enterprise.name);
+    app.wait_text("enterprise-since", "尚未走访");
+    app.click("start-visit");
+    app.wait("visit");
+    app.click("locate");
+    app.wait("fix");
+    app.click("purpose-hazard_check");
+    app.click("outcome-met");
+    app.wait_text("verdict", "在企业附近");
+    app.click("save-visit");
+    app.wait("visit-saved");
+    app.click("visit-back");
+    app.wait("visit-line");
+    app.wait_text("enterprise-since", "今天已走访");
+    app.screenshot("01b-enterprise");
 
     app.click("nav-totals");
     app.wait_text("total-publicity_sessions", "1");
@@ -287,7 +336,7 @@ fn publicity_and_a_hazard_are_logged_counted_in_totals_and_the_pin_changes() {
     app.wait("today");
 
     app.sync();
-    for kind in ["publicity", "hazard"] {
+    for kind in ["publicity", "hazard", "visit"] {
         assert_eq!(server_records(&fx, kind), 1, "{kind}");
     }
     app.quit();
@@ -366,4 +415,159 @@ fn enterprises_of(officer: &str) -> usize {
         .iter()
         .filter(|a| a.officer == officer && matches!(a.target, beibao_core::registry::AssignmentTarget::Enterprise(_)))
         .count()
+}
+
+#[test]
+fn an_id_card_renewal_is_carried_back_moved_at_the_desk_and_delivered_against_a_drawn_signature() {
+    use beibao_core::registry::SpecialGroup;
+    use beibao_core::service_request::{RequestState, Transition};
+    let fx = Fixture::new();
+    let registry = &beibao_tests::fixtures().registry;
+    let villages = registry.villages_of(OFFICER);
+    // A household with a bed-bound, disabled or elderly-alone member: the card goes to the door.
+    let h = registry
+        .households
+        .iter()
+        .find(|h| {
+            villages.contains(&h.village.as_str())
+                && h.head().is_some()
+                && h.groups()
+                    .iter()
+                    .any(|g| matches!(g, SpecialGroup::Bedridden | SpecialGroup::Disabled | SpecialGroup::ElderlyAlone))
+        })
+        .expect("a household with a frail member");
+    let applicant = h.head().expect("head");
+    let app = App::launch(&fx, "service");
+    enroll_and_sync(&app, &fx);
+
+    // The household → 办理业务: the catalog searched by pinyin initials (sfz → 身份证).
+    app.click(&format!("open-place[data-code=\"{}\"]", h.village));
+    app.click(&format!("household-row[data-id=\"{}\"]", h.id));
+    app.click("new-service");
+    app.wait("service-row");
+    assert_eq!(app.count("service-row"), 38, "the whole catalog");
+    app.click("category-HZ");
+    assert_eq!(app.count("service-row"), 12, "户政");
+    app.click("category-all");
+    app.type_into("service-search", "sfz");
+    app.wait("service-row[data-code=\"HZ02\"]");
+    assert!(app.count("service-row") < 12, "the initials narrow the list");
+    app.click("service-row[data-code=\"HZ02\"]");
+    app.click(&format!("applicant[data-id=\"{}\"]", applicant.id));
+    app.click("mode-carry_back");
+    // Not every material ticked: refused on the tablet, saying why.
+    app.click("accept-service");
+    app.wait_text("service-error", "材料清单未勾选完整");
+    for m in ["old_id_card", "hukou_book", "photo_fingerprints"] {
+        app.click(&format!("material[data-code=\"{m}\"]"));
+    }
+    app.wait_text("fee", "¥");
+    app.screenshot("01-service-accept");
+    app.click("accept-service");
+
+    // The request: accepted, 送证上门 flagged; carried back and synced.
+    app.wait_text("request-state", "已受理");
+    app.wait("door-delivery");
+    app.click("move-carried_back");
+    app.wait_text("request-state", "已带回");
+    app.sync();
+    let storage = fx.server.state.storage();
+    let station = fx.rt.block_on(storage.officer(OFFICER)).expect("officer").expect("seeded").station;
+    let rows = fx.rt.block_on(storage.requests_at(&station, Some(RequestState::CarriedBack), 10)).expect("requests");
+    assert_eq!(rows.len(), 1, "the carried-back request reached the station");
+
+    // The station desk submits it; the tablet pulls the move and shows who made it.
+    let step = Transition {
+        from: RequestState::CarriedBack,
+        to: RequestState::Submitted,
+        reason: None,
+        recipient_signature: None,
+    };
+    let now = beibao_core::clock::Clock::now(&*fx.server.clock);
+    fx.rt.block_on(storage.desk_transition(&rows[0].id, &step, "desk:desk-xiji", "ev-e2e-1", now)).expect("desk move");
+    app.sync();
+    app.click("nav-today");
+    app.click(&format!("open-place[data-code=\"{}\"]", h.village));
+    app.click(&format!("household-row[data-id=\"{}\"]", h.id));
+    app.wait_text(&format!("service-line[data-id=\"{}\"]", rows[0].id), "已提交");
+    app.click(&format!("service-line[data-id=\"{}\"]", rows[0].id));
+    app.wait("timeline-step[data-desk=\"true\"]");
+    app.wait_text("timeline-step[data-desk=\"true\"]", "所内窗口（desk-xiji）");
+    app.wait_text("request-state", "已提交");
+    assert!(app.text("timeline-step").starts_with("已受理"), "the path in order: {}", app.text("timeline-step"));
+    app.screenshot("02-request-timeline");
+
+    // Approved, made, ready: then delivered against the recipient's signature, drawn with a finger.
+    for (to, shown) in [("approved", "已审批"), ("made", "已制证"), ("ready_to_deliver", "待送达")] {
+        app.click(&format!("move-{to}"));
+        app.wait_text("request-state", shown);
+    }
+    app.click("move-delivered");
+    app.wait("delivery-signature");
+    app.draw(
+        "delivery-signature",
+        &[
+            &[(-200.0, 20.0), (-150.0, -30.0), (-90.0, 25.0), (-40.0, -20.0)],
+            &[(10.0, 0.0), (80.0, 10.0), (150.0, -15.0)],
+        ],
+    );
+    app.screenshot("03-delivery-signature");
+    app.click("deliver");
+    app.wait_text("request-state", "已送达");
+    app.click("move-closed");
+    app.wait("request-done");
+    app.screenshot("04-request-closed");
+
+    // 满意打卡: the tablet is handed to the resident; no navigation until they answer.
+    app.click("ask-rating");
+    app.wait("rate");
+    assert_eq!(app.count("nav-today"), 0, "nothing else on screen");
+    app.click("rate-send");
+    app.wait_text("rate-error", "请先点选一项");
+    app.click("rate-satisfied");
+    app.type_into("rate-comment", "民警送证上门，很方便");
+    app.screenshot("05-rating");
+    app.click("rate-send");
+    app.wait_text("rate-thanks", "谢谢");
+    app.click("rate-back");
+    app.wait("request-done");
+
+    // A 低保 household: the ID card's fee is waived, shown before accepting. Then a service
+    // finished on the spot (a lost driving licence replaced).
+    let poor = registry
+        .households
+        .iter()
+        .find(|x| {
+            villages.contains(&x.village.as_str()) && x.head().is_some_and(|p| p.groups.contains(&SpecialGroup::Dibao))
+        })
+        .expect("a 低保 household");
+    let head = poor.head().expect("head");
+    app.click("nav-today");
+    app.click(&format!("open-place[data-code=\"{}\"]", poor.village));
+    app.click(&format!("household-row[data-id=\"{}\"]", poor.id));
+    app.click("new-service");
+    app.click("service-row[data-code=\"HZ02\"]");
+    app.click(&format!("applicant[data-id=\"{}\"]", head.id));
+    app.wait_text("fee", "低保减免后 免费");
+    app.screenshot("06-fee-waiver");
+    app.click("service-row[data-code=\"JG02\"]");
+    app.click(&format!("applicant[data-id=\"{}\"]", head.id));
+    app.click("mode-on_site");
+    app.click("material[data-code=\"id_card\"]");
+    app.wait_text("fee", "¥10.00");
+    app.click("accept-service");
+    app.wait_text("request-state", "已受理");
+    app.click("move-completed_on_site");
+    app.wait_text("request-state", "当场办结");
+
+    // Synced: the server holds every step and the signature image.
+    app.sync();
+    let counts = fx.rt.block_on(storage.counts()).expect("counts");
+    assert_eq!(server_records(&fx, "rating"), 1);
+    assert_eq!(counts.requests, 2);
+    assert!(counts.request_events >= 6, "carried back … closed, and the desk's move: {}", counts.request_events);
+    assert_eq!(counts.blobs, 1, "the recipient's signature");
+    let (row, _) = fx.rt.block_on(storage.request(&rows[0].id)).expect("request").expect("on the server");
+    assert_eq!(row.state, RequestState::Closed);
+    app.quit();
 }

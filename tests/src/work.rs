@@ -72,6 +72,7 @@ pub fn rating(t: &mut Tablet, subject: RatingSubject, rng: &mut ChaCha8Rng) {
             officer_id: String::new(),
             subject,
             rating,
+            comment: None,
             rated_at: t.clock.now(),
         })
         .expect("rating");
@@ -364,6 +365,18 @@ pub fn publish_registry(rt: &Runtime, server: &Server) {
             .collect()
     });
     rt.block_on(server.state.storage().publish_changes(changes, server.clock.now())).expect("publish the registry");
+}
+
+/// Publish the register changes another officer's tablet pulls (shared ones and theirs).
+pub fn publish_registry_for(rt: &Runtime, server: &Server, officer: &str) {
+    if officer == OFFICER {
+        return publish_registry(rt, server);
+    }
+    let changes: Vec<_> = beibao_server::admin::registry_changes(&fixtures().registry)
+        .into_iter()
+        .filter(|(scope, _)| scope == "*" || scope == officer)
+        .collect();
+    rt.block_on(server.state.storage().publish_changes(&changes, server.clock.now())).expect("publish the registry");
 }
 
 /// The station desk moves one of the officer's carried-back requests to submitted (the tablet

@@ -361,7 +361,9 @@ async fn conformance(s: Arc<dyn Storage>) {
         Some(ChangeBody::RequestState(RequestStateChange {
             request: id.clone(),
             state: RequestState::Submitted,
-            by: desk.to_owned()
+            by: desk.to_owned(),
+            at: Some(now),
+            reason: None,
         }))
     );
     assert_eq!(s.counts().await.expect("counts").request_events, 3, "conflicts are kept");

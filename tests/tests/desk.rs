@@ -146,6 +146,25 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
         .query_row("SELECT state FROM service_requests WHERE id = ?1", [&id], |r| r.get(0))
         .expect("state");
     assert_eq!(state, "submitted");
+    // Its screen on the tablet: accepted and carried back by the officer, submitted at the desk
+    // (who and when, as the server said), and the next steps from there.
+    let screen = t.session.request_screen(id.parse().expect("uuid")).expect("request screen");
+    let steps: Vec<_> = screen.timeline.iter().map(|s| (s.state, s.desk, s.by.as_str())).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (RequestState::AcceptedOnSite, false, OFFICER),
+            (RequestState::CarriedBack, false, OFFICER),
+            (RequestState::Submitted, true, "desk:desk-xiji"),
+        ]
+    );
+    assert_eq!(
+        screen.timeline[2].at,
+        Some(beibao_core::clock::Clock::now(&*server.clock)),
+        "the desk's time, from the server"
+    );
+    assert_eq!(screen.request.state, RequestState::Submitted);
+    assert!(screen.next.contains(&RequestState::Approved) && screen.next.contains(&RequestState::Withdrawn));
 
     // Another station sees nothing of it; a supervisor and a device token are not a desk.
     let o = c.login("desk-other", "window-password-1");

@@ -567,6 +567,7 @@ pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError>
                 officer_id: String::new(),
                 subject,
                 rating: *rating,
+                comment: None,
                 rated_at: env.clock.now(),
             })?;
             out(json, &r, |r| format!("评价已记录 {} · {}", r.id, r.rating.as_str()))

@@ -116,6 +116,7 @@ pub struct Hazard {
 
 /// The three answers of the satisfaction question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Satisfaction {
     /// 满意.
@@ -139,6 +140,7 @@ impl Satisfaction {
 
 /// What a rating is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum RatingSubject {
     /// A visit.
@@ -163,8 +165,27 @@ pub struct Rating {
     pub subject: RatingSubject,
     /// The answer.
     pub rating: Satisfaction,
+    /// What the resident added in their own words (at most [`RATING_COMMENT_MAX`] characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// When.
     pub rated_at: DateTime<Utc>,
+}
+
+/// The longest comment a resident may leave with a rating, in characters.
+pub const RATING_COMMENT_MAX: usize = 500;
+
+impl Rating {
+    /// Check the record: a comment, when given, is not blank and not longer than
+    /// [`RATING_COMMENT_MAX`] characters.
+    pub fn validate(&self) -> Result<(), ActivityError> {
+        if let Some(c) = &self.comment
+            && (c.trim().is_empty() || c.chars().count() > RATING_COMMENT_MAX)
+        {
+            return Err(ActivityError::Implausible("comment"));
+        }
+        Ok(())
+    }
 }
 
 /// Why an activity record is refused.

@@ -22,6 +22,13 @@ pub struct RequestStateChange {
     pub state: RequestState,
     /// Who moved it (`desk:<account>`).
     pub by: String,
+    /// When the desk moved it (server clock); absent from servers before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why, for a rejection or withdrawal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What an officer is assigned to (pull kind `assignment`).

@@ -293,7 +293,7 @@ impl OpRecord {
             OpRecord::Mediation(c) => check_mediation(c),
             OpRecord::Publicity(p) => p.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
             OpRecord::Hazard(h) => h.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
-            OpRecord::Rating(_) => Ok(()),
+            OpRecord::Rating(r) => r.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
         }
     }
 }

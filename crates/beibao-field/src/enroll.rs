@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use beibao_store::Store;
 use beibao_store::key::{Entropy, KdfParams};
+use beibao_store::registry as reg;
 use beibao_store::sync::EnrollmentRow;
 use beibao_sync::wire::{EnrollCheckRequest, EnrollCheckResponse};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,8 @@ pub struct TabletStatus {
     pub lockout_until: Option<chrono::DateTime<chrono::Utc>>,
     /// The officer, once unlocked.
     pub officer_id: Option<String>,
+    /// The officer's name, badge number and station as the server named them at enrollment.
+    pub officer: Option<OfficerCard>,
     /// The device, once unlocked.
     pub device_id: Option<String>,
     /// The installed catalog's version, once unlocked.
@@ -51,6 +54,45 @@ pub struct TabletStatus {
     /// An idle time set by the app's configuration (tests, a managed install), which wins over the
     /// officer's lock-timeout setting; `None`: the setting (default 5 minutes).
     pub lock_after_seconds: Option<u32>,
+}
+
+/// Who the tablet is enrolled for, as the server said at enrollment (shown in the app's header).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct OfficerCard {
+    /// Name.
+    pub name: String,
+    /// Badge number (警号).
+    pub badge: String,
+    /// Station name (zh-CN).
+    pub station: String,
+}
+
+impl Session {
+    fn keep_officer_card(&mut self, who: &EnrollCheckResponse) -> Result<(), FieldError> {
+        self.store.write(|tx| {
+            reg::set_meta(tx, "officer_name", &who.officer_name)?;
+            reg::set_meta(tx, "officer_badge", &who.badge)?;
+            reg::set_meta(tx, "officer_station", &who.station_name)
+        })?;
+        Ok(())
+    }
+
+    /// Who the tablet is enrolled for (`None` on a store made before this was kept, or by the CLI).
+    pub fn officer_card(&self) -> Result<Option<OfficerCard>, FieldError> {
+        let conn = self.store.conn();
+        let Some(name) = reg::meta(conn, "officer_name")? else { return Ok(None) };
+        Ok(Some(OfficerCard {
+            name,
+            badge: reg::meta(conn, "officer_badge")?.unwrap_or_default(),
+            station: reg::meta(conn, "officer_station")?.unwrap_or_default(),
+        }))
+    }
+
+    /// The server the tablet is enrolled with, once it is.
+    pub fn server_url(&self) -> Result<Option<String>, FieldError> {
+        Ok(beibao_store::sync::enrollment(self.store.conn())?.map(|e| e.server_url))
+    }
 }
 
 /// What the officer typed on the first-run screen.
@@ -102,9 +144,23 @@ pub async fn first_run(
     env: Env,
 ) -> Result<(Session, EnrollmentRow), FieldError> {
     let url = clean_url(&input.server_url)?;
-    let (session, _) = crate::init(path, &input.pin, &input.officer_id, kdf, entropy, env)?;
+    // The server says again whom the code is for: the officer on screen must be that one, and
+    // their name, badge and station are kept for the app's header.
+    let who = check_enrollment(&url, &input.code).await?;
+    if who.officer_id != input.officer_id {
+        return Err(FieldError::invalid(
+            beibao_core::code::Code::OfficerMismatch,
+            "officer_id",
+            "the enrollment code is for another officer",
+        ));
+    }
+    let (mut session, _) = crate::init(path, &input.pin, &input.officer_id, kdf, entropy, env)?;
     let enrolled = match session.syncer() {
         Ok(mut syncer) => syncer.enroll(&url, &clean_code(&input.code)).await,
+        Err(e) => Err(e),
+    };
+    let enrolled = match enrolled {
+        Ok(row) => session.keep_officer_card(&who).map(|()| row),
         Err(e) => Err(e),
     };
     match enrolled {

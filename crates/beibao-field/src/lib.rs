@@ -7,6 +7,7 @@ mod error;
 mod mediation;
 mod records;
 mod screens;
+mod services;
 mod sync;
 
 use std::path::Path;
@@ -27,15 +28,16 @@ use beibao_store::{Store, StoreError};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-pub use crate::enroll::{FirstRunInput, TabletPhase, TabletStatus, check_enrollment, first_run};
+pub use crate::enroll::{FirstRunInput, OfficerCard, TabletPhase, TabletStatus, check_enrollment, first_run};
 pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
 pub use crate::mediation::{OpenMediation, SignatureInput};
-pub use crate::records::{AcceptInput, AdvanceInput, DeliverInput, VisitDraft, VisitInput};
+pub use crate::records::{AcceptInput, AdvanceInput, DeliverInput, RatingInput, VisitDraft, VisitInput};
 pub use crate::screens::{
-    HazardInput, HouseholdScreen, MemberView, PublicityInput, Reveal, ServiceLine, TotalLine, TotalsScreen,
-    VillageScreen, VisitLine,
+    EnterpriseScreen, HazardInput, HouseholdScreen, MemberView, PublicityInput, Reveal, ServiceLine, TotalLine,
+    TotalsScreen, VillageScreen, VisitLine,
 };
+pub use crate::services::{DaysLine, FeeLine, MaterialLine, QuoteInput, RequestScreen, ServiceCard, Words};
 pub use crate::sync::{Background, PassResult, SyncEvent, SyncHandle, SyncSummary, Syncer};
 pub use beibao_store::drafts::{DraftKind, DraftSummary};
 pub use beibao_store::records::AuditEntry;

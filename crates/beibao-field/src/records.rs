@@ -1,6 +1,6 @@
 //! Use cases that record visits, service requests, publicity sessions, hazards and ratings.
 
-use beibao_core::activity::{Hazard, PublicitySession, Rating};
+use beibao_core::activity::{Hazard, PublicitySession, Rating, RatingSubject};
 use beibao_core::catalog::Mode;
 use beibao_core::code::Code;
 use beibao_core::registry::{GeoPoint, SpecialGroup, Village};
@@ -100,8 +100,23 @@ pub struct DeliverInput {
     pub signature_png: Vec<u8>,
 }
 
+/// A resident's satisfaction answer (满意 / 基本满意 / 不满意) with an optional comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct RatingInput {
+    /// What is rated.
+    pub subject: RatingSubject,
+    /// The answer.
+    pub rating: beibao_core::activity::Satisfaction,
+    /// In the resident's words (blank: none).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
 /// What the officer enters to accept a service request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AcceptInput {
     /// Service code.
     pub service: String,
@@ -207,7 +222,11 @@ impl Session {
         Ok(stored)
     }
 
-    fn applicant_groups(&self, household: Option<&str>, applicant: &str) -> Result<Vec<SpecialGroup>, FieldError> {
+    pub(crate) fn applicant_groups(
+        &self,
+        household: Option<&str>,
+        applicant: &str,
+    ) -> Result<Vec<SpecialGroup>, FieldError> {
         let Some(id) = household else { return Ok(vec![]) };
         let h = reg::household(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("household", id))?;
         // Household-level groups (低保, 特困, hardship) sit on the head; the applicant's own tags count too.
@@ -226,6 +245,9 @@ impl Session {
         let catalog = self.catalog();
         let service =
             catalog.service(&input.service).ok_or_else(|| FieldError::not_found("service", &input.service))?;
+        if let Some(h) = &input.household {
+            self.household_assigned(h)?;
+        }
         let groups = self.applicant_groups(input.household.as_deref(), &input.applicant)?;
         let (mode, fee, state) = accept(&Acceptance {
             service,
@@ -336,8 +358,34 @@ impl Session {
         Ok(hazard)
     }
 
+    /// The resident's answer on the satisfaction screen (满意打卡), handed the tablet after a
+    /// visit, a service or a mediation.
+    pub fn rate(&mut self, input: RatingInput) -> Result<Rating, FieldError> {
+        let comment = input.comment.filter(|c| !c.trim().is_empty());
+        self.record_rating(Rating {
+            id: Uuid::nil(),
+            device_id: String::new(),
+            officer_id: String::new(),
+            subject: input.subject,
+            rating: input.rating,
+            comment,
+            rated_at: self.clock.now(),
+        })
+    }
+
     /// Record a resident's satisfaction rating.
     pub fn record_rating(&mut self, mut rating: Rating) -> Result<Rating, FieldError> {
+        let conn = self.store.conn();
+        let found = match rating.subject {
+            RatingSubject::Visit(id) => rec::visit(conn, id)?.is_some(),
+            RatingSubject::ServiceRequest(id) => rec::request(conn, id)?.is_some(),
+            RatingSubject::Mediation(id) => rec::mediation(conn, id)?.is_some(),
+        };
+        if !found {
+            return Err(FieldError::not_found("rated record", format!("{:?}", rating.subject)));
+        }
+        rating.validate()?;
+        rating.comment = rating.comment.map(|c| c.trim().to_owned());
         rating.id = self.ids.next_id();
         rating.device_id = self.device_id.clone();
         rating.officer_id = self.officer_id.clone();

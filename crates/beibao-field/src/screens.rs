@@ -8,7 +8,7 @@ use beibao_core::indicators::IndicatorValue;
 use beibao_core::registry::{Person, Relation, SpecialGroup};
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{ProofPolicy, ProofVerdict, Visit, VisitOutcome, VisitPurpose, proof_of_visit};
-use beibao_store::queries::{self, MapHousehold};
+use beibao_store::queries::{self, MapHousehold, MediationLine};
 use beibao_store::records::{AuditEntry, audit};
 use beibao_store::registry as reg;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -92,6 +92,18 @@ pub struct ServiceLine {
     pub accepted_at: DateTime<Utc>,
 }
 
+impl From<beibao_core::ops::StoredVisit> for VisitLine {
+    fn from(s: beibao_core::ops::StoredVisit) -> VisitLine {
+        VisitLine {
+            id: s.visit.id,
+            started_at: s.visit.started_at,
+            outcome: s.visit.outcome,
+            purposes: s.visit.purposes,
+            verdict: s.verdict,
+        }
+    }
+}
+
 /// The household screen.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -114,6 +126,44 @@ pub struct HouseholdScreen {
     pub visits: Vec<VisitLine>,
     /// Service requests, newest first (at most 50).
     pub services: Vec<ServiceLine>,
+    /// Mediations with a member among the parties, newest first (at most 50).
+    pub mediations: Vec<MediationLine>,
+}
+
+/// The enterprise screen: what it is, where, and its visits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct EnterpriseScreen {
+    /// Enterprise code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Industry (zh-CN).
+    pub industry_zh: String,
+    /// Industry (English).
+    pub industry_en: String,
+    /// Why it is a key enterprise (zh-CN).
+    pub reason_zh: String,
+    /// Why it is a key enterprise (English).
+    pub reason_en: String,
+    /// Address.
+    pub address: String,
+    /// Contact phone, masked (first 3 and last 4 kept).
+    pub phone_masked: String,
+    /// Its village's code.
+    pub village: String,
+    /// Village name (zh-CN).
+    pub village_zh: String,
+    /// Village name (English).
+    pub village_en: String,
+    /// The village boundary's outer ring, `[lon, lat]` pairs (a visit's map).
+    pub boundary: Vec<[f64; 2]>,
+    /// Where it is, `[lon, lat]`.
+    pub location: [f64; 2],
+    /// Whole China days since the last visit, if any.
+    pub days_since_visit: Option<i64>,
+    /// Visits, newest first (at most 50).
+    pub visits: Vec<VisitLine>,
 }
 
 /// What to unmask.
@@ -137,8 +187,15 @@ impl Reveal {
 }
 
 impl Session {
+    /// The household must be in one of the officer's villages (a service accepted for it).
+    pub(crate) fn household_assigned(&self, household: &str) -> Result<(), FieldError> {
+        let h = reg::household(self.store.conn(), household)?
+            .ok_or_else(|| FieldError::not_found("household", household))?;
+        self.assigned(&h.village)
+    }
+
     /// The village must be one of the officer's (a household screen, an unmasking).
-    fn assigned(&self, village: &str) -> Result<(), FieldError> {
+    pub(crate) fn assigned(&self, village: &str) -> Result<(), FieldError> {
         if queries::assigned_village(self.store.conn(), &self.officer_id, village)? {
             Ok(())
         } else {
@@ -187,16 +244,9 @@ impl Session {
                 groups: m.groups.clone(),
             })
             .collect();
-        let visits = queries::household_visits(conn, id, HISTORY)?
-            .into_iter()
-            .map(|s| VisitLine {
-                id: s.visit.id,
-                started_at: s.visit.started_at,
-                outcome: s.visit.outcome,
-                purposes: s.visit.purposes,
-                verdict: s.verdict,
-            })
-            .collect();
+        let visits = queries::household_visits(conn, id, HISTORY)?.into_iter().map(VisitLine::from).collect();
+        let id_numbers: Vec<&str> = h.members.iter().map(|m| m.id_number.as_str()).collect();
+        let mediations = queries::mediations_of(conn, &h.village, &id_numbers, HISTORY)?;
         let catalog = self.catalog();
         let services = queries::household_requests(conn, id, HISTORY)?
             .into_iter()
@@ -222,6 +272,39 @@ impl Session {
             members,
             visits,
             services,
+            mediations,
+        })
+    }
+
+    /// The enterprise screen of one of the officer's enterprises.
+    pub fn enterprise_screen(&self, code: &str) -> Result<EnterpriseScreen, FieldError> {
+        let conn = self.store.conn();
+        if !queries::assigned_enterprise(conn, &self.officer_id, code)? {
+            return Err(FieldError::invalid(Code::NotAssigned, "enterprise", "this enterprise is not assigned to you"));
+        }
+        let e = reg::enterprise(conn, code)?.ok_or_else(|| FieldError::not_found("enterprise", code))?;
+        let village = reg::village(conn, &e.village)?.ok_or_else(|| FieldError::not_found("village", &e.village))?;
+        let visits: Vec<VisitLine> =
+            queries::enterprise_visits(conn, code, HISTORY)?.into_iter().map(VisitLine::from).collect();
+        let today = self.today();
+        let days_since_visit =
+            visits.first().map(|v| (today - beibao_core::calendar::china_date(v.started_at)).num_days());
+        Ok(EnterpriseScreen {
+            code: e.code,
+            name: e.name,
+            industry_zh: e.industry.zh,
+            industry_en: e.industry.en,
+            reason_zh: e.reason.zh,
+            reason_en: e.reason.en,
+            address: e.address,
+            phone_masked: mask_mobile(&e.phone),
+            village: village.code,
+            village_zh: village.name.zh,
+            village_en: village.name.en,
+            boundary: village.geometry.exterior().coords().map(|c| [c.x, c.y]).collect(),
+            location: [e.location.lon, e.location.lat],
+            days_since_visit,
+            visits,
         })
     }
 

@@ -46,6 +46,10 @@ struct Tablet {
 }
 
 fn tablet() -> Tablet {
+    tablet_for(OFFICER)
+}
+
+fn tablet_for(officer: &str) -> Tablet {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("tablet.db");
     let clock = Arc::new(FixedClock::new(t0()));
@@ -54,7 +58,7 @@ fn tablet() -> Tablet {
     let (session, report) = beibao_field::init_from_fixtures(
         &path,
         PIN,
-        OFFICER,
+        officer,
         &fixtures,
         KdfParams::TEST_ONLY,
         &mut Counting(3),
@@ -63,7 +67,7 @@ fn tablet() -> Tablet {
     .expect("init");
     assert_eq!(
         report.seeded.villages,
-        fixtures.registry.villages_of(OFFICER).len(),
+        fixtures.registry.villages_of(officer).len(),
         "the officer's villages are seeded"
     );
     assert!(report.seeded.households > 0);
@@ -302,6 +306,14 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
     ] {
         assert_eq!(t.session.advance_service(AdvanceInput { id: r.id, to, reason: None }).expect("advance").state, to);
     }
+    let day = t.session.day().expect("day");
+    let delivery = day.iter().find(|i| i.kind == "delivery").expect("ready to deliver is on the day");
+    assert_eq!(delivery.household.as_deref(), Some(h.id.as_str()), "a tap opens the household");
+    assert_eq!(
+        delivery.title,
+        format!("居民身份证首次申领 · {}", h.members[0].name),
+        "the service and the applicant by name"
+    );
     let err = t
         .session
         .advance_service(AdvanceInput { id: r.id, to: RequestState::Delivered, reason: None })
@@ -475,6 +487,11 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
             .code(),
         Code::ReadOnly
     );
+    let day = t.session.day().expect("day");
+    let follow = day.iter().find(|i| i.kind == "follow_up" && i.id == id.to_string()).expect("a follow-up on the day");
+    assert_eq!(follow.title, "王建国、李秀兰 · 村委会调解室", "the parties and the place, not an id");
+    // Friday 20 November → Wednesday 25 November: Monday, Tuesday, Wednesday.
+    assert_eq!((follow.when.as_str(), follow.working_days), ("2026-11-25", Some(3)), "counted in working days");
     let f = t.session.record_performance(id, true, "已履行".into()).expect("followup");
     assert!(f.performed);
     let totals = t.session.totals(today, today + Duration::days(10)).expect("totals");
@@ -549,24 +566,45 @@ fn publicity_hazards_ratings_search_and_the_day() {
             fixed_at: None,
         })
         .expect("hazard");
-    assert!(
-        t.session.day().expect("day").iter().any(|i| i.kind == "hazard"),
-        "an open hazard with a near deadline is on the day"
-    );
+    let day = t.session.day().expect("day");
+    let item = day.iter().find(|i| i.kind == "hazard").expect("an open hazard with a near deadline is on the day");
+    // Friday 20 November → Monday 23 November is one working day (the weekend does not count).
+    assert_eq!((item.title.as_str(), item.working_days), ("ebike_charging", Some(1)));
+    t.clock.advance(Duration::days(4));
+    let late = t.session.day().expect("day").into_iter().find(|i| i.kind == "hazard").expect("still open");
+    assert_eq!(late.working_days, Some(-1), "Tuesday: one working day overdue");
+    t.clock.advance(-Duration::days(4));
     t.clock.advance(Duration::days(1));
     let fixed = t.session.fix_hazard(hazard.id).expect("fix");
     assert!(fixed.fixed_at.is_some());
     assert_eq!(t.session.fix_hazard(hazard.id).expect_err("again").code(), Code::AlreadyFixed);
-    t.session
-        .record_rating(Rating {
-            id: Uuid::nil(),
-            device_id: String::new(),
-            officer_id: String::new(),
-            subject: RatingSubject::Visit(Uuid::nil()),
-            rating: Satisfaction::Satisfied,
-            rated_at: t0(),
-        })
-        .expect("rating");
+    let rate = |subject, comment: Option<&str>| Rating {
+        id: Uuid::nil(),
+        device_id: String::new(),
+        officer_id: String::new(),
+        subject,
+        rating: Satisfaction::Satisfied,
+        comment: comment.map(str::to_owned),
+        rated_at: t0(),
+    };
+    assert_eq!(
+        t.session.record_rating(rate(RatingSubject::Visit(Uuid::nil()), None)).expect_err("no such visit").code(),
+        Code::NotFound,
+        "a rating is of something this tablet recorded"
+    );
+    let kind = MediationKind::People;
+    let case = t
+        .session
+        .open_mediation(opening(kind, &village, consenting(kind, None), t.session.today()))
+        .expect("a mediation");
+    let subject = RatingSubject::Mediation(case.id);
+    let long = "很".repeat(beibao_core::activity::RATING_COMMENT_MAX + 1);
+    assert_eq!(
+        t.session.record_rating(rate(subject.clone(), Some(&long))).expect_err("too long").code(),
+        Code::Implausible
+    );
+    let rated = t.session.record_rating(rate(subject, Some("民警很耐心"))).expect("rating");
+    assert_eq!(rated.comment.as_deref(), Some("民警很耐心"));
     let totals = t.session.totals(NaiveDate::from_ymd_opt(2026, 11, 1).expect("d"), t.session.today()).expect("totals");
     let value = |code: &str| totals.iter().find(|x| x.indicator.code == code).map(|x| x.value).expect("indicator");
     assert_eq!(value("publicity_attendees"), IndicatorValue::Count { value: 40 });
@@ -852,4 +890,187 @@ fn publicity_and_hazards_are_logged_in_the_officers_villages_and_counted_in_the_
     let other = t.fixtures.registry.villages.iter().find(|v| !theirs.contains(&v.code.as_str())).expect("another");
     let err = t.session.log_hazard(HazardInput { village: other.code.clone(), ..hazard });
     assert_eq!(err.expect_err("not mine").code(), Code::NotAssigned);
+}
+
+#[test]
+fn a_households_screen_lists_the_mediations_its_members_are_parties_to() {
+    let mut t = tablet();
+    let h = household(&t, false);
+    let member = &h.members[0];
+    let today = t.session.today();
+    let kind = MediationKind::People;
+    let case = t.session.open_mediation(opening(kind, &h.village, consenting(kind, None), today)).expect("open");
+    assert!(t.session.household_screen(&h.id).expect("screen").mediations.is_empty(), "no party of this house yet");
+    let mine = party(PartyRole::Applicant, &member.name, &member.id_number);
+    t.session.edit_mediation(case.id, MediationEdit::AddParty { party: mine }).expect("a member is a party");
+    let other = party(PartyRole::Respondent, "李秀兰", "370406194507010024");
+    t.session.edit_mediation(case.id, MediationEdit::AddParty { party: other }).expect("the other party");
+    let lines = t.session.household_screen(&h.id).expect("screen").mediations;
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0].id, lines[0].kind, lines[0].status.as_str()), (case.id, kind, "draft"));
+    assert_eq!(lines[0].parties, vec![member.name.clone(), "李秀兰".to_owned()]);
+    // Another household of the village is no party to it.
+    let neighbour =
+        t.fixtures.registry.households.iter().find(|x| x.village == h.village && x.id != h.id).expect("neighbour");
+    assert!(t.session.household_screen(&neighbour.id).expect("screen").mediations.is_empty());
+}
+
+#[test]
+fn an_enterprise_screen_shows_the_officers_enterprise_and_its_visits() {
+    use beibao_core::registry::AssignmentTarget;
+    // OF-03-01 has villages only; the next officer of the station has enterprises too.
+    const OFFICER: &str = "OF-03-02";
+    let mut t = tablet_for(OFFICER);
+    let registry = &t.fixtures.registry;
+    let code = registry
+        .assignments
+        .iter()
+        .find_map(|a| match &a.target {
+            AssignmentTarget::Enterprise(code) if a.officer == OFFICER => Some(code.clone()),
+            _ => None,
+        })
+        .expect("an enterprise of the officer");
+    let e = registry.enterprises.iter().find(|e| e.code == code).expect("enterprise").clone();
+    let other = registry
+        .assignments
+        .iter()
+        .find_map(|a| match &a.target {
+            AssignmentTarget::Enterprise(c) if a.officer != OFFICER && *c != code => Some(c.clone()),
+            _ => None,
+        })
+        .expect("another officer's enterprise");
+    let screen = t.session.enterprise_screen(&code).expect("screen");
+    assert_eq!(
+        (screen.name.as_str(), screen.village.as_str(), screen.days_since_visit),
+        (e.name.as_str(), e.village.as_str(), None)
+    );
+    assert_eq!(screen.phone_masked, beibao_core::identity::mask_mobile(&e.phone));
+    assert!(screen.boundary.len() > 3, "its village's boundary for the visit's map");
+    let draft =
+        t.session.start_visit(VisitTarget::Enterprise(code.clone()), vec![VisitPurpose::HazardCheck]).expect("start");
+    t.session
+        .record_visit(VisitInput {
+            id: Some(draft.id),
+            target: draft.target,
+            purposes: draft.purposes,
+            outcome: VisitOutcome::Met,
+            persons_met: 2,
+            started_at: draft.started_at,
+            ended_at: draft.started_at,
+            fix: Some(GpsFix { lat: e.location.lat, lon: e.location.lon, accuracy_m: 6.0, taken_at: draft.started_at }),
+            pin: None,
+            note: String::new(),
+        })
+        .expect("record");
+    t.clock.advance(Duration::days(3));
+    let screen = t.session.enterprise_screen(&code).expect("screen");
+    assert_eq!((screen.visits.len(), screen.days_since_visit), (1, Some(3)));
+    assert!(
+        matches!(screen.visits[0].verdict, ProofVerdict::NearHousehold { distance_m } if distance_m < 1.0),
+        "a fix at the enterprise: {:?}",
+        screen.visits[0].verdict
+    );
+    assert_eq!(t.session.enterprise_screen(&other).expect_err("not mine").code(), Code::NotAssigned);
+}
+
+#[test]
+fn the_fee_is_quoted_with_the_households_waiver_and_a_request_shows_its_timeline_and_door_delivery() {
+    use beibao_core::registry::SpecialGroup;
+    let mut t = tablet();
+    let villages = t.fixtures.registry.villages_of(OFFICER);
+    let mine = |g: SpecialGroup| {
+        t.fixtures
+            .registry
+            .households
+            .iter()
+            .find(|h| villages.contains(&h.village.as_str()) && h.head().is_some_and(|p| p.groups.contains(&g)))
+            .cloned()
+    };
+    let poor = mine(SpecialGroup::Dibao).expect("a 低保 household");
+    let quote = |h: &beibao_core::registry::Household| {
+        t.session.quote(&beibao_field::QuoteInput {
+            service: "HZ01".into(),
+            household: Some(h.id.clone()),
+            applicant: h.members[0].id.clone(),
+            fee_option: None,
+        })
+    };
+    let q = quote(&poor).expect("quote");
+    assert_eq!((q.gross_fen, q.payable_fen), (2000, 0), "低保: the first ID card is free");
+    assert_eq!(q.waiver.map(|w| w.group), Some(SpecialGroup::Dibao));
+    let plain = t
+        .fixtures
+        .registry
+        .households
+        .iter()
+        .find(|h| villages.contains(&h.village.as_str()) && h.groups().is_empty())
+        .cloned()
+        .expect("a household without groups");
+    assert_eq!(quote(&plain).expect("quote").payable_fen, 2000);
+    let services = t.session.services();
+    assert_eq!(services.len(), 38, "the whole catalog");
+    assert_eq!(services.iter().filter(|s| s.category == "HZ").count(), 12);
+
+    // A carried-back request for a household with a bed-bound or elderly-alone member: 送证上门.
+    let frail = [SpecialGroup::Bedridden, SpecialGroup::ElderlyAlone, SpecialGroup::Disabled]
+        .into_iter()
+        .find_map(|g| {
+            t.fixtures
+                .registry
+                .households
+                .iter()
+                .find(|h| villages.contains(&h.village.as_str()) && h.groups().contains(&g))
+                .cloned()
+        })
+        .expect("a household with a frail member");
+    let r = t
+        .session
+        .accept_service(AcceptInput {
+            service: "HZ02".into(),
+            mode: None,
+            household: Some(frail.id.clone()),
+            applicant: frail.members[0].id.clone(),
+            materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
+            fee_option: None,
+        })
+        .expect("accept");
+    t.clock.advance(Duration::minutes(30));
+    t.session.advance_service(AdvanceInput { id: r.id, to: RequestState::CarriedBack, reason: None }).expect("back");
+    let screen = t.session.request_screen(r.id).expect("screen");
+    assert!(screen.door_delivery, "送证上门 for {:?}", frail.groups());
+    assert_eq!(screen.applicant_name, frail.members[0].name);
+    assert_eq!(
+        screen.timeline.iter().map(|s| (s.state, s.desk)).collect::<Vec<_>>(),
+        vec![(RequestState::AcceptedOnSite, false), (RequestState::CarriedBack, false)]
+    );
+    assert_eq!(screen.timeline[1].at, Some(t0() + Duration::minutes(30)));
+    assert_eq!(screen.next, vec![RequestState::Submitted, RequestState::Rejected, RequestState::Withdrawn]);
+    assert!(screen.due.is_some() && screen.working_days_left.is_some_and(|d| d > 0));
+    let plain_screen = {
+        let r = t
+            .session
+            .accept_service(AcceptInput {
+                service: "HZ02".into(),
+                mode: None,
+                household: Some(plain.id.clone()),
+                applicant: plain.members[0].id.clone(),
+                materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
+                fee_option: None,
+            })
+            .expect("accept");
+        t.session.request_screen(r.id).expect("screen")
+    };
+    assert!(!plain_screen.door_delivery);
+    assert_eq!(
+        t.session
+            .quote(&beibao_field::QuoteInput {
+                service: "HZ01".into(),
+                household: Some("no-such-household".into()),
+                applicant: "x".into(),
+                fee_option: None
+            })
+            .expect_err("unknown")
+            .code(),
+        Code::NotFound
+    );
 }

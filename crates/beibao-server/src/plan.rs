@@ -499,10 +499,23 @@ pub struct DeskWrite {
 }
 
 /// Decide a desk move of request `id` (in `mode`, now `current`) by `by`.
-pub fn desk_move(id: &str, mode: Mode, current: RequestState, t: &Transition, by: &str) -> DeskWrite {
+pub fn desk_move(
+    id: &str,
+    mode: Mode,
+    current: RequestState,
+    t: &Transition,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DeskWrite {
     let outcome = merge(mode, current, t);
     let (stored, new_state) = merge_outcome(mode, current, t);
-    let change = new_state.map(|to| wire::RequestStateChange { request: id.to_owned(), state: to, by: by.to_owned() });
+    let change = new_state.map(|to| wire::RequestStateChange {
+        request: id.to_owned(),
+        state: to,
+        by: by.to_owned(),
+        at: Some(now),
+        reason: t.reason.clone(),
+    });
     DeskWrite {
         audit_subject: format!("{id} {stored}"),
         outcome,
@@ -643,6 +656,7 @@ mod tests {
             RequestState::CarriedBack,
             &step(RequestState::CarriedBack, RequestState::Submitted),
             "desk:d",
+            chrono::DateTime::UNIX_EPOCH,
         );
         assert_eq!(w.outcome, MergeOutcome::Apply { to: RequestState::Submitted });
         assert_eq!((w.stored.as_str(), w.audit_subject.as_str()), ("applied", "r1 applied"));
@@ -657,6 +671,7 @@ mod tests {
             RequestState::Submitted,
             &step(RequestState::CarriedBack, RequestState::Submitted),
             "desk:d",
+            chrono::DateTime::UNIX_EPOCH,
         );
         assert_eq!((again.outcome, again.new_state, again.change), (MergeOutcome::AlreadyThere, None, None));
         let jump = desk_move(
@@ -665,6 +680,7 @@ mod tests {
             RequestState::Submitted,
             &step(RequestState::Made, RequestState::CarriedBack),
             "d",
+            chrono::DateTime::UNIX_EPOCH,
         );
         assert!(matches!(jump.outcome, MergeOutcome::Conflict { .. }) && jump.stored.starts_with("conflict:"));
         assert!(jump.change.is_none() && jump.new_state.is_none());

@@ -1008,7 +1008,7 @@ impl Desk for Postgres {
             return Err(StorageError::refused(Code::NotFound, format!("no request {request_id}")));
         };
         let (mode, state, officer): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-        let w = plan::desk_move(request_id, from_name(&mode)?, from_name(&state)?, transition, by);
+        let w = plan::desk_move(request_id, from_name(&mode)?, from_name(&state)?, transition, by, now);
         tx.execute(
             "INSERT INTO request_events (id, request, outcome, new_state, by, body, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[&event_id, &request_id, &w.stored, &w.new_state.map(name), &by, &w.event_body, &now],

@@ -1009,7 +1009,7 @@ impl Desk for Sqlite {
             let Some((mode, state, officer)) = row else {
                 return Err(StorageError::refused(Code::NotFound, format!("no request {id}")));
             };
-            let w = plan::desk_move(&id, from_name(&mode)?, from_name(&state)?, &t, &by);
+            let w = plan::desk_move(&id, from_name(&mode)?, from_name(&state)?, &t, &by, now);
             tx.execute(
                 "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -221,15 +221,31 @@ pub struct DayItem {
     pub kind: &'static str,
     /// Record id.
     pub id: String,
-    /// What it is about.
+    /// What it is about, in people's words: the household head or enterprise visited; the service
+    /// (zh-CN) and the applicant; the agreement's parties; the hazard's kind (a code the app
+    /// translates).
     pub title: String,
-    /// The date or time that matters.
+    /// The household it concerns, when there is one (the app opens it on a tap).
+    pub household: Option<String>,
+    /// The date or time that matters (RFC 3339 for a visit, a China date otherwise).
     pub when: String,
+    /// Working days from today to `when` for a follow-up, deadline or hazard: 0 today, negative
+    /// once overdue.
+    pub working_days: Option<i64>,
+}
+
+/// Working days from `today` to `due` (negative when `due` has passed).
+pub fn working_days_left(calendar: &WorkCalendar, today: NaiveDate, due: NaiveDate) -> i64 {
+    if due >= today {
+        i64::from(calendar.working_days_between(today, due))
+    } else {
+        -i64::from(calendar.working_days_between(due, today))
+    }
 }
 
 /// The officer's day: visits made today, documents waiting to be delivered, agreements whose
 /// follow-up falls within a week, requests whose typical time runs out within three days, hazards
-/// whose deadline falls within a week.
+/// whose deadline falls within a week; deadlines are also counted in working days.
 pub fn officer_day(
     conn: &Connection,
     today: NaiveDate,
@@ -239,45 +255,54 @@ pub fn officer_day(
     let mut out = Vec::new();
     let (start, end) = day_bounds(today, today);
     let mut stmt = conn.prepare_cached(
-        "SELECT id, target_id, started_at FROM visits WHERE started_at >= ?1 AND started_at < ?2 ORDER BY started_at",
+        "SELECT v.id, v.target_kind, v.target_id, v.started_at,
+                coalesce((SELECT name FROM persons p WHERE p.household = v.target_id AND p.relation = 'head'),
+                         (SELECT name FROM enterprises e WHERE e.code = v.target_id), v.target_id)
+         FROM visits v WHERE v.started_at >= ?1 AND v.started_at < ?2 ORDER BY v.started_at",
     )?;
-    for row in stmt.query_map([&start, &end], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))? {
-        let (id, target, when) = row?;
-        out.push(DayItem { kind: "visit", id, title: target, when });
+    for row in stmt.query_map([&start, &end], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))
+    })? {
+        let (id, kind, target, when, title) = row?;
+        let household = (kind == "household").then_some(target);
+        out.push(DayItem { kind: "visit", id, title, household, when, working_days: None });
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT id, service, applicant, accepted_at, state FROM service_requests
-         WHERE state NOT IN ('closed', 'completed_on_site', 'rejected', 'withdrawn') ORDER BY accepted_at",
+        "SELECT r.id, r.service, r.household, r.accepted_at, r.state,
+                coalesce((SELECT name FROM persons p WHERE p.id = r.applicant), r.applicant)
+         FROM service_requests r
+         WHERE r.state NOT IN ('closed', 'completed_on_site', 'rejected', 'withdrawn') ORDER BY r.accepted_at",
     )?;
     let week = today.checked_add_days(Days::new(7)).unwrap_or(today);
     for row in stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(2)?,
             r.get::<_, String>(3)?,
             r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
         ))
     })? {
-        let (id, service, applicant, accepted_at, state) = row?;
+        let (id, service, household, accepted_at, state, applicant) = row?;
+        let entry = catalog.service(&service);
+        let title = format!("{} · {applicant}", entry.map_or(service.as_str(), |s| s.name.zh.as_str()));
         if state == "ready_to_deliver" {
-            out.push(DayItem {
-                kind: "delivery",
-                id,
-                title: format!("{service} {applicant}"),
-                when: today.to_string(),
-            });
+            let when = today.to_string();
+            out.push(DayItem { kind: "delivery", id, title, household, when, working_days: None });
             continue;
         }
         let accepted: DateTime<Utc> = accepted_at.parse().map_err(corrupt)?;
-        if let Some(s) = catalog.service(&service) {
+        if let Some(s) = entry {
             let due = s.typical.due_from(beibao_core::calendar::china_date(accepted), calendar);
             if due <= today.checked_add_days(Days::new(3)).unwrap_or(today) {
                 out.push(DayItem {
                     kind: "deadline",
                     id,
-                    title: format!("{service} {applicant}"),
+                    title,
+                    household,
                     when: due.to_string(),
+                    working_days: Some(working_days_left(calendar, today, due)),
                 });
             }
         }
@@ -292,7 +317,15 @@ pub fn officer_day(
         if let Some(p) = &a.performance
             && p.deadline <= week
         {
-            out.push(DayItem { kind: "follow_up", id, title: a.place.clone(), when: p.deadline.to_string() });
+            let parties: Vec<&str> = a.parties.iter().map(|p| p.name.as_str()).collect();
+            out.push(DayItem {
+                kind: "follow_up",
+                id,
+                title: format!("{} · {}", parties.join("、"), a.place),
+                household: None,
+                when: p.deadline.to_string(),
+                working_days: Some(working_days_left(calendar, today, p.deadline)),
+            });
         }
     }
     let mut stmt = conn.prepare_cached(
@@ -301,8 +334,10 @@ pub fn officer_day(
     for row in
         stmt.query_map([week.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?
     {
-        let (id, kind, when) = row?;
-        out.push(DayItem { kind: "hazard", id, title: kind, when });
+        let (id, kind, when): (String, String, String) = row?;
+        let due: NaiveDate = when.parse().map_err(corrupt)?;
+        let working_days = Some(working_days_left(calendar, today, due));
+        out.push(DayItem { kind: "hazard", id, title: kind, household: None, when, working_days });
     }
     Ok(out)
 }
@@ -521,13 +556,98 @@ pub fn assigned_village(conn: &Connection, officer: &str, village: &str) -> Resu
         .exists(params![officer, village])?)
 }
 
+/// Whether the enterprise is assigned to the officer.
+pub fn assigned_enterprise(conn: &Connection, officer: &str, enterprise: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM assignments WHERE officer = ?1 AND kind = 'enterprise' AND target = ?2")?
+        .exists(params![officer, enterprise])?)
+}
+
+/// An enterprise's visits, newest first (at most `limit`).
+pub fn enterprise_visits(conn: &Connection, enterprise: &str, limit: usize) -> Result<Vec<StoredVisit>, StoreError> {
+    target_visits(conn, "enterprise", enterprise, limit)
+}
+
+/// The mediations recorded on this tablet in a village whose parties include one of `id_numbers`
+/// (a household's members), newest first (at most `limit`).
+pub fn mediations_of(
+    conn: &Connection,
+    village: &str,
+    id_numbers: &[&str],
+    limit: usize,
+) -> Result<Vec<MediationLine>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, status, outcome, opened_at, agreement FROM mediations WHERE village = ?1
+         ORDER BY opened_at DESC, id",
+    )?;
+    let rows = stmt.query_map([village], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, status, outcome, opened_at, agreement) = row?;
+        let a: beibao_core::mediation::agreement::Agreement = serde_json::from_str(&agreement).map_err(corrupt)?;
+        if !a.parties.iter().any(|p| id_numbers.contains(&p.id_number.as_str())) {
+            continue;
+        }
+        out.push(MediationLine {
+            id: id.parse().map_err(corrupt)?,
+            kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(corrupt)?,
+            status,
+            outcome: outcome
+                .map(|o| serde_json::from_value(serde_json::Value::String(o)))
+                .transpose()
+                .map_err(corrupt)?,
+            opened_at: opened_at.parse().map_err(corrupt)?,
+            parties: a.parties.iter().map(|p| p.name.clone()).collect(),
+            serial: a.serial,
+        });
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// One mediation as a household screen lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediationLine {
+    /// Case id.
+    pub id: uuid::Uuid,
+    /// 人民调解 or 治安调解.
+    pub kind: beibao_core::mediation::MediationKind,
+    /// `draft`, `finalized` or `ended`.
+    pub status: String,
+    /// How it ended, once it has.
+    pub outcome: Option<beibao_core::mediation::Outcome>,
+    /// When the case was opened.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub opened_at: DateTime<Utc>,
+    /// The parties' names.
+    pub parties: Vec<String>,
+    /// The 协议书 serial, once finalized.
+    pub serial: Option<String>,
+}
+
 /// A household's visits, newest first (at most `limit`).
 pub fn household_visits(conn: &Connection, household: &str, limit: usize) -> Result<Vec<StoredVisit>, StoreError> {
+    target_visits(conn, "household", household, limit)
+}
+
+fn target_visits(conn: &Connection, kind: &str, id: &str, limit: usize) -> Result<Vec<StoredVisit>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT body FROM visits WHERE target_kind = 'household' AND target_id = ?1
-         ORDER BY started_at DESC, id LIMIT ?2",
+        "SELECT body FROM visits WHERE target_kind = ?1 AND target_id = ?2
+         ORDER BY started_at DESC, id LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![household, limit as i64], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(params![kind, id, limit as i64], |r| r.get::<_, String>(0))?;
     rows.map(|b| serde_json::from_str(&b?).map_err(corrupt)).collect()
 }
 
@@ -542,4 +662,58 @@ pub fn household_requests(conn: &Connection, household: &str, limit: usize) -> R
         crate::records::request_from(&body, state)
     })
     .collect()
+}
+
+/// One step of a service request's life, as its timeline shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct TimelineStep {
+    /// The state the request reached.
+    pub state: beibao_core::service_request::RequestState,
+    /// When (the tablet's clock for its own steps, the server's for the desk's); `None` for a desk
+    /// move pulled from a server that did not say.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub at: Option<DateTime<Utc>>,
+    /// Who moved it: the officer's id, or `desk:<account>`.
+    pub by: String,
+    /// Moved at the station desk (and pulled by sync).
+    pub desk: bool,
+    /// Why, for a rejection or withdrawal.
+    pub reason: Option<String>,
+}
+
+/// A request's timeline: acceptance, every step taken on this tablet and every desk move pulled
+/// (only those applied: a desk move the tablet's own pending step overrode is left out), in the
+/// order of the request's path.
+pub fn request_timeline(conn: &Connection, request: &ServiceRequest) -> Result<Vec<TimelineStep>, StoreError> {
+    let id = request.id.to_string();
+    let mut steps = vec![TimelineStep {
+        state: beibao_core::service_request::initial_state(request.mode),
+        at: Some(request.accepted_at),
+        by: request.officer_id.clone(),
+        desk: false,
+        reason: None,
+    }];
+    let mut stmt = conn.prepare_cached("SELECT body FROM request_events WHERE request = ?1 ORDER BY at, id")?;
+    for body in stmt.query_map([&id], |r| r.get::<_, String>(0))? {
+        let e: beibao_core::ops::RequestEvent = serde_json::from_str(&body?).map_err(corrupt)?;
+        steps.push(TimelineStep {
+            state: e.transition.to,
+            at: Some(e.at),
+            by: e.officer_id,
+            desk: false,
+            reason: e.transition.reason,
+        });
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM pulled WHERE kind = 'request_state' AND key = ?1 AND applied = 'stored' ORDER BY cursor",
+    )?;
+    for body in stmt.query_map([&id], |r| r.get::<_, String>(0))? {
+        let c: beibao_core::change::RequestStateChange = serde_json::from_str(&body?).map_err(corrupt)?;
+        steps.push(TimelineStep { state: c.state, at: c.at, by: c.by, desk: true, reason: c.reason });
+    }
+    // Along the request's path: a request never returns to a state, and the tablet's clock and
+    // the server's need not agree, so the state orders the steps (the time only breaks ties).
+    steps.sort_by_key(|s| (s.state, s.at));
+    Ok(steps)
 }

@@ -337,8 +337,8 @@ pub fn insert_rating(tx: &Transaction<'_>, r: &Rating, op_id: Uuid, now: DateTim
         RatingSubject::Mediation(id) => ("mediation", id),
     };
     tx.execute(
-        "INSERT INTO ratings (id, device_id, officer_id, subject_kind, subject_id, rating, rated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO ratings (id, device_id, officer_id, subject_kind, subject_id, rating, rated_at, comment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             r.id.to_string(),
             r.device_id,
@@ -346,7 +346,8 @@ pub fn insert_rating(tx: &Transaction<'_>, r: &Rating, op_id: Uuid, now: DateTim
             kind,
             id.to_string(),
             r.rating.as_str(),
-            r.rated_at.to_rfc3339()
+            r.rated_at.to_rfc3339(),
+            r.comment
         ],
     )?;
     enqueue(tx, op_id, OpKind::Rating, &r.id.to_string(), r, now)

@@ -291,6 +291,37 @@ impl App {
         r.as_f64().unwrap_or_else(|| panic!("[{}] timed tap {tap} → {want}: {r}", self.name))
     }
 
+    /// Draw strokes on an element with the pointer (a finger signing): each stroke a list of
+    /// points relative to the element's centre, in CSS pixels.
+    #[allow(dead_code)]
+    pub fn draw(&self, id: &str, strokes: &[&[(f64, f64)]]) {
+        use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+        self.wait(id);
+        let sel = App::sel(id);
+        self.rt
+            .block_on(async {
+                let el = self.c().find(Locator::Css(&sel)).await?;
+                let mut mouse = MouseActions::new("finger".into());
+                for stroke in strokes {
+                    let at = |(x, y): (f64, f64)| PointerAction::MoveToElement {
+                        element: el.clone(),
+                        duration: Some(Duration::from_millis(30)),
+                        x,
+                        y,
+                    };
+                    let (first, rest) = stroke.split_first().expect("a stroke has points");
+                    mouse = mouse.then(at(*first)).then(PointerAction::Down { button: MOUSE_BUTTON_LEFT });
+                    for p in rest {
+                        mouse = mouse.then(at(*p));
+                    }
+                    mouse = mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+                }
+                self.c().perform_actions(mouse).await?;
+                self.c().release_actions().await
+            })
+            .unwrap_or_else(|e| panic!("[{}] draw on `{id}`: {e}", self.name));
+    }
+
     /// Resize the app's window (e.g. 800×1280, a tablet held upright).
     #[allow(dead_code)]
     pub fn resize(&self, width: u32, height: u32) {

@@ -13,10 +13,21 @@ kind: string,
  */
 id: string, 
 /**
- * What it is about.
+ * What it is about, in people's words: the household head or enterprise visited; the service
+ * (zh-CN) and the applicant; the agreement's parties; the hazard's kind (a code the app
+ * translates).
  */
 title: string, 
 /**
- * The date or time that matters.
+ * The household it concerns, when there is one (the app opens it on a tap).
  */
-when: string, };
+household: string | null, 
+/**
+ * The date or time that matters (RFC 3339 for a visit, a China date otherwise).
+ */
+when: string, 
+/**
+ * Working days from today to `when` for a follow-up, deadline or hazard: 0 today, negative
+ * once overdue.
+ */
+working_days: number | null, };

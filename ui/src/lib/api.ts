@@ -15,6 +15,15 @@ import type { AuditEntry } from '../generated/AuditEntry';
 import type { DraftSummary } from '../generated/DraftSummary';
 import type { GpsFix } from '../generated/GpsFix';
 import type { HouseholdHit } from '../generated/HouseholdHit';
+import type { AcceptInput } from '../generated/AcceptInput';
+import type { AdvanceInput } from '../generated/AdvanceInput';
+import type { FeeQuote } from '../generated/FeeQuote';
+import type { QuoteInput } from '../generated/QuoteInput';
+import type { RatingInput } from '../generated/RatingInput';
+import type { RequestScreen } from '../generated/RequestScreen';
+import type { ServiceCard } from '../generated/ServiceCard';
+import type { ServiceRequest } from '../generated/ServiceRequest';
+import type { EnterpriseScreen } from '../generated/EnterpriseScreen';
 import type { HouseholdScreen } from '../generated/HouseholdScreen';
 import type { ProofVerdict } from '../generated/ProofVerdict';
 import type { Reveal } from '../generated/Reveal';
@@ -34,6 +43,15 @@ export const api = {
   today: () => invoke<Today>('today'),
   village: (code: string, household: string | null = null) => invoke<VillageScreen>('village', { code, household }),
   household: (id: string) => invoke<HouseholdScreen>('household', { id }),
+  enterprise: (code: string) => invoke<EnterpriseScreen>('enterprise', { code }),
+  services: () => invoke<ServiceCard[]>('services'),
+  quote: (input: QuoteInput) => invoke<FeeQuote>('quote', { input }),
+  acceptService: (input: AcceptInput) => invoke<ServiceRequest>('accept_service', { input }),
+  request: (id: string) => invoke<RequestScreen>('request', { id }),
+  rate: (input: RatingInput) => invoke<void>('rate', { input }),
+  advanceService: (input: AdvanceInput) => invoke<ServiceRequest>('advance_service', { input }),
+  deliverService: (id: string, png: Uint8Array) =>
+    invoke<ServiceRequest>('deliver_service', { input: { id, signature_png: Array.from(png) } }),
   reveal: (household: string, person: string, what: Reveal) => invoke<string>('reveal', { household, person, what }),
   accessLog: () => invoke<AuditEntry[]>('access_log'),
   search: (query: string, village: string | null) => invoke<HouseholdHit[]>('search', { query, village }),

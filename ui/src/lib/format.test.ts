@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, bytes, chinaDay, sinceVisit, chinaDate, chinaTime, duration, indicatorText, proven, verdictText, workingDays, yuan } from './format';
+import { addDays, bytes, chinaDay, sinceVisit, chinaDate, chinaTime, dueIn, duration, indicatorText, proven, verdictText, workingDays, yuan } from './format';
 
 describe('formatters', () => {
   it('shows fen as yuan', () => {
@@ -31,12 +31,18 @@ describe('formatters', () => {
     expect(workingDays(3, 'zh-CN')).toBe('3个工作日');
     expect(workingDays(1, 'en')).toBe('1 working day');
     expect(workingDays(7, 'en')).toBe('7 working days');
+    expect(dueIn(0, 'zh-CN')).toBe('今天到期');
+    expect(dueIn(3, 'zh-CN')).toBe('还剩3个工作日');
+    expect(dueIn(-2, 'zh-CN')).toBe('已超期2个工作日');
+    expect(dueIn(1, 'en')).toBe('1 working day left');
+    expect(dueIn(-4, 'en')).toBe('4 working days overdue');
   });
 });
 
 describe('proof-of-visit verdicts', () => {
   it('says each verdict in words, distances in whole metres', () => {
     expect(verdictText({ verdict: 'near_household', distance_m: 12.6 }, 'zh-CN')).toBe('在户附近（13 米）');
+    expect(verdictText({ verdict: 'near_household', distance_m: 3.2 }, 'zh-CN', 'enterprise')).toBe('在企业附近（3 米）');
     expect(verdictText({ verdict: 'outside', distance_m: 1500.2 }, 'en')).toBe('Outside the village (1500 m away)');
     expect(verdictText({ verdict: 'manual_pin', inside_village: true }, 'zh-CN')).toBe('手动标点（村内），未经定位证明');
     expect(verdictText({ verdict: 'no_fix' }, 'zh-CN')).toBe('无定位');

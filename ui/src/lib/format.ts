@@ -62,10 +62,17 @@ export function workingDays(n: number, lang: Lang): string {
   return `${n}个工作日`;
 }
 
-/** A proof-of-visit verdict in the officer's words (distances in whole metres). */
-export function verdictText(v: ProofVerdict, lang: Lang): string {
+/** A deadline counted in working days from today: due today, n left, or n overdue. */
+export function dueIn(n: number, lang: Lang): string {
+  if (n === 0) return translate(lang, 'due.today');
+  return translate(lang, n > 0 ? 'due.left' : 'due.overdue', { d: workingDays(Math.abs(n), lang) });
+}
+
+/** A proof-of-visit verdict in the officer's words (distances in whole metres); `at` says whether
+ * the visit was to a household or an enterprise ("near the house" / "near the enterprise"). */
+export function verdictText(v: ProofVerdict, lang: Lang, at: 'household' | 'enterprise' = 'household'): string {
   switch (v.verdict) {
-    case 'near_household': return translate(lang, 'verdict.near_household', { m: Math.round(v.distance_m) });
+    case 'near_household': return translate(lang, `verdict.near_${at}`, { m: Math.round(v.distance_m) });
     case 'poor_accuracy': return translate(lang, 'verdict.poor_accuracy', { m: Math.round(v.accuracy_m) });
     case 'outside': return translate(lang, 'verdict.outside', { m: Math.round(v.distance_m) });
     case 'manual_pin': return translate(lang, v.inside_village ? 'verdict.manual_pin_inside' : 'verdict.manual_pin_outside');

@@ -15,6 +15,7 @@ use crate::text::LocalText;
 
 /// The two kinds of mediation, with separate templates and rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MediationKind {
     /// 人民调解: free, the committee's seal, 30-day window for 司法确认.
@@ -35,6 +36,7 @@ impl MediationKind {
 
 /// How a mediation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// 达成书面协议.
