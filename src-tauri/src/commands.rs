@@ -7,14 +7,15 @@ use std::sync::Arc;
 use beibao_core::activity::{Hazard, PublicitySession};
 use beibao_core::catalog::FeeQuote;
 use beibao_core::code::Code;
+use beibao_core::mediation::Outcome;
 use beibao_core::ops::StoredVisit;
 use beibao_core::service_request::ServiceRequest;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
     AcceptInput, AdvanceInput, AuditEntry, Background, DeliverInput, DraftSummary, EnterpriseScreen, Env, FieldError,
-    FirstRunInput, HazardInput, HouseholdScreen, Problem, PublicityInput, QuoteInput, RatingInput, RequestScreen,
-    Reveal, ServiceCard, Session, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen,
-    VillageScreen, VisitDraft, VisitInput,
+    FirstRunInput, HazardInput, HouseholdScreen, IdCheck, MediationEdit, MediationScreen, OpenMediation, Problem,
+    PublicityInput, QuoteInput, RatingInput, RequestScreen, Reveal, ServiceCard, Session, SignatureInput, SyncEvent,
+    SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen, VisitDraft, VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
@@ -305,6 +306,56 @@ pub async fn advance_service(app: State<'_, App>, input: AdvanceInput) -> Result
 #[tauri::command]
 pub async fn deliver_service(app: State<'_, App>, input: DeliverInput) -> Result<ServiceRequest, FieldError> {
     with_session_mut(&app, |s| s.deliver_service(input)).await
+}
+
+/// Open a mediation (refused with every reason when it may not be mediated).
+#[tauri::command]
+pub async fn open_mediation(app: State<'_, App>, input: OpenMediation) -> Result<MediationScreen, FieldError> {
+    with_session_mut(&app, |s| s.open_mediation(input).and_then(|c| s.mediation_screen(c.id))).await
+}
+
+/// A mediation with what it lacks and who has signed.
+#[tauri::command]
+pub async fn mediation(app: State<'_, App>, id: Uuid) -> Result<MediationScreen, FieldError> {
+    with_session(&app, |s| s.mediation_screen(id)).await
+}
+
+/// One edit of a draft agreement (it clears the signatures).
+#[tauri::command]
+pub async fn edit_mediation(app: State<'_, App>, id: Uuid, edit: MediationEdit) -> Result<MediationScreen, FieldError> {
+    with_session_mut(&app, |s| s.edit_mediation(id, edit).and_then(|c| s.mediation_screen(c.id))).await
+}
+
+/// A signature or thumbprint on the draft.
+#[tauri::command]
+pub async fn sign_mediation(
+    app: State<'_, App>,
+    id: Uuid,
+    input: SignatureInput,
+) -> Result<MediationScreen, FieldError> {
+    with_session_mut(&app, |s| s.sign_mediation(id, input).and_then(|c| s.mediation_screen(c.id))).await
+}
+
+/// Finalize with an agreement: hashed, serial taken, device-signed, read-only.
+#[tauri::command]
+pub async fn finalize_mediation(
+    app: State<'_, App>,
+    id: Uuid,
+    outcome: Outcome,
+) -> Result<MediationScreen, FieldError> {
+    with_session_mut(&app, |s| s.finalize_mediation(id, outcome).and_then(|c| s.mediation_screen(c.id))).await
+}
+
+/// End without an agreement, saying how.
+#[tauri::command]
+pub async fn end_mediation(app: State<'_, App>, id: Uuid, outcome: Outcome) -> Result<MediationScreen, FieldError> {
+    with_session_mut(&app, |s| s.end_mediation(id, outcome).and_then(|c| s.mediation_screen(c.id))).await
+}
+
+/// What an ID number says, checked as typed.
+#[tauri::command]
+pub async fn check_id(app: State<'_, App>, number: String) -> Result<IdCheck, FieldError> {
+    with_session(&app, |s| beibao_field::check_id_number(&number, s.today())).await
 }
 
 /// The resident's satisfaction answer.

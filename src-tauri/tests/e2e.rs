@@ -571,3 +571,127 @@ fn an_id_card_renewal_is_carried_back_moved_at_the_desk_and_delivered_against_a_
     assert_eq!(row.state, RequestState::Closed);
     app.quit();
 }
+
+/// Sign for `key` (`party-0`, `guardian-1`, `mediator-0`) on the mediation's pad.
+fn sign_as(app: &App, key: &str) {
+    // Each signer's hand differs (so each signature is an image of its own).
+    let d = key.bytes().map(f64::from).sum::<f64>() % 40.0;
+    app.click(&format!("sign-{key}"));
+    app.draw(
+        "mediation-signature",
+        &[&[(-120.0, 10.0 + d), (-60.0, -25.0), (0.0, 20.0 - d), (60.0, -15.0)], &[(80.0, 0.0), (140.0 - d, 5.0 + d)]],
+    );
+    app.click("confirm-signature");
+    app.wait(&format!("signer[data-key=\"{key}\"][data-signed=\"true\"]"));
+}
+
+#[test]
+fn a_public_order_mediation_with_a_minor_and_a_guardian_is_signed_finalized_and_synced_and_a_gang_fight_is_refused() {
+    let fx = Fixture::new();
+    let app = App::launch(&fx, "mediation");
+    enroll_and_sync(&app, &fx);
+    let village = beibao_tests::fixtures().registry.villages_of(OFFICER)[0].to_owned();
+    app.click(&format!("open-place[data-code=\"{village}\"]"));
+    app.click("start-mediation");
+
+    // 结伙斗殴 may not be mediated by the police: refused with the reason, no case opened.
+    app.click("kind-public_security");
+    app.click("case-gang_fight");
+    app.click("mediation-check");
+    app.wait_text("block-reason", "“结伙斗殴”不适用治安调解");
+    app.screenshot("01-blocked");
+    app.click("case-assault");
+    app.click("mediation-check");
+    app.wait("mediation");
+
+    app.type_into("authority", "山亭区公安分局西集派出所");
+    app.click("save-authority");
+    app.wait("mediation-saved");
+    app.click("add-mediator");
+    app.type_into("mediator-name", "赵德明");
+    app.click("save-mediators");
+    app.wait_text("signer[data-key=\"mediator-0\"]", "赵德明");
+
+    // The victim, an adult: a wrong check digit is named as typed, then corrected.
+    let party = |role: &str, name: &str, id: &str| {
+        app.click(&format!("party-role-{role}"));
+        app.type_into("party-name", name);
+        app.type_into("party-id", id);
+    };
+    party("victim", "王建国", "370406195803120012");
+    app.wait_text("party-id-error", "校验位");
+    app.type_into("party-id", "370406195803120011");
+    app.wait("party-id-ok");
+    app.type_into("party-address", "西集镇王庄村3组12号");
+    app.type_into("party-phone", "13812345678");
+    app.click("add-party");
+    app.wait_text("party", "王建国");
+    // The offender is 14: a guardian must attend, and is asked for before the party is added.
+    party("offender", "李小梅", "370402201206110125");
+    app.wait("needs-guardian");
+    app.type_into("party-address", "西集镇王庄村3组15号");
+    app.type_into("party-phone", "13912345678");
+    app.click("add-party");
+    app.wait_text("mediation-error", "监护人");
+    app.type_into("guardian-name", "李建军");
+    app.type_into("guardian-relation", "父亲");
+    app.type_into("guardian-phone", "13912345670");
+    app.click("add-party");
+    app.wait_text("signer[data-key=\"guardian-1\"]", "李建军");
+
+    app.type_into("facts", "双方因宅基地边界发生口角，李小梅推搡王建国致其轻微擦伤。");
+    app.click("save-facts");
+    for (id, text) in [
+        ("incident-place", "王庄村3组12号门前"),
+        ("incident-cause", "宅基地边界争执"),
+        ("incident-course", "口角后推搡"),
+        ("incident-circumstances", "情节轻微"),
+        ("incident-result", "王建国手臂擦伤"),
+    ] {
+        app.type_into(id, text);
+    }
+    app.click("save-incident");
+    app.type_into("terms", "李建军代李小梅向王建国赔礼道歉\u{E007}李建军赔偿王建国医药费300元");
+    app.click("save-terms");
+    app.type_into("perf-method", "现金");
+    app.type_into("perf-place", "王庄村委会");
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(10)).format("%Y-%m-%d").to_string();
+    app.set_value("perf-deadline", &deadline);
+    app.click("save-performance");
+    app.click("save-place");
+    app.wait("mediation-saved");
+    // Only the signatures are missing now.
+    assert_eq!(app.count("issue"), 4, "two parties, the guardian and the mediator sign: {}", app.text("issues"));
+
+    // The victim signs; then the terms change: the signature is cleared, visibly.
+    sign_as(&app, "party-0");
+    app.type_into("terms", "李建军代李小梅向王建国赔礼道歉\u{E007}李建军赔偿王建国医药费350元");
+    app.click("save-terms");
+    app.wait("signatures-cleared");
+    app.wait("signer[data-key=\"party-0\"][data-signed=\"false\"]");
+    app.screenshot("02-signatures-cleared");
+    for key in ["party-0", "party-1", "guardian-1", "mediator-0"] {
+        sign_as(&app, key);
+    }
+    app.wait("complete");
+    app.screenshot("03-signed");
+    app.click("finalize");
+    app.wait("mediation-final");
+    assert!(
+        app.text("agreement-serial").starts_with("SHT-"),
+        "a serial of the device's block: {}",
+        app.text("agreement-serial")
+    );
+    let hash = app.text("agreement-hash");
+    assert!(hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()), "the content hash: {hash}");
+    assert_eq!(app.count("final-term"), 2, "two terms, one per line");
+    app.screenshot("04-finalized");
+
+    // Synced: the server accepted it (it verifies the content hash and the device's signature).
+    app.sync();
+    assert_eq!(server_records(&fx, "mediation"), 1);
+    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
+    assert_eq!(counts.ops_rejected, 0, "nothing refused");
+    assert!(counts.blobs >= 4, "the signatures' images: {}", counts.blobs);
+    app.quit();
+}

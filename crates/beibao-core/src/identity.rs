@@ -101,6 +101,7 @@ impl IdNumberError {
 
 /// Sex as encoded in digit 17 (odd = male, even = female).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Sex {
     /// 男.

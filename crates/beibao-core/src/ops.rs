@@ -100,6 +100,7 @@ pub struct RequestEvent {
 
 /// Where a mediation stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     /// Being filled in on the tablet; not synced.
@@ -112,6 +113,7 @@ pub enum CaseStatus {
 
 /// A mediation case on the tablet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MediationCase {
     /// Case id.
     pub id: Uuid,
@@ -147,6 +149,7 @@ pub struct MediationCase {
 
 /// A check of whether an agreement was performed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Followup {
     /// Id.
     pub id: Uuid,

@@ -31,7 +31,9 @@ use serde::Serialize;
 pub use crate::enroll::{FirstRunInput, OfficerCard, TabletPhase, TabletStatus, check_enrollment, first_run};
 pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
-pub use crate::mediation::{OpenMediation, SignatureInput};
+pub use crate::mediation::{
+    GuardianNeed, IdCheck, MediationScreen, OpenMediation, SignatureInput, SignerLine, check_id_number,
+};
 pub use crate::records::{AcceptInput, AdvanceInput, DeliverInput, RatingInput, VisitDraft, VisitInput};
 pub use crate::screens::{
     EnterpriseScreen, HazardInput, HouseholdScreen, MemberView, PublicityInput, Reveal, ServiceLine, TotalLine,

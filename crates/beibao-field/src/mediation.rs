@@ -20,12 +20,18 @@ use crate::{FieldError, Session};
 
 /// One change to a draft agreement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "edit", rename_all = "snake_case")]
 pub enum MediationEdit {
     /// Add a party (ID validated; a minor needs a guardian).
     AddParty {
         /// The party.
         party: Party,
+    },
+    /// Remove the party at this position (with their responsibility line, if any).
+    RemoveParty {
+        /// Position in the party list.
+        index: usize,
     },
     /// Facts, matters in dispute, each party's responsibility.
     Facts {
@@ -84,6 +90,7 @@ pub enum MediationEdit {
 
 /// What the officer gives to open a mediation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OpenMediation {
     /// 人民调解 or 治安调解.
     pub kind: MediationKind,
@@ -97,6 +104,7 @@ pub struct OpenMediation {
 
 /// One signature or thumbprint captured on the pad: the strokes as drawn and the PNG.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SignatureInput {
     /// Who signs.
     pub signer: Signer,
@@ -108,7 +116,99 @@ pub struct SignatureInput {
     pub png: Vec<u8>,
 }
 
+/// What an ID number typed on the tablet says (GB 11643), for the form to show as it is typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IdCheck {
+    /// The number as stored (upper-case X).
+    pub number: String,
+    /// Date of birth.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub birth: NaiveDate,
+    /// Age today.
+    pub age: u32,
+    /// Under 16: a parent or guardian must attend; 16–17: unless self-supporting.
+    pub guardian: GuardianNeed,
+}
+
+/// Whether a party needs a guardian at the mediation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum GuardianNeed {
+    /// Under 16.
+    Required,
+    /// 16 or 17: unless they live on their own income.
+    UnlessSelfSupporting,
+    /// An adult.
+    No,
+}
+
+/// One signature the agreement needs, and whether it is there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SignerLine {
+    /// Who.
+    pub signer: Signer,
+    /// Their name.
+    pub name: String,
+    /// Signed (or thumbprinted) on the current text.
+    pub signed: bool,
+}
+
+/// A mediation as its screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediationScreen {
+    /// The case.
+    pub case: MediationCase,
+    /// Village name (zh-CN).
+    pub village_zh: String,
+    /// What is still missing or wrong before it can be finalized (a draft), else empty.
+    pub issues: Vec<beibao_core::mediation::agreement::FieldIssue>,
+    /// Every signature the written agreement needs, in order: each party (and their guardian),
+    /// then each mediator.
+    pub signers: Vec<SignerLine>,
+}
+
+/// Check an ID number as typed: the failing rule's code, or what it says.
+pub fn check_id_number(raw: &str, today: NaiveDate) -> Result<IdCheck, FieldError> {
+    let id = IdNumber::parse(raw, today).map_err(|e| FieldError::invalid(e.code(), "id_number", e.to_string()))?;
+    let guardian = match guardian_rule(&id, today) {
+        GuardianRule::Required => GuardianNeed::Required,
+        GuardianRule::RequiredUnlessSelfSupporting => GuardianNeed::UnlessSelfSupporting,
+        GuardianRule::NotRequired => GuardianNeed::No,
+    };
+    Ok(IdCheck { number: id.as_str().to_owned(), birth: id.birth_date(), age: id.age_on(today), guardian })
+}
+
 impl Session {
+    /// A mediation with what it still lacks and who has signed.
+    pub fn mediation_screen(&self, id: Uuid) -> Result<MediationScreen, FieldError> {
+        let case = self.mediation(id)?;
+        let village = reg::village(self.store.conn(), &case.village)?;
+        let a = &case.agreement;
+        let signed = |who: Signer| a.signatures.iter().any(|s| s.signer == who);
+        let mut signers = Vec::new();
+        for (i, p) in a.parties.iter().enumerate() {
+            signers.push(SignerLine {
+                signer: Signer::Party(i),
+                name: p.name.clone(),
+                signed: signed(Signer::Party(i)),
+            });
+            if let Some(g) = &p.guardian {
+                let who = Signer::Guardian(i);
+                signers.push(SignerLine { signer: who, name: g.name.clone(), signed: signed(who) });
+            }
+        }
+        for (i, m) in a.mediators.iter().enumerate() {
+            let who = Signer::Mediator(i);
+            signers.push(SignerLine { signer: who, name: m.name.clone(), signed: signed(who) });
+        }
+        let issues = if case.status == CaseStatus::Draft { a.issues() } else { vec![] };
+        Ok(MediationScreen { village_zh: village.map(|v| v.name.zh).unwrap_or_default(), issues, signers, case })
+    }
+
     /// Open a mediation: refused with every reason when the dispute may not be mediated. The case
     /// is a draft on the tablet until it is finalized or ended.
     pub fn open_mediation(&mut self, input: OpenMediation) -> Result<MediationCase, FieldError> {
@@ -125,6 +225,7 @@ impl Session {
             return Err(FieldError::MediationBlocked(reasons));
         }
         let v = reg::village(self.store.conn(), village)?.ok_or_else(|| FieldError::not_found("village", village))?;
+        self.assigned(village)?;
         let now = self.clock.now();
         let case = MediationCase {
             id: self.ids.next_id(),
@@ -207,6 +308,15 @@ impl Session {
                 let mut party = party;
                 party.id_number = parsed.as_str().to_owned();
                 a.parties.push(party);
+            }
+            MediationEdit::RemoveParty { index } => {
+                if index >= a.parties.len() {
+                    return Err(FieldError::not_found("party", index));
+                }
+                a.parties.remove(index);
+                if index < a.responsibilities.len() {
+                    a.responsibilities.remove(index);
+                }
             }
             MediationEdit::Facts { facts, issues, responsibilities } => {
                 a.facts = facts;

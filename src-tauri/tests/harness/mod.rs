@@ -182,7 +182,15 @@ impl App {
         let sel = App::sel(id);
         self.rt
             .block_on(self.c().wait().at_most(WAIT).every(POLL).for_element(Locator::Css(&sel)))
-            .unwrap_or_else(|e| panic!("[{}] `{id}` never appeared: {e}", self.name));
+            .unwrap_or_else(|e| self.fail(&format!("`{id}` never appeared: {e}")));
+    }
+
+    /// Fail the test, with a screenshot of what the app showed (`<name>-FAILED.png`) and the
+    /// page's visible text, so a failure far away (CI) can be read.
+    fn fail(&self, why: &str) -> ! {
+        let shot = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.screenshot("FAILED")));
+        let body = self.try_text_css("body").unwrap_or_default();
+        panic!("[{}] {why}\nscreenshot: {:?}\npage text: {body}", self.name, shot.ok());
     }
 
     /// Wait until an element's text contains `part`.
@@ -193,14 +201,19 @@ impl App {
             if text.contains(part) {
                 return;
             }
-            assert!(Instant::now() < deadline, "[{}] `{id}` never said `{part}` (says `{text}`)", self.name);
+            if Instant::now() >= deadline {
+                self.fail(&format!("`{id}` never said `{part}` (says `{text}`)"));
+            }
             std::thread::sleep(POLL);
         }
     }
 
     fn try_text(&self, id: &str) -> Option<String> {
-        let sel = App::sel(id);
-        self.rt.block_on(async { self.c().find(Locator::Css(&sel)).await.ok()?.text().await.ok() })
+        self.try_text_css(&App::sel(id))
+    }
+
+    fn try_text_css(&self, sel: &str) -> Option<String> {
+        self.rt.block_on(async { self.c().find(Locator::Css(sel)).await.ok()?.text().await.ok() })
     }
 
     /// An element's text (waiting for it).
@@ -245,6 +258,17 @@ impl App {
                 el.send_keys(text).await
             })
             .unwrap_or_else(|e| panic!("[{}] type into `{id}`: {e}", self.name));
+    }
+
+    /// Set an input's value as the platform's picker would (a date, a time) and tell the page.
+    #[allow(dead_code)]
+    pub fn set_value(&self, id: &str, value: &str) {
+        self.wait(id);
+        let js = "const [sel, value, done] = arguments; const el = document.querySelector(sel);
+            el.value = value; el.dispatchEvent(new Event('input', { bubbles: true }));
+            el.dispatchEvent(new Event('change', { bubbles: true })); done(el.value);";
+        let got = self.script_async(js, vec![App::sel(id).into(), value.into()]);
+        assert_eq!(got.as_str(), Some(value), "[{}] set `{id}` to {value}", self.name);
     }
 
     /// Choose a file in a file input (as the officer picks an image).

@@ -19,6 +19,12 @@ import type { AcceptInput } from '../generated/AcceptInput';
 import type { AdvanceInput } from '../generated/AdvanceInput';
 import type { FeeQuote } from '../generated/FeeQuote';
 import type { QuoteInput } from '../generated/QuoteInput';
+import type { IdCheck } from '../generated/IdCheck';
+import type { MediationEdit } from '../generated/MediationEdit';
+import type { MediationScreen } from '../generated/MediationScreen';
+import type { OpenMediation } from '../generated/OpenMediation';
+import type { Outcome } from '../generated/Outcome';
+import type { SignatureInput } from '../generated/SignatureInput';
 import type { RatingInput } from '../generated/RatingInput';
 import type { RequestScreen } from '../generated/RequestScreen';
 import type { ServiceCard } from '../generated/ServiceCard';
@@ -49,6 +55,13 @@ export const api = {
   acceptService: (input: AcceptInput) => invoke<ServiceRequest>('accept_service', { input }),
   request: (id: string) => invoke<RequestScreen>('request', { id }),
   rate: (input: RatingInput) => invoke<void>('rate', { input }),
+  openMediation: (input: OpenMediation) => invoke<MediationScreen>('open_mediation', { input }),
+  mediation: (id: string) => invoke<MediationScreen>('mediation', { id }),
+  editMediation: (id: string, edit: MediationEdit) => invoke<MediationScreen>('edit_mediation', { id, edit }),
+  signMediation: (id: string, input: SignatureInput) => invoke<MediationScreen>('sign_mediation', { id, input }),
+  finalizeMediation: (id: string, outcome: Outcome) => invoke<MediationScreen>('finalize_mediation', { id, outcome }),
+  endMediation: (id: string, outcome: Outcome) => invoke<MediationScreen>('end_mediation', { id, outcome }),
+  checkId: (number: string) => invoke<IdCheck>('check_id', { number }),
   advanceService: (input: AdvanceInput) => invoke<ServiceRequest>('advance_service', { input }),
   deliverService: (id: string, png: Uint8Array) =>
     invoke<ServiceRequest>('deliver_service', { input: { id, signature_png: Array.from(png) } }),

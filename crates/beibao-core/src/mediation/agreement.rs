@@ -15,6 +15,7 @@ pub const AGREEMENT_SCHEMA: &str = "beibao.agreement.v1";
 
 /// A party's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PartyRole {
     /// 申请人 (人民调解).
@@ -29,6 +30,7 @@ pub enum PartyRole {
 
 /// A parent or guardian attending for a minor party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Guardian {
     /// Name.
@@ -41,6 +43,7 @@ pub struct Guardian {
 
 /// A proxy with a written authorisation (the victim only, 公通字〔2007〕81号 Art.7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Proxy {
     /// Name.
@@ -53,6 +56,7 @@ pub struct Proxy {
 
 /// A party to the dispute (当事人的基本情况, 人民调解法 Art.29).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Party {
     /// Role.
@@ -78,6 +82,7 @@ pub struct Party {
 
 /// A mediator's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MediatorRole {
     /// 主持民警: the officer hosting a 治安调解.
@@ -90,6 +95,7 @@ pub enum MediatorRole {
 
 /// A mediator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Mediator {
     /// Name.
@@ -100,6 +106,7 @@ pub struct Mediator {
 
 /// The incident of a 治安调解 (time, place, people, cause, course, circumstances, result).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Incident {
     /// When it happened.
@@ -118,6 +125,7 @@ pub struct Incident {
 
 /// How, where and by when the terms are performed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Performance {
     /// Method (履行方式).
@@ -131,6 +139,7 @@ pub struct Performance {
 /// Where the agreement was made, in integer micro-degrees (WGS-84) so the hash never depends on
 /// how a platform prints floating-point numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct AgreementGps {
     /// Latitude × 10⁶.
@@ -154,6 +163,7 @@ impl AgreementGps {
 
 /// One point of a signature stroke: device-independent pixels and milliseconds since the stroke began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StrokePoint {
     /// x.
     pub x: i32,
@@ -165,6 +175,7 @@ pub struct StrokePoint {
 
 /// Who signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "index", rename_all = "snake_case")]
 pub enum Signer {
     /// The party at this position.
@@ -177,6 +188,7 @@ pub enum Signer {
 
 /// Signature or thumbprint (签名、盖章或者按指印).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Mark {
     /// Handwritten signature on the tablet.
@@ -187,6 +199,7 @@ pub enum Mark {
 
 /// A captured signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct SignatureCapture {
     /// Who signed.
@@ -203,6 +216,7 @@ pub struct SignatureCapture {
 
 /// Written or oral agreement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AgreementForm {
     /// 书面协议.
@@ -213,6 +227,7 @@ pub enum AgreementForm {
 
 /// The content of a mediation agreement: everything that is signed and hashed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Agreement {
     /// Template.

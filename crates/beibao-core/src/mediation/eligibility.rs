@@ -70,6 +70,7 @@ impl CaseType {
 
 /// The facts the officer records before mediating.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityInput {
     /// 人民调解 or 治安调解.
@@ -117,6 +118,7 @@ impl EligibilityInput {
 
 /// The conditions of on-the-spot 治安调解 (《现场治安调解协议书》).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct OnTheSpot {
     /// Facts and causation are clear.
