@@ -1,12 +1,14 @@
 //! `make bench-app`: the release app driven through WebDriver (tauri-driver, WebKitWebDriver,
 //! Xvfb) on a store with a 500-household village and a year of visits. Prints one line:
-//! `app_bench: cold_start_ms=… unlock_ms=… today_ms=… village_ms=… visit_save_ms=… binary_mb=…`
+//! `app_bench: cold_start_ms=… unlock_ms=… today_ms=… village_ms=… visit_save_ms=… service_search_ms=… binary_mb=…`
 //!
 //! - cold_start: the WebDriver session asked for (the app process starts) → the PIN pad shown;
 //! - unlock: the last PIN digit tapped → Today shown (Argon2id at the recommended parameters);
 //! - today: the Today tab tapped (from Totals) → its places shown;
 //! - village: a village tapped on Today → its households on the map;
 //! - visit_save: "save" tapped → the confirmation shown;
+//! - service_search: a query typed in the services list (one input event) → the filtered list
+//!   painted (the 38 services → a name's few and back, four per run);
 //! - binary: the release binary's size.
 //!
 //! Each figure is the median of its runs. Cold start is timed from outside (WebDriver, polling
@@ -121,6 +123,7 @@ fn main() {
     seed(dir.path(), &registry, &village);
 
     let (mut cold, mut unlock, mut today, mut open_village, mut save) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut search = vec![];
     let mut app = App::launch_in(&fx, "bench", dir, &[]);
     for run in 0..RUNS {
         if run > 0 {
@@ -150,15 +153,24 @@ fn main() {
         app.click("outcome-nobody_home");
         app.wait("draft-saved");
         save.push(app.timed_tap("save-visit", "visit-saved"));
+
+        // The services list, filtered as a name is typed (all 38 → the ID-card services → all).
+        app.click("visit-back");
+        app.click("new-service");
+        app.wait("service-row");
+        for query in ["身份证", "", "护照", ""] {
+            search.push(app.timed_input("service-search", query, "service-list"));
+        }
     }
     app.quit();
     let binary = std::fs::metadata(env!("CARGO_BIN_EXE_beibao-app")).expect("binary").len() as f64 / 1_048_576.0;
     println!(
-        "app_bench: cold_start_ms={:.0} unlock_ms={:.0} today_ms={:.0} village_ms={:.0} visit_save_ms={:.0} binary_mb={binary:.1}",
+        "app_bench: cold_start_ms={:.0} unlock_ms={:.0} today_ms={:.0} village_ms={:.0} visit_save_ms={:.0} service_search_ms={:.0} binary_mb={binary:.1}",
         median(cold),
         median(unlock),
         median(today),
         median(open_village),
         median(save),
+        median(search),
     );
 }

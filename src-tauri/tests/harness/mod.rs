@@ -346,6 +346,24 @@ impl App {
             .unwrap_or_else(|e| panic!("[{}] draw on `{id}`: {e}", self.name));
     }
 
+    /// Type `value` into an input from inside the page (one input event, as a keystroke or an
+    /// IME commit sends) and time it until the list under `list` has changed and been painted,
+    /// in milliseconds, without WebDriver's round trips.
+    #[allow(dead_code)]
+    pub fn timed_input(&self, input: &str, value: &str, list: &str) -> f64 {
+        self.wait(input);
+        let js = "const [input, value, list, done] = arguments;
+            const painted = () => requestAnimationFrame(() => setTimeout(() => done(performance.now() - t0), 0));
+            const seen = new MutationObserver(() => { seen.disconnect(); painted(); });
+            seen.observe(document.querySelector(list), { childList: true, subtree: true });
+            const el = document.querySelector(input);
+            const t0 = performance.now();
+            el.value = value;
+            el.dispatchEvent(new Event('input', { bubbles: true }));";
+        let r = self.script_async(js, vec![App::sel(input).into(), value.into(), App::sel(list).into()]);
+        r.as_f64().unwrap_or_else(|| panic!("[{}] timed input {value} in {input}: {r}", self.name))
+    }
+
     /// Resize the app's window (e.g. 800×1280, a tablet held upright).
     #[allow(dead_code)]
     pub fn resize(&self, width: u32, height: u32) {
