@@ -358,6 +358,13 @@ pub async fn check_id(app: State<'_, App>, number: String) -> Result<IdCheck, Fi
     with_session(&app, |s| beibao_field::check_id_number(&number, s.today())).await
 }
 
+/// An image the tablet holds (a photo taken at the door, a signature), as raw bytes (an
+/// ArrayBuffer in the page, not a JSON array).
+#[tauri::command]
+pub async fn blob(app: State<'_, App>, sha256: String) -> Result<tauri::ipc::Response, FieldError> {
+    with_session(&app, |s| s.blob(&sha256)).await.map(tauri::ipc::Response::new)
+}
+
 /// The resident's satisfaction answer.
 #[tauri::command]
 pub async fn rate(app: State<'_, App>, input: RatingInput) -> Result<(), FieldError> {

@@ -85,6 +85,7 @@ pub fn run() {
             commands::advance_service,
             commands::deliver_service,
             commands::rate,
+            commands::blob,
             commands::open_mediation,
             commands::mediation,
             commands::edit_mediation,

@@ -462,12 +462,17 @@ fn an_id_card_renewal_is_carried_back_moved_at_the_desk_and_delivered_against_a_
         app.click(&format!("material[data-code=\"{m}\"]"));
     }
     app.wait_text("fee", "¥");
+    // A photo of the old card, taken at the door: made small on the tablet, kept with the request.
+    let images = tempfile::tempdir().expect("tmp");
+    app.choose_file("photo-input", &qr_png("旧身份证照片", images.path()));
+    app.wait("photo");
     app.screenshot("01-service-accept");
     app.click("accept-service");
 
-    // The request: accepted, 送证上门 flagged; carried back and synced.
+    // The request: accepted, 送证上门 flagged, the photo shown; carried back and synced.
     app.wait_text("request-state", "已受理");
     app.wait("door-delivery");
+    app.wait("request-photo");
     app.click("move-carried_back");
     app.wait_text("request-state", "已带回");
     app.sync();
@@ -566,7 +571,7 @@ fn an_id_card_renewal_is_carried_back_moved_at_the_desk_and_delivered_against_a_
     assert_eq!(server_records(&fx, "rating"), 1);
     assert_eq!(counts.requests, 2);
     assert!(counts.request_events >= 6, "carried back … closed, and the desk's move: {}", counts.request_events);
-    assert_eq!(counts.blobs, 1, "the recipient's signature");
+    assert_eq!(counts.blobs, 2, "the photo taken at the door and the recipient's signature");
     let (row, _) = fx.rt.block_on(storage.request(&rows[0].id)).expect("request").expect("on the server");
     assert_eq!(row.state, RequestState::Closed);
     app.quit();

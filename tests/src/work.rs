@@ -100,6 +100,7 @@ pub fn service(t: &mut Tablet, rng: &mut ChaCha8Rng, steps: usize) {
             applicant: h.members[0].id.clone(),
             materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
             fee_option: None,
+            attachments: vec![],
         })
         .expect("accept");
     let path = [

@@ -507,6 +507,7 @@ fn a_catalog_published_while_serving_is_taken_in_and_work_under_the_older_one_st
             fee: fee_from.quote(None, &[]).expect("fee"),
             state: RequestState::CarriedBack,
             accepted_at: beibao_tests::t0(),
+            attachments: vec![],
         };
         let p = serde_json::to_string(&req).expect("json");
         let op = WireOp::new(

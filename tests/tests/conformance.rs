@@ -301,6 +301,7 @@ async fn conformance(s: Arc<dyn Storage>) {
         fee: catalog.services.iter().find(|x| x.code == "HZ01").expect("HZ01").quote(None, &[]).expect("fee"),
         state: RequestState::CarriedBack,
         accepted_at: now,
+        attachments: vec![],
     };
     let p = serde_json::to_string(&req).expect("json");
     let rop = WireOp::new(7, "op-7", "service_request", &sha256_hex(p.as_bytes()), &p).expect("op");

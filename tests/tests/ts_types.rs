@@ -50,6 +50,7 @@ fn export(dir: &Path) {
         beibao_field::ServiceCard,
         beibao_field::QuoteInput,
         beibao_field::AcceptInput,
+        beibao_field::Attachment,
         beibao_field::RequestScreen,
         beibao_field::RatingInput,
         beibao_field::OpenMediation,

@@ -434,6 +434,7 @@ pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError>
                         applicant: applicant.clone(),
                         materials: materials.clone(),
                         fee_option: fee_option.clone(),
+                        attachments: vec![],
                     })?,
                 ServiceCmd::Advance { id, to, reason } => {
                     let to: RequestState = named("state", to)?;

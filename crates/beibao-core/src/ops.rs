@@ -290,6 +290,9 @@ impl OpRecord {
                 if r.applicant.trim().is_empty() {
                     return Err(Rejection::new(Code::Required, "applicant"));
                 }
+                if !r.attachments_ok() {
+                    return Err(Rejection::new(Code::Invalid, "attachments: at most 4 SHA-256 hashes"));
+                }
                 Ok(())
             }
             OpRecord::RequestEvent(_) | OpRecord::MediationFollowup(_) => Ok(()),

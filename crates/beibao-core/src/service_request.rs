@@ -390,6 +390,24 @@ pub struct ServiceRequest {
     pub state: RequestState,
     /// When it was accepted (device clock).
     pub accepted_at: DateTime<Utc>,
+    /// Photos or document images taken at the door: the SHA-256 (hex) of each, whose bytes sync
+    /// on the blob queue (at most [`MAX_ATTACHMENTS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
+}
+
+/// The most images one request carries.
+pub const MAX_ATTACHMENTS: usize = 4;
+
+impl ServiceRequest {
+    /// Whether the attachments are at most [`MAX_ATTACHMENTS`] SHA-256 hashes (64 lower-case hex).
+    pub fn attachments_ok(&self) -> bool {
+        self.attachments.len() <= MAX_ATTACHMENTS
+            && self
+                .attachments
+                .iter()
+                .all(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    }
 }
 
 /// Why a request cannot be accepted.

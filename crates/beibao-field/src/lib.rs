@@ -34,7 +34,9 @@ pub use crate::mediation::MediationEdit;
 pub use crate::mediation::{
     GuardianNeed, IdCheck, MediationScreen, OpenMediation, SignatureInput, SignerLine, check_id_number,
 };
-pub use crate::records::{AcceptInput, AdvanceInput, DeliverInput, RatingInput, VisitDraft, VisitInput};
+pub use crate::records::{
+    AcceptInput, AdvanceInput, Attachment, DeliverInput, MAX_ATTACHMENT_BYTES, RatingInput, VisitDraft, VisitInput,
+};
 pub use crate::screens::{
     EnterpriseScreen, HazardInput, HouseholdScreen, MemberView, PublicityInput, Reveal, ServiceLine, TotalLine,
     TotalsScreen, VillageScreen, VisitLine,

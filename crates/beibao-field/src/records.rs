@@ -130,6 +130,41 @@ pub struct AcceptInput {
     pub materials: Vec<String>,
     /// Fee item, for services with several.
     pub fee_option: Option<String>,
+    /// Photos or document images taken at the door (JPEG or PNG; at most 4, each at most 8 MiB).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+}
+
+/// An image attached at the door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// `image/jpeg` or `image/png`.
+    pub mime: String,
+    /// The image.
+    pub bytes: Vec<u8>,
+}
+
+/// The largest image attached to a request.
+pub const MAX_ATTACHMENT_BYTES: usize = 8 * 1024 * 1024;
+
+impl Attachment {
+    /// A JPEG or PNG whose bytes say so, not empty and not too big.
+    fn check(&self) -> Result<(), FieldError> {
+        let magic = match self.mime.as_str() {
+            "image/jpeg" => self.bytes.starts_with(&[0xff, 0xd8, 0xff]),
+            "image/png" => self.bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            _ => false,
+        };
+        if !magic {
+            return Err(FieldError::invalid(Code::Invalid, "attachments", "a JPEG or PNG image"));
+        }
+        if self.bytes.len() > MAX_ATTACHMENT_BYTES {
+            return Err(FieldError::invalid(Code::Implausible, "attachments", "an image of at most 8 MiB"));
+        }
+        Ok(())
+    }
 }
 
 impl Session {
@@ -179,6 +214,11 @@ impl Session {
         self.store
             .write(|tx| beibao_store::drafts::save_visit(tx, draft.id, &subject, &body, draft.started_at, now))?;
         Ok(draft)
+    }
+
+    /// An image this tablet holds (a signature, a photo taken at the door), by its SHA-256.
+    pub fn blob(&self, sha256: &str) -> Result<Vec<u8>, FieldError> {
+        rec::blob(self.store.conn(), sha256)?.ok_or_else(|| FieldError::not_found("image", sha256))
     }
 
     /// A saved visit draft.
@@ -248,6 +288,12 @@ impl Session {
         if let Some(h) = &input.household {
             self.household_assigned(h)?;
         }
+        if input.attachments.len() > beibao_core::service_request::MAX_ATTACHMENTS {
+            return Err(FieldError::invalid(Code::Implausible, "attachments", "at most 4 images"));
+        }
+        for a in &input.attachments {
+            a.check()?;
+        }
         let groups = self.applicant_groups(input.household.as_deref(), &input.applicant)?;
         let (mode, fee, state) = accept(&Acceptance {
             service,
@@ -268,9 +314,17 @@ impl Session {
             fee,
             state,
             accepted_at: self.clock.now(),
+            attachments: input.attachments.iter().map(|a| beibao_core::canonical::sha256_hex(&a.bytes)).collect(),
         };
         let (op, now) = (self.ids.next_id(), self.clock.now());
-        self.store.write(|tx| rec::insert_request(tx, &request, op, now))?;
+        // The images and the request in one transaction: the request never names an image the
+        // tablet does not hold.
+        self.store.write(|tx| {
+            for a in &input.attachments {
+                rec::put_blob(tx, &a.mime, &a.bytes, now)?;
+            }
+            rec::insert_request(tx, &request, op, now)
+        })?;
         Ok(request)
     }
 

@@ -293,6 +293,7 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
             applicant,
             materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
             fee_option: None,
+            attachments: vec![],
         })
         .expect("accept");
     assert_eq!(r.state, RequestState::AcceptedOnSite);
@@ -361,6 +362,7 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
         applicant: "张三".into(),
         materials: vec![],
         fee_option: None,
+        attachments: vec![],
     });
     assert_eq!(err.expect_err("mode").code(), Code::ModeNotAllowed);
     let pending = t.session.pending().expect("pending");
@@ -376,6 +378,7 @@ fn a_carried_back_id_card_goes_all_the_way_to_delivery() {
             applicant: h.members[0].id.clone(),
             materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
             fee_option: None,
+            attachments: vec![],
         })
         .expect("accept another");
     let mut other_png = PNG.to_vec();
@@ -763,6 +766,7 @@ fn the_household_screen_masks_ids_and_phones_and_every_unmasking_is_logged() {
             applicant: person.id.clone(),
             materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
             fee_option: None,
+            attachments: vec![],
         })
         .expect("accept");
     let screen = t.session.household_screen(&h.id).expect("household");
@@ -1032,6 +1036,7 @@ fn the_fee_is_quoted_with_the_households_waiver_and_a_request_shows_its_timeline
             applicant: frail.members[0].id.clone(),
             materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
             fee_option: None,
+            attachments: vec![],
         })
         .expect("accept");
     t.clock.advance(Duration::minutes(30));
@@ -1056,11 +1061,41 @@ fn the_fee_is_quoted_with_the_households_waiver_and_a_request_shows_its_timeline
                 applicant: plain.members[0].id.clone(),
                 materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
                 fee_option: None,
+                attachments: vec![],
             })
             .expect("accept");
         t.session.request_screen(r.id).expect("screen")
     };
     assert!(!plain_screen.door_delivery);
+
+    // A photo taken at the door travels with the request (its bytes on the blob queue); what is
+    // not a JPEG or PNG, or more than four, is refused before anything is stored.
+    let photo = |bytes: &[u8]| beibao_field::Attachment { mime: "image/png".into(), bytes: bytes.to_vec() };
+    let accept = |attachments: Vec<beibao_field::Attachment>| AcceptInput {
+        service: "HZ02".into(),
+        mode: None,
+        household: Some(plain.id.clone()),
+        applicant: plain.members[0].id.clone(),
+        materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
+        fee_option: None,
+        attachments,
+    };
+    let pending = outbox::pending_stats(t.session.store().conn()).expect("pending").blobs;
+    assert_eq!(
+        t.session.accept_service(accept(vec![photo(b"GIF89a")])).expect_err("not an image").code(),
+        Code::Invalid
+    );
+    assert_eq!(t.session.accept_service(accept(vec![photo(PNG); 5])).expect_err("five").code(), Code::Implausible);
+    let r = t.session.accept_service(accept(vec![photo(PNG)])).expect("with a photo");
+    let sha = beibao_core::canonical::sha256_hex(PNG);
+    assert_eq!(r.attachments, vec![sha.clone()]);
+    assert_eq!(t.session.blob(&sha).expect("held"), PNG);
+    assert_eq!(t.session.request_screen(r.id).expect("screen").request.attachments, vec![sha]);
+    assert_eq!(
+        outbox::pending_stats(t.session.store().conn()).expect("pending").blobs,
+        pending + 1,
+        "queued to upload"
+    );
     assert_eq!(
         t.session
             .quote(&beibao_field::QuoteInput {

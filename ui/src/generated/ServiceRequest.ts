@@ -50,4 +50,9 @@ state: RequestState,
 /**
  * When it was accepted (device clock).
  */
-accepted_at: string, };
+accepted_at: string, 
+/**
+ * Photos or document images taken at the door: the SHA-256 (hex) of each, whose bytes sync
+ * on the blob queue (at most [`MAX_ATTACHMENTS`]).
+ */
+attachments?: Array<string>, };

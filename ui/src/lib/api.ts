@@ -62,6 +62,8 @@ export const api = {
   finalizeMediation: (id: string, outcome: Outcome) => invoke<MediationScreen>('finalize_mediation', { id, outcome }),
   endMediation: (id: string, outcome: Outcome) => invoke<MediationScreen>('end_mediation', { id, outcome }),
   checkId: (number: string) => invoke<IdCheck>('check_id', { number }),
+  /** An image the tablet holds, by its SHA-256 (raw bytes). */
+  blob: async (sha256: string) => new Uint8Array(await invoke<ArrayBuffer>('blob', { sha256 })),
   advanceService: (input: AdvanceInput) => invoke<ServiceRequest>('advance_service', { input }),
   deliverService: (id: string, png: Uint8Array) =>
     invoke<ServiceRequest>('deliver_service', { input: { id, signature_png: Array.from(png) } }),
