@@ -352,6 +352,17 @@ pub async fn end_mediation(app: State<'_, App>, id: Uuid, outcome: Outcome) -> R
     with_session_mut(&app, |s| s.end_mediation(id, outcome).and_then(|c| s.mediation_screen(c.id))).await
 }
 
+/// The performance follow-up (履行回访) of a finalized agreement.
+#[tauri::command]
+pub async fn record_performance(
+    app: State<'_, App>,
+    id: Uuid,
+    performed: bool,
+    note: String,
+) -> Result<MediationScreen, FieldError> {
+    with_session_mut(&app, |s| s.record_performance(id, performed, note).and_then(|_| s.mediation_screen(id))).await
+}
+
 /// What an ID number says, checked as typed.
 #[tauri::command]
 pub async fn check_id(app: State<'_, App>, number: String) -> Result<IdCheck, FieldError> {

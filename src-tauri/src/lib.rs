@@ -92,6 +92,7 @@ pub fn run() {
             commands::sign_mediation,
             commands::finalize_mediation,
             commands::end_mediation,
+            commands::record_performance,
             commands::check_id,
             commands::start_visit,
             commands::save_visit_draft,

@@ -691,10 +691,15 @@ fn a_public_order_mediation_with_a_minor_and_a_guardian_is_signed_finalized_and_
     assert!(hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()), "the content hash: {hash}");
     assert_eq!(app.count("final-term"), 2, "two terms, one per line");
     app.screenshot("04-finalized");
+    // 履行回访: the officer records that the terms were kept.
+    app.type_into("followup-note", "医药费已当面付清");
+    app.click("performed");
+    app.wait_text("followup-done", "已履行");
 
     // Synced: the server accepted it (it verifies the content hash and the device's signature).
     app.sync();
     assert_eq!(server_records(&fx, "mediation"), 1);
+    assert_eq!(server_records(&fx, "mediation_followup"), 1);
     let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
     assert_eq!(counts.ops_rejected, 0, "nothing refused");
     assert!(counts.blobs >= 4, "the signatures' images: {}", counts.blobs);

@@ -169,6 +169,8 @@ pub struct MediationScreen {
     /// Every signature the written agreement needs, in order: each party (and their guardian),
     /// then each mediator.
     pub signers: Vec<SignerLine>,
+    /// The performance follow-up (履行回访) of a finalized agreement, once recorded.
+    pub followup: Option<Followup>,
 }
 
 /// Check an ID number as typed: the failing rule's code, or what it says.
@@ -206,7 +208,14 @@ impl Session {
             signers.push(SignerLine { signer: who, name: m.name.clone(), signed: signed(who) });
         }
         let issues = if case.status == CaseStatus::Draft { a.issues() } else { vec![] };
-        Ok(MediationScreen { village_zh: village.map(|v| v.name.zh).unwrap_or_default(), issues, signers, case })
+        let followup = rec::followup(self.store.conn(), id)?;
+        Ok(MediationScreen {
+            village_zh: village.map(|v| v.name.zh).unwrap_or_default(),
+            issues,
+            signers,
+            followup,
+            case,
+        })
     }
 
     /// Open a mediation: refused with every reason when the dispute may not be mediated. The case

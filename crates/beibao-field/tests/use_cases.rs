@@ -495,8 +495,12 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
     assert_eq!(follow.title, "王建国、李秀兰 · 村委会调解室", "the parties and the place, not an id");
     // Friday 20 November → Wednesday 25 November: Monday, Tuesday, Wednesday.
     assert_eq!((follow.when.as_str(), follow.working_days), ("2026-11-25", Some(3)), "counted in working days");
+    assert_eq!(t.session.mediation_screen(id).expect("screen").followup, None);
     let f = t.session.record_performance(id, true, "已履行".into()).expect("followup");
     assert!(f.performed);
+    let screen = t.session.mediation_screen(id).expect("screen");
+    assert_eq!(screen.followup, Some(f), "the screen shows the follow-up");
+    assert!(screen.issues.is_empty(), "a finalized agreement lists nothing missing");
     let totals = t.session.totals(today, today + Duration::days(10)).expect("totals");
     let value = |code: &str| totals.iter().find(|x| x.indicator.code == code).map(|x| x.value).expect("indicator");
     assert_eq!(

@@ -267,6 +267,28 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
 }
 
 /// Record a performance check and enqueue it.
+/// The latest follow-up of a mediation, if any.
+pub fn followup(conn: &Connection, mediation: Uuid) -> Result<Option<Followup>, StoreError> {
+    let row: Option<(String, i64, String, String)> = conn
+        .query_row(
+            "SELECT id, performed, checked_on, note FROM mediation_followups WHERE mediation = ?1
+             ORDER BY checked_on DESC, id DESC LIMIT 1",
+            [mediation.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    row.map(|(id, performed, checked_on, note)| {
+        Ok(Followup {
+            id: id.parse().map_err(corrupt)?,
+            mediation,
+            performed: performed != 0,
+            checked_on: checked_on.parse().map_err(corrupt)?,
+            note,
+        })
+    })
+    .transpose()
+}
+
 pub fn insert_followup(tx: &Transaction<'_>, f: &Followup, op_id: Uuid, now: DateTime<Utc>) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO mediation_followups (id, mediation, performed, checked_on, note) VALUES (?1, ?2, ?3, ?4, ?5)",

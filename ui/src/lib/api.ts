@@ -61,6 +61,8 @@ export const api = {
   signMediation: (id: string, input: SignatureInput) => invoke<MediationScreen>('sign_mediation', { id, input }),
   finalizeMediation: (id: string, outcome: Outcome) => invoke<MediationScreen>('finalize_mediation', { id, outcome }),
   endMediation: (id: string, outcome: Outcome) => invoke<MediationScreen>('end_mediation', { id, outcome }),
+  recordPerformance: (id: string, performed: boolean, note: string) =>
+    invoke<MediationScreen>('record_performance', { id, performed, note }),
   checkId: (number: string) => invoke<IdCheck>('check_id', { number }),
   /** An image the tablet holds, by its SHA-256 (raw bytes). */
   blob: async (sha256: string) => new Uint8Array(await invoke<ArrayBuffer>('blob', { sha256 })),
