@@ -8,6 +8,7 @@
 mod harness;
 
 use beibao_core::clock::Clock;
+use beibao_core::registry::Household;
 use beibao_tests::{OFFICER, work};
 use harness::{App, Fixture};
 
@@ -105,17 +106,9 @@ fn server_records(fx: &Fixture, kind: &str) -> i64 {
 fn visits_with_a_fix_and_with_a_manual_pin_a_draft_survives_a_kill_and_both_reach_the_server() {
     let fx = Fixture::new();
     let registry = &beibao_tests::fixtures().registry;
-    let villages = registry.villages_of(OFFICER);
-    let h = registry
-        .households
-        .iter()
-        .find(|h| {
-            villages.contains(&h.village.as_str())
-                && h.location.is_some()
-                && h.members.iter().any(|m| m.phone.is_some())
-                && h.head().is_some()
-        })
-        .expect("a household with a position and a phone");
+    let h =
+        household_where(|h| h.location.is_some() && h.members.iter().any(|m| m.phone.is_some()) && h.head().is_some())
+            .expect("a household with a position and a phone");
     let home = h.location.expect("position");
     let fix = format!("{},{},8", home.lat + 0.0001, home.lon);
     let app = App::launch_in(&fx, "visit", tempfile::tempdir().expect("dir"), &[("BEIBAO_FAKE_FIX", &fix)]);
@@ -408,6 +401,13 @@ fn qr_png(text: &str, dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// The first household of OFFICER's villages that `pick` accepts.
+fn household_where(pick: impl Fn(&Household) -> bool) -> Option<&'static Household> {
+    let registry = &beibao_tests::fixtures().registry;
+    let villages = registry.villages_of(OFFICER);
+    registry.households.iter().find(|h| villages.contains(&h.village.as_str()) && pick(h))
+}
+
 fn enterprises_of(officer: &str) -> usize {
     beibao_tests::fixtures()
         .registry
@@ -422,20 +422,14 @@ fn an_id_card_renewal_is_carried_back_moved_at_the_desk_and_delivered_against_a_
     use beibao_core::registry::SpecialGroup;
     use beibao_core::service_request::{RequestState, Transition};
     let fx = Fixture::new();
-    let registry = &beibao_tests::fixtures().registry;
-    let villages = registry.villages_of(OFFICER);
     // A household with a bed-bound, disabled or elderly-alone member: the card goes to the door.
-    let h = registry
-        .households
-        .iter()
-        .find(|h| {
-            villages.contains(&h.village.as_str())
-                && h.head().is_some()
-                && h.groups()
-                    .iter()
-                    .any(|g| matches!(g, SpecialGroup::Bedridden | SpecialGroup::Disabled | SpecialGroup::ElderlyAlone))
-        })
-        .expect("a household with a frail member");
+    let h = household_where(|h| {
+        h.head().is_some()
+            && h.groups()
+                .iter()
+                .any(|g| matches!(g, SpecialGroup::Bedridden | SpecialGroup::Disabled | SpecialGroup::ElderlyAlone))
+    })
+    .expect("a household with a frail member");
     let applicant = h.head().expect("head");
     let app = App::launch(&fx, "service");
     enroll_and_sync(&app, &fx);
@@ -460,8 +454,10 @@ fn an_id_card_renewal_is_carried_back_moved_at_the_desk_and_delivered_against_a_
     app.wait_text("service-error", "材料清单未勾选完整");
     for m in ["old_id_card", "hukou_book", "photo_fingerprints"] {
         app.click(&format!("material[data-code=\"{m}\"]"));
+        app.wait(&format!("material[data-code=\"{m}\"][data-ticked=\"true\"]"));
     }
     app.wait_text("fee", "¥");
+    assert_eq!(app.count("service-error"), 0, "the refusal goes once the checklist is ticked");
     // A photo of the old card, taken at the door: made small on the tablet, kept with the request.
     let images = tempfile::tempdir().expect("tmp");
     app.choose_file("photo-input", &qr_png("旧身份证照片", images.path()));
@@ -539,12 +535,7 @@ fn an_id_card_renewal_is_carried_back_moved_at_the_desk_and_delivered_against_a_
 
     // A 低保 household: the ID card's fee is waived, shown before accepting. Then a service
     // finished on the spot (a lost driving licence replaced).
-    let poor = registry
-        .households
-        .iter()
-        .find(|x| {
-            villages.contains(&x.village.as_str()) && x.head().is_some_and(|p| p.groups.contains(&SpecialGroup::Dibao))
-        })
+    let poor = household_where(|x| x.head().is_some_and(|p| p.groups.contains(&SpecialGroup::Dibao)))
         .expect("a 低保 household");
     let head = poor.head().expect("head");
     app.click("nav-today");

@@ -177,8 +177,8 @@ pub struct RequestScreen {
 }
 
 /// Groups whose households get the document taken to the door (送证上门).
-fn needs_door_delivery(groups: &[SpecialGroup]) -> bool {
-    groups.iter().any(|g| matches!(g, SpecialGroup::ElderlyAlone | SpecialGroup::Disabled | SpecialGroup::Bedridden))
+fn needs_door_delivery(g: SpecialGroup) -> bool {
+    matches!(g, SpecialGroup::ElderlyAlone | SpecialGroup::Disabled | SpecialGroup::Bedridden)
 }
 
 impl Session {
@@ -216,8 +216,7 @@ impl Session {
             .as_ref()
             .and_then(|h| h.members.iter().find(|m| m.id == request.applicant))
             .map_or_else(|| request.applicant.clone(), |m| m.name.clone());
-        let door_delivery =
-            household.as_ref().is_some_and(|h| needs_door_delivery(&h.groups().into_iter().collect::<Vec<_>>()));
+        let door_delivery = household.as_ref().is_some_and(|h| h.groups().into_iter().any(needs_door_delivery));
         let timeline = queries::request_timeline(conn, &request)?;
         let next = next_states(request.mode, request.state);
         let today = self.today();

@@ -15,6 +15,7 @@ use beibao_core::mediation::agreement::{
 };
 use beibao_core::mediation::eligibility::{BlockReason, CaseType, EligibilityInput};
 use beibao_core::mediation::{MediationKind, Outcome};
+use beibao_core::registry::Household;
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_field::{
@@ -82,17 +83,31 @@ impl Tablet {
     }
 }
 
-/// A household of the officer's villages, preferring one with these groups.
-fn household(t: &Tablet, care: bool) -> beibao_core::registry::Household {
-    let villages = t.fixtures.registry.villages_of(OFFICER);
-    t.fixtures
-        .registry
-        .households
-        .iter()
-        .filter(|h| villages.contains(&h.village.as_str()))
-        .find(|h| h.location.is_some() && h.groups().iter().any(|g| g.counts_for_care_indicator()) == care)
+/// A household of the officer's villages with a position, with or without members of the care
+/// indicator's groups.
+fn household(t: &Tablet, care: bool) -> Household {
+    household_where(t, |h| h.location.is_some() && h.groups().iter().any(|g| g.counts_for_care_indicator()) == care)
         .expect("a household")
-        .clone()
+}
+
+/// The first household of the officer's villages that `pick` accepts.
+fn household_where(t: &Tablet, pick: impl Fn(&Household) -> bool) -> Option<Household> {
+    let villages = t.fixtures.registry.villages_of(OFFICER);
+    t.fixtures.registry.households.iter().find(|h| villages.contains(&h.village.as_str()) && pick(h)).cloned()
+}
+
+/// An ID-card renewal (HZ02, carried back) for the household's first member, every material
+/// ticked, with these images.
+fn renewal(h: &Household, attachments: Vec<beibao_field::Attachment>) -> AcceptInput {
+    AcceptInput {
+        service: "HZ02".into(),
+        mode: None,
+        household: Some(h.id.clone()),
+        applicant: h.members[0].id.clone(),
+        materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
+        fee_option: None,
+        attachments,
+    }
 }
 
 #[test]
@@ -985,17 +1000,9 @@ fn an_enterprise_screen_shows_the_officers_enterprise_and_its_visits() {
 fn the_fee_is_quoted_with_the_households_waiver_and_a_request_shows_its_timeline_and_door_delivery() {
     use beibao_core::registry::SpecialGroup;
     let mut t = tablet();
-    let villages = t.fixtures.registry.villages_of(OFFICER);
-    let mine = |g: SpecialGroup| {
-        t.fixtures
-            .registry
-            .households
-            .iter()
-            .find(|h| villages.contains(&h.village.as_str()) && h.head().is_some_and(|p| p.groups.contains(&g)))
-            .cloned()
-    };
-    let poor = mine(SpecialGroup::Dibao).expect("a 低保 household");
-    let quote = |h: &beibao_core::registry::Household| {
+    let poor = household_where(&t, |h| h.head().is_some_and(|p| p.groups.contains(&SpecialGroup::Dibao)))
+        .expect("a 低保 household");
+    let quote = |h: &Household| {
         t.session.quote(&beibao_field::QuoteInput {
             service: "HZ01".into(),
             household: Some(h.id.clone()),
@@ -1006,43 +1013,20 @@ fn the_fee_is_quoted_with_the_households_waiver_and_a_request_shows_its_timeline
     let q = quote(&poor).expect("quote");
     assert_eq!((q.gross_fen, q.payable_fen), (2000, 0), "低保: the first ID card is free");
     assert_eq!(q.waiver.map(|w| w.group), Some(SpecialGroup::Dibao));
-    let plain = t
-        .fixtures
-        .registry
-        .households
-        .iter()
-        .find(|h| villages.contains(&h.village.as_str()) && h.groups().is_empty())
-        .cloned()
-        .expect("a household without groups");
+    let plain = household_where(&t, |h| h.groups().is_empty()).expect("a household without groups");
     assert_eq!(quote(&plain).expect("quote").payable_fen, 2000);
     let services = t.session.services();
     assert_eq!(services.len(), 38, "the whole catalog");
     assert_eq!(services.iter().filter(|s| s.category == "HZ").count(), 12);
 
     // A carried-back request for a household with a bed-bound or elderly-alone member: 送证上门.
-    let frail = [SpecialGroup::Bedridden, SpecialGroup::ElderlyAlone, SpecialGroup::Disabled]
-        .into_iter()
-        .find_map(|g| {
-            t.fixtures
-                .registry
-                .households
-                .iter()
-                .find(|h| villages.contains(&h.village.as_str()) && h.groups().contains(&g))
-                .cloned()
-        })
-        .expect("a household with a frail member");
-    let r = t
-        .session
-        .accept_service(AcceptInput {
-            service: "HZ02".into(),
-            mode: None,
-            household: Some(frail.id.clone()),
-            applicant: frail.members[0].id.clone(),
-            materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
-            fee_option: None,
-            attachments: vec![],
-        })
-        .expect("accept");
+    let frail = household_where(&t, |h| {
+        h.groups()
+            .iter()
+            .any(|g| matches!(g, SpecialGroup::Bedridden | SpecialGroup::ElderlyAlone | SpecialGroup::Disabled))
+    })
+    .expect("a household with a frail member");
+    let r = t.session.accept_service(renewal(&frail, vec![])).expect("accept");
     t.clock.advance(Duration::minutes(30));
     t.session.advance_service(AdvanceInput { id: r.id, to: RequestState::CarriedBack, reason: None }).expect("back");
     let screen = t.session.request_screen(r.id).expect("screen");
@@ -1056,18 +1040,7 @@ fn the_fee_is_quoted_with_the_households_waiver_and_a_request_shows_its_timeline
     assert_eq!(screen.next, vec![RequestState::Submitted, RequestState::Rejected, RequestState::Withdrawn]);
     assert!(screen.due.is_some() && screen.working_days_left.is_some_and(|d| d > 0));
     let plain_screen = {
-        let r = t
-            .session
-            .accept_service(AcceptInput {
-                service: "HZ02".into(),
-                mode: None,
-                household: Some(plain.id.clone()),
-                applicant: plain.members[0].id.clone(),
-                materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
-                fee_option: None,
-                attachments: vec![],
-            })
-            .expect("accept");
+        let r = t.session.accept_service(renewal(&plain, vec![])).expect("accept");
         t.session.request_screen(r.id).expect("screen")
     };
     assert!(!plain_screen.door_delivery);
@@ -1075,15 +1048,7 @@ fn the_fee_is_quoted_with_the_households_waiver_and_a_request_shows_its_timeline
     // A photo taken at the door travels with the request (its bytes on the blob queue); what is
     // not a JPEG or PNG, or more than four, is refused before anything is stored.
     let photo = |bytes: &[u8]| beibao_field::Attachment { mime: "image/png".into(), bytes: bytes.to_vec() };
-    let accept = |attachments: Vec<beibao_field::Attachment>| AcceptInput {
-        service: "HZ02".into(),
-        mode: None,
-        household: Some(plain.id.clone()),
-        applicant: plain.members[0].id.clone(),
-        materials: vec!["old_id_card".into(), "hukou_book".into(), "photo_fingerprints".into()],
-        fee_option: None,
-        attachments,
-    };
+    let accept = |attachments| renewal(&plain, attachments);
     let pending = outbox::pending_stats(t.session.store().conn()).expect("pending").blobs;
     assert_eq!(
         t.session.accept_service(accept(vec![photo(b"GIF89a")])).expect_err("not an image").code(),
