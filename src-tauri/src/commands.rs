@@ -376,6 +376,12 @@ pub async fn blob(app: State<'_, App>, sha256: String) -> Result<tauri::ipc::Res
     with_session(&app, |s| s.blob(&sha256)).await.map(tauri::ipc::Response::new)
 }
 
+/// The printed agreement of a finalized mediation (the PDF kept as a blob at finalize), raw bytes.
+#[tauri::command]
+pub async fn agreement_document(app: State<'_, App>, id: Uuid) -> Result<tauri::ipc::Response, FieldError> {
+    with_session(&app, |s| s.agreement_document(id)).await.map(tauri::ipc::Response::new)
+}
+
 /// The resident's satisfaction answer.
 #[tauri::command]
 pub async fn rate(app: State<'_, App>, input: RatingInput) -> Result<(), FieldError> {

@@ -86,6 +86,7 @@ pub fn run() {
             commands::deliver_service,
             commands::rate,
             commands::blob,
+            commands::agreement_document,
             commands::open_mediation,
             commands::mediation,
             commands::edit_mediation,

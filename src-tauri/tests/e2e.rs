@@ -96,6 +96,16 @@ fn revoke_on_server(app: &App, fx: &Fixture) {
     assert!(revoked, "device {device} revoked");
 }
 
+/// The text of a PDF, by poppler's `pdftotext` (Debian poppler-utils, installed by `make deps`).
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).expect("write");
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().expect("pdftotext");
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
 /// How many records of a kind the server holds.
 fn server_records(fx: &Fixture, kind: &str) -> i64 {
     let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
@@ -687,12 +697,45 @@ fn a_public_order_mediation_with_a_minor_and_a_guardian_is_signed_finalized_and_
     app.click("performed");
     app.wait_text("followup-done", "已履行");
 
-    // Synced: the server accepted it (it verifies the content hash and the device's signature).
+    // The printed agreement, made in Rust at finalize: every copy's pages drawn by pdf.js.
+    let serial = app.text("agreement-serial");
+    assert!(app.text("open-agreement").contains("一式3份"), "two parties and one to file");
+    app.click("open-agreement");
+    assert_eq!(app.text("agreement-doc-serial"), serial);
+    let pages: usize =
+        app.text("agreement-pages").chars().filter(char::is_ascii_digit).collect::<String>().parse().expect("pages");
+    assert!(pages >= 3 && pages.is_multiple_of(3), "three copies of equal length: {pages}");
+    app.wait(&format!("agreement[data-drawn=\"{pages}\"]"));
+    assert_eq!(app.count("agreement-page"), pages);
+    app.screenshot("05-agreement");
+    app.click("nav-back");
+    app.wait("mediation-final");
+
+    // Synced: the server accepted it (it verifies the content hash and the device's signature),
+    // and holds the same PDF the parties took home.
     app.sync();
     assert_eq!(server_records(&fx, "mediation"), 1);
     assert_eq!(server_records(&fx, "mediation_followup"), 1);
     let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
     assert_eq!(counts.ops_rejected, 0, "nothing refused");
-    assert!(counts.blobs >= 4, "the signatures' images: {}", counts.blobs);
+    assert!(counts.blobs >= 5, "the signatures' images and the agreement: {}", counts.blobs);
+    app.click("nav-settings");
+    let device = app.text("device-id");
+    let records = fx.rt.block_on(fx.server.state.storage().records(&device, "mediation")).expect("records");
+    let case: serde_json::Value = serde_json::from_str(&records[0].1).expect("payload");
+    assert_eq!(case["content_hash"].as_str(), Some(hash.as_str()));
+    let document = case["document"].as_str().expect("the case names its printed agreement");
+    let pdf = fx
+        .rt
+        .block_on(fx.server.state.storage().blob_bytes(document))
+        .expect("blob")
+        .expect("the PDF reached the server");
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    assert_eq!(beibao_core::canonical::sha256_hex(&pdf), document);
+    let text = pdf_text(&pdf);
+    for needle in [serial.as_str(), &hash[..32], &hash[32..], "治安调解协议书", "一、李建军代李小梅向王建国赔礼道歉"]
+    {
+        assert!(text.contains(needle), "`{needle}` in the server's copy:\n{text}");
+    }
     app.quit();
 }

@@ -414,6 +414,17 @@ pub fn signed_mediation(t: &mut Tablet, rng: &mut ChaCha8Rng) -> uuid::Uuid {
 }
 
 fn mediation_signed_with(t: &mut Tablet, pngs: &[Vec<u8>; 3]) -> beibao_store::records::MediationCase {
+    let id = signed_mediation_draft(&mut t.session, &t.clock, pngs);
+    t.session.finalize_mediation(id, beibao_core::mediation::Outcome::WrittenAgreement).expect("finalize")
+}
+
+/// A people's mediation draft filled from the demo's edits and signed by both parties and the
+/// mediator (one minute apart on `clock`), ready to finalize. Returns its id.
+pub fn signed_mediation_draft(
+    session: &mut beibao_field::Session,
+    clock: &beibao_core::clock::FixedClock,
+    pngs: &[Vec<u8>; 3],
+) -> uuid::Uuid {
     use beibao_core::mediation::MediationKind;
     use beibao_core::mediation::agreement::{Mark, Signer, StrokePoint};
     use beibao_core::mediation::eligibility::EligibilityInput;
@@ -425,10 +436,9 @@ fn mediation_signed_with(t: &mut Tablet, pngs: &[Vec<u8>; 3]) -> beibao_store::r
         serde_json::from_str(&std::fs::read_to_string(dir.join("strokes.json")).expect("strokes"))
             .expect("strokes json");
     let village = fixtures().registry.villages_of(OFFICER)[0].to_owned();
-    let today = t.session.today();
+    let today = session.today();
     let kind = MediationKind::People;
-    let case = t
-        .session
+    let case = session
         .open_mediation(OpenMediation {
             kind,
             village,
@@ -437,12 +447,12 @@ fn mediation_signed_with(t: &mut Tablet, pngs: &[Vec<u8>; 3]) -> beibao_store::r
         })
         .expect("open mediation");
     for e in edits {
-        t.session.edit_mediation(case.id, e).expect("edit");
+        session.edit_mediation(case.id, e).expect("edit");
     }
     for (signer, png) in [Signer::Party(0), Signer::Party(1), Signer::Mediator(0)].into_iter().zip(pngs) {
-        t.clock.advance(Duration::minutes(1));
+        clock.advance(Duration::minutes(1));
         let input = SignatureInput { signer, mark: Mark::Signature, strokes: strokes.clone(), png: png.clone() };
-        t.session.sign_mediation(case.id, input).expect("sign");
+        session.sign_mediation(case.id, input).expect("sign");
     }
-    t.session.finalize_mediation(case.id, beibao_core::mediation::Outcome::WrittenAgreement).expect("finalize")
+    case.id
 }

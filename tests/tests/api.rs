@@ -71,6 +71,11 @@ fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
     assert!(v.clean(), "{v:?}");
     let blob = rt.block_on(server.state.storage().blob_bytes(&beibao_core::canonical::sha256_hex(PNG))).expect("blob");
     assert_eq!(blob.as_deref(), Some(PNG));
+    // The printed agreement went up too: the station holds the PDF the parties took home.
+    let document = case.document.clone().expect("printed at finalize");
+    let pdf = rt.block_on(server.state.storage().blob_bytes(&document)).expect("blob").expect("the agreement's PDF");
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_eq!(beibao_core::canonical::sha256_hex(&pdf), document);
     let receipts: i64 =
         t.session.store().conn().query_row("SELECT count(*) FROM receipts", [], |r| r.get(0)).expect("receipts");
     assert!(receipts >= 1, "every acknowledged batch keeps its signed receipt");
@@ -106,6 +111,31 @@ fn a_tablet_enrolls_syncs_and_pulls_the_desks_changes() {
         .query_row("SELECT state FROM service_requests WHERE id = ?1", [&carried], |r| r.get(0))
         .expect("state");
     assert_eq!(state, "submitted");
+}
+
+#[test]
+fn an_enrolled_tablet_without_a_chinese_font_refuses_to_finalize_and_takes_no_serial() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
+    let mut t = Tablet::new(OFFICER, 3);
+    let enrolled = t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let id = work::signed_mediation_draft(&mut t.session, &t.clock, &[work::png(1), work::png(2), work::png(3)]);
+
+    // The app's font file is damaged: finalizing is refused with a code the UI translates.
+    let bad = dir.path().join("NotoSansCJK-Regular.ttc");
+    std::fs::write(&bad, b"not a font").expect("write");
+    t.session.set_font_paths(vec![bad]);
+    let err = t.session.finalize_mediation(id, beibao_core::mediation::Outcome::WrittenAgreement).expect_err("no font");
+    assert_eq!(err.code(), Code::PrintFailed, "{err}");
+    assert_eq!(t.session.sync_status().expect("status").pending_ops, 0, "nothing queued");
+
+    // With the font back the same draft finalizes, printed, with the block's first number.
+    t.session.set_font_paths(vec![]);
+    let case = t.session.finalize_mediation(id, beibao_core::mediation::Outcome::WrittenAgreement).expect("finalize");
+    assert_eq!(case.agreement.serial, Some(format!("{}000001", enrolled.serial_prefix)), "no number lost");
+    let pdf = t.session.agreement_document(id).expect("printed");
+    assert_eq!(case.document, Some(beibao_core::canonical::sha256_hex(&pdf)));
 }
 
 #[test]

@@ -30,6 +30,11 @@ pub fn to_canonical_json<T: Serialize + ?Sized>(value: &T) -> Result<String, Can
     Ok(out)
 }
 
+/// Whether `s` is a SHA-256 as this code writes it: 64 lower-case hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Lower-case hex SHA-256 of bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);

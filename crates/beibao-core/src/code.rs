@@ -152,6 +152,8 @@ codes! {
     SignatureEmpty = "signature_empty",
     /// A signature is not a PNG image.
     SignatureNotPng = "signature_not_png",
+    /// The agreement document could not be printed (no Chinese font on the device).
+    PrintFailed = "print_failed",
     /// A record, account or entry does not exist.
     NotFound = "not_found",
     // --- tablet store ---

@@ -145,6 +145,10 @@ pub struct MediationCase {
     /// tablet; the server verifies it against the device's enrolled key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_signature: Option<String>,
+    /// SHA-256 of the printed agreement (PDF, a blob synced on its own queue), once finalized on a
+    /// tablet that prints: the station files the same document the parties took home.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
 }
 
 /// A check of whether an agreement was performed.
@@ -305,6 +309,11 @@ impl OpRecord {
 }
 
 fn check_mediation(c: &MediationCase) -> Result<(), Rejection> {
+    if let Some(doc) = &c.document
+        && (c.status != CaseStatus::Finalized || !crate::canonical::is_sha256_hex(doc))
+    {
+        return Err(Rejection::new(Code::Invalid, "document: the SHA-256 of a finalized agreement's PDF"));
+    }
     match c.status {
         CaseStatus::Draft => Err(Rejection::new(Code::Draft, "a draft mediation stays on the tablet")),
         CaseStatus::Ended => match c.outcome {

@@ -402,11 +402,7 @@ pub const MAX_ATTACHMENTS: usize = 4;
 impl ServiceRequest {
     /// Whether the attachments are at most [`MAX_ATTACHMENTS`] SHA-256 hashes (64 lower-case hex).
     pub fn attachments_ok(&self) -> bool {
-        self.attachments.len() <= MAX_ATTACHMENTS
-            && self
-                .attachments
-                .iter()
-                .all(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        self.attachments.len() <= MAX_ATTACHMENTS && self.attachments.iter().all(|h| crate::canonical::is_sha256_hex(h))
     }
 }
 

@@ -64,6 +64,10 @@ pub struct Session {
     device_id: String,
     // `true` once the session locks; dropped with the session. Syncers watch it and stop.
     locked: tokio::sync::watch::Sender<bool>,
+    // The font agreements are printed in: looked for at the first finalize, in `font_paths` first
+    // (the app's resources), then where beibao-print knows to look.
+    font: Option<beibao_print::CjkFont>,
+    font_paths: Vec<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Session {
@@ -185,6 +189,8 @@ fn create(
         officer_id: officer_id.to_owned(),
         device_id,
         locked: tokio::sync::watch::Sender::new(false),
+        font: None,
+        font_paths: Vec::new(),
     };
     Ok((session, report))
 }
@@ -211,7 +217,18 @@ pub fn unlock(path: &Path, pin: &str, env: Env) -> Result<Session, FieldError> {
     store.write(|tx| audit(tx, now, &officer_id, "unlock", None))?;
     let catalog = Arc::new(RwLock::new(Arc::new(catalog)));
     let locked = tokio::sync::watch::Sender::new(false);
-    Ok(Session { store, clock, ids, calendar, catalog, officer_id, device_id, locked })
+    Ok(Session {
+        store,
+        clock,
+        ids,
+        calendar,
+        catalog,
+        officer_id,
+        device_id,
+        locked,
+        font: None,
+        font_paths: Vec::new(),
+    })
 }
 
 /// Change the PIN: the database key is re-wrapped under the new PIN (the database itself is not

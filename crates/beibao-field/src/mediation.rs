@@ -9,6 +9,7 @@ use beibao_core::mediation::agreement::{
 };
 use beibao_core::mediation::eligibility::{Eligibility, EligibilityInput, check};
 use beibao_core::mediation::{MediationKind, Outcome};
+use beibao_print::AgreementDocument;
 use beibao_store::StoreError;
 use beibao_store::records::{self as rec, CaseStatus, Followup, MediationCase};
 use beibao_store::registry as reg;
@@ -271,6 +272,7 @@ impl Session {
             content_hash: None,
             finalized_at: None,
             device_signature: None,
+            document: None,
         };
         let officer = self.officer_id.clone();
         self.store.write(|tx| {
@@ -407,8 +409,16 @@ impl Session {
         case.outcome = Some(outcome);
         case.finalized_at = Some(now);
         let op = self.ids.next_id();
+        // An enrolled tablet numbers its agreements and prints them: the font is found before the
+        // serial is taken, so a tablet that cannot print takes no number.
+        let font = match beibao_store::sync::enrollment(self.store.conn())? {
+            Some(_) => Some(self.print_font()?),
+            None => None,
+        };
+        let village_name = reg::village(self.store.conn(), &case.village)?.map(|v| v.name.zh);
         // In one transaction: take the next 协议书 serial of the device's block (when enrolled),
-        // hash the agreement with it, sign the hash with the device key, close the case.
+        // hash the agreement with it, sign the hash with the device key, print the agreement and
+        // keep the PDF as a blob, close the case.
         let case = self.store.write(|tx| {
             if case.agreement.serial.is_none() {
                 case.agreement.serial = beibao_store::sync::next_serial(tx)?;
@@ -419,11 +429,46 @@ impl Session {
                 case.device_signature =
                     Some(beibao_sync::wire::sign_hex(&key, &beibao_sync::wire::agreement_message(&hash)));
             }
+            if let (Some(font), Some(_)) = (&font, &case.agreement.serial) {
+                let doc = AgreementDocument {
+                    agreement: &case.agreement,
+                    content_hash: &hash,
+                    village_name: village_name.as_deref(),
+                };
+                let pdf = beibao_print::agreement_pdf(&doc, font)
+                    .map_err(|e| StoreError::Corrupt(format!("the agreement could not be printed: {e}")))?;
+                case.document = Some(rec::put_blob(tx, "application/pdf", &pdf, now)?);
+            }
             case.content_hash = Some(hash);
             rec::close_case(tx, &case, op, now)?;
             Ok(case)
         })?;
         Ok(case)
+    }
+
+    /// Where agreements are printed from: the app's own copy of the font, when it ships one.
+    pub fn set_font_paths(&mut self, paths: Vec<std::path::PathBuf>) {
+        self.font_paths = paths;
+        self.font = None;
+    }
+
+    /// The printed agreement of a finalized mediation (PDF bytes, as filed and synced).
+    pub fn agreement_document(&self, id: Uuid) -> Result<Vec<u8>, FieldError> {
+        let case = rec::mediation(self.store.conn(), id)?.ok_or_else(|| FieldError::not_found("mediation", id))?;
+        let sha = case.document.ok_or_else(|| {
+            FieldError::invalid(Code::NotFinalized, "document", "only a finalized agreement with a serial is printed")
+        })?;
+        rec::blob(self.store.conn(), &sha)?.ok_or_else(|| FieldError::not_found("document", sha))
+    }
+
+    fn print_font(&mut self) -> Result<beibao_print::CjkFont, FieldError> {
+        if let Some(font) = &self.font {
+            return Ok(font.clone());
+        }
+        let font = beibao_print::CjkFont::locate(&self.font_paths)
+            .map_err(|e| FieldError::invalid(Code::PrintFailed, "document", e.to_string()))?;
+        self.font = Some(font.clone());
+        Ok(font)
     }
 
     /// End a mediation without an agreement (failed, referred, refused).

@@ -493,6 +493,10 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
     let done = t.session.finalize_mediation(id, Outcome::WrittenAgreement).expect("finalize");
     let hash = done.content_hash.clone().expect("hash");
     assert_eq!(hash, done.agreement.content_hash().expect("canonical"), "the stored hash is the content's");
+    // A tablet not enrolled has no serial block: the agreement is not numbered, so not printed
+    // (the enrolled path, with the PDF read back, is in the app's end-to-end test).
+    assert_eq!((done.agreement.serial.as_deref(), done.document.as_deref()), (None, None));
+    assert_eq!(t.session.agreement_document(id).expect_err("no document").code(), Code::NotFinalized);
     assert_eq!(
         t.session.edit_mediation(id, MediationEdit::RightsNotified).expect_err("read-only").code(),
         Code::ReadOnly,

@@ -184,7 +184,7 @@ pub fn close_case(tx: &Transaction<'_>, c: &MediationCase, op_id: Uuid, now: Dat
     let changed = tx
         .execute(
             "UPDATE mediations SET status = ?2, outcome = ?3, agreement = ?4, content_hash = ?5, finalized_at = ?6,
-                                   device_signature = ?7
+                                   device_signature = ?7, document = ?8
              WHERE id = ?1",
             params![
                 c.id.to_string(),
@@ -194,6 +194,7 @@ pub fn close_case(tx: &Transaction<'_>, c: &MediationCase, op_id: Uuid, now: Dat
                 c.content_hash,
                 c.finalized_at.map(|t| t.to_rfc3339()),
                 c.device_signature,
+                c.document,
             ],
         )
         .map_err(|e| read_only_or(e, c.id))?;
@@ -208,7 +209,7 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
     let row = conn
         .query_row(
             "SELECT device_id, officer_id, kind, village, accepted_on, status, outcome, eligibility, agreement,
-                    content_hash, finalized_at, opened_at, device_signature FROM mediations WHERE id = ?1",
+                    content_hash, finalized_at, opened_at, device_signature, document FROM mediations WHERE id = ?1",
             [id.to_string()],
             |r| {
                 Ok((
@@ -225,6 +226,7 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
                     r.get::<_, Option<String>>(10)?,
                     r.get::<_, String>(11)?,
                     r.get::<_, Option<String>>(12)?,
+                    r.get::<_, Option<String>>(13)?,
                 ))
             },
         )
@@ -243,6 +245,7 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
         fin,
         opened,
         sig,
+        document,
     )) = row
     else {
         return Ok(None);
@@ -263,6 +266,7 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
         content_hash: hash,
         finalized_at: fin.as_deref().map(time).transpose()?,
         device_signature: sig,
+        document,
     }))
 }
 

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_drafts.sql"),
     include_str!("migrations/0006_screens.sql"),
     include_str!("migrations/0007_rating_comment.sql"),
+    include_str!("migrations/0008_agreement_document.sql"),
 ];
 
 /// The schema version this binary writes.

@@ -65,4 +65,9 @@ finalized_at: string | null,
  * The device's Ed25519 signature over the content hash (hex), once finalized on an enrolled
  * tablet; the server verifies it against the device's enrolled key.
  */
-device_signature?: string | null, };
+device_signature?: string | null, 
+/**
+ * SHA-256 of the printed agreement (PDF, a blob synced on its own queue), once finalized on a
+ * tablet that prints: the station files the same document the parties took home.
+ */
+document?: string | null, };

@@ -66,6 +66,8 @@ export const api = {
   checkId: (number: string) => invoke<IdCheck>('check_id', { number }),
   /** An image the tablet holds, by its SHA-256 (raw bytes). */
   blob: async (sha256: string) => new Uint8Array(await invoke<ArrayBuffer>('blob', { sha256 })),
+  /** The printed agreement (PDF) of a finalized mediation. */
+  agreementDocument: async (id: string) => new Uint8Array(await invoke<ArrayBuffer>('agreement_document', { id })),
   advanceService: (input: AdvanceInput) => invoke<ServiceRequest>('advance_service', { input }),
   deliverService: (id: string, png: Uint8Array) =>
     invoke<ServiceRequest>('deliver_service', { input: { id, signature_png: Array.from(png) } }),

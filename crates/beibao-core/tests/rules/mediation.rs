@@ -428,3 +428,44 @@ fn outcomes_by_template() {
     assert!(!Outcome::SettledAndApproved.applies_to(MediationKind::People));
     assert!(Outcome::ReferredToCommittee.applies_to(MediationKind::PublicSecurity));
 }
+
+/// The printed agreement a pushed case names: the SHA-256 of a PDF blob, on a finalized case only.
+#[test]
+fn a_pushed_case_names_its_printed_agreement_only_when_finalized_and_by_sha256() {
+    use beibao_core::code::Code;
+    use beibao_core::ops::{CaseStatus, MediationCase, OpRecord};
+    let catalog = beibao_core::bundled::catalog().expect("catalog");
+    let agreement = people_agreement();
+    let hash = agreement.content_hash().expect("hash");
+    let case = |status: CaseStatus, document: Option<&str>| {
+        let finalized = status == CaseStatus::Finalized;
+        OpRecord::Mediation(Box::new(MediationCase {
+            id: uuid::Uuid::nil(),
+            device_id: "dev".into(),
+            officer_id: "OF-03-01".into(),
+            kind: MediationKind::People,
+            village: agreement.village.clone(),
+            accepted_on: date("2026-11-20"),
+            opened_at: at("2026-11-20T01:00:00Z"),
+            eligibility: input(MediationKind::People),
+            status,
+            outcome: Some(if finalized { Outcome::WrittenAgreement } else { Outcome::PartyRefused }),
+            agreement: agreement.clone(),
+            content_hash: finalized.then(|| hash.clone()),
+            finalized_at: Some(at("2026-11-20T03:00:00Z")),
+            device_signature: finalized.then(|| "ab".repeat(64)),
+            document: document.map(str::to_owned),
+        }))
+    };
+    let pdf = "0f".repeat(32);
+    assert_eq!(case(CaseStatus::Finalized, None).check(&catalog), Ok(()), "a tablet that did not print");
+    assert_eq!(case(CaseStatus::Finalized, Some(&pdf)).check(&catalog), Ok(()));
+    for (status, document) in [
+        (CaseStatus::Finalized, "not-a-hash".to_owned()),
+        (CaseStatus::Finalized, "0F".repeat(32)),
+        (CaseStatus::Ended, pdf.clone()),
+    ] {
+        let err = case(status, Some(&document)).check(&catalog).expect_err("refused");
+        assert_eq!(err.code, Code::Invalid, "{status:?} {document}");
+    }
+}
