@@ -117,12 +117,10 @@ fn seed(fx: &Fixture, dir: &std::path::Path, registry: &Registry, village: &str)
     }
     eprintln!("seeded {} visits in {:.1} s", houses.len() * 12, t.elapsed().as_secs_f64());
     // Enrolled (an agreement takes a serial of the device's block, and only a numbered agreement
-    // is printed), with one signed mediation draft per run waiting on Today. The drafts are
-    // signed on the demo's day, before the performance deadline of its edits.
+    // is printed), with one signed mediation draft per run waiting on Today.
     clock.set(chrono::Utc::now());
     let mut syncer = session.syncer().expect("syncer");
     fx.rt.block_on(syncer.enroll(&fx.server.url(), &fx.code(OFFICER))).expect("enroll");
-    clock.set("2026-11-20T01:00:00Z".parse().expect("time"));
     for run in 0..RUNS as u64 {
         let pngs = [work::png(3 * run), work::png(3 * run + 1), work::png(3 * run + 2)];
         work::signed_mediation_draft(&mut session, &clock, &pngs);

@@ -13,9 +13,10 @@ use beibao_core::service_request::ServiceRequest;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
     AcceptInput, AdvanceInput, AuditEntry, Background, DeliverInput, DraftSummary, EnterpriseScreen, Env, FieldError,
-    FirstRunInput, HazardInput, HouseholdScreen, IdCheck, MediationEdit, MediationScreen, OpenMediation, Problem,
-    PublicityInput, QuoteInput, RatingInput, RequestScreen, Reveal, ServiceCard, Session, SignatureInput, SyncEvent,
-    SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen, VisitDraft, VisitInput,
+    FirstRunInput, HazardInput, HouseholdScreen, IdCheck, JudicialInput, MediationEdit, MediationScreen, OpenMediation,
+    Problem, PublicityInput, QuoteInput, RatingInput, RecurrenceInput, RequestScreen, Reveal, ServiceCard, Session,
+    SignatureInput, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen,
+    VisitDraft, VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
@@ -361,6 +362,23 @@ pub async fn record_performance(
     note: String,
 ) -> Result<MediationScreen, FieldError> {
     with_session_mut(&app, |s| s.record_performance(id, performed, note).and_then(|_| s.mediation_screen(id))).await
+}
+
+/// The 司法确认 application of a finalized people's-mediation agreement, or the court's ruling.
+#[tauri::command]
+pub async fn record_judicial_confirmation(
+    app: State<'_, App>,
+    input: JudicialInput,
+) -> Result<MediationScreen, FieldError> {
+    let id = input.mediation;
+    with_session_mut(&app, |s| s.record_judicial_confirmation(input).and_then(|_| s.mediation_screen(id))).await
+}
+
+/// A resolved dispute that came back (反弹) or turned criminal (民转刑).
+#[tauri::command]
+pub async fn record_recurrence(app: State<'_, App>, input: RecurrenceInput) -> Result<MediationScreen, FieldError> {
+    let id = input.mediation;
+    with_session_mut(&app, |s| s.record_recurrence(input).and_then(|_| s.mediation_screen(id))).await
 }
 
 /// What an ID number says, checked as typed.

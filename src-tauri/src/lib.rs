@@ -87,6 +87,8 @@ pub fn run() {
             commands::rate,
             commands::blob,
             commands::agreement_document,
+            commands::record_judicial_confirmation,
+            commands::record_recurrence,
             commands::open_mediation,
             commands::mediation,
             commands::edit_mediation,

@@ -320,7 +320,7 @@ fn publicity_a_hazard_and_an_enterprise_visit_are_logged_counted_in_totals_and_t
     app.wait_text("total-publicity_sessions", "1");
     app.wait_text("total-publicity_attendees", "23");
     app.wait_text("total-hazards_found", "1");
-    app.screenshot("02-totals");
+    app.screenshot("03-totals");
 
     // Change the PIN: the old one, the new one twice; the new one unlocks.
     app.click("nav-settings");
@@ -737,5 +737,74 @@ fn a_public_order_mediation_with_a_minor_and_a_guardian_is_signed_finalized_and_
     {
         assert!(text.contains(needle), "`{needle}` in the server's copy:\n{text}");
     }
+    app.quit();
+}
+
+/// A tablet store made the way the app makes one, enrolled on the test server, with a signed
+/// people's mediation draft waiting on Today (filled through beibao-field from the demo's edits,
+/// as the form would). The clock is today's, as the app's is.
+fn seed_people_mediation(fx: &Fixture, dir: &std::path::Path) {
+    use std::sync::Arc;
+    let clock = Arc::new(beibao_core::clock::FixedClock::new(chrono::Utc::now()));
+    let env = beibao_field::Env { clock: clock.clone(), ids: Arc::new(beibao_store::system::UuidV7Ids) };
+    let (mut session, _) = beibao_field::init_from_fixtures(
+        &dir.join("beibao.db"),
+        PIN,
+        OFFICER,
+        beibao_tests::fixtures(),
+        beibao_store::key::KdfParams::TEST_ONLY,
+        &mut beibao_store::key::OsEntropy,
+        env,
+    )
+    .expect("store");
+    let mut syncer = session.syncer().expect("syncer");
+    fx.rt.block_on(syncer.enroll(&fx.server.url(), &fx.code(OFFICER))).expect("enroll");
+    work::signed_mediation_draft(&mut session, &clock, &[work::png(1), work::png(2), work::png(3)]);
+    session.lock().expect("lock");
+}
+
+#[test]
+fn after_a_people_mediation_the_judicial_confirmation_and_a_recurrence_are_recorded_counted_and_synced() {
+    let fx = Fixture::new();
+    let dir = tempfile::tempdir().expect("dir");
+    seed_people_mediation(&fx, dir.path());
+    let app = App::launch_in(&fx, "after-agreement", dir, &[]);
+    app.wait("unlock");
+    app.pin(PIN);
+    app.click("resume-draft[data-kind=\"mediation\"]");
+    app.wait("complete");
+    app.click("finalize");
+    app.wait("open-agreement");
+
+    // 司法确认 (人民调解法 Art.33): the window, the application, the court's ruling.
+    app.wait_text("judicial-window", "司法确认");
+    app.screenshot("01-judicial-window");
+    app.click("judicial-apply");
+    app.wait_text("judicial-error", "必填");
+    app.type_into("judicial-court", "山亭区人民法院");
+    app.click("judicial-apply");
+    app.wait_text("judicial-applied", "山亭区人民法院");
+    app.click("judicial-confirmed");
+    app.wait_text("judicial-ruling", "已确认有效");
+
+    // The dispute turned criminal later: recorded against the case.
+    app.click("recurrence-open");
+    app.click("recurrence-kind-civil_to_criminal");
+    app.type_into("recurrence-note", "双方再次因排水沟发生冲突，一方受伤，已转刑事立案");
+    app.click("recurrence-save");
+    app.wait_text("recurrence-line", "民转刑");
+    app.screenshot("02-judicial-and-recurrence");
+
+    // Counted in the officer's totals, and accepted by the server.
+    app.click("nav-totals");
+    app.wait_text("total-judicial_confirmations", "1 件");
+    app.wait_text("total-recurrences", "1 起");
+    app.screenshot("03-totals");
+    app.sync();
+    assert_eq!(server_records(&fx, "mediation"), 1);
+    assert_eq!(server_records(&fx, "judicial_confirmation"), 1, "the application and the ruling: one record");
+    assert_eq!(server_records(&fx, "recurrence"), 1);
+    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
+    assert_eq!(counts.ops_rejected, 0, "nothing refused");
     app.quit();
 }

@@ -57,6 +57,8 @@ fn export(dir: &Path) {
         beibao_field::MediationScreen,
         beibao_field::MediationEdit,
         beibao_field::SignatureInput,
+        beibao_field::JudicialInput,
+        beibao_field::RecurrenceInput,
         beibao_field::IdCheck,
         beibao_core::catalog::FeeQuote,
         beibao_field::Reveal,

@@ -200,6 +200,12 @@ pub enum ActivityError {
     /// A date lies before the record's start.
     #[error("{0} lies before the hazard was found")]
     BeforeFound(&'static str),
+    /// Dates in the wrong order (a ruling before the application, an event in the future).
+    #[error("{0} is out of order with the record's other dates")]
+    OutOfOrder(&'static str),
+    /// Past a legal window (司法确认: 30 days from the agreement taking effect).
+    #[error("{0} is past the legal window")]
+    WindowClosed(&'static str),
 }
 
 impl ActivityError {
@@ -209,6 +215,8 @@ impl ActivityError {
             ActivityError::Required(_) => Code::Required,
             ActivityError::Implausible(_) => Code::Implausible,
             ActivityError::BeforeFound(_) => Code::BeforeFound,
+            ActivityError::OutOfOrder(_) => Code::PeriodReversed,
+            ActivityError::WindowClosed(_) => Code::WindowClosed,
         }
     }
 }

@@ -144,8 +144,10 @@ codes! {
     OutcomeNotAgreement = "outcome_not_agreement",
     /// The outcome does not match the agreement's form.
     OutcomeFormMismatch = "outcome_form_mismatch",
-    /// A period ends before it starts.
+    /// A period ends before it starts, or dates are out of order.
     PeriodReversed = "period_reversed",
+    /// Past a legal window (司法确认 more than 30 days after the agreement took effect).
+    WindowClosed = "window_closed",
     /// A search needs more characters.
     QueryTooShort = "query_too_short",
     /// A signature has no strokes.

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::activity::{Hazard, PublicitySession, Rating};
 use crate::catalog::Catalog;
+use crate::mediation::after::{JudicialConfirmation, Recurrence};
 use crate::mediation::agreement::Agreement;
 use crate::mediation::eligibility::EligibilityInput;
 use crate::mediation::{MediationKind, Outcome};
@@ -34,11 +35,15 @@ pub enum OpKind {
     Hazard,
     /// A satisfaction rating.
     Rating,
+    /// 司法确认 applied for (and its ruling).
+    JudicialConfirmation,
+    /// A mediated dispute that came back or turned criminal.
+    Recurrence,
 }
 
 impl OpKind {
     /// Every kind.
-    pub const ALL: [OpKind; 8] = [
+    pub const ALL: [OpKind; 10] = [
         OpKind::Visit,
         OpKind::ServiceRequest,
         OpKind::RequestEvent,
@@ -47,6 +52,8 @@ impl OpKind {
         OpKind::Publicity,
         OpKind::Hazard,
         OpKind::Rating,
+        OpKind::JudicialConfirmation,
+        OpKind::Recurrence,
     ];
 
     /// The stored name.
@@ -60,6 +67,8 @@ impl OpKind {
             OpKind::Publicity => "publicity",
             OpKind::Hazard => "hazard",
             OpKind::Rating => "rating",
+            OpKind::JudicialConfirmation => "judicial_confirmation",
+            OpKind::Recurrence => "recurrence",
         }
     }
 
@@ -186,6 +195,10 @@ pub enum OpRecord {
     Hazard(Box<Hazard>),
     /// A rating.
     Rating(Box<Rating>),
+    /// A 司法确认 application (and ruling).
+    JudicialConfirmation(Box<JudicialConfirmation>),
+    /// A recurrence of a mediated dispute.
+    Recurrence(Box<Recurrence>),
 }
 
 /// Why an op is refused, with a stable code.
@@ -226,6 +239,8 @@ impl OpRecord {
             OpKind::Publicity => OpRecord::Publicity(parse_as(payload)?),
             OpKind::Hazard => OpRecord::Hazard(parse_as(payload)?),
             OpKind::Rating => OpRecord::Rating(parse_as(payload)?),
+            OpKind::JudicialConfirmation => OpRecord::JudicialConfirmation(parse_as(payload)?),
+            OpKind::Recurrence => OpRecord::Recurrence(parse_as(payload)?),
         })
     }
 
@@ -240,6 +255,8 @@ impl OpRecord {
             OpRecord::Publicity(_) => OpKind::Publicity,
             OpRecord::Hazard(_) => OpKind::Hazard,
             OpRecord::Rating(_) => OpKind::Rating,
+            OpRecord::JudicialConfirmation(_) => OpKind::JudicialConfirmation,
+            OpRecord::Recurrence(_) => OpKind::Recurrence,
         }
     }
 
@@ -254,6 +271,8 @@ impl OpRecord {
             OpRecord::Publicity(p) => p.id,
             OpRecord::Hazard(h) => h.id,
             OpRecord::Rating(r) => r.id,
+            OpRecord::JudicialConfirmation(j) => j.id,
+            OpRecord::Recurrence(r) => r.id,
         }
     }
 
@@ -272,6 +291,8 @@ impl OpRecord {
             OpRecord::Publicity(p) => Some(pair(&p.device_id, &p.officer_id)),
             OpRecord::Hazard(h) => Some(pair(&h.device_id, &h.officer_id)),
             OpRecord::Rating(r) => Some(pair(&r.device_id, &r.officer_id)),
+            OpRecord::JudicialConfirmation(j) => Some(pair(&j.device_id, &j.officer_id)),
+            OpRecord::Recurrence(r) => Some(pair(&r.device_id, &r.officer_id)),
         }
     }
 
@@ -304,6 +325,8 @@ impl OpRecord {
             OpRecord::Publicity(p) => p.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
             OpRecord::Hazard(h) => h.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
             OpRecord::Rating(r) => r.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
+            OpRecord::JudicialConfirmation(j) => j.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
+            OpRecord::Recurrence(r) => r.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
         }
     }
 }

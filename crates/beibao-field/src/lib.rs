@@ -32,7 +32,8 @@ pub use crate::enroll::{FirstRunInput, OfficerCard, TabletPhase, TabletStatus, c
 pub use crate::error::{FieldError, Problem};
 pub use crate::mediation::MediationEdit;
 pub use crate::mediation::{
-    GuardianNeed, IdCheck, MediationScreen, OpenMediation, SignatureInput, SignerLine, check_id_number,
+    GuardianNeed, IdCheck, JudicialInput, MediationScreen, OpenMediation, RecurrenceInput, SignatureInput, SignerLine,
+    check_id_number,
 };
 pub use crate::records::{
     AcceptInput, AdvanceInput, Attachment, DeliverInput, MAX_ATTACHMENT_BYTES, RatingInput, VisitDraft, VisitInput,

@@ -7,17 +7,27 @@ use beibao_core::mediation::agreement::{
     Agreement, AgreementForm, AgreementGps, GuardianRule, Incident, Mark, Mediator, Party, Performance,
     SignatureCapture, Signer, StrokePoint, guardian_rule,
 };
+use beibao_core::mediation::deadlines::judicial_confirmation_deadline;
 use beibao_core::mediation::eligibility::{Eligibility, EligibilityInput, check};
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_print::AgreementDocument;
 use beibao_store::StoreError;
-use beibao_store::records::{self as rec, CaseStatus, Followup, MediationCase};
+use beibao_store::records::{
+    self as rec, CaseStatus, CourtRuling, Followup, JudicialConfirmation, MediationCase, Recurrence, RecurrenceKind,
+};
 use beibao_store::registry as reg;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{FieldError, Session};
+
+/// Whether 司法确认 applies: a finalized written 人民调解 agreement.
+fn confirmable(case: &MediationCase) -> bool {
+    case.status == CaseStatus::Finalized
+        && case.kind == MediationKind::People
+        && case.outcome == Some(Outcome::WrittenAgreement)
+}
 
 /// One change to a draft agreement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +182,52 @@ pub struct MediationScreen {
     pub signers: Vec<SignerLine>,
     /// The performance follow-up (履行回访) of a finalized agreement, once recorded.
     pub followup: Option<Followup>,
+    /// For a finalized written 人民调解 agreement: the last day the parties may apply for 司法确认
+    /// (30 days from the agreement taking effect, taken as the day it was concluded).
+    pub judicial_last_day: Option<NaiveDate>,
+    /// The 司法确认 application (and ruling), once recorded.
+    pub judicial: Option<JudicialConfirmation>,
+    /// Recurrences (反弹, 民转刑) of a finalized case, oldest first.
+    pub recurrences: Vec<Recurrence>,
+    /// The tablet's day (the forms' default dates, and their upper bound).
+    pub today: NaiveDate,
+}
+
+/// The parties' joint 司法确认 application, or the court's ruling on it (the same record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct JudicialInput {
+    /// The mediation.
+    pub mediation: Uuid,
+    /// The day the parties applied.
+    pub applied_on: NaiveDate,
+    /// The court.
+    pub court: String,
+    /// The ruling, once known.
+    #[serde(default)]
+    pub ruling: Option<CourtRuling>,
+    /// The day of the ruling.
+    #[serde(default)]
+    pub ruled_on: Option<NaiveDate>,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A mediated dispute that came back (反弹) or turned criminal (民转刑).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct RecurrenceInput {
+    /// The original mediation.
+    pub mediation: Uuid,
+    /// Rebound or civil-to-criminal.
+    pub kind: RecurrenceKind,
+    /// When it happened.
+    pub occurred_on: NaiveDate,
+    /// What happened.
+    pub note: String,
 }
 
 /// Check an ID number as typed: the failing rule's code, or what it says.
@@ -210,11 +266,16 @@ impl Session {
         }
         let issues = if case.status == CaseStatus::Draft { a.issues() } else { vec![] };
         let followup = rec::followup(self.store.conn(), id)?;
+        let judicial_last_day = confirmable(&case).then(|| judicial_confirmation_deadline(china_date(a.concluded_at)));
         Ok(MediationScreen {
             village_zh: village.map(|v| v.name.zh).unwrap_or_default(),
             issues,
             signers,
             followup,
+            judicial_last_day,
+            judicial: rec::judicial_confirmation(self.store.conn(), id)?,
+            recurrences: rec::recurrences(self.store.conn(), id)?,
+            today: self.today(),
             case,
         })
     }
@@ -444,6 +505,78 @@ impl Session {
             Ok(case)
         })?;
         Ok(case)
+    }
+
+    /// Record the parties' 司法确认 application of a finalized written 人民调解 agreement, or the
+    /// court's ruling on it (人民调解法 Art.33): applied within 30 days of the agreement, ruled on or
+    /// after the application, neither in the future.
+    pub fn record_judicial_confirmation(&mut self, input: JudicialInput) -> Result<JudicialConfirmation, FieldError> {
+        let case = self.mediation(input.mediation)?;
+        if !confirmable(&case) {
+            return Err(FieldError::invalid(
+                Code::NotFinalized,
+                "mediation",
+                "司法确认 is applied for on a finalized written people's-mediation agreement",
+            ));
+        }
+        let today = self.today();
+        if input.applied_on > today || input.ruled_on.is_some_and(|d| d > today) {
+            return Err(FieldError::invalid(Code::PeriodReversed, "applied_on", "a day in the future"));
+        }
+        let now = self.clock.now();
+        let id = match rec::judicial_confirmation(self.store.conn(), case.id)? {
+            Some(j) => j.id,
+            None => self.ids.next_id(),
+        };
+        let j = JudicialConfirmation {
+            id,
+            mediation: case.id,
+            device_id: self.device_id.clone(),
+            officer_id: self.officer_id.clone(),
+            village: case.village.clone(),
+            effective_on: china_date(case.agreement.concluded_at),
+            applied_on: input.applied_on,
+            court: input.court.trim().to_owned(),
+            ruling: input.ruling,
+            ruled_on: input.ruled_on,
+            note: input.note.trim().to_owned(),
+            recorded_at: now,
+        };
+        j.validate()?;
+        let op = self.ids.next_id();
+        self.store.write(|tx| rec::upsert_judicial_confirmation(tx, &j, op, now))?;
+        Ok(j)
+    }
+
+    /// Record that a resolved dispute came back or turned criminal, linked to its mediation.
+    pub fn record_recurrence(&mut self, input: RecurrenceInput) -> Result<Recurrence, FieldError> {
+        let case = self.mediation(input.mediation)?;
+        if case.status != CaseStatus::Finalized {
+            return Err(FieldError::invalid(
+                Code::NotFinalized,
+                "mediation",
+                "a recurrence follows a dispute resolved by agreement",
+            ));
+        }
+        let now = self.clock.now();
+        let r = Recurrence {
+            id: self.ids.next_id(),
+            mediation: case.id,
+            device_id: self.device_id.clone(),
+            officer_id: self.officer_id.clone(),
+            village: case.village.clone(),
+            kind: input.kind,
+            occurred_on: input.occurred_on,
+            note: input.note.trim().to_owned(),
+            recorded_at: now,
+        };
+        r.validate()?;
+        if r.occurred_on < china_date(case.agreement.concluded_at) {
+            return Err(FieldError::invalid(Code::PeriodReversed, "occurred_on", "before the agreement"));
+        }
+        let op = self.ids.next_id();
+        self.store.write(|tx| rec::insert_recurrence(tx, &r, op, now))?;
+        Ok(r)
     }
 
     /// Where agreements are printed from: the app's own copy of the font, when it ships one.

@@ -10,6 +10,7 @@ use beibao_core::activity::{
 };
 use beibao_core::clock::{Clock, FixedClock, SequentialIds};
 use beibao_core::indicators::IndicatorValue;
+use beibao_core::mediation::after::{CourtRuling, RecurrenceKind};
 use beibao_core::mediation::agreement::{
     AgreementGps, Mark, Mediator, MediatorRole, Party, PartyRole, Performance, Signer, StrokePoint,
 };
@@ -19,8 +20,8 @@ use beibao_core::registry::Household;
 use beibao_core::service_request::RequestState;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_field::{
-    AcceptInput, AdvanceInput, DeliverInput, DraftKind, Env, FieldError, MediationEdit, OpenMediation, Session,
-    SignatureInput, VisitInput,
+    AcceptInput, AdvanceInput, DeliverInput, DraftKind, Env, FieldError, JudicialInput, MediationEdit, OpenMediation,
+    RecurrenceInput, Session, SignatureInput, VisitInput,
 };
 use beibao_fixtures::Fixtures;
 use beibao_store::key::KdfParams;
@@ -534,6 +535,74 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
         t.session.day().expect("day").iter().all(|i| i.kind != "follow_up"),
         "a performed agreement needs no follow-up"
     );
+
+    // 司法确认 (人民调解法 Art.33): 30 days from the agreement; the window's last week is on the day.
+    let last = t.session.mediation_screen(id).expect("screen").judicial_last_day.expect("a written people's agreement");
+    assert_eq!(last, today + Duration::days(30));
+    let window = |t: &Tablet| t.session.day().expect("day").into_iter().find(|i| i.kind == "judicial_window");
+    assert!(window(&t).is_none(), "not in its last week yet");
+    let at_nine = |d: NaiveDate| d.and_hms_opt(1, 0, 0).expect("time").and_utc();
+    t.clock.set(at_nine(last - Duration::days(6)));
+    let item = window(&t).expect("the window's last week is on the day");
+    assert_eq!((item.id.as_str(), item.when.clone()), (id.to_string().as_str(), last.to_string()));
+    let apply = |applied_on: NaiveDate, ruling: Option<CourtRuling>, ruled_on: Option<NaiveDate>| JudicialInput {
+        mediation: id,
+        applied_on,
+        court: "山亭区人民法院".into(),
+        ruling,
+        ruled_on,
+        note: String::new(),
+    };
+    let applied_on = last - Duration::days(6);
+    let j = t.session.record_judicial_confirmation(apply(applied_on, None, None)).expect("applied");
+    assert!(window(&t).is_none(), "applied: off the day");
+    let code = |t: &mut Tablet, input: JudicialInput| {
+        t.session.record_judicial_confirmation(input).expect_err("refused").code()
+    };
+    let before = applied_on - Duration::days(1);
+    assert_eq!(code(&mut t, apply(applied_on, Some(CourtRuling::Confirmed), Some(before))), Code::PeriodReversed);
+    assert_eq!(code(&mut t, apply(applied_on, Some(CourtRuling::Confirmed), None)), Code::Required);
+    assert_eq!(
+        code(&mut t, apply(applied_on, Some(CourtRuling::Confirmed), Some(last))),
+        Code::PeriodReversed,
+        "future"
+    );
+    t.clock.set(at_nine(last + Duration::days(5)));
+    assert_eq!(code(&mut t, apply(last + Duration::days(1), None, None)), Code::WindowClosed);
+    let ruled = t
+        .session
+        .record_judicial_confirmation(apply(applied_on, Some(CourtRuling::Confirmed), Some(last + Duration::days(5))))
+        .expect("ruled");
+    assert_eq!(ruled.id, j.id, "the ruling updates the application's record");
+    assert_eq!(t.session.mediation_screen(id).expect("screen").judicial, Some(ruled));
+    let totals = t.session.totals(last, last + Duration::days(10)).expect("totals");
+    let count = |totals: &[beibao_field::Total], code: &str| {
+        totals.iter().find(|x| x.indicator.code == code).map(|x| x.value).expect("indicator")
+    };
+    assert_eq!(count(&totals, "judicial_confirmations"), IndicatorValue::Count { value: 1 });
+
+    // The dispute comes back: a rebound linked to the case, counted by the day it happened.
+    let back = |occurred_on: NaiveDate, note: &str| RecurrenceInput {
+        mediation: id,
+        kind: RecurrenceKind::Rebound,
+        occurred_on,
+        note: note.into(),
+    };
+    let on = last + Duration::days(5);
+    assert_eq!(t.session.record_recurrence(back(on, "  ")).expect_err("blank").code(), Code::Required);
+    assert_eq!(
+        t.session.record_recurrence(back(today - Duration::days(1), "旧事")).expect_err("before").code(),
+        Code::PeriodReversed
+    );
+    assert_eq!(
+        t.session.record_recurrence(back(on + Duration::days(1), "明天")).expect_err("future").code(),
+        Code::PeriodReversed
+    );
+    t.session.record_recurrence(back(on, "双方又因排水沟争吵")).expect("recurrence");
+    assert_eq!(t.session.mediation_screen(id).expect("screen").recurrences.len(), 1);
+    let totals = t.session.totals(last, last + Duration::days(10)).expect("totals");
+    assert_eq!(count(&totals, "recurrences"), IndicatorValue::Count { value: 1 });
+    assert_eq!(count(&totals, "judicial_confirmations"), IndicatorValue::Count { value: 1 });
 }
 
 #[test]

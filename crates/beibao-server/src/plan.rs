@@ -359,6 +359,8 @@ fn effects(
         OpRecord::Visit(v) => vec![record(Some(&v.visit.village))],
         OpRecord::Publicity(p) => vec![record(Some(&p.village))],
         OpRecord::Hazard(h) => vec![record(Some(&h.village))],
+        OpRecord::JudicialConfirmation(j) => vec![record(Some(&j.village))],
+        OpRecord::Recurrence(r) => vec![record(Some(&r.village))],
         OpRecord::MediationFollowup(_) | OpRecord::Rating(_) => vec![record(None)],
         OpRecord::Mediation(c) => vec![record(Some(&c.village))],
         OpRecord::ServiceRequest(r) => {

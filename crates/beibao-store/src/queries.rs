@@ -328,6 +328,31 @@ pub fn officer_day(
             });
         }
     }
+    // 人民调解法 Art.33: the parties may apply for 司法确认 within 30 days of the agreement taking
+    // effect (taken as the day it was concluded); the last week of an open window is on the day.
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, agreement FROM mediations m WHERE status = 'finalized' AND kind = 'people'
+         AND outcome = 'written_agreement'
+         AND NOT EXISTS (SELECT 1 FROM judicial_confirmations j WHERE j.mediation = m.id)",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, agreement) = row?;
+        let a: beibao_core::mediation::agreement::Agreement = serde_json::from_str(&agreement).map_err(corrupt)?;
+        let last = beibao_core::mediation::deadlines::judicial_confirmation_deadline(
+            beibao_core::calendar::china_date(a.concluded_at),
+        );
+        if (today..=week).contains(&last) {
+            let parties: Vec<&str> = a.parties.iter().map(|p| p.name.as_str()).collect();
+            out.push(DayItem {
+                kind: "judicial_window",
+                id,
+                title: format!("{} · {}", parties.join("、"), a.place),
+                household: None,
+                when: last.to_string(),
+                working_days: Some(working_days_left(calendar, today, last)),
+            });
+        }
+    }
     let mut stmt = conn.prepare_cached(
         "SELECT id, kind, deadline FROM hazards WHERE fixed_at IS NULL AND deadline IS NOT NULL AND deadline <= ?1 ORDER BY deadline",
     )?;
@@ -348,8 +373,8 @@ fn count(conn: &Connection, sql: &str, from: &str, to: &str) -> Result<u64, Stor
 }
 
 /// The officer's own counts over China dates `[from, to]`, for every indicator of beibao-core that
-/// the tablet records. Counts it does not record (judicial confirmations, recurrences, information
-/// collected, clue reports beyond ZA06) are absent and evaluate to 0.
+/// the tablet records. Counts it does not record yet (information collected, clue reports beyond
+/// ZA06) are absent and evaluate to 0.
 pub fn totals(
     conn: &Connection,
     officer: &str,
@@ -448,6 +473,21 @@ pub fn totals(
             &from.to_string(),
             &to.checked_add_days(Days::new(1)).unwrap_or(to).to_string(),
         )?,
+    );
+    // Dates, not instants: the ruling's day and the day a dispute came back.
+    let (first, last) = (from.to_string(), to.to_string());
+    c.insert(
+        CountKey::JudicialConfirmations,
+        count(
+            conn,
+            "SELECT count(*) FROM judicial_confirmations WHERE ruling = 'confirmed' AND ruled_on >= ?1 AND ruled_on <= ?2",
+            &first,
+            &last,
+        )?,
+    );
+    c.insert(
+        CountKey::Recurrences,
+        count(conn, "SELECT count(*) FROM recurrences WHERE occurred_on >= ?1 AND occurred_on <= ?2", &first, &last)?,
     );
     let held = "FROM publicity_sessions WHERE held_at >= ?1 AND held_at < ?2";
     c.insert(CountKey::PublicitySessions, count(conn, &format!("SELECT count(*) {held}"), a, b)?);

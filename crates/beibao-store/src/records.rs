@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{StoreError, corrupt};
 use crate::outbox::enqueue;
+pub use beibao_core::mediation::after::{CourtRuling, JudicialConfirmation, Recurrence, RecurrenceKind};
 pub use beibao_core::ops::{CaseStatus, Followup, MediationCase, OpKind, RequestEvent, StoredVisit};
 
 fn name<T: Serialize>(v: T) -> Result<String, StoreError> {
@@ -270,7 +271,6 @@ pub fn mediation(conn: &Connection, id: Uuid) -> Result<Option<MediationCase>, S
     }))
 }
 
-/// Record a performance check and enqueue it.
 /// The latest follow-up of a mediation, if any.
 pub fn followup(conn: &Connection, mediation: Uuid) -> Result<Option<Followup>, StoreError> {
     let row: Option<(String, i64, String, String)> = conn
@@ -293,6 +293,7 @@ pub fn followup(conn: &Connection, mediation: Uuid) -> Result<Option<Followup>, 
     .transpose()
 }
 
+/// Record a performance check and enqueue it.
 pub fn insert_followup(tx: &Transaction<'_>, f: &Followup, op_id: Uuid, now: DateTime<Utc>) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO mediation_followups (id, mediation, performed, checked_on, note) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -442,4 +443,59 @@ pub fn audit_entries(conn: &Connection, action: Option<&str>, limit: usize) -> R
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Record a 司法确认 application, or its ruling (the same record, updated), and enqueue it.
+pub fn upsert_judicial_confirmation(
+    tx: &Transaction<'_>,
+    j: &JudicialConfirmation,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO judicial_confirmations (id, mediation, applied_on, ruling, ruled_on, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(id) DO UPDATE SET applied_on = excluded.applied_on, ruling = excluded.ruling,
+                                       ruled_on = excluded.ruled_on, body = excluded.body",
+        params![
+            j.id.to_string(),
+            j.mediation.to_string(),
+            j.applied_on.to_string(),
+            j.ruling.map(name).transpose()?,
+            j.ruled_on.map(|d| d.to_string()),
+            json(j)?,
+        ],
+    )?;
+    enqueue(tx, op_id, OpKind::JudicialConfirmation, &j.id.to_string(), j, now)
+}
+
+/// The 司法确认 record of a mediation, if any.
+pub fn judicial_confirmation(conn: &Connection, mediation: Uuid) -> Result<Option<JudicialConfirmation>, StoreError> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM judicial_confirmations WHERE mediation = ?1", [mediation.to_string()], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    body.map(|b| serde_json::from_str(&b).map_err(corrupt)).transpose()
+}
+
+/// Record a recurrence of a mediated dispute and enqueue it.
+pub fn insert_recurrence(
+    tx: &Transaction<'_>,
+    r: &Recurrence,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO recurrences (id, mediation, kind, occurred_on, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![r.id.to_string(), r.mediation.to_string(), name(r.kind)?, r.occurred_on.to_string(), json(r)?],
+    )?;
+    enqueue(tx, op_id, OpKind::Recurrence, &r.id.to_string(), r, now)
+}
+
+/// The recurrences of a mediation, oldest first.
+pub fn recurrences(conn: &Connection, mediation: Uuid) -> Result<Vec<Recurrence>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM recurrences WHERE mediation = ?1 ORDER BY occurred_on, id")?;
+    let rows = stmt.query_map([mediation.to_string()], |r| r.get::<_, String>(0))?;
+    rows.map(|b| -> Result<Recurrence, StoreError> { serde_json::from_str(&b?).map_err(corrupt) }).collect()
 }

@@ -20,8 +20,10 @@ import type { AdvanceInput } from '../generated/AdvanceInput';
 import type { FeeQuote } from '../generated/FeeQuote';
 import type { QuoteInput } from '../generated/QuoteInput';
 import type { IdCheck } from '../generated/IdCheck';
+import type { JudicialInput } from '../generated/JudicialInput';
 import type { MediationEdit } from '../generated/MediationEdit';
 import type { MediationScreen } from '../generated/MediationScreen';
+import type { RecurrenceInput } from '../generated/RecurrenceInput';
 import type { OpenMediation } from '../generated/OpenMediation';
 import type { Outcome } from '../generated/Outcome';
 import type { SignatureInput } from '../generated/SignatureInput';
@@ -63,6 +65,8 @@ export const api = {
   endMediation: (id: string, outcome: Outcome) => invoke<MediationScreen>('end_mediation', { id, outcome }),
   recordPerformance: (id: string, performed: boolean, note: string) =>
     invoke<MediationScreen>('record_performance', { id, performed, note }),
+  recordJudicialConfirmation: (input: JudicialInput) => invoke<MediationScreen>('record_judicial_confirmation', { input }),
+  recordRecurrence: (input: RecurrenceInput) => invoke<MediationScreen>('record_recurrence', { input }),
   checkId: (number: string) => invoke<IdCheck>('check_id', { number }),
   /** An image the tablet holds, by its SHA-256 (raw bytes). */
   blob: async (sha256: string) => new Uint8Array(await invoke<ArrayBuffer>('blob', { sha256 })),

@@ -3,8 +3,10 @@
 //!
 //! - [`eligibility`]: whether a dispute may be mediated, with every reason it is blocked;
 //! - [`agreement`]: the agreement, its required fields and the guardian rule, and its content hash;
-//! - [`deadlines`]: the time limits that follow from a case and its agreement.
+//! - [`deadlines`]: the time limits that follow from a case and its agreement;
+//! - [`after`]: 司法确认 and recurrence (反弹, 民转刑), recorded after the agreement.
 
+pub mod after;
 pub mod agreement;
 pub mod deadlines;
 pub mod eligibility;

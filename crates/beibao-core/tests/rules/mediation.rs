@@ -469,3 +469,54 @@ fn a_pushed_case_names_its_printed_agreement_only_when_finalized_and_by_sha256()
         assert_eq!(err.code, Code::Invalid, "{status:?} {document}");
     }
 }
+
+/// What the server checks of a pushed 司法确认 or recurrence: the same rules as the tablet.
+#[test]
+fn a_pushed_judicial_confirmation_or_recurrence_is_checked_like_on_the_tablet() {
+    use beibao_core::code::Code;
+    use beibao_core::mediation::after::{CourtRuling, JudicialConfirmation, Recurrence, RecurrenceKind};
+    use beibao_core::ops::OpRecord;
+    let catalog = beibao_core::bundled::catalog().expect("catalog");
+    let j = JudicialConfirmation {
+        id: uuid::Uuid::nil(),
+        mediation: uuid::Uuid::max(),
+        device_id: "dev".into(),
+        officer_id: "OF-03-01".into(),
+        village: "370406102201".into(),
+        effective_on: date("2026-11-20"),
+        applied_on: date("2026-12-20"),
+        court: "山亭区人民法院".into(),
+        ruling: Some(CourtRuling::Confirmed),
+        ruled_on: Some(date("2026-12-28")),
+        note: String::new(),
+        recorded_at: at("2026-12-28T02:00:00Z"),
+    };
+    let check = |j: &JudicialConfirmation| OpRecord::JudicialConfirmation(Box::new(j.clone())).check(&catalog);
+    assert_eq!(check(&j), Ok(()), "applied on the 30th day");
+    let code = |j: JudicialConfirmation| check(&j).expect_err("refused").code;
+    assert_eq!(code(JudicialConfirmation { applied_on: date("2026-12-21"), ..j.clone() }), Code::WindowClosed);
+    assert_eq!(code(JudicialConfirmation { applied_on: date("2026-11-19"), ..j.clone() }), Code::PeriodReversed);
+    assert_eq!(code(JudicialConfirmation { ruled_on: Some(date("2026-12-19")), ..j.clone() }), Code::PeriodReversed);
+    assert_eq!(code(JudicialConfirmation { ruled_on: None, ..j.clone() }), Code::Required);
+    assert_eq!(code(JudicialConfirmation { court: " ".into(), ..j.clone() }), Code::Required);
+    assert_eq!(code(JudicialConfirmation { note: "注".repeat(501), ..j.clone() }), Code::Implausible);
+
+    let r = Recurrence {
+        id: uuid::Uuid::nil(),
+        mediation: uuid::Uuid::max(),
+        device_id: "dev".into(),
+        officer_id: "OF-03-01".into(),
+        village: "370406102201".into(),
+        kind: RecurrenceKind::CivilToCriminal,
+        occurred_on: date("2026-12-28"),
+        note: "再次冲突，已转刑事立案".into(),
+        recorded_at: at("2026-12-28T02:00:00Z"),
+    };
+    let check = |r: Recurrence| OpRecord::Recurrence(Box::new(r)).check(&catalog);
+    assert_eq!(check(r.clone()), Ok(()));
+    assert_eq!(check(Recurrence { note: String::new(), ..r.clone() }).expect_err("blank").code, Code::Required);
+    assert_eq!(
+        check(Recurrence { occurred_on: date("2026-12-29"), ..r }).expect_err("future").code,
+        Code::PeriodReversed
+    );
+}
