@@ -12,11 +12,11 @@ use beibao_core::ops::StoredVisit;
 use beibao_core::service_request::ServiceRequest;
 use beibao_core::visit::{GpsFix, ProofVerdict, VisitTarget};
 use beibao_field::{
-    AcceptInput, AdvanceInput, AuditEntry, Background, DeliverInput, DraftSummary, EnterpriseScreen, Env, FieldError,
-    FirstRunInput, HazardInput, HouseholdScreen, IdCheck, JudicialInput, MediationEdit, MediationScreen, OpenMediation,
-    Problem, PublicityInput, QuoteInput, RatingInput, RecurrenceInput, RequestScreen, Reveal, ServiceCard, Session,
-    SignatureInput, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today, TotalsScreen, VillageScreen,
-    VisitDraft, VisitInput,
+    AcceptInput, AdvanceInput, AuditEntry, Background, ClueInput, DeliverInput, DraftSummary, EnterpriseScreen, Env,
+    FieldError, FirstRunInput, HazardInput, HouseholdScreen, IdCheck, JudicialInput, MediationEdit, MediationScreen,
+    OpenMediation, Problem, ProposalInput, PublicityInput, QuoteInput, RatingInput, RecurrenceInput, RequestScreen,
+    Reveal, ServiceCard, Session, SignatureInput, SyncEvent, SyncStatus, SyncSummary, TabletPhase, TabletStatus, Today,
+    TotalsScreen, VillageScreen, VisitDraft, VisitInput,
 };
 use beibao_store::Store;
 use beibao_store::key::{KdfParams, OsEntropy};
@@ -379,6 +379,18 @@ pub async fn record_judicial_confirmation(
 pub async fn record_recurrence(app: State<'_, App>, input: RecurrenceInput) -> Result<MediationScreen, FieldError> {
     let id = input.mediation;
     with_session_mut(&app, |s| s.record_recurrence(input).and_then(|_| s.mediation_screen(id))).await
+}
+
+/// A 一标三实 correction proposed at the door, for the station to review.
+#[tauri::command]
+pub async fn propose_correction(app: State<'_, App>, input: ProposalInput) -> Result<(), FieldError> {
+    with_session_mut(&app, |s| s.propose_correction(input).map(|_| ())).await
+}
+
+/// A clue reported from a village.
+#[tauri::command]
+pub async fn report_clue(app: State<'_, App>, input: ClueInput) -> Result<(), FieldError> {
+    with_session_mut(&app, |s| s.report_clue(input).map(|_| ())).await
 }
 
 /// What an ID number says, checked as typed.

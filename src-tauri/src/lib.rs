@@ -89,6 +89,8 @@ pub fn run() {
             commands::agreement_document,
             commands::record_judicial_confirmation,
             commands::record_recurrence,
+            commands::propose_correction,
+            commands::report_clue,
             commands::open_mediation,
             commands::mediation,
             commands::edit_mediation,

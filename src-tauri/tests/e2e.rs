@@ -252,7 +252,7 @@ fn a_revoked_device_returns_to_first_run_saying_why() {
 }
 
 #[test]
-fn publicity_a_hazard_and_an_enterprise_visit_are_logged_counted_in_totals_and_the_pin_changes() {
+fn publicity_a_hazard_a_clue_a_correction_and_an_enterprise_visit_are_logged_counted_in_totals_and_the_pin_changes() {
     // An officer with a key enterprise as well as villages (OF-03-01 has villages only).
     const OFFICER: &str = "OF-03-02";
     let fx = Fixture::new();
@@ -290,6 +290,26 @@ fn publicity_a_hazard_and_an_enterprise_visit_are_logged_counted_in_totals_and_t
     app.type_into("hazard-description", "电动车在楼道里充电");
     app.click("activity-save");
     app.wait("activity-saved");
+    app.click("activity-back");
+
+    // A clue (线索上报), then a 一标三实 correction from a household, for the station to review.
+    app.click("log-clue");
+    app.click("clue-gambling");
+    app.click("activity-save");
+    app.wait_text("activity-error", "必填");
+    app.type_into("clue-summary", "村东头废弃厂房夜间有人聚集赌博");
+    app.type_into("clue-place", "村东废弃厂房");
+    app.click("activity-save");
+    app.wait("activity-saved");
+    app.click("activity-back");
+    app.click("household-row");
+    app.click("collect-info");
+    app.click("info-resident");
+    app.type_into("info-subject", "张三");
+    app.type_into("info-proposed", "已于本月迁出，现居枣庄市市中区");
+    app.screenshot("01c-collect");
+    app.click("activity-save");
+    app.wait_text("activity-saved", "待派出所审核");
 
     // Its deadline (a week, the default) is on Today, counted in working days.
     app.click("nav-today");
@@ -320,6 +340,8 @@ fn publicity_a_hazard_and_an_enterprise_visit_are_logged_counted_in_totals_and_t
     app.wait_text("total-publicity_sessions", "1");
     app.wait_text("total-publicity_attendees", "23");
     app.wait_text("total-hazards_found", "1");
+    app.wait_text("total-clue_reports", "1 条");
+    app.wait_text("total-information_collected", "1 条");
     app.screenshot("03-totals");
 
     // Change the PIN: the old one, the new one twice; the new one unlocks.
@@ -339,7 +361,7 @@ fn publicity_a_hazard_and_an_enterprise_visit_are_logged_counted_in_totals_and_t
     app.wait("today");
 
     app.sync();
-    for kind in ["publicity", "hazard", "visit"] {
+    for kind in ["publicity", "hazard", "visit", "clue_report", "registry_proposal"] {
         assert_eq!(server_records(&fx, kind), 1, "{kind}");
     }
     app.quit();

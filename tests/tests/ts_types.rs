@@ -66,6 +66,8 @@ fn export(dir: &Path) {
         beibao_field::TotalsScreen,
         beibao_field::PublicityInput,
         beibao_field::HazardInput,
+        beibao_field::ProposalInput,
+        beibao_field::ClueInput,
         beibao_core::visit::ProofVerdict,
         beibao_field::FirstRunInput,
         beibao_field::TabletStatus,

@@ -114,6 +114,132 @@ pub struct Hazard {
     pub fixed_at: Option<DateTime<Utc>>,
 }
 
+/// What a 一标三实 entry is about: the standard address, or the actual population, housing or units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum InfoCategory {
+    /// 标准地址: a door number, a street name.
+    Address,
+    /// 实有人口: a resident moved in or out, a phone, a name.
+    Resident,
+    /// 实有房屋: a house built, let, empty.
+    House,
+    /// 实有单位: a shop, a workshop, a company.
+    Unit,
+}
+
+/// A correction or addition to the registry proposed at the door (一标三实). The station reviews it
+/// before the registry changes; the officer's count of information collected is read from these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct RegistryProposal {
+    /// UUIDv7 made on the device.
+    pub id: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// Village.
+    pub village: String,
+    /// Address, resident, house or unit.
+    pub category: InfoCategory,
+    /// The household it concerns, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub household: Option<String>,
+    /// Whom or what it is about (a person's name, a door number, a unit's name).
+    pub subject: String,
+    /// What the registry should say.
+    pub proposed: String,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+    /// When proposed.
+    pub proposed_at: DateTime<Utc>,
+}
+
+impl RegistryProposal {
+    /// Check the record: the village, what it is about and what it proposes, within bounds.
+    pub fn validate(&self) -> Result<(), ActivityError> {
+        required_within(&[
+            ("village", &self.village, 32),
+            ("subject", &self.subject, 100),
+            ("proposed", &self.proposed, 500),
+        ])?;
+        within(&[("note", &self.note, 500)])
+    }
+}
+
+/// What a clue is about (线索上报).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ClueCategory {
+    /// 涉枪涉爆.
+    GunsExplosives,
+    /// 涉毒.
+    Drugs,
+    /// 涉赌.
+    Gambling,
+    /// 电信网络诈骗.
+    Fraud,
+    /// 涉黑涉恶.
+    GangCrime,
+    /// 矛盾纠纷苗头: a dispute that may turn violent.
+    DisputeRisk,
+    /// Anything else.
+    Other,
+}
+
+/// A clue or piece of information reported from the village (线索上报), beyond the ZA06 service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ClueReport {
+    /// UUIDv7 made on the device.
+    pub id: Uuid,
+    /// Device.
+    pub device_id: String,
+    /// Officer.
+    pub officer_id: String,
+    /// Village.
+    pub village: String,
+    /// What it is about.
+    pub category: ClueCategory,
+    /// What was learnt.
+    pub summary: String,
+    /// Where.
+    #[serde(default)]
+    pub place: String,
+    /// When reported.
+    pub reported_at: DateTime<Utc>,
+}
+
+impl ClueReport {
+    /// Check the record: the village and what was learnt, within bounds.
+    pub fn validate(&self) -> Result<(), ActivityError> {
+        required_within(&[("village", &self.village, 32), ("summary", &self.summary, 1000)])?;
+        within(&[("place", &self.place, 200)])
+    }
+}
+
+/// Each text is not blank and not longer than its bound (characters).
+fn required_within(fields: &[(&'static str, &str, usize)]) -> Result<(), ActivityError> {
+    if let Some((name, _, _)) = fields.iter().find(|(_, v, _)| v.trim().is_empty()) {
+        return Err(ActivityError::Required(name));
+    }
+    within(fields)
+}
+
+/// Each text is not longer than its bound (characters).
+fn within(fields: &[(&'static str, &str, usize)]) -> Result<(), ActivityError> {
+    match fields.iter().find(|(_, v, max)| v.chars().count() > *max) {
+        Some((name, _, _)) => Err(ActivityError::Implausible(name)),
+        None => Ok(()),
+    }
+}
+
 /// The three answers of the satisfaction question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::activity::{Hazard, PublicitySession, Rating};
+use crate::activity::{ClueReport, Hazard, PublicitySession, Rating, RegistryProposal};
 use crate::catalog::Catalog;
 use crate::mediation::after::{JudicialConfirmation, Recurrence};
 use crate::mediation::agreement::Agreement;
@@ -39,11 +39,15 @@ pub enum OpKind {
     JudicialConfirmation,
     /// A mediated dispute that came back or turned criminal.
     Recurrence,
+    /// A 一标三实 correction proposed for the station's review.
+    RegistryProposal,
+    /// A clue reported.
+    ClueReport,
 }
 
 impl OpKind {
     /// Every kind.
-    pub const ALL: [OpKind; 10] = [
+    pub const ALL: [OpKind; 12] = [
         OpKind::Visit,
         OpKind::ServiceRequest,
         OpKind::RequestEvent,
@@ -54,6 +58,8 @@ impl OpKind {
         OpKind::Rating,
         OpKind::JudicialConfirmation,
         OpKind::Recurrence,
+        OpKind::RegistryProposal,
+        OpKind::ClueReport,
     ];
 
     /// The stored name.
@@ -69,6 +75,8 @@ impl OpKind {
             OpKind::Rating => "rating",
             OpKind::JudicialConfirmation => "judicial_confirmation",
             OpKind::Recurrence => "recurrence",
+            OpKind::RegistryProposal => "registry_proposal",
+            OpKind::ClueReport => "clue_report",
         }
     }
 
@@ -199,6 +207,10 @@ pub enum OpRecord {
     JudicialConfirmation(Box<JudicialConfirmation>),
     /// A recurrence of a mediated dispute.
     Recurrence(Box<Recurrence>),
+    /// A 一标三实 correction.
+    RegistryProposal(Box<RegistryProposal>),
+    /// A clue.
+    ClueReport(Box<ClueReport>),
 }
 
 /// Why an op is refused, with a stable code.
@@ -241,6 +253,8 @@ impl OpRecord {
             OpKind::Rating => OpRecord::Rating(parse_as(payload)?),
             OpKind::JudicialConfirmation => OpRecord::JudicialConfirmation(parse_as(payload)?),
             OpKind::Recurrence => OpRecord::Recurrence(parse_as(payload)?),
+            OpKind::RegistryProposal => OpRecord::RegistryProposal(parse_as(payload)?),
+            OpKind::ClueReport => OpRecord::ClueReport(parse_as(payload)?),
         })
     }
 
@@ -257,6 +271,8 @@ impl OpRecord {
             OpRecord::Rating(_) => OpKind::Rating,
             OpRecord::JudicialConfirmation(_) => OpKind::JudicialConfirmation,
             OpRecord::Recurrence(_) => OpKind::Recurrence,
+            OpRecord::RegistryProposal(_) => OpKind::RegistryProposal,
+            OpRecord::ClueReport(_) => OpKind::ClueReport,
         }
     }
 
@@ -273,6 +289,8 @@ impl OpRecord {
             OpRecord::Rating(r) => r.id,
             OpRecord::JudicialConfirmation(j) => j.id,
             OpRecord::Recurrence(r) => r.id,
+            OpRecord::RegistryProposal(p) => p.id,
+            OpRecord::ClueReport(c) => c.id,
         }
     }
 
@@ -293,6 +311,8 @@ impl OpRecord {
             OpRecord::Rating(r) => Some(pair(&r.device_id, &r.officer_id)),
             OpRecord::JudicialConfirmation(j) => Some(pair(&j.device_id, &j.officer_id)),
             OpRecord::Recurrence(r) => Some(pair(&r.device_id, &r.officer_id)),
+            OpRecord::RegistryProposal(p) => Some(pair(&p.device_id, &p.officer_id)),
+            OpRecord::ClueReport(c) => Some(pair(&c.device_id, &c.officer_id)),
         }
     }
 
@@ -327,6 +347,8 @@ impl OpRecord {
             OpRecord::Rating(r) => r.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
             OpRecord::JudicialConfirmation(j) => j.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
             OpRecord::Recurrence(r) => r.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
+            OpRecord::RegistryProposal(p) => p.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
+            OpRecord::ClueReport(c) => c.validate().map_err(|e| Rejection::new(e.code(), e.to_string())),
         }
     }
 }

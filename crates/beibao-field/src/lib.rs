@@ -39,8 +39,8 @@ pub use crate::records::{
     AcceptInput, AdvanceInput, Attachment, DeliverInput, MAX_ATTACHMENT_BYTES, RatingInput, VisitDraft, VisitInput,
 };
 pub use crate::screens::{
-    EnterpriseScreen, HazardInput, HouseholdScreen, MemberView, PublicityInput, Reveal, ServiceLine, TotalLine,
-    TotalsScreen, VillageScreen, VisitLine,
+    ClueInput, EnterpriseScreen, HazardInput, HouseholdScreen, MemberView, ProposalInput, PublicityInput, Reveal,
+    ServiceLine, TotalLine, TotalsScreen, VillageScreen, VisitLine,
 };
 pub use crate::services::{DaysLine, FeeLine, MaterialLine, QuoteInput, RequestScreen, ServiceCard, Words};
 pub use crate::sync::{Background, PassResult, SyncEvent, SyncHandle, SyncSummary, Syncer};

@@ -1,7 +1,9 @@
 //! What the app's village and household screens show, read in one call each, and the unmasking of
 //! a person's ID number or phone (recorded in the tablet's access log).
 
-use beibao_core::activity::{Hazard, HazardKind, PublicitySession, PublicityTopic};
+use beibao_core::activity::{
+    ClueCategory, ClueReport, Hazard, HazardKind, InfoCategory, PublicitySession, PublicityTopic, RegistryProposal,
+};
 use beibao_core::code::Code;
 use beibao_core::identity::{IdNumber, mask_id_number, mask_mobile};
 use beibao_core::indicators::IndicatorValue;
@@ -428,6 +430,43 @@ pub struct HazardInput {
     pub deadline: Option<NaiveDate>,
 }
 
+/// A 一标三实 correction or addition, proposed at the door for the station to review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ProposalInput {
+    /// One of the officer's villages.
+    pub village: String,
+    /// Address, resident, house or unit.
+    pub category: InfoCategory,
+    /// The household it concerns, if any (of that village).
+    #[serde(default)]
+    pub household: Option<String>,
+    /// Whom or what it is about.
+    pub subject: String,
+    /// What the registry should say.
+    pub proposed: String,
+    /// Note.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A clue reported from one of the officer's villages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ClueInput {
+    /// One of the officer's villages.
+    pub village: String,
+    /// What it is about.
+    pub category: ClueCategory,
+    /// What was learnt.
+    pub summary: String,
+    /// Where.
+    #[serde(default)]
+    pub place: String,
+}
+
 impl Session {
     fn total_lines(&self, from: NaiveDate, to: NaiveDate) -> Result<Vec<TotalLine>, FieldError> {
         Ok(self
@@ -471,6 +510,53 @@ impl Session {
             leaflets: input.leaflets,
             note: input.note,
         })
+    }
+
+    /// Propose a 一标三实 correction (the station reviews it before the registry changes).
+    pub fn propose_correction(&mut self, input: ProposalInput) -> Result<RegistryProposal, FieldError> {
+        self.assigned(&input.village)?;
+        if let Some(h) = &input.household {
+            let household =
+                reg::household(self.store.conn(), h)?.ok_or_else(|| FieldError::not_found("household", h))?;
+            if household.village != input.village {
+                return Err(FieldError::invalid(Code::Invalid, "household", "the household is in another village"));
+            }
+        }
+        let p = RegistryProposal {
+            id: self.ids.next_id(),
+            device_id: self.device_id.clone(),
+            officer_id: self.officer_id.clone(),
+            village: input.village,
+            category: input.category,
+            household: input.household,
+            subject: input.subject.trim().to_owned(),
+            proposed: input.proposed.trim().to_owned(),
+            note: input.note.trim().to_owned(),
+            proposed_at: self.clock.now(),
+        };
+        p.validate()?;
+        let (op, now) = (self.ids.next_id(), self.clock.now());
+        self.store.write(|tx| beibao_store::records::insert_registry_proposal(tx, &p, op, now))?;
+        Ok(p)
+    }
+
+    /// Report a clue (线索上报).
+    pub fn report_clue(&mut self, input: ClueInput) -> Result<ClueReport, FieldError> {
+        self.assigned(&input.village)?;
+        let c = ClueReport {
+            id: self.ids.next_id(),
+            device_id: self.device_id.clone(),
+            officer_id: self.officer_id.clone(),
+            village: input.village,
+            category: input.category,
+            summary: input.summary.trim().to_owned(),
+            place: input.place.trim().to_owned(),
+            reported_at: self.clock.now(),
+        };
+        c.validate()?;
+        let (op, now) = (self.ids.next_id(), self.clock.now());
+        self.store.write(|tx| beibao_store::records::insert_clue_report(tx, &c, op, now))?;
+        Ok(c)
     }
 
     /// Log a hazard found now in one of the officer's villages.

@@ -989,6 +989,77 @@ fn publicity_and_hazards_are_logged_in_the_officers_villages_and_counted_in_the_
 }
 
 #[test]
+fn clues_and_registry_corrections_are_reported_in_the_officers_villages_and_counted() {
+    use beibao_core::activity::{ClueCategory, InfoCategory};
+    use beibao_field::{ClueInput, ProposalInput};
+    let mut t = tablet();
+    let village = t.fixtures.registry.villages_of(OFFICER)[0].to_owned();
+    let h = t.fixtures.registry.households.iter().find(|h| h.village == village).expect("a household").clone();
+    let theirs = t.fixtures.registry.villages_of(OFFICER);
+    let other = t.fixtures.registry.villages.iter().find(|v| !theirs.contains(&v.code.as_str())).expect("another");
+    // A household of the officer's other village (held on the tablet), and one the tablet never held.
+    let next_door =
+        t.fixtures.registry.households.iter().find(|x| x.village == theirs[1]).expect("next door").id.clone();
+    let unknown =
+        t.fixtures.registry.households.iter().find(|x| !theirs.contains(&x.village.as_str())).expect("far").id.clone();
+    let clue = ClueInput {
+        village: village.clone(),
+        category: ClueCategory::Gambling,
+        summary: "村东头废弃厂房夜间有人聚集赌博".into(),
+        place: "村东废弃厂房".into(),
+    };
+    let proposal = ProposalInput {
+        village: village.clone(),
+        category: InfoCategory::Resident,
+        household: Some(h.id.clone()),
+        subject: "张三".into(),
+        proposed: "已于本月迁出".into(),
+        note: String::new(),
+    };
+    let code = |e: FieldError| e.code();
+    assert_eq!(
+        code(t.session.report_clue(ClueInput { summary: " ".into(), ..clue.clone() }).expect_err("blank")),
+        Code::Required
+    );
+    assert_eq!(
+        code(t.session.report_clue(ClueInput { summary: "赌".repeat(1001), ..clue.clone() }).expect_err("long")),
+        Code::Implausible
+    );
+    assert_eq!(
+        code(t.session.report_clue(ClueInput { village: other.code.clone(), ..clue.clone() }).expect_err("theirs")),
+        Code::NotAssigned
+    );
+    assert_eq!(
+        code(
+            t.session
+                .propose_correction(ProposalInput { subject: String::new(), ..proposal.clone() })
+                .expect_err("blank")
+        ),
+        Code::Required
+    );
+    let with = |household: String| ProposalInput { household: Some(household), ..proposal.clone() };
+    let err = t.session.propose_correction(with(next_door)).expect_err("next door");
+    assert_eq!(code(err), Code::Invalid, "a household of another village");
+    let err = t.session.propose_correction(with(unknown)).expect_err("far");
+    assert_eq!(code(err), Code::NotFound, "a household the tablet does not hold");
+    let pending = |t: &Tablet| t.session.sync_status().expect("status").pending_ops;
+    assert_eq!(pending(&t), 0, "nothing refused was queued");
+    let c = t.session.report_clue(clue).expect("clue");
+    assert_eq!((c.officer_id.as_str(), c.reported_at), (OFFICER, t.clock.now()));
+    let p = t.session.propose_correction(proposal.clone()).expect("proposal");
+    t.session
+        .propose_correction(ProposalInput { household: None, category: InfoCategory::Unit, ..proposal })
+        .expect("a unit");
+    assert_eq!(p.household.as_deref(), Some(h.id.as_str()));
+    assert_eq!(pending(&t), 3);
+    assert_eq!(beibao_store::records::registry_proposals_of(t.session.store().conn(), &h.id).expect("of").len(), 1);
+    let totals = t.session.totals_screen().expect("totals");
+    let count = |code: &str| totals.day.iter().find(|l| l.code == code).map(|l| l.value).expect("line");
+    assert_eq!(count("clue_reports"), IndicatorValue::Count { value: 1 });
+    assert_eq!(count("information_collected"), IndicatorValue::Count { value: 2 });
+}
+
+#[test]
 fn a_households_screen_lists_the_mediations_its_members_are_parties_to() {
     let mut t = tablet();
     let h = household(&t, false);

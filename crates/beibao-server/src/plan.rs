@@ -361,6 +361,8 @@ fn effects(
         OpRecord::Hazard(h) => vec![record(Some(&h.village))],
         OpRecord::JudicialConfirmation(j) => vec![record(Some(&j.village))],
         OpRecord::Recurrence(r) => vec![record(Some(&r.village))],
+        OpRecord::RegistryProposal(p) => vec![record(Some(&p.village))],
+        OpRecord::ClueReport(c) => vec![record(Some(&c.village))],
         OpRecord::MediationFollowup(_) | OpRecord::Rating(_) => vec![record(None)],
         OpRecord::Mediation(c) => vec![record(Some(&c.village))],
         OpRecord::ServiceRequest(r) => {

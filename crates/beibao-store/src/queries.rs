@@ -373,8 +373,7 @@ fn count(conn: &Connection, sql: &str, from: &str, to: &str) -> Result<u64, Stor
 }
 
 /// The officer's own counts over China dates `[from, to]`, for every indicator of beibao-core that
-/// the tablet records. Counts it does not record yet (information collected, clue reports beyond
-/// ZA06) are absent and evaluate to 0.
+/// the tablet records.
 pub fn totals(
     conn: &Connection,
     officer: &str,
@@ -413,7 +412,14 @@ pub fn totals(
         CountKey::AntiFraudInstalls,
         count(conn, &format!("SELECT count(*) {accepted} AND service = 'WA01' AND state = 'completed_on_site'"), a, b)?,
     );
-    c.insert(CountKey::CluesReported, count(conn, &format!("SELECT count(*) {accepted} AND service = 'ZA06'"), a, b)?);
+    // Clues: the ZA06 service's tip reports and the clue reports of their own.
+    let za06 = count(conn, &format!("SELECT count(*) {accepted} AND service = 'ZA06'"), a, b)?;
+    let clues = count(conn, "SELECT count(*) FROM clue_reports WHERE reported_at >= ?1 AND reported_at < ?2", a, b)?;
+    c.insert(CountKey::CluesReported, za06 + clues);
+    c.insert(
+        CountKey::InformationCollected,
+        count(conn, "SELECT count(*) FROM registry_proposals WHERE proposed_at >= ?1 AND proposed_at < ?2", a, b)?,
+    );
     c.insert(
         CountKey::DoorDeliveries,
         count(conn, "SELECT count(*) FROM request_events WHERE to_state = 'delivered' AND at >= ?1 AND at < ?2", a, b)?,

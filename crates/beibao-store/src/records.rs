@@ -1,7 +1,7 @@
 //! Writes of the officer's records. Each takes the open transaction and enqueues the record's
 //! outbox op in it, so the record and its op commit together or not at all.
 
-use beibao_core::activity::{Hazard, PublicitySession, Rating, RatingSubject};
+use beibao_core::activity::{ClueReport, Hazard, PublicitySession, Rating, RatingSubject, RegistryProposal};
 use beibao_core::canonical::sha256_hex;
 use beibao_core::service_request::{RequestState, ServiceRequest};
 use beibao_core::visit::VisitTarget;
@@ -498,4 +498,42 @@ pub fn recurrences(conn: &Connection, mediation: Uuid) -> Result<Vec<Recurrence>
     let mut stmt = conn.prepare_cached("SELECT body FROM recurrences WHERE mediation = ?1 ORDER BY occurred_on, id")?;
     let rows = stmt.query_map([mediation.to_string()], |r| r.get::<_, String>(0))?;
     rows.map(|b| -> Result<Recurrence, StoreError> { serde_json::from_str(&b?).map_err(corrupt) }).collect()
+}
+
+/// Record a 一标三实 correction for the station's review and enqueue it.
+pub fn insert_registry_proposal(
+    tx: &Transaction<'_>,
+    p: &RegistryProposal,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO registry_proposals (id, village, household, category, proposed_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![p.id.to_string(), p.village, p.household, name(p.category)?, p.proposed_at.to_rfc3339(), json(p)?],
+    )?;
+    enqueue(tx, op_id, OpKind::RegistryProposal, &p.id.to_string(), p, now)
+}
+
+/// The corrections proposed for a household, newest first.
+pub fn registry_proposals_of(conn: &Connection, household: &str) -> Result<Vec<RegistryProposal>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT body FROM registry_proposals WHERE household = ?1 ORDER BY proposed_at DESC, id DESC",
+    )?;
+    let rows = stmt.query_map([household], |r| r.get::<_, String>(0))?;
+    rows.map(|b| -> Result<RegistryProposal, StoreError> { serde_json::from_str(&b?).map_err(corrupt) }).collect()
+}
+
+/// Record a clue report and enqueue it.
+pub fn insert_clue_report(
+    tx: &Transaction<'_>,
+    c: &ClueReport,
+    op_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    tx.execute(
+        "INSERT INTO clue_reports (id, village, category, reported_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![c.id.to_string(), c.village, name(c.category)?, c.reported_at.to_rfc3339(), json(c)?],
+    )?;
+    enqueue(tx, op_id, OpKind::ClueReport, &c.id.to_string(), c, now)
 }

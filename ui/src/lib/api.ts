@@ -19,10 +19,12 @@ import type { AcceptInput } from '../generated/AcceptInput';
 import type { AdvanceInput } from '../generated/AdvanceInput';
 import type { FeeQuote } from '../generated/FeeQuote';
 import type { QuoteInput } from '../generated/QuoteInput';
+import type { ClueInput } from '../generated/ClueInput';
 import type { IdCheck } from '../generated/IdCheck';
 import type { JudicialInput } from '../generated/JudicialInput';
 import type { MediationEdit } from '../generated/MediationEdit';
 import type { MediationScreen } from '../generated/MediationScreen';
+import type { ProposalInput } from '../generated/ProposalInput';
 import type { RecurrenceInput } from '../generated/RecurrenceInput';
 import type { OpenMediation } from '../generated/OpenMediation';
 import type { Outcome } from '../generated/Outcome';
@@ -67,6 +69,8 @@ export const api = {
     invoke<MediationScreen>('record_performance', { id, performed, note }),
   recordJudicialConfirmation: (input: JudicialInput) => invoke<MediationScreen>('record_judicial_confirmation', { input }),
   recordRecurrence: (input: RecurrenceInput) => invoke<MediationScreen>('record_recurrence', { input }),
+  proposeCorrection: (input: ProposalInput) => invoke<void>('propose_correction', { input }),
+  reportClue: (input: ClueInput) => invoke<void>('report_clue', { input }),
   checkId: (number: string) => invoke<IdCheck>('check_id', { number }),
   /** An image the tablet holds, by its SHA-256 (raw bytes). */
   blob: async (sha256: string) => new Uint8Array(await invoke<ArrayBuffer>('blob', { sha256 })),

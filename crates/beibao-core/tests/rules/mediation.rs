@@ -520,3 +520,47 @@ fn a_pushed_judicial_confirmation_or_recurrence_is_checked_like_on_the_tablet() 
         Code::PeriodReversed
     );
 }
+
+/// What the server checks of a pushed clue or 一标三实 correction: the same bounds as the tablet.
+#[test]
+fn a_pushed_clue_or_registry_correction_is_checked_like_on_the_tablet() {
+    use beibao_core::activity::{ClueCategory, ClueReport, InfoCategory, RegistryProposal};
+    use beibao_core::code::Code;
+    use beibao_core::ops::OpRecord;
+    let catalog = beibao_core::bundled::catalog().expect("catalog");
+    let clue = ClueReport {
+        id: uuid::Uuid::nil(),
+        device_id: "dev".into(),
+        officer_id: "OF-03-01".into(),
+        village: "370406102201".into(),
+        category: ClueCategory::Drugs,
+        summary: "有人在出租屋内吸毒".into(),
+        place: String::new(),
+        reported_at: at("2026-11-20T02:00:00Z"),
+    };
+    let check = |c: ClueReport| OpRecord::ClueReport(Box::new(c)).check(&catalog);
+    assert_eq!(check(clue.clone()), Ok(()));
+    assert_eq!(check(ClueReport { summary: "\n".into(), ..clue.clone() }).expect_err("blank").code, Code::Required);
+    assert_eq!(
+        check(ClueReport { place: "东".repeat(201), ..clue.clone() }).expect_err("long").code,
+        Code::Implausible
+    );
+    assert_eq!(check(ClueReport { village: String::new(), ..clue }).expect_err("where").code, Code::Required);
+
+    let p = RegistryProposal {
+        id: uuid::Uuid::nil(),
+        device_id: "dev".into(),
+        officer_id: "OF-03-01".into(),
+        village: "370406102201".into(),
+        category: InfoCategory::Address,
+        household: None,
+        subject: "王庄村3组12号".into(),
+        proposed: "门牌应为3组14号".into(),
+        note: String::new(),
+        proposed_at: at("2026-11-20T02:00:00Z"),
+    };
+    let check = |p: RegistryProposal| OpRecord::RegistryProposal(Box::new(p)).check(&catalog);
+    assert_eq!(check(p.clone()), Ok(()));
+    assert_eq!(check(RegistryProposal { proposed: " ".into(), ..p.clone() }).expect_err("blank").code, Code::Required);
+    assert_eq!(check(RegistryProposal { note: "注".repeat(501), ..p }).expect_err("long").code, Code::Implausible);
+}
