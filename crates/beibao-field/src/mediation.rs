@@ -524,7 +524,11 @@ impl Session {
             return Err(FieldError::invalid(Code::PeriodReversed, "applied_on", "a day in the future"));
         }
         let now = self.clock.now();
+        // One record per agreement: the ruling completes the application, and is final.
         let id = match rec::judicial_confirmation(self.store.conn(), case.id)? {
+            Some(j) if j.ruling.is_some() => {
+                return Err(FieldError::invalid(Code::ReadOnly, "ruling", "the court has ruled on this application"));
+            }
             Some(j) => j.id,
             None => self.ids.next_id(),
         };

@@ -574,6 +574,8 @@ fn a_people_mediation_is_filled_signed_finalized_and_then_read_only() {
         .record_judicial_confirmation(apply(applied_on, Some(CourtRuling::Confirmed), Some(last + Duration::days(5))))
         .expect("ruled");
     assert_eq!(ruled.id, j.id, "the ruling updates the application's record");
+    let refused = apply(applied_on, Some(CourtRuling::Refused), Some(last + Duration::days(5)));
+    assert_eq!(code(&mut t, refused), Code::ReadOnly, "a ruling is final");
     assert_eq!(t.session.mediation_screen(id).expect("screen").judicial, Some(ruled));
     let totals = t.session.totals(last, last + Duration::days(10)).expect("totals");
     let count = |totals: &[beibao_field::Total], code: &str| {
