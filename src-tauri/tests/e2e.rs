@@ -304,6 +304,8 @@ fn publicity_a_hazard_a_clue_a_correction_and_an_enterprise_visit_are_logged_cou
     app.click("activity-back");
     app.click("household-row");
     app.click("collect-info");
+    let about = app.text("activity-household");
+    assert!(about.contains("号") && !about.contains("-0"), "the household's address, not its id: {about}");
     app.click("info-resident");
     app.type_into("info-subject", "张三");
     app.type_into("info-proposed", "已于本月迁出，现居枣庄市市中区");
