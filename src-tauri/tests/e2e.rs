@@ -832,3 +832,37 @@ fn after_a_people_mediation_the_judicial_confirmation_and_a_recurrence_are_recor
     assert_eq!(counts.ops_rejected, 0, "nothing refused");
     app.quit();
 }
+
+#[test]
+fn a_people_mediation_may_end_in_an_oral_agreement_recorded_without_signatures_and_filed_once() {
+    let fx = Fixture::new();
+    let dir = tempfile::tempdir().expect("dir");
+    seed_people_mediation(&fx, dir.path());
+    let app = App::launch_in(&fx, "oral", dir, &[]);
+    app.wait("unlock");
+    app.pin(PIN);
+    app.click("resume-draft[data-kind=\"mediation\"]");
+    app.wait("complete");
+
+    // 人民调解法 Art.28: the parties see no need for a written agreement: no signature is asked for
+    // (those given to the written text are dropped with it).
+    app.click("form-oral");
+    app.wait("oral-note");
+    app.wait("complete");
+    assert_eq!(app.count("signer"), 0, "no signature pads for an oral agreement");
+    assert_eq!(app.count("signatures-cleared"), 0);
+    app.wait_text("finalize", "口头协议");
+    app.screenshot("01-oral");
+    app.click("finalize");
+    assert!(app.text("open-agreement").contains("一式1份"), "the record of an oral agreement is filed once");
+    assert_eq!(app.count("judicial"), 0, "司法确认 is offered for a written agreement");
+    app.click("open-agreement");
+    let pages: usize =
+        app.text("agreement-pages").chars().filter(char::is_ascii_digit).collect::<String>().parse().expect("pages");
+    app.wait(&format!("agreement[data-drawn=\"{pages}\"]"));
+    app.sync();
+    assert_eq!(server_records(&fx, "mediation"), 1);
+    let counts = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts");
+    assert_eq!(counts.ops_rejected, 0, "nothing refused");
+    app.quit();
+}
