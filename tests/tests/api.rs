@@ -138,6 +138,54 @@ fn an_enrolled_tablet_without_a_chinese_font_refuses_to_finalize_and_takes_no_se
     assert_eq!(case.document, Some(beibao_core::canonical::sha256_hex(&pdf)));
 }
 
+/// A follow-up, a 司法确认 and a recurrence pushed in a later sync than their mediation: the
+/// server finds the mediation it holds (pushed by this device) on either backend and applies them.
+fn records_about_a_mediation_pushed_later_are_applied(server: &Server, rt: &Runtime) {
+    let mut t = Tablet::new(OFFICER, 4);
+    t.enroll(rt, &server.url(), &server.code(rt, OFFICER)).expect("enroll");
+    let id = work::signed_mediation_draft(&mut t.session, &t.clock, &[work::png(4), work::png(5), work::png(6)]);
+    t.session.finalize_mediation(id, beibao_core::mediation::Outcome::WrittenAgreement).expect("finalize");
+    assert_eq!(t.sync(rt, fast(), 0, &mut |_| {}).expect("sync").rejected, 0);
+    let today = t.session.today();
+    t.session.record_performance(id, true, "已履行".into()).expect("follow-up");
+    let judicial = beibao_field::JudicialInput {
+        mediation: id,
+        applied_on: today,
+        court: "山亭区人民法院".into(),
+        ruling: None,
+        ruled_on: None,
+        note: String::new(),
+    };
+    t.session.record_judicial_confirmation(judicial).expect("司法确认");
+    let recurrence = beibao_field::RecurrenceInput {
+        mediation: id,
+        kind: beibao_core::mediation::after::RecurrenceKind::Rebound,
+        occurred_on: today,
+        note: "又起争执".into(),
+    };
+    t.session.record_recurrence(recurrence).expect("recurrence");
+    let later = t.sync(rt, fast(), 0, &mut |_| {}).expect("sync");
+    assert_eq!((later.applied, later.rejected), (3, 0), "{later:?}");
+}
+
+#[test]
+fn records_about_a_mediation_pushed_later_are_applied_on_sqlite() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
+    records_about_a_mediation_pushed_later_are_applied(&server, &rt);
+}
+
+#[test]
+fn records_about_a_mediation_pushed_later_are_applied_on_postgres() {
+    let cluster = beibao_tests::pg::Cluster::start(false).expect("a throwaway PostgreSQL cluster");
+    let url = cluster.database("later").expect("createdb");
+    let rt = runtime();
+    let storage = rt.block_on(beibao_server::admin::open_storage(&url, None)).expect("connect");
+    let server = Server::start(&rt, storage, Limits::default(), 1);
+    records_about_a_mediation_pushed_later_are_applied(&server, &rt);
+}
+
 #[test]
 fn a_captive_portal_page_is_never_taken_as_an_ack() {
     let rt = runtime();

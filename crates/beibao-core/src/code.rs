@@ -316,6 +316,8 @@ codes! {
     RequestExists = "request_exists",
     /// The request of an event is unknown.
     UnknownRequest = "unknown_request",
+    /// A follow-up, 司法确认 or recurrence names a mediation this device never pushed.
+    UnknownMediation = "unknown_mediation",
     /// A seq was already used by another op.
     SeqReused = "seq_reused",
     /// A draft mediation stays on the tablet.

@@ -50,6 +50,9 @@ pub struct Facts {
     pub seen_op_ids: HashSet<String>,
     /// Requests the batch's events refer to.
     pub requests: HashMap<String, RequestFacts>,
+    /// Mediations the batch's follow-ups, 司法确认 and recurrences name: id → the device that
+    /// pushed it.
+    pub mediations: HashMap<String, String>,
 }
 
 /// What the storage needs to read for a batch.
@@ -61,6 +64,8 @@ pub struct Needs {
     pub op_ids: Vec<String>,
     /// Requests referred to by events.
     pub requests: Vec<String>,
+    /// Mediations named by follow-ups, 司法确认 and recurrences.
+    pub mediations: Vec<String>,
 }
 
 /// One effect to write.
@@ -188,6 +193,7 @@ impl Needs {
             n.op_ids.push(op.op_id.clone());
             n.seqs.push(op.seq);
             n.requests.extend(request_named(check));
+            n.mediations.extend(check.as_ref().ok().and_then(mediation_of));
         }
         n
     }
@@ -198,6 +204,16 @@ fn request_named(check: &Check) -> Option<String> {
     match check {
         Ok(OpRecord::RequestEvent(e)) => Some(e.request.to_string()),
         Ok(OpRecord::ServiceRequest(r)) => Some(r.id.to_string()),
+        _ => None,
+    }
+}
+
+/// The mediation a follow-up, a 司法确认 or a recurrence is about.
+fn mediation_of(rec: &OpRecord) -> Option<String> {
+    match rec {
+        OpRecord::MediationFollowup(f) => Some(f.mediation.to_string()),
+        OpRecord::JudicialConfirmation(j) => Some(j.mediation.to_string()),
+        OpRecord::Recurrence(r) => Some(r.mediation.to_string()),
         _ => None,
     }
 }
@@ -221,6 +237,7 @@ pub fn needs(ops: &[WireOp], checks: &[Check], last_seq: i64) -> Result<Needs, B
             n.seqs.push(op.seq);
         } else {
             n.requests.extend(request_named(check));
+            n.mediations.extend(check.as_ref().ok().and_then(mediation_of));
         }
     }
     Ok(n)
@@ -240,6 +257,7 @@ fn reject(op: &WireOp, r: Rejection) -> OpResult {
 /// (a request created and moved in one batch).
 pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) -> Vec<Decision> {
     let mut requests = facts.requests.clone();
+    let mut mediations = facts.mediations.clone();
     let mut seen = facts.seen_op_ids.clone();
     let mut out = Vec::with_capacity(ops.len());
     for (op, check) in ops.iter().zip(checks) {
@@ -276,7 +294,11 @@ pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) 
             out.push(d);
             continue;
         }
-        match check.as_ref().map_err(Clone::clone).and_then(|rec| effects(op, rec, &mut requests)) {
+        match check
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|rec| effects(op, rec, &device.id, &mut requests, &mut mediations))
+        {
             Ok(effects) => d.effects = effects,
             Err(r) => d.result = reject(op, r),
         }
@@ -350,8 +372,17 @@ pub fn check_all(ops: &[WireOp], device: &Device, catalogs: &[Catalog]) -> Vec<C
 fn effects(
     op: &WireOp,
     rec: &OpRecord,
+    device: &str,
     requests: &mut HashMap<String, RequestFacts>,
+    mediations: &mut HashMap<String, String>,
 ) -> Result<Vec<Effect>, Rejection> {
+    // A follow-up, a 司法确认 or a recurrence is about a mediation this device pushed (earlier, or
+    // earlier in this batch): no device writes about another officer's case.
+    if let Some(id) = mediation_of(rec)
+        && mediations.get(&id).is_none_or(|owner| owner != device)
+    {
+        return Err(Rejection::new(Code::UnknownMediation, format!("no mediation {id} of this device")));
+    }
     let kind = rec.kind();
     let record =
         |village: Option<&str>| Effect::Record { kind, id: rec.id().to_string(), village: village.map(str::to_owned) };
@@ -364,7 +395,10 @@ fn effects(
         OpRecord::RegistryProposal(p) => vec![record(Some(&p.village))],
         OpRecord::ClueReport(c) => vec![record(Some(&c.village))],
         OpRecord::MediationFollowup(_) | OpRecord::Rating(_) => vec![record(None)],
-        OpRecord::Mediation(c) => vec![record(Some(&c.village))],
+        OpRecord::Mediation(c) => {
+            mediations.insert(c.id.to_string(), device.to_owned());
+            vec![record(Some(&c.village))]
+        }
         OpRecord::ServiceRequest(r) => {
             let id = r.id.to_string();
             if requests.contains_key(&id) {
@@ -612,6 +646,47 @@ mod tests {
             Err(StorageError::Refused(code, _)) => code,
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    /// A follow-up (or a 司法确认, a recurrence) about another device's mediation, or about none the
+    /// server holds, is refused; about this device's own, applied.
+    #[test]
+    fn a_record_about_a_mediation_must_name_one_this_device_pushed() {
+        use beibao_core::ops::Followup;
+        let device = Device {
+            id: "dev-b".into(),
+            officer_id: "OF-03-02".into(),
+            public_key: String::new(),
+            last_seq: 0,
+            revoked: false,
+        };
+        let (mine, theirs, nowhere) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2), uuid::Uuid::from_u128(3));
+        let followup = |mediation: uuid::Uuid, n: u128| {
+            Ok(OpRecord::MediationFollowup(Box::new(Followup {
+                id: uuid::Uuid::from_u128(100 + n),
+                mediation,
+                performed: true,
+                checked_on: at(1).date_naive(),
+                note: String::new(),
+            })))
+        };
+        let ops: Vec<WireOp> = (1..=3)
+            .map(|seq| WireOp::new(seq, &format!("op-{seq}"), "mediation_followup", &"0".repeat(64), "{}").expect("op"))
+            .collect();
+        let checks = vec![followup(mine, 1), followup(theirs, 2), followup(nowhere, 3)];
+        let n = needs(&ops, &checks, 0).expect("needs");
+        assert_eq!(
+            n.mediations,
+            vec![mine.to_string(), theirs.to_string(), nowhere.to_string()],
+            "read before deciding"
+        );
+        let mut facts = Facts::default();
+        facts.mediations.insert(mine.to_string(), "dev-b".into());
+        facts.mediations.insert(theirs.to_string(), "dev-a".into());
+        let d = decide(&ops, &checks, &device, &facts);
+        assert_eq!((d[0].result.status, d[0].result.code), (OpStatus::Applied, None));
+        assert_eq!((d[1].result.status, d[1].result.code), (OpStatus::Rejected, Some(Code::UnknownMediation)));
+        assert_eq!((d[2].result.status, d[2].result.code), (OpStatus::Rejected, Some(Code::UnknownMediation)));
     }
 
     #[test]

@@ -142,6 +142,7 @@ const DEVICE_FOR_UPDATE: &str =
 const STORED_RESULTS: &str = "SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 AND seq = ANY($2)";
 const SEEN_OP_IDS: &str = "SELECT op_id FROM ops WHERE op_id = ANY($1) AND status <> 'duplicate'";
 const REQUEST_FACTS: &str = "SELECT id, mode, state FROM requests WHERE id = ANY($1)";
+const MEDIATION_OWNERS: &str = "SELECT id, device_id FROM records WHERE kind = 'mediation' AND id = ANY($1)";
 const INSERT_OPS: &str =
     "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
      SELECT $1, u.* , $10, $11 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -183,15 +184,16 @@ async fn begin_lock_and_read(
     checks: &[plan::Check],
 ) -> Result<Option<(Device, Facts)>, StorageError> {
     let all = plan::Needs::superset(ops, checks);
-    let (lock, stored, seen, requests) = tokio::try_join!(
+    let (lock, stored, seen, requests, owners) = tokio::try_join!(
         c.prepare_cached(DEVICE_FOR_UPDATE),
         c.prepare_cached(STORED_RESULTS),
         c.prepare_cached(SEEN_OP_IDS),
         c.prepare_cached(REQUEST_FACTS),
+        c.prepare_cached(MEDIATION_OWNERS),
     )?;
     let no_rows = || async { Ok::<_, tokio_postgres::Error>(Vec::new()) };
     // `biased`: polled — hence sent — in this order: BEGIN, the lock, the reads.
-    let (_, device, stored, seen, requests) = tokio::try_join!(
+    let (_, device, stored, seen, requests, owners) = tokio::try_join!(
         biased;
         async { c.batch_execute("BEGIN").await },
         async { c.query_opt(&lock, &[&device_id]).await },
@@ -199,6 +201,9 @@ async fn begin_lock_and_read(
         async { c.query(&seen, &[&all.op_ids]).await },
         async {
             if all.requests.is_empty() { no_rows().await } else { c.query(&requests, &[&all.requests]).await }
+        },
+        async {
+            if all.mediations.is_empty() { no_rows().await } else { c.query(&owners, &[&all.mediations]).await }
         },
     )?;
     let Some(r) = device else { return Ok(None) };
@@ -226,6 +231,9 @@ async fn begin_lock_and_read(
     for r in requests {
         let (mode, state): (String, String) = (r.get(1), r.get(2));
         facts.requests.insert(r.get(0), RequestFacts { mode: from_name(&mode)?, state: from_name(&state)? });
+    }
+    for r in owners {
+        facts.mediations.insert(r.get(0), r.get(1));
     }
     Ok(Some((device, facts)))
 }

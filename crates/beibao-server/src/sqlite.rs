@@ -448,6 +448,12 @@ fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Res
             facts.requests.insert(id.clone(), RequestFacts { mode: from_name(&mode)?, state: from_name(&state)? });
         }
     }
+    let mut stmt = tx.prepare_cached("SELECT device_id FROM records WHERE kind = 'mediation' AND id = ?1")?;
+    for id in &needs.mediations {
+        if let Some(device) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            facts.mediations.insert(id.clone(), device);
+        }
+    }
     Ok(facts)
 }
 
