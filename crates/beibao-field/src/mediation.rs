@@ -191,6 +191,8 @@ pub struct MediationScreen {
     pub recurrences: Vec<Recurrence>,
     /// The tablet's day (the forms' default dates, and their upper bound).
     pub today: NaiveDate,
+    /// Copies the agreement is printed in (N+1 written, 1 oral).
+    pub copies: usize,
 }
 
 /// The parties' joint 司法确认 application, or the court's ruling on it (the same record).
@@ -265,7 +267,15 @@ impl Session {
             signers.push(SignerLine { signer: who, name: m.name.clone(), signed: signed(who) });
         }
         let issues = if case.status == CaseStatus::Draft { a.issues() } else { vec![] };
-        let followup = rec::followup(self.store.conn(), id)?;
+        // What follows an agreement exists only for a finalized case: a draft's screen (returned
+        // after every edit and signature) reads none of it.
+        let finalized = case.status == CaseStatus::Finalized;
+        let (followup, judicial, recurrences) = if finalized {
+            let conn = self.store.conn();
+            (rec::followup(conn, id)?, rec::judicial_confirmation(conn, id)?, rec::recurrences(conn, id)?)
+        } else {
+            (None, None, Vec::new())
+        };
         let judicial_last_day = confirmable(&case).then(|| judicial_confirmation_deadline(china_date(a.concluded_at)));
         Ok(MediationScreen {
             village_zh: village.map(|v| v.name.zh).unwrap_or_default(),
@@ -273,9 +283,10 @@ impl Session {
             signers,
             followup,
             judicial_last_day,
-            judicial: rec::judicial_confirmation(self.store.conn(), id)?,
-            recurrences: rec::recurrences(self.store.conn(), id)?,
+            judicial,
+            recurrences,
             today: self.today(),
+            copies: a.copies(),
             case,
         })
     }

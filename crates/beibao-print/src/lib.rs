@@ -58,17 +58,6 @@ pub struct AgreementDocument<'a> {
     pub village_name: Option<&'a str>,
 }
 
-impl AgreementDocument<'_> {
-    /// Copies printed: one per party and one to file for a written agreement; the record of an
-    /// oral agreement is filed once.
-    pub fn copies(&self) -> usize {
-        match self.agreement.form {
-            AgreementForm::Written => self.agreement.parties.len() + 1,
-            AgreementForm::Oral => 1,
-        }
-    }
-}
-
 const BODY: f32 = 10.5;
 
 /// The agreement as PDF bytes: every copy's pages, each headed with its copy and the serial.
@@ -102,7 +91,7 @@ pub fn agreement_pdf(doc: &AgreementDocument<'_>, font: &CjkFont) -> Result<Vec<
     }
     document.set_metadata(metadata);
 
-    let copies = doc.copies();
+    let copies = a.copies();
     let archive = match a.kind {
         MediationKind::People => "人民调解委员会存档",
         MediationKind::PublicSecurity => "公安机关存档",
@@ -329,9 +318,9 @@ fn body(flow: &mut Flow<'_>, doc: &AgreementDocument<'_>, serial: &str) -> Resul
             0.0,
         ),
     }
-    if doc.copies() > 1 {
+    if a.copies() > 1 {
         let authority = if people { "人民调解委员会" } else { "公安机关" };
-        let text = format!("　　本协议一式{}份，当事人各执一份，{authority}存档一份。", doc.copies());
+        let text = format!("　　本协议一式{}份，当事人各执一份，{authority}存档一份。", a.copies());
         flow.paragraph("", &text, small, 0.0);
     }
 

@@ -307,50 +307,46 @@ pub fn officer_day(
             }
         }
     }
+    // Finalized agreements, each read once: its performance follow-up, due within the week and
+    // not yet recorded; and (人民调解法 Art.33) the last week of the 30 days in which the parties
+    // may apply for 司法确认 of a written 人民调解 agreement (its effect taken as the day it was
+    // concluded), until an application is recorded.
     let mut stmt = conn.prepare_cached(
-        "SELECT id, agreement FROM mediations m WHERE status = 'finalized'
-         AND NOT EXISTS (SELECT 1 FROM mediation_followups f WHERE f.mediation = m.id)",
+        "SELECT id, agreement,
+                NOT EXISTS (SELECT 1 FROM mediation_followups f WHERE f.mediation = m.id),
+                kind = 'people' AND outcome = 'written_agreement'
+                    AND NOT EXISTS (SELECT 1 FROM judicial_confirmations j WHERE j.mediation = m.id)
+         FROM mediations m WHERE status = 'finalized'",
     )?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, agreement) = row?;
-        let a: beibao_core::mediation::agreement::Agreement = serde_json::from_str(&agreement).map_err(corrupt)?;
-        if let Some(p) = &a.performance
-            && p.deadline <= week
-        {
-            let parties: Vec<&str> = a.parties.iter().map(|p| p.name.as_str()).collect();
-            out.push(DayItem {
-                kind: "follow_up",
-                id,
-                title: format!("{} · {}", parties.join("、"), a.place),
-                household: None,
-                when: p.deadline.to_string(),
-                working_days: Some(working_days_left(calendar, today, p.deadline)),
-            });
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, r.get::<_, bool>(3)?))
+    })?;
+    for row in rows {
+        let (id, agreement, follow_up_open, window_open) = row?;
+        if !follow_up_open && !window_open {
+            continue;
         }
-    }
-    // 人民调解法 Art.33: the parties may apply for 司法确认 within 30 days of the agreement taking
-    // effect (taken as the day it was concluded); the last week of an open window is on the day.
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, agreement FROM mediations m WHERE status = 'finalized' AND kind = 'people'
-         AND outcome = 'written_agreement'
-         AND NOT EXISTS (SELECT 1 FROM judicial_confirmations j WHERE j.mediation = m.id)",
-    )?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, agreement) = row?;
         let a: beibao_core::mediation::agreement::Agreement = serde_json::from_str(&agreement).map_err(corrupt)?;
+        let title = || {
+            let parties: Vec<&str> = a.parties.iter().map(|p| p.name.as_str()).collect();
+            format!("{} · {}", parties.join("、"), a.place)
+        };
+        let item = |kind: &'static str, due: NaiveDate| DayItem {
+            kind,
+            id: id.clone(),
+            title: title(),
+            household: None,
+            when: due.to_string(),
+            working_days: Some(working_days_left(calendar, today, due)),
+        };
+        if let Some(p) = a.performance.as_ref().filter(|p| follow_up_open && p.deadline <= week) {
+            out.push(item("follow_up", p.deadline));
+        }
         let last = beibao_core::mediation::deadlines::judicial_confirmation_deadline(
             beibao_core::calendar::china_date(a.concluded_at),
         );
-        if (today..=week).contains(&last) {
-            let parties: Vec<&str> = a.parties.iter().map(|p| p.name.as_str()).collect();
-            out.push(DayItem {
-                kind: "judicial_window",
-                id,
-                title: format!("{} · {}", parties.join("、"), a.place),
-                household: None,
-                when: last.to_string(),
-                working_days: Some(working_days_left(calendar, today, last)),
-            });
+        if window_open && (today..=week).contains(&last) {
+            out.push(item("judicial_window", last));
         }
     }
     let mut stmt = conn.prepare_cached(

@@ -232,6 +232,21 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// Wait until an input's value is `want` (set by the page itself, e.g. a QR code decoded).
+    pub fn wait_value(&self, id: &str, want: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let value = self.value(id);
+            if value == want {
+                return;
+            }
+            if Instant::now() >= deadline {
+                self.fail(&format!("`{id}` never held `{want}` (holds `{value}`)"));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
     /// How many elements carry the test id.
     pub fn count(&self, id: &str) -> usize {
         let sel = App::sel(id);

@@ -47,4 +47,8 @@ recurrences: Array<Recurrence>,
 /**
  * The tablet's day (the forms' default dates, and their upper bound).
  */
-today: string, };
+today: string, 
+/**
+ * Copies the agreement is printed in (N+1 written, 1 oral).
+ */
+copies: number, };

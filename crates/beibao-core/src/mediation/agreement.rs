@@ -336,6 +336,15 @@ impl Agreement {
         Ok(canonical::sha256_hex(self.canonical_json()?.as_bytes()))
     }
 
+    /// Copies to print: a written agreement one per party plus one for the authority (N+1; 一式三份
+    /// for two parties); the record of an oral agreement is filed once.
+    pub fn copies(&self) -> usize {
+        match self.form {
+            AgreementForm::Written => self.parties.len() + 1,
+            AgreementForm::Oral => 1,
+        }
+    }
+
     /// Every missing or wrong field under the template's rules (empty when complete).
     pub fn issues(&self) -> Vec<FieldIssue> {
         let mut out = Vec::new();
@@ -545,9 +554,9 @@ impl FinalizedAgreement {
         self.agreement.content_hash().is_ok_and(|h| h == self.content_hash)
     }
 
-    /// Copies to print: one per party plus one for the authority (N+1; 一式三份 for two parties).
+    /// Copies to print (see [`Agreement::copies`]).
     pub fn copies(&self) -> usize {
-        self.agreement.parties.len() + 1
+        self.agreement.copies()
     }
 }
 

@@ -323,6 +323,7 @@ fn oral_people_mediation_records_content_without_signatures() {
     a.performance = None;
     a.responsibilities.clear();
     assert_eq!(codes(&a.issues()), vec![], "an oral agreement needs its content, not signatures (Art.28)");
+    assert_eq!(a.copies(), 1, "the record of an oral agreement is filed once, not handed out");
     a.terms.clear();
     assert_eq!(
         codes(&a.issues()),
