@@ -11,13 +11,16 @@ use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::registry::{Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
+use beibao_core::text::LocalText;
 use beibao_server::plan::{BatchError, Check};
+use beibao_server::report::{Aggregate, Level, Period, Scope};
 use beibao_server::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError,
+    Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError,
 };
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
 
 use crate::KillSwitch;
 
@@ -311,6 +314,25 @@ impl Catalogs for Tripwire {
 
     async fn calendar_version(&self) -> Result<Option<String>, StorageError> {
         self.inner.calendar_version().await
+    }
+}
+
+#[async_trait]
+impl Reports for Tripwire {
+    async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
+        self.inner.aggregates(period, level, scope).await
+    }
+
+    async fn weekly(&self, period: Period, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
+        self.inner.weekly(period, scope).await
+    }
+
+    async fn villages_in_scope(&self, level: Level, scope: &Scope) -> Result<Vec<(Option<String>, i64)>, StorageError> {
+        self.inner.villages_in_scope(level, scope).await
+    }
+
+    async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {
+        self.inner.names(level, codes).await
     }
 }
 

@@ -61,7 +61,8 @@ async fn enroll(s: &dyn Storage, device: &str, officer: &str, code: &str) -> Res
 
 async fn push(s: &dyn Storage, batch_id: &str, ops: &[WireOp]) -> Result<Result<Pushed, BatchError>, StorageError> {
     let device = s.device(DEV).await?.expect("enrolled");
-    let checks = beibao_server::plan::check_all(ops, &device, std::slice::from_ref(&fixtures().catalog));
+    let checks =
+        beibao_server::plan::check_all(ops, &device, std::slice::from_ref(&fixtures().catalog), &fixtures().calendar);
     s.push(DEV, batch_id, ops.to_vec(), checks, t0()).await
 }
 
@@ -576,7 +577,12 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
         // lock and the reads are sent) and dropped.
         let batch = [op(2, "op-2", &publicity(2, 20, DEV))];
         let device = s.device(DEV).await.expect("device").expect("enrolled");
-        let checks = beibao_server::plan::check_all(&batch, &device, std::slice::from_ref(&fixtures().catalog));
+        let checks = beibao_server::plan::check_all(
+            &batch,
+            &device,
+            std::slice::from_ref(&fixtures().catalog),
+            &fixtures().calendar,
+        );
         // Another transaction holds the device's row, so the push's BEGIN and lock are sent and
         // it cannot finish (on loopback a free push can complete within a single poll).
         let (blocker, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect by hand");

@@ -78,6 +78,8 @@ fn export(dir: &Path) {
         beibao_server::desk::LoginResponse,
         beibao_server::desk::DeskRequests,
         beibao_server::desk::DeskRequestDetail,
+        beibao_server::report::Report,
+        beibao_server::report::Trend,
         beibao_server::desk::DeskMove,
         beibao_server::desk::DeskMoved,
     );

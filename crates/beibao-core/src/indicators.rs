@@ -10,6 +10,7 @@ use crate::text::LocalText;
 
 /// A count that the store or the server tallies over a period and a scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CountKey {
     /// Distinct households with at least one visit.

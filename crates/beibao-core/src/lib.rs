@@ -34,5 +34,6 @@ pub mod mediation;
 pub mod ops;
 pub mod registry;
 pub mod service_request;
+pub mod tally;
 pub mod text;
 pub mod visit;

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A label in Simplified Chinese (required) and English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct LocalText {
     /// Simplified Chinese (zh-CN), the default language of the app.

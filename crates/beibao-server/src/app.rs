@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
+use beibao_core::calendar::WorkCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::clock::Clock;
@@ -86,6 +87,9 @@ struct Inner {
     catalogs: std::sync::RwLock<Arc<Vec<Catalog>>>,
     limits: Limits,
     buckets: Mutex<crate::buckets::Buckets>,
+    /// The working days a request's on-time count is judged by (the bundled calendar: the one a
+    /// tablet holds until a newer one is published).
+    calendar: Arc<WorkCalendar>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -112,8 +116,11 @@ impl AppState {
             storage.publish_catalog(catalog, clock.now()).await?;
             catalogs.push(catalog.clone());
         }
+        let calendar =
+            beibao_core::bundled::calendar().map_err(|e| StorageError::Db(format!("bundled calendar: {e}")))?;
         Ok(AppState {
             inner: Arc::new(Inner {
+                calendar: Arc::new(calendar),
                 storage,
                 key: SigningKey::from_bytes(&seed),
                 clock,
@@ -146,6 +153,11 @@ impl AppState {
             }
         }
         Ok(self.catalogs().iter().map(|c| c.version.clone()).collect())
+    }
+
+    /// The working-day calendar.
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        Arc::clone(&self.inner.calendar)
     }
 
     /// The storage.
@@ -249,7 +261,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use utoipa_axum::router::OpenApiRouter;
     use utoipa_axum::routes;
 
-    use crate::routes::{blobs, desk, devices, meta, sync};
+    use crate::routes::{blobs, desk, devices, meta, supervisor, sync};
     let api = OpenApiRouter::<AppState>::new()
         .routes(routes!(meta::health))
         .routes(routes!(devices::enroll))
@@ -264,7 +276,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(desk::logout))
         .routes(routes!(desk::list))
         .routes(routes!(desk::detail))
-        .routes(routes!(desk::moves));
+        .routes(routes!(desk::moves))
+        .routes(routes!(supervisor::report))
+        .routes(routes!(supervisor::trend))
+        .routes(routes!(supervisor::export));
     let (router, mut doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(wire::API_PREFIX, api).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

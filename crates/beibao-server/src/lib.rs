@@ -9,15 +9,19 @@
 //! - [`plan`]: every rule of a push, an enrollment, a blob chunk, a desk move — decided once;
 //! - [`storage`]: the storage traits by concern, implemented by [`sqlite`] and [`postgres`],
 //!   whose schemas move forward by numbered [`migrations`];
+//! - [`report`]: the supervisors' periods, levels, scopes and reports from SQL aggregates;
+//! - [`export`]: a report as CSV and XLSX;
 //! - [`admin`]: what the `beibao-server` verbs share with the tests.
 
 pub mod admin;
 pub mod app;
 pub mod buckets;
+pub mod export;
 pub mod http;
 pub mod migrations;
 pub mod plan;
 pub mod postgres;
+pub mod report;
 pub mod routes;
 pub mod sqlite;
 pub mod storage;

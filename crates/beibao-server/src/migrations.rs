@@ -45,6 +45,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0003_assignments.sql"),
         postgres: include_str!("schema/postgres/0003_assignments.sql"),
     },
+    Migration {
+        version: 4,
+        name: "facts",
+        sqlite: include_str!("schema/sqlite/0004_facts.sql"),
+        postgres: include_str!("schema/postgres/0004_facts.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

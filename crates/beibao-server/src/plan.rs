@@ -5,12 +5,15 @@
 use beibao_core::code::Code;
 use std::collections::{HashMap, HashSet};
 
+use beibao_core::activity::RatingSubject;
+use beibao_core::calendar::WorkCalendar;
 use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::ops::{OpKind, OpRecord, Rejection};
 use beibao_core::registry::Officer;
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
+use beibao_core::tally::{self, Fact};
 use beibao_sync::wire::{self, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -33,12 +36,29 @@ pub struct Device {
 }
 
 /// A request as the server holds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestFacts {
     /// Handling mode.
     pub mode: Mode,
     /// Current state.
     pub state: RequestState,
+    /// Service code.
+    pub service: String,
+    /// The day it was accepted (China time).
+    pub accepted_on: NaiveDate,
+    /// The last day it closes on time ([`beibao_core::tally::due_on`]).
+    pub due: Option<NaiveDate>,
+}
+
+/// A mediation as the server holds it, for the records that name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediationFacts {
+    /// The device that pushed it.
+    pub device: String,
+    /// Its village.
+    pub village: String,
+    /// The agreement's performance deadline ([`beibao_core::tally::performance_deadline`]).
+    pub deadline: Option<NaiveDate>,
 }
 
 /// What the storage read before deciding, inside its transaction.
@@ -50,9 +70,8 @@ pub struct Facts {
     pub seen_op_ids: HashSet<String>,
     /// Requests the batch's events refer to.
     pub requests: HashMap<String, RequestFacts>,
-    /// Mediations the batch's follow-ups, 司法确认 and recurrences name: id → the device that
-    /// pushed it.
-    pub mediations: HashMap<String, String>,
+    /// Mediations the batch's follow-ups, 司法确认 and recurrences name.
+    pub mediations: HashMap<String, MediationFacts>,
 }
 
 /// What the storage needs to read for a batch.
@@ -79,8 +98,14 @@ pub enum Effect {
         kind: OpKind,
         /// Record id.
         id: String,
-        /// Village, where the record has one.
+        /// Village, where the record has one (a follow-up's is its mediation's).
         village: Option<String>,
+        /// What it adds to the indicator counts: replaces what an earlier op of the same record
+        /// added.
+        facts: Vec<Fact>,
+        /// For a record without a village of its own (a rating): the record or request whose
+        /// village its facts count in.
+        about: Option<String>,
     },
     /// A new service request.
     Request {
@@ -94,6 +119,14 @@ pub enum Effect {
         state: String,
         /// JSON body.
         body: String,
+        /// The household it was made for (the village its facts count in).
+        household: Option<String>,
+        /// The day it was accepted (China time).
+        accepted_on: NaiveDate,
+        /// The last day it closes on time.
+        due_on: Option<NaiveDate>,
+        /// What it adds to the indicator counts.
+        facts: Vec<Fact>,
     },
     /// A transition of a request: the event is always kept; `new_state` is set when it moved.
     RequestEvent {
@@ -107,6 +140,9 @@ pub enum Effect {
         new_state: Option<String>,
         /// JSON body.
         body: String,
+        /// What the move adds to the indicator counts (closed, on time, delivered), counted in
+        /// the request's village.
+        facts: Vec<Fact>,
     },
 }
 
@@ -193,7 +229,7 @@ impl Needs {
             n.op_ids.push(op.op_id.clone());
             n.seqs.push(op.seq);
             n.requests.extend(request_named(check));
-            n.mediations.extend(check.as_ref().ok().and_then(mediation_of));
+            n.mediations.extend(check.as_ref().ok().and_then(|c| mediation_of(&c.record)));
         }
         n
     }
@@ -201,7 +237,7 @@ impl Needs {
 
 /// The service request an op creates or moves.
 fn request_named(check: &Check) -> Option<String> {
-    match check {
+    match check.as_ref().map(|c| &c.record) {
         Ok(OpRecord::RequestEvent(e)) => Some(e.request.to_string()),
         Ok(OpRecord::ServiceRequest(r)) => Some(r.id.to_string()),
         _ => None,
@@ -237,7 +273,7 @@ pub fn needs(ops: &[WireOp], checks: &[Check], last_seq: i64) -> Result<Needs, B
             n.seqs.push(op.seq);
         } else {
             n.requests.extend(request_named(check));
-            n.mediations.extend(check.as_ref().ok().and_then(mediation_of));
+            n.mediations.extend(check.as_ref().ok().and_then(|c| mediation_of(&c.record)));
         }
     }
     Ok(n)
@@ -297,7 +333,7 @@ pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) 
         match check
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|rec| effects(op, rec, &device.id, &mut requests, &mut mediations))
+            .and_then(|c| effects(op, c, &device.id, &mut requests, &mut mediations))
         {
             Ok(effects) => d.effects = effects,
             Err(r) => d.result = reject(op, r),
@@ -309,7 +345,17 @@ pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) 
 
 /// The stateless verdict on one op, made before the transaction (in parallel across requests):
 /// its parsed record, or why it is refused.
-pub type Check = Result<OpRecord, Rejection>;
+pub type Check = Result<Checked, Rejection>;
+
+/// An op that passed its stateless checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    /// The parsed record.
+    pub record: OpRecord,
+    /// For a service request: the last day it closes on time, by the newest catalog that knows
+    /// the service and the working-day calendar.
+    pub due: Option<NaiveDate>,
+}
 
 /// Check one op on its own: size, payload hash, kind, shape, author = this device, the record's
 /// rules, and a finalized agreement's signature against the device's enrolled key.
@@ -318,7 +364,7 @@ pub type Check = Result<OpRecord, Rejection>;
 /// it, or an earlier one does: a tablet offline for days handles services under the catalog it
 /// holds, and work done at a villager's door under a version since replaced is not refused for
 /// it. The refusal given is the newest catalog's.
-pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog]) -> Check {
+pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog], calendar: &WorkCalendar) -> Check {
     if op.payload.get().len() > wire::MAX_OP_BYTES {
         return Err(Rejection::new(Code::OpTooLarge, format!("payload over {} bytes", wire::MAX_OP_BYTES)));
     }
@@ -359,54 +405,104 @@ pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog]) -> Check {
         wire::verify(&device.public_key, &wire::agreement_message(hash), sig)
             .map_err(|e| Rejection::new(Code::BadAgreementSignature, e))?;
     }
-    Ok(rec)
+    let due = match &rec {
+        OpRecord::ServiceRequest(r) => catalogs.iter().rev().find_map(|c| tally::due_on(r, c, calendar)),
+        _ => None,
+    };
+    Ok(Checked { record: rec, due })
 }
 
 /// [`check_op`] for every op of a batch.
-pub fn check_all(ops: &[WireOp], device: &Device, catalogs: &[Catalog]) -> Vec<Check> {
-    ops.iter().map(|op| check_op(op, device, catalogs)).collect()
+pub fn check_all(ops: &[WireOp], device: &Device, catalogs: &[Catalog], calendar: &WorkCalendar) -> Vec<Check> {
+    ops.iter().map(|op| check_op(op, device, catalogs, calendar)).collect()
 }
 
-/// The effects of a checked record, given the requests as they stand (earlier ops of the batch
-/// included).
+/// The effects of a checked record, given the requests and mediations as they stand (earlier ops
+/// of the batch included).
 fn effects(
     op: &WireOp,
-    rec: &OpRecord,
+    checked: &Checked,
     device: &str,
     requests: &mut HashMap<String, RequestFacts>,
-    mediations: &mut HashMap<String, String>,
+    mediations: &mut HashMap<String, MediationFacts>,
 ) -> Result<Vec<Effect>, Rejection> {
+    let rec = &checked.record;
     // A follow-up, a 司法确认 or a recurrence is about a mediation this device pushed (earlier, or
     // earlier in this batch): no device writes about another officer's case.
-    if let Some(id) = mediation_of(rec)
-        && mediations.get(&id).is_none_or(|owner| owner != device)
-    {
-        return Err(Rejection::new(Code::UnknownMediation, format!("no mediation {id} of this device")));
-    }
+    let named = match mediation_of(rec) {
+        Some(id) => match mediations.get(&id) {
+            Some(m) if m.device == device => Some(m.clone()),
+            _ => return Err(Rejection::new(Code::UnknownMediation, format!("no mediation {id} of this device"))),
+        },
+        None => None,
+    };
     let kind = rec.kind();
-    let record =
-        |village: Option<&str>| Effect::Record { kind, id: rec.id().to_string(), village: village.map(str::to_owned) };
+    let record = |village: Option<&str>, facts: Vec<Fact>| Effect::Record {
+        kind,
+        id: rec.id().to_string(),
+        village: village.map(str::to_owned),
+        facts,
+        about: match rec {
+            OpRecord::Rating(r) => Some(match r.subject {
+                RatingSubject::Visit(id) | RatingSubject::ServiceRequest(id) | RatingSubject::Mediation(id) => {
+                    id.to_string()
+                }
+            }),
+            _ => None,
+        },
+    };
+    let facts = tally::of_record(rec);
     Ok(match rec {
-        OpRecord::Visit(v) => vec![record(Some(&v.visit.village))],
-        OpRecord::Publicity(p) => vec![record(Some(&p.village))],
-        OpRecord::Hazard(h) => vec![record(Some(&h.village))],
-        OpRecord::JudicialConfirmation(j) => vec![record(Some(&j.village))],
-        OpRecord::Recurrence(r) => vec![record(Some(&r.village))],
-        OpRecord::RegistryProposal(p) => vec![record(Some(&p.village))],
-        OpRecord::ClueReport(c) => vec![record(Some(&c.village))],
-        OpRecord::MediationFollowup(_) | OpRecord::Rating(_) => vec![record(None)],
+        OpRecord::Visit(v) => vec![record(Some(&v.visit.village), facts)],
+        OpRecord::Publicity(p) => vec![record(Some(&p.village), facts)],
+        OpRecord::Hazard(h) => vec![record(Some(&h.village), facts)],
+        OpRecord::JudicialConfirmation(j) => vec![record(Some(&j.village), facts)],
+        OpRecord::Recurrence(r) => vec![record(Some(&r.village), facts)],
+        OpRecord::RegistryProposal(p) => vec![record(Some(&p.village), facts)],
+        OpRecord::ClueReport(c) => vec![record(Some(&c.village), facts)],
+        OpRecord::Rating(_) => vec![record(None, facts)],
+        OpRecord::MediationFollowup(f) => {
+            let m = named.as_ref();
+            vec![record(m.map(|m| m.village.as_str()), tally::of_followup(f, m.and_then(|m| m.deadline)))]
+        }
         OpRecord::Mediation(c) => {
-            mediations.insert(c.id.to_string(), device.to_owned());
-            vec![record(Some(&c.village))]
+            mediations.insert(
+                c.id.to_string(),
+                MediationFacts {
+                    device: device.to_owned(),
+                    village: c.village.clone(),
+                    deadline: tally::performance_deadline(c),
+                },
+            );
+            vec![record(Some(&c.village), facts)]
         }
         OpRecord::ServiceRequest(r) => {
             let id = r.id.to_string();
             if requests.contains_key(&id) {
                 return Err(Rejection::new(Code::RequestExists, format!("request {id} already exists")));
             }
-            requests.insert(id.clone(), RequestFacts { mode: r.mode, state: r.state });
+            requests.insert(
+                id.clone(),
+                RequestFacts {
+                    mode: r.mode,
+                    state: r.state,
+                    service: r.service.clone(),
+                    accepted_on: beibao_core::calendar::china_date(r.accepted_at),
+                    due: checked.due,
+                },
+            );
             let body = op.payload.get().to_owned();
-            vec![Effect::Request { id, service: r.service.clone(), mode: name(r.mode), state: name(r.state), body }]
+            vec![Effect::Request {
+                id,
+                service: r.service.clone(),
+                mode: name(r.mode),
+                state: name(r.state),
+                body,
+                household: r.household.clone(),
+                accepted_on: beibao_core::calendar::china_date(r.accepted_at),
+                due_on: checked.due,
+                facts: tally::of_request(r, checked.due),
+            }]
         }
         OpRecord::RequestEvent(e) => {
             let id = e.request.to_string();
@@ -418,9 +514,26 @@ fn effects(
                 facts.state = to;
             }
             let body = op.payload.get().to_owned();
-            vec![Effect::RequestEvent { id: e.id.to_string(), request: id, outcome, new_state: moved.map(name), body }]
+            vec![Effect::RequestEvent {
+                id: e.id.to_string(),
+                request: id,
+                outcome,
+                new_state: moved.map(name),
+                body,
+                facts: moved.map(|to| move_facts(to, e.at, facts)).unwrap_or_default(),
+            }]
         }
     })
+}
+
+/// What a request's move to `to` at `at` adds to the counts, from a tablet or the desk alike.
+pub fn move_facts(to: RequestState, at: DateTime<Utc>, r: &RequestFacts) -> Vec<Fact> {
+    match to {
+        RequestState::Closed => tally::of_close(at, r.due),
+        RequestState::CompletedOnSite => tally::of_completion(&r.service, r.accepted_on, at, r.due),
+        RequestState::Delivered => tally::of_delivery(at),
+        _ => Vec::new(),
+    }
 }
 
 // --- enrollment, blob chunks, desk moves, officers: decided here, read and written by a backend ---
@@ -532,19 +645,21 @@ pub struct DeskWrite {
     pub event_body: String,
     /// The pull change for the request's officer, when it moved.
     pub change: Option<wire::RequestStateChange>,
+    /// What the move adds to the indicator counts.
+    pub facts: Vec<Fact>,
     /// The audit entry's subject.
     pub audit_subject: String,
 }
 
-/// Decide a desk move of request `id` (in `mode`, now `current`) by `by`.
+/// Decide a desk move of request `id` (as the server holds it) by `by`.
 pub fn desk_move(
     id: &str,
-    mode: Mode,
-    current: RequestState,
+    request: &RequestFacts,
     t: &Transition,
     by: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> DeskWrite {
+    let (mode, current) = (request.mode, request.state);
     let outcome = merge(mode, current, t);
     let (stored, new_state) = merge_outcome(mode, current, t);
     let change = new_state.map(|to| wire::RequestStateChange {
@@ -560,6 +675,7 @@ pub fn desk_move(
         stored,
         new_state,
         event_body: serde_json::to_string(t).unwrap_or_default(),
+        facts: new_state.map(|to| move_facts(to, now, request)).unwrap_or_default(),
         change,
     }
 }
@@ -662,13 +778,16 @@ mod tests {
         };
         let (mine, theirs, nowhere) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2), uuid::Uuid::from_u128(3));
         let followup = |mediation: uuid::Uuid, n: u128| {
-            Ok(OpRecord::MediationFollowup(Box::new(Followup {
-                id: uuid::Uuid::from_u128(100 + n),
-                mediation,
-                performed: true,
-                checked_on: at(1).date_naive(),
-                note: String::new(),
-            })))
+            Ok(Checked {
+                record: OpRecord::MediationFollowup(Box::new(Followup {
+                    id: uuid::Uuid::from_u128(100 + n),
+                    mediation,
+                    performed: true,
+                    checked_on: at(1).date_naive(),
+                    note: String::new(),
+                })),
+                due: None,
+            })
         };
         let ops: Vec<WireOp> = (1..=3)
             .map(|seq| WireOp::new(seq, &format!("op-{seq}"), "mediation_followup", &"0".repeat(64), "{}").expect("op"))
@@ -681,10 +800,32 @@ mod tests {
             "read before deciding"
         );
         let mut facts = Facts::default();
-        facts.mediations.insert(mine.to_string(), "dev-b".into());
-        facts.mediations.insert(theirs.to_string(), "dev-a".into());
+        let deadline = at(1).date_naive();
+        let case = |device: &str| MediationFacts {
+            device: device.into(),
+            village: "370406102001".into(),
+            deadline: Some(deadline),
+        };
+        facts.mediations.insert(mine.to_string(), case("dev-b"));
+        facts.mediations.insert(theirs.to_string(), case("dev-a"));
         let d = decide(&ops, &checks, &device, &facts);
         assert_eq!((d[0].result.status, d[0].result.code), (OpStatus::Applied, None));
+        // The follow-up counts its agreement as performed once, on the deadline, in its village.
+        match &d[0].effects[..] {
+            [Effect::Record { village, facts, .. }] => {
+                assert_eq!(village.as_deref(), Some("370406102001"));
+                assert_eq!(
+                    facts[..],
+                    [Fact {
+                        key: beibao_core::indicators::CountKey::AgreementsPerformed,
+                        day: deadline,
+                        value: 1,
+                        subject: Some(mine.to_string()),
+                    }]
+                );
+            }
+            other => panic!("one record, got {other:?}"),
+        }
         assert_eq!((d[1].result.status, d[1].result.code), (OpStatus::Rejected, Some(Code::UnknownMediation)));
         assert_eq!((d[2].result.status, d[2].result.code), (OpStatus::Rejected, Some(Code::UnknownMediation)));
     }
@@ -726,17 +867,22 @@ mod tests {
         assert_eq!(blob_chunk(Some(whole), 10, 0, 10).expect("whole"), Chunk::Whole(whole));
     }
 
+    /// A carried-back ID card application as the server holds it.
+    fn held(state: RequestState, due: Option<NaiveDate>) -> RequestFacts {
+        RequestFacts { mode: Mode::CarryBack, state, service: "HZ01".into(), accepted_on: at(0).date_naive(), due }
+    }
+
     #[test]
     fn a_desk_move_writes_its_event_always_and_a_change_only_when_the_request_moved() {
         let step = |from, to| Transition { from, to, reason: None, recipient_signature: None };
         let w = desk_move(
             "r1",
-            Mode::CarryBack,
-            RequestState::CarriedBack,
+            &held(RequestState::CarriedBack, None),
             &step(RequestState::CarriedBack, RequestState::Submitted),
             "desk:d",
             chrono::DateTime::UNIX_EPOCH,
         );
+        assert!(w.facts.is_empty(), "a step that closes nothing counts nothing");
         assert_eq!(w.outcome, MergeOutcome::Apply { to: RequestState::Submitted });
         assert_eq!((w.stored.as_str(), w.audit_subject.as_str()), ("applied", "r1 applied"));
         let change = w.change.expect("a change for the officer");
@@ -746,8 +892,7 @@ mod tests {
         );
         let again = desk_move(
             "r1",
-            Mode::CarryBack,
-            RequestState::Submitted,
+            &held(RequestState::Submitted, None),
             &step(RequestState::CarriedBack, RequestState::Submitted),
             "desk:d",
             chrono::DateTime::UNIX_EPOCH,
@@ -755,8 +900,7 @@ mod tests {
         assert_eq!((again.outcome, again.new_state, again.change), (MergeOutcome::AlreadyThere, None, None));
         let jump = desk_move(
             "r1",
-            Mode::CarryBack,
-            RequestState::Submitted,
+            &held(RequestState::Submitted, None),
             &step(RequestState::Made, RequestState::CarriedBack),
             "d",
             chrono::DateTime::UNIX_EPOCH,
@@ -764,5 +908,32 @@ mod tests {
         assert!(matches!(jump.outcome, MergeOutcome::Conflict { .. }) && jump.stored.starts_with("conflict:"));
         assert!(jump.change.is_none() && jump.new_state.is_none());
         assert!(!jump.event_body.is_empty(), "the conflict is kept with its transition");
+    }
+
+    /// The desk closing a request counts it closed on the day it did, and on time when that day
+    /// is not past the request's due day.
+    #[test]
+    fn a_desk_close_counts_closed_and_on_time_by_the_due_day() {
+        use beibao_core::indicators::CountKey;
+        let step = Transition {
+            from: RequestState::Delivered,
+            to: RequestState::Closed,
+            reason: None,
+            recipient_signature: None,
+        };
+        let close =
+            |due: Option<NaiveDate>| desk_move("r1", &held(RequestState::Delivered, due), &step, "desk:d", at(1)).facts;
+        let today = beibao_core::calendar::china_date(at(1));
+        let keys = |f: Vec<Fact>| f.into_iter().map(|f| (f.key, f.day)).collect::<Vec<_>>();
+        assert_eq!(
+            keys(close(Some(today))),
+            [(CountKey::ServicesClosed, today), (CountKey::ServicesClosedOnTime, today)]
+        );
+        assert_eq!(keys(close(today.pred_opt())), [(CountKey::ServicesClosed, today)]);
+        assert_eq!(
+            keys(close(None)),
+            [(CountKey::ServicesClosed, today)],
+            "a service no catalog knows is never on time"
+        );
     }
 }

@@ -12,21 +12,25 @@ use beibao_core::calendar::PublishedCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
+use beibao_core::ops::MediationCase;
 use beibao_core::registry::{Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
+use beibao_core::tally::{self, Fact};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 use crate::migrations;
-use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
+use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
+use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, place_changes,
-    registry_rows, stored_code, to_body,
+    Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
+    place_changes, registry_rows, stored_code, to_body,
 };
+use beibao_core::text::LocalText;
 
 /// The advisory lock taken by every writer of `changes`.
 const CHANGES_LOCK: i64 = 0x6265_6962_616f;
@@ -141,8 +145,40 @@ const DEVICE_FOR_UPDATE: &str =
     "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE";
 const STORED_RESULTS: &str = "SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 AND seq = ANY($2)";
 const SEEN_OP_IDS: &str = "SELECT op_id FROM ops WHERE op_id = ANY($1) AND status <> 'duplicate'";
-const REQUEST_FACTS: &str = "SELECT id, mode, state FROM requests WHERE id = ANY($1)";
-const MEDIATION_OWNERS: &str = "SELECT id, device_id FROM records WHERE kind = 'mediation' AND id = ANY($1)";
+const REQUEST_FACTS: &str =
+    "SELECT id, mode, state, service, accepted_on, due_on, officer_id, village FROM requests WHERE id = ANY($1)";
+
+/// A row of [`REQUEST_FACTS`] (or the same columns): the request as the rules read it, with
+/// its officer and village.
+fn request_facts(r: &tokio_postgres::Row) -> Result<(RequestFacts, String, Option<String>), StorageError> {
+    let (mode, state): (String, String) = (r.get(1), r.get(2));
+    let accepted_on: Option<NaiveDate> = r.get(4);
+    let held = RequestFacts {
+        mode: from_name(&mode)?,
+        state: from_name(&state)?,
+        service: r.get(3),
+        accepted_on: accepted_on.ok_or_else(|| StorageError::Db("a request without accepted_on".into()))?,
+        due: r.get(5),
+    };
+    Ok((held, r.get(6), r.get(7)))
+}
+/// A named mediation's owner and village, and the payload it was recorded with (its deadline).
+const MEDIATION_OWNERS: &str = "SELECT r.id, r.device_id, r.village, o.payload FROM records r
+     JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq WHERE r.kind = 'mediation' AND r.id = ANY($1)";
+/// Drop what records recorded again added to the counts.
+const DROP_FACTS: &str = "DELETE FROM facts WHERE source = ANY($1)";
+/// Facts in bulk; the village is the one given, or a request's household's, or that of the
+/// record or request the facts are about (a request's move, a rating).
+const INSERT_FACTS: &str = "INSERT INTO facts (source, key, day, week, station, town, village, officer, subject, value)
+     SELECT u.source, u.key, u.day, u.week, coalesce((SELECT station FROM officers WHERE id = u.officer), ''),
+            left(v.village, 9), v.village, u.officer, u.subject, u.value
+     FROM UNNEST($1::text[], $2::text[], $3::date[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
+                 $9::text[], $10::bigint[])
+          AS u(source, key, day, week, officer, village, household, about, subject, value)
+     CROSS JOIN LATERAL (SELECT coalesce(u.village,
+            (SELECT parent FROM places WHERE kind = 'household' AND code = u.household),
+            (SELECT village FROM requests WHERE id = u.about),
+            (SELECT village FROM records WHERE id = u.about AND village IS NOT NULL LIMIT 1)) AS village) v";
 const INSERT_OPS: &str =
     "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
      SELECT $1, u.* , $10, $11 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -165,8 +201,10 @@ ALTER TABLE records ALTER COLUMN seq SET NOT NULL;
 ALTER TABLE records DROP COLUMN body;
 ";
 const INSERT_REQUEST: &str =
-    "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)";
+    "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at, updated_at, due_on,
+                           village, accepted_on)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, (SELECT parent FROM places WHERE kind = 'household' AND code = $10),
+             $11)";
 const INSERT_REQUEST_EVENT: &str = "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const MOVE_REQUEST: &str = "UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1";
@@ -229,11 +267,19 @@ async fn begin_lock_and_read(
         facts.seen_op_ids.insert(r.get(0));
     }
     for r in requests {
-        let (mode, state): (String, String) = (r.get(1), r.get(2));
-        facts.requests.insert(r.get(0), RequestFacts { mode: from_name(&mode)?, state: from_name(&state)? });
+        facts.requests.insert(r.get(0), request_facts(&r)?.0);
     }
     for r in owners {
-        facts.mediations.insert(r.get(0), r.get(1));
+        let case: MediationCase = crate::storage::from_body("mediation", r.get(3))?;
+        let village: Option<String> = r.get(2);
+        facts.mediations.insert(
+            r.get(0),
+            MediationFacts {
+                device: r.get(1),
+                village: village.unwrap_or_else(|| case.village.clone()),
+                deadline: tally::performance_deadline(&case),
+            },
+        );
     }
     Ok(Some((device, facts)))
 }
@@ -264,7 +310,7 @@ async fn write_and_commit(
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     for d in &fresh {
         for e in &d.effects {
-            if let Effect::Record { kind, id, village } = e {
+            if let Effect::Record { kind, id, village, .. } = e {
                 let key = (kind.as_str(), id.as_str());
                 let row = (kind.as_str(), id.as_str(), village.as_deref(), d.seq);
                 match index.get(&key) {
@@ -281,11 +327,14 @@ async fn write_and_commit(
     let r_ids: Vec<&str> = records.iter().map(|r| r.1).collect();
     let r_villages: Vec<Option<&str>> = records.iter().map(|r| r.2).collect();
     let r_seqs: Vec<i64> = records.iter().map(|r| r.3).collect();
+    let facts = FactRows::of(device, &fresh);
     let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
-    let (insert_ops, upsert_records, move_last_seq) = tokio::try_join!(
+    let (insert_ops, upsert_records, move_last_seq, drop_facts, insert_facts) = tokio::try_join!(
         c.prepare_cached(INSERT_OPS),
         c.prepare_cached(UPSERT_RECORDS),
         c.prepare_cached(MOVE_LAST_SEQ),
+        c.prepare_cached(DROP_FACTS),
+        c.prepare_cached(INSERT_FACTS),
     )?;
     let none = || async { Ok::<u64, tokio_postgres::Error>(0) };
     let in_order = fresh.iter().any(|d| d.effects.iter().any(|e| !matches!(e, Effect::Record { .. })));
@@ -312,6 +361,19 @@ async fn write_and_commit(
             .await
         },
         async { c.execute(&move_last_seq, &[&device.id, &last]).await },
+        async {
+            if facts.replaced.is_empty() {
+                return none().await;
+            }
+            c.execute(&drop_facts, &[&facts.replaced]).await
+        },
+        async {
+            // With requests in the batch the facts go in after them (a request's village).
+            if in_order || facts.source.is_empty() {
+                return none().await;
+            }
+            facts.insert(c, &insert_facts).await
+        },
         async { if in_order { Ok(()) } else { c.batch_execute("COMMIT").await } },
     )?;
     if !in_order {
@@ -321,11 +383,27 @@ async fn write_and_commit(
         for e in &d.effects {
             match e {
                 Effect::Record { .. } => {}
-                Effect::Request { id, service, mode, state, body } => {
+                Effect::Request { id, service, mode, state, body, household, accepted_on, due_on, .. } => {
                     let st = c.prepare_cached(INSERT_REQUEST).await?;
-                    c.execute(&st, &[id, &device.id, &device.officer_id, service, mode, state, body, &now]).await?;
+                    c.execute(
+                        &st,
+                        &[
+                            id,
+                            &device.id,
+                            &device.officer_id,
+                            service,
+                            mode,
+                            state,
+                            body,
+                            &now,
+                            due_on,
+                            household,
+                            accepted_on,
+                        ],
+                    )
+                    .await?;
                 }
-                Effect::RequestEvent { id, request, outcome, new_state, body } => {
+                Effect::RequestEvent { id, request, outcome, new_state, body, .. } => {
                     let st = c.prepare_cached(INSERT_REQUEST_EVENT).await?;
                     c.execute(&st, &[id, request, outcome, new_state, &device.id, body, &now]).await?;
                     if let Some(state) = new_state {
@@ -336,8 +414,100 @@ async fn write_and_commit(
             }
         }
     }
+    if !facts.source.is_empty() {
+        facts.insert(c, &insert_facts).await?;
+    }
     c.batch_execute("COMMIT").await?;
     Ok(())
+}
+
+/// A batch's facts as the columns of [`INSERT_FACTS`], and the sources whose earlier facts
+/// they replace. A record named twice in one batch (a hazard and its fix) keeps its last facts.
+#[derive(Default)]
+struct FactRows {
+    replaced: Vec<String>,
+    source: Vec<String>,
+    key: Vec<String>,
+    day: Vec<NaiveDate>,
+    week: Vec<NaiveDate>,
+    officer: Vec<String>,
+    village: Vec<Option<String>>,
+    household: Vec<Option<String>>,
+    about: Vec<Option<String>>,
+    subject: Vec<Option<String>>,
+    value: Vec<i64>,
+}
+
+impl FactRows {
+    fn of(device: &Device, fresh: &[&Decision]) -> FactRows {
+        // (source, village, household, about, facts), the last of each replaced source kept.
+        type Group<'a> = (String, Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a [Fact]);
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        let mut last: HashMap<String, usize> = HashMap::new();
+        let mut rows = FactRows::default();
+        for d in fresh {
+            for e in &d.effects {
+                let (source, village, household, about, facts, replace) = match e {
+                    Effect::Record { kind, id, village, facts, about } => {
+                        (format!("{}:{id}", kind.as_str()), village.as_deref(), None, about.as_deref(), facts, true)
+                    }
+                    Effect::Request { id, household, facts, .. } => {
+                        (format!("service_request:{id}"), None, household.as_deref(), None, facts, true)
+                    }
+                    Effect::RequestEvent { id, request, facts, .. } => {
+                        (format!("request_event:{id}"), None, None, Some(request.as_str()), facts, false)
+                    }
+                };
+                if replace {
+                    if let Some(&i) = last.get(&source) {
+                        groups[i].4 = &[];
+                    } else {
+                        rows.replaced.push(source.clone());
+                    }
+                    last.insert(source.clone(), groups.len());
+                }
+                groups.push((source, village, household, about, facts));
+            }
+        }
+        for (source, village, household, about, facts) in groups {
+            for f in facts {
+                rows.source.push(source.clone());
+                rows.key.push(name(f.key));
+                rows.day.push(f.day);
+                rows.week.push(crate::report::week_of(f.day));
+                rows.officer.push(device.officer_id.clone());
+                rows.village.push(village.map(str::to_owned));
+                rows.household.push(household.map(str::to_owned));
+                rows.about.push(about.map(str::to_owned));
+                rows.subject.push(f.subject.clone());
+                rows.value.push(f.value);
+            }
+        }
+        rows
+    }
+
+    async fn insert(
+        &self,
+        c: &impl GenericClient,
+        st: &tokio_postgres::Statement,
+    ) -> Result<u64, tokio_postgres::Error> {
+        c.execute(
+            st,
+            &[
+                &self.source,
+                &self.key,
+                &self.day,
+                &self.week,
+                &self.officer,
+                &self.village,
+                &self.household,
+                &self.about,
+                &self.subject,
+                &self.value,
+            ],
+        )
+        .await
+    }
 }
 
 async fn blob_row(c: &impl GenericClient, sha: &str) -> Result<Option<BlobRow>, StorageError> {
@@ -625,6 +795,15 @@ impl Roster for Postgres {
         }
         for o in &registry.officers {
             tx.execute(UPSERT_OFFICER, &[&o.id, &o.station, &to_body(o)?, &now]).await?;
+        }
+        for (code, station, body) in &rows.towns {
+            tx.execute(
+                "INSERT INTO towns (code, station, body, updated_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (code) DO UPDATE SET station = excluded.station, body = excluded.body,
+                 updated_at = excluded.updated_at",
+                &[code, station, body, &now],
+            )
+            .await?;
         }
         for (kind, code, parent, body) in &rows.places {
             tx.execute(
@@ -1010,13 +1189,34 @@ impl Desk for Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let row = tx
-            .query_opt("SELECT mode, state, officer_id FROM requests WHERE id = $1 FOR UPDATE", &[&request_id])
+            .query_opt(
+                "SELECT id, mode, state, service, accepted_on, due_on, officer_id, village FROM requests
+                 WHERE id = $1 FOR UPDATE",
+                &[&request_id],
+            )
             .await?;
         let Some(row) = row else {
             return Err(StorageError::refused(Code::NotFound, format!("no request {request_id}")));
         };
-        let (mode, state, officer): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-        let w = plan::desk_move(request_id, from_name(&mode)?, from_name(&state)?, transition, by, now);
+        let (held, officer, village) = request_facts(&row)?;
+        let w = plan::desk_move(request_id, &held, transition, by, now);
+        if !w.facts.is_empty() {
+            let mut rows = FactRows::default();
+            for f in &w.facts {
+                rows.source.push(format!("request_event:{event_id}"));
+                rows.key.push(name(f.key));
+                rows.day.push(f.day);
+                rows.week.push(crate::report::week_of(f.day));
+                rows.officer.push(officer.clone());
+                rows.village.push(village.clone());
+                rows.household.push(None);
+                rows.about.push(None);
+                rows.subject.push(f.subject.clone());
+                rows.value.push(f.value);
+            }
+            let st = tx.prepare_cached(INSERT_FACTS).await?;
+            rows.insert(&tx, &st).await?;
+        }
         tx.execute(
             "INSERT INTO request_events (id, request, outcome, new_state, by, body, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[&event_id, &request_id, &w.stored, &w.new_state.map(name), &by, &w.event_body, &now],
@@ -1192,6 +1392,105 @@ impl Catalogs for Postgres {
             .iter()
             .map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
             .collect()
+    }
+}
+
+/// Bind a period and a scope's values (`$1`, `$2`, then the scope's).
+fn period_params<'a>(
+    from: &'a NaiveDate,
+    to: &'a NaiveDate,
+    values: &'a [String],
+) -> Vec<&'a (dyn tokio_postgres::types::ToSql + Sync)> {
+    let mut p: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![from, to];
+    p.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
+    p
+}
+
+#[async_trait]
+impl Reports for Postgres {
+    async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
+        let c = self.client().await?;
+        let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
+        let mut out = Vec::new();
+        for group in [Some(level.column()), None] {
+            let col = group.unwrap_or("NULL::text");
+            let sql = format!(
+                "SELECT {col}, key, ({agg})::bigint FROM facts WHERE day >= $1 AND day <= $2{filter} GROUP BY {col}, key",
+                agg = report::AGGREGATE_SQL
+            );
+            let st = c.prepare_cached(&sql).await?;
+            for r in c.query(&st, &period_params(&period.from, &period.to, &values)).await? {
+                let key: String = r.get(1);
+                out.push(Aggregate {
+                    group: if group.is_some() { r.get(0) } else { Some(report::TOTAL.to_owned()) },
+                    week: None,
+                    key: from_name(&key)?,
+                    value: r.get(2),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn weekly(&self, period: Period, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
+        let c = self.client().await?;
+        let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
+        let sql = format!(
+            "SELECT week, key, ({agg})::bigint FROM facts WHERE day >= $1 AND day <= $2{filter} GROUP BY week, key",
+            agg = report::AGGREGATE_SQL
+        );
+        let st = c.prepare_cached(&sql).await?;
+        let mut out = Vec::new();
+        for r in c.query(&st, &period_params(&period.from, &period.to, &values)).await? {
+            let key: String = r.get(1);
+            out.push(Aggregate { group: None, week: Some(r.get(0)), key: from_name(&key)?, value: r.get(2) });
+        }
+        Ok(out)
+    }
+
+    async fn villages_in_scope(&self, level: Level, scope: &Scope) -> Result<Vec<(Option<String>, i64)>, StorageError> {
+        let c = self.client().await?;
+        let (filter, values) =
+            report::scope_filter(scope, 1, true, ["o.station", "left(a.target, 9)", "a.target", "a.officer"]);
+        let group = match level {
+            Level::Station => "o.station",
+            Level::Town => "left(a.target, 9)",
+            Level::Village => "a.target",
+            Level::Officer => "a.officer",
+        };
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        let mut out = Vec::new();
+        for (col, total) in [(group, false), ("NULL::text", true)] {
+            let sql = format!(
+                "SELECT {col}, count(DISTINCT a.target) FROM assignments a JOIN officers o ON o.id = a.officer
+                 WHERE a.kind = 'village'{filter} GROUP BY {col}"
+            );
+            let st = c.prepare_cached(&sql).await?;
+            for r in c.query(&st, &params).await? {
+                let g: Option<String> = r.get(0);
+                out.push((if total { Some(report::TOTAL.to_owned()) } else { g }, r.get(1)));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {
+        let c = self.client().await?;
+        let sql = match level {
+            Level::Station => "SELECT code, body FROM stations WHERE code = ANY($1)",
+            Level::Town => "SELECT code, body FROM towns WHERE code = ANY($1)",
+            Level::Village => "SELECT code, body FROM places WHERE kind = 'village' AND code = ANY($1)",
+            Level::Officer => "SELECT id, body FROM officers WHERE id = ANY($1)",
+        };
+        let mut out = HashMap::new();
+        for r in c.query(sql, &[&codes]).await? {
+            let (code, body): (String, String) = (r.get(0), r.get(1));
+            if let Some(name) = crate::storage::group_name(level, &body) {
+                out.insert(code, name);
+            }
+        }
+        Ok(out)
     }
 }
 

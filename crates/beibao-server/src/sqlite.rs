@@ -12,19 +12,23 @@ use beibao_core::calendar::PublishedCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
+use beibao_core::ops::MediationCase;
 use beibao_core::registry::{Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
+use beibao_core::tally::{self, Fact};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::migrations;
-use crate::plan::{self, BatchError, Decision, Effect, Facts, RequestFacts};
+use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
+use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, RequestRow, Roster, Storage, StorageError, from_body, place_changes,
-    registry_rows, stored_code, to_body,
+    Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
+    place_changes, registry_rows, stored_code, to_body,
 };
+use beibao_core::text::LocalText;
 
 /// SQLite storage: one writer thread that owns the writer connection and commits in groups, and a
 /// few reader connections so that reads (token and device lookups of every request, pulls) never
@@ -371,7 +375,7 @@ fn write_decisions(
         ])?;
         for e in &d.effects {
             match e {
-                Effect::Record { kind, id, village } => {
+                Effect::Record { kind, id, village, facts, about } => {
                     tx.prepare_cached(
                         "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -387,15 +391,37 @@ fn write_decisions(
                         village,
                         at
                     ])?;
+                    let source = format!("{}:{id}", kind.as_str());
+                    let village = match (village, about) {
+                        (None, Some(about)) => village_about(tx, about)?,
+                        _ => village.clone(),
+                    };
+                    write_facts(tx, &source, &device.officer_id, village.as_deref(), facts, true)?;
                 }
-                Effect::Request { id, service, mode, state, body } => {
+                Effect::Request { id, service, mode, state, body, household, accepted_on, due_on, facts } => {
+                    let village = household_village(tx, household.as_deref())?;
                     tx.prepare_cached(
-                        "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                        "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at,
+                                               updated_at, due_on, village, accepted_on)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
                     )?
-                    .execute(params![id, device.id, device.officer_id, service, mode, state, body, at])?;
+                    .execute(params![
+                        id,
+                        device.id,
+                        device.officer_id,
+                        service,
+                        mode,
+                        state,
+                        body,
+                        at,
+                        due_on.map(|d| d.to_string()),
+                        village,
+                        accepted_on.to_string()
+                    ])?;
+                    let source = format!("service_request:{id}");
+                    write_facts(tx, &source, &device.officer_id, village.as_deref(), facts, true)?;
                 }
-                Effect::RequestEvent { id, request, outcome, new_state, body } => {
+                Effect::RequestEvent { id, request, outcome, new_state, body, facts } => {
                     tx.prepare_cached(
                         "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -405,12 +431,99 @@ fn write_decisions(
                         tx.prepare_cached("UPDATE requests SET state = ?2, updated_at = ?3 WHERE id = ?1")?
                             .execute(params![request, state, at])?;
                     }
+                    if !facts.is_empty() {
+                        let (officer, village) = request_place(tx, request)?;
+                        write_facts(tx, &format!("request_event:{id}"), &officer, village.as_deref(), facts, false)?;
+                    }
                 }
             }
         }
     }
     let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
     tx.prepare_cached("UPDATE devices SET last_seq = ?2 WHERE id = ?1")?.execute(params![device.id, last])?;
+    Ok(())
+}
+
+/// The village of a household of the server's registry.
+fn household_village(tx: &Transaction<'_>, household: Option<&str>) -> Result<Option<String>, StorageError> {
+    let Some(h) = household else { return Ok(None) };
+    Ok(tx
+        .prepare_cached("SELECT parent FROM places WHERE kind = 'household' AND code = ?1")?
+        .query_row([h], |r| r.get::<_, Option<String>>(0))
+        .optional()?
+        .flatten())
+}
+
+/// The village of a record or a request (what a rating is about).
+fn village_about(tx: &Transaction<'_>, id: &str) -> Result<Option<String>, StorageError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT village FROM records WHERE id = ?1 AND village IS NOT NULL
+             UNION ALL SELECT village FROM requests WHERE id = ?1 AND village IS NOT NULL LIMIT 1",
+        )?
+        .query_row([id], |r| r.get::<_, String>(0))
+        .optional()?)
+}
+
+/// A request's officer and village (its facts count there).
+fn request_place(tx: &Transaction<'_>, request: &str) -> Result<(String, Option<String>), StorageError> {
+    Ok(tx
+        .prepare_cached("SELECT officer_id, village FROM requests WHERE id = ?1")?
+        .query_row([request], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// A request as the rules read it, with its officer and village.
+fn request_facts(c: &Connection, id: &str) -> Result<Option<(RequestFacts, String, Option<String>)>, StorageError> {
+    type Row = (String, String, String, Option<String>, Option<String>, String, Option<String>);
+    let row: Option<Row> = c
+        .prepare_cached(
+            "SELECT mode, state, service, accepted_on, due_on, officer_id, village FROM requests WHERE id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+        .optional()?;
+    let Some((mode, state, service, accepted_on, due, officer, village)) = row else { return Ok(None) };
+    let day = |d: &str| d.parse::<NaiveDate>().map_err(|e| StorageError::Db(format!("stored day `{d}`: {e}")));
+    let held = RequestFacts {
+        mode: from_name(&mode)?,
+        state: from_name(&state)?,
+        service,
+        accepted_on: day(accepted_on.as_deref().unwrap_or_default())?,
+        due: due.as_deref().map(day).transpose()?,
+    };
+    Ok(Some((held, officer, village)))
+}
+
+/// Write what a record or event adds to the counts, under `source`; `replace` drops what the
+/// source added before (a record recorded again).
+fn write_facts(
+    tx: &Transaction<'_>,
+    source: &str,
+    officer: &str,
+    village: Option<&str>,
+    facts: &[Fact],
+    replace: bool,
+) -> Result<(), StorageError> {
+    if replace {
+        tx.prepare_cached("DELETE FROM facts WHERE source = ?1")?.execute([source])?;
+    }
+    let town = village.map(crate::report::town_of);
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO facts (source, key, day, week, station, town, village, officer, subject, value)
+         VALUES (?1, ?2, ?3, ?4, coalesce((SELECT station FROM officers WHERE id = ?5), ''), ?6, ?7, ?5, ?8, ?9)",
+    )?;
+    for f in facts {
+        stmt.execute(params![
+            source,
+            name(f.key),
+            f.day.to_string(),
+            crate::report::week_of(f.day).to_string(),
+            officer,
+            town,
+            village,
+            f.subject,
+            f.value
+        ])?;
+    }
     Ok(())
 }
 
@@ -440,18 +553,30 @@ fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Res
             }
         }
     }
-    let mut stmt = tx.prepare_cached("SELECT mode, state FROM requests WHERE id = ?1")?;
     for id in &needs.requests {
-        if let Some((mode, state)) =
-            stmt.query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).optional()?
-        {
-            facts.requests.insert(id.clone(), RequestFacts { mode: from_name(&mode)?, state: from_name(&state)? });
+        if let Some((held, _, _)) = request_facts(tx, id)? {
+            facts.requests.insert(id.clone(), held);
         }
     }
-    let mut stmt = tx.prepare_cached("SELECT device_id FROM records WHERE kind = 'mediation' AND id = ?1")?;
+    // A mediation's deadline is read from the payload of the op that recorded it.
+    let mut stmt = tx.prepare_cached(
+        "SELECT r.device_id, r.village, o.payload FROM records r JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq
+         WHERE r.kind = 'mediation' AND r.id = ?1",
+    )?;
     for id in &needs.mediations {
-        if let Some(device) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
-            facts.mediations.insert(id.clone(), device);
+        if let Some((device, village, payload)) = stmt
+            .query_row([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?)))
+            .optional()?
+        {
+            let case: MediationCase = from_body("mediation", &payload)?;
+            facts.mediations.insert(
+                id.clone(),
+                MediationFacts {
+                    device,
+                    village: village.unwrap_or(case.village.clone()),
+                    deadline: tally::performance_deadline(&case),
+                },
+            );
         }
     }
     Ok(facts)
@@ -628,6 +753,14 @@ impl Roster for Sqlite {
             }
             for (id, station, body) in &officers {
                 tx.execute(UPSERT_OFFICER, params![id, station, body, ts(now)])?;
+            }
+            for (code, station, body) in &rows.towns {
+                tx.execute(
+                    "INSERT INTO towns (code, station, body, updated_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (code) DO UPDATE SET station = excluded.station, body = excluded.body,
+                     updated_at = excluded.updated_at",
+                    params![code, station, body, ts(now)],
+                )?;
             }
             for (kind, code, parent, body) in &rows.places {
                 tx.execute(
@@ -1007,15 +1140,11 @@ impl Desk for Sqlite {
     ) -> Result<MergeOutcome, StorageError> {
         let (id, t, by, event_id) = (request_id.to_owned(), transition.clone(), by.to_owned(), event_id.to_owned());
         self.write(move |tx| {
-            let row: Option<(String, String, String)> = tx
-                .query_row("SELECT mode, state, officer_id FROM requests WHERE id = ?1", [&id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?;
-            let Some((mode, state, officer)) = row else {
+            let Some((held, officer, village)) = request_facts(tx, &id)? else {
                 return Err(StorageError::refused(Code::NotFound, format!("no request {id}")));
             };
-            let w = plan::desk_move(&id, from_name(&mode)?, from_name(&state)?, &t, &by, now);
+            let w = plan::desk_move(&id, &held, &t, &by, now);
+            write_facts(tx, &format!("request_event:{event_id}"), &officer, village.as_deref(), &w.facts, false)?;
             tx.execute(
                 "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1166,6 +1295,132 @@ impl Catalogs for Sqlite {
                 .iter()
                 .map(|b| Catalog::from_json(b).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
                 .collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Reports for Sqlite {
+    async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
+        let scope = scope.clone();
+        self.run(move |c| {
+            let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
+            let mut out = Vec::new();
+            for group in [Some(level.column()), None] {
+                let col = group.unwrap_or("NULL");
+                let sql = format!(
+                    "SELECT {col}, key, {agg} FROM facts WHERE day >= ?1 AND day <= ?2{filter} GROUP BY {col}, key",
+                    agg = report::AGGREGATE_SQL
+                );
+                let mut stmt = c.prepare_cached(&sql)?;
+                let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
+                let (from, to) = (period.from.to_string(), period.to.to_string());
+                params.push(&from);
+                params.push(&to);
+                for v in &values {
+                    params.push(v);
+                }
+                let mut rows = stmt.query(params.as_slice())?;
+                while let Some(r) = rows.next()? {
+                    let g: Option<String> = r.get(0)?;
+                    let key: String = r.get(1)?;
+                    out.push(Aggregate {
+                        group: if group.is_some() { g } else { Some(report::TOTAL.to_owned()) },
+                        week: None,
+                        key: from_name(&key)?,
+                        value: r.get(2)?,
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn weekly(&self, period: Period, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
+        let scope = scope.clone();
+        self.run(move |c| {
+            let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
+            let sql = format!(
+                "SELECT week, key, {agg} FROM facts WHERE day >= ?1 AND day <= ?2{filter} GROUP BY week, key",
+                agg = report::AGGREGATE_SQL
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let (from, to) = (period.from.to_string(), period.to.to_string());
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&from, &to];
+            for v in &values {
+                params.push(v);
+            }
+            let mut out = Vec::new();
+            let mut rows = stmt.query(params.as_slice())?;
+            while let Some(r) = rows.next()? {
+                let (week, key): (String, String) = (r.get(0)?, r.get(1)?);
+                out.push(Aggregate {
+                    group: None,
+                    week: Some(week.parse().map_err(|e| StorageError::Db(format!("stored week `{week}`: {e}")))?),
+                    key: from_name(&key)?,
+                    value: r.get(2)?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn villages_in_scope(&self, level: Level, scope: &Scope) -> Result<Vec<(Option<String>, i64)>, StorageError> {
+        let scope = scope.clone();
+        self.run(move |c| {
+            let (filter, values) = report::scope_filter(
+                &scope,
+                1,
+                false,
+                ["o.station", "substr(a.target, 1, 9)", "a.target", "a.officer"],
+            );
+            let group = match level {
+                Level::Station => "o.station",
+                Level::Town => "substr(a.target, 1, 9)",
+                Level::Village => "a.target",
+                Level::Officer => "a.officer",
+            };
+            let mut out = Vec::new();
+            for (col, total) in [(group, false), ("NULL", true)] {
+                let sql = format!(
+                    "SELECT {col}, count(DISTINCT a.target) FROM assignments a JOIN officers o ON o.id = a.officer
+                     WHERE a.kind = 'village'{filter} GROUP BY {col}"
+                );
+                let mut stmt = c.prepare_cached(&sql)?;
+                let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+                let mut rows = stmt.query(params.as_slice())?;
+                while let Some(r) = rows.next()? {
+                    let g: Option<String> = r.get(0)?;
+                    out.push((if total { Some(report::TOTAL.to_owned()) } else { g }, r.get(1)?));
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {
+        let codes = codes.to_vec();
+        self.run(move |c| {
+            let sql = match level {
+                Level::Station => "SELECT body FROM stations WHERE code = ?1",
+                Level::Town => "SELECT body FROM towns WHERE code = ?1",
+                Level::Village => "SELECT body FROM places WHERE kind = 'village' AND code = ?1",
+                Level::Officer => "SELECT body FROM officers WHERE id = ?1",
+            };
+            let mut stmt = c.prepare_cached(sql)?;
+            let mut out = HashMap::new();
+            for code in codes {
+                if let Some(body) = stmt.query_row([&code], |r| r.get::<_, String>(0)).optional()?
+                    && let Some(name) = crate::storage::group_name(level, &body)
+                {
+                    out.insert(code, name);
+                }
+            }
+            Ok(out)
         })
         .await
     }

@@ -13,6 +13,10 @@ use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
+
+use crate::report::{Aggregate, Level, Period, Scope};
+use beibao_core::text::LocalText;
 
 pub use crate::plan::Device;
 use crate::plan::{BatchError, Check};
@@ -213,7 +217,9 @@ pub struct Counts {
 /// concern it uses (`use crate::storage::Desk`), and a backend only reads and writes: what a push,
 /// an enrollment, a blob chunk or a desk move does is decided in [`crate::plan`].
 #[async_trait]
-pub trait Storage: Accounts + Roster + Devices + Exchange + Desk + Blobs + Catalogs + Inspect + 'static {
+pub trait Storage:
+    Accounts + Roster + Devices + Exchange + Desk + Blobs + Catalogs + Reports + Inspect + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
@@ -444,6 +450,25 @@ pub trait Catalogs: Send + Sync {
     async fn calendar_version(&self) -> Result<Option<String>, StorageError>;
 }
 
+/// The supervisors' reports: SQL aggregates over the facts each record added to the counts
+/// (`facts`, written with the records), decided into a report by [`crate::report`].
+#[async_trait]
+pub trait Reports: Send + Sync {
+    /// The aggregates of a period within a scope: by group at `level`, and for the whole scope
+    /// under the group [`crate::report::TOTAL`].
+    async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError>;
+
+    /// The aggregates of a period within a scope, week by week (the whole scope).
+    async fn weekly(&self, period: Period, scope: &Scope) -> Result<Vec<Aggregate>, StorageError>;
+
+    /// The villages assigned to officers (police presence's denominator), by group at `level`
+    /// and for the whole scope under [`crate::report::TOTAL`].
+    async fn villages_in_scope(&self, level: Level, scope: &Scope) -> Result<Vec<(Option<String>, i64)>, StorageError>;
+
+    /// The names of groups at a level, by code (unknown codes left out).
+    async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError>;
+}
+
 /// What an administrator (and a test) looks at.
 #[async_trait]
 pub trait Inspect: Send + Sync {
@@ -479,6 +504,8 @@ pub(crate) fn stored_code(text: &str) -> Code {
 
 /// The rows of a registry's places and assignments as both backends store them.
 pub(crate) struct RegistryRows {
+    /// `(code, station, body)`.
+    pub towns: Vec<(String, String, String)>,
     /// `(kind, code, parent, body)`.
     pub places: Vec<(&'static str, String, Option<String>, String)>,
     /// `(officer, kind, target, since)`.
@@ -487,6 +514,11 @@ pub(crate) struct RegistryRows {
 
 /// A registry's places (villages, households, enterprises) and assignments as rows.
 pub(crate) fn registry_rows(registry: &Registry) -> Result<RegistryRows, StorageError> {
+    let towns = registry
+        .towns
+        .iter()
+        .map(|t| Ok((t.code.clone(), t.station.clone(), to_body(t)?)))
+        .collect::<Result<_, StorageError>>()?;
     let mut places = Vec::new();
     for v in &registry.villages {
         places.push(("village", v.code.clone(), None, to_body(v)?));
@@ -508,7 +540,7 @@ pub(crate) fn registry_rows(registry: &Registry) -> Result<RegistryRows, Storage
             (a.officer.clone(), kind, target, a.since)
         })
         .collect();
-    Ok(RegistryRows { places, assignments })
+    Ok(RegistryRows { towns, places, assignments })
 }
 
 /// A place's stored bodies (the place first, then a village's households) as pull changes.
@@ -525,4 +557,19 @@ pub(crate) fn place_changes(kind: AssignmentKind, bodies: &[String]) -> Result<O
         AssignmentKind::Enterprise => out.push(ChangeBody::Enterprise(from_body("enterprise", first)?)),
     }
     Ok(Some(out))
+}
+
+/// A group's name from its stored body: a station's, town's or village's `name` (zh/en), an
+/// officer's `name` (one string, the badge after it).
+pub(crate) fn group_name(level: Level, body: &str) -> Option<LocalText> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    match level {
+        Level::Officer => {
+            let name = v.get("name")?.as_str()?;
+            let badge = v.get("badge").and_then(|b| b.as_str()).unwrap_or_default();
+            let text = if badge.is_empty() { name.to_owned() } else { format!("{name}（{badge}）") };
+            Some(LocalText::new(text.clone(), text))
+        }
+        _ => serde_json::from_value(v.get("name")?.clone()).ok(),
+    }
 }

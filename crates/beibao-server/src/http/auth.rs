@@ -1,6 +1,7 @@
 //! Who is calling: a handler that takes [`DeviceAuth`] serves enrolled, unrevoked devices with a
 //! live token; one that takes [`DeskAuth`] serves a station desk's session (and knows its
-//! station). Each is rate limited per caller before the handler runs.
+//! station), [`SupervisorAuth`] a supervisor's (and the station they report on, if one). Each is
+//! rate limited per caller before the handler runs.
 
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
@@ -76,34 +77,73 @@ impl DeskAuth {
     }
 }
 
+/// The account of a console session (a bearer token of `POST /accounts/login`), not expired,
+/// within its request allowance.
+async fn console_account(parts: &mut Parts, state: &AppState) -> Result<Account, ApiError> {
+    let token = Bearer::from_request_parts(parts, state)
+        .await
+        .map_err(|_| ApiError::unauthorized(Code::Unauthenticated, "log in first: a bearer token is required"))?;
+    let (account, expires) = state
+        .storage()
+        .session(&sha256_hex(token.0.as_bytes()))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized(Code::Unauthenticated, "unknown or ended session; log in again"))?;
+    if expires < state.now() {
+        return Err(ApiError::unauthorized(Code::SessionExpired, "the session ended; log in again"));
+    }
+    if !state.admit(&format!("account:{}", account.username)) {
+        return Err(ApiError::rate_limited("too many requests; slow down"));
+    }
+    tracing::Span::current()
+        .record("caller", tracing::field::display(format_args!("{}:{}", account.role.as_str(), account.username)));
+    Ok(account)
+}
+
+fn forbidden(message: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, message)
+}
+
 impl FromRequestParts<AppState> for DeskAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<DeskAuth, ApiError> {
-        let token = Bearer::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::unauthorized(Code::Unauthenticated, "log in first: a bearer token is required"))?;
-        let (account, expires) =
-            state.storage().session(&sha256_hex(token.0.as_bytes())).await?.ok_or_else(|| {
-                ApiError::unauthorized(Code::Unauthenticated, "unknown or ended session; log in again")
-            })?;
-        if expires < state.now() {
-            return Err(ApiError::unauthorized(Code::SessionExpired, "the session ended; log in again"));
-        }
+        let account = console_account(parts, state).await?;
         if account.role != Role::Desk {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                Code::Forbidden,
-                "these endpoints are for station desk accounts",
-            ));
+            return Err(forbidden("these endpoints are for station desk accounts"));
         }
         let Some(station) = account.station.clone() else {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, Code::Forbidden, "this desk account names no station"));
+            return Err(forbidden("this desk account names no station"));
         };
-        if !state.admit(&format!("account:{}", account.username)) {
-            return Err(ApiError::rate_limited("too many requests; slow down"));
-        }
-        tracing::Span::current().record("caller", tracing::field::display(format_args!("desk:{}", account.username)));
         Ok(DeskAuth { account, station })
+    }
+}
+
+/// A supervisor's session: the account, and its station for a station supervisor (`None`: the
+/// bureau's, who sees the district).
+#[derive(Debug, Clone)]
+pub struct SupervisorAuth {
+    /// The account.
+    pub account: Account,
+    /// The station it reports on, if only one.
+    pub station: Option<String>,
+}
+
+impl SupervisorAuth {
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        format!("supervisor:{}", self.account.username)
+    }
+}
+
+impl FromRequestParts<AppState> for SupervisorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SupervisorAuth, ApiError> {
+        let account = console_account(parts, state).await?;
+        if account.role != Role::Supervisor {
+            return Err(forbidden("these endpoints are for supervisor accounts"));
+        }
+        let station = account.station.clone();
+        Ok(SupervisorAuth { account, station })
     }
 }

@@ -83,6 +83,7 @@ impl From<StorageError> for ApiError {
             StorageError::Refused(code, m) => {
                 let status = match code {
                     Code::NotFound | Code::UnknownDevice | Code::UnknownOfficer => StatusCode::NOT_FOUND,
+                    Code::Forbidden => StatusCode::FORBIDDEN,
                     Code::DeviceExists | Code::AccountExists | Code::CatalogVersionExists | Code::OfficerExists => {
                         StatusCode::CONFLICT
                     }

@@ -1,14 +1,14 @@
 //! The HTTP layer the handlers stand on: the one error shape ([`ApiError`]), body extractors that
 //! bound and decode what a client sends ([`Json`], [`Octets`]), the reply that compresses when the
 //! client accepts it ([`Wants`]), auth extractors that make a handler's signature say who may call
-//! it ([`DeviceAuth`], [`DeskAuth`], [`Bearer`]), and the request id every log line carries.
+//! it ([`DeviceAuth`], [`DeskAuth`], [`SupervisorAuth`], [`Bearer`]), and the request id every log line carries.
 
 mod auth;
 mod body;
 mod error;
 mod trace;
 
-pub use auth::{Bearer, DeskAuth, DeviceAuth};
+pub use auth::{Bearer, DeskAuth, DeviceAuth, SupervisorAuth};
 pub use body::{Json, Octets, Wants};
 pub use error::ApiError;
 pub use trace::{REQUEST_ID, request_id};

@@ -5,4 +5,5 @@ pub mod blobs;
 pub mod desk;
 pub mod devices;
 pub mod meta;
+pub mod supervisor;
 pub mod sync;

@@ -42,9 +42,9 @@ pub(crate) async fn push(
     // Everything an op can be judged on alone (payload hashes, agreement signatures, catalog
     // rules) is checked outside the storage transaction and off the async workers: up to 5,000
     // ops of CPU work.
-    let (catalogs, checked) = (state.catalogs(), device.clone());
+    let (catalogs, calendar, checked) = (state.catalogs(), state.calendar(), device.clone());
     let (ops, checks) = tokio::task::spawn_blocking(move || {
-        let checks = crate::plan::check_all(&batch.ops, &checked, &catalogs);
+        let checks = crate::plan::check_all(&batch.ops, &checked, &catalogs, &calendar);
         (batch.ops, checks)
     })
     .await

@@ -1,0 +1,240 @@
+//! The supervisors' API: the indicators for a period grouped by station, town, village or
+//! officer with drill-down (a row's code narrows the scope, the next level groups it), the
+//! indicators week by week, and the same report as CSV or XLSX. A station supervisor sees their
+//! station; a bureau supervisor the district. Every figure is a SQL aggregate over the facts the
+//! records added ([`crate::storage::Reports`]), each indicator evaluated by its one definition in
+//! `beibao_core::indicators`. Reports hold counts only; every export is written to the audit
+//! log with who, what range and what scope.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use beibao_core::code::Code;
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::http::{ApiError, SupervisorAuth, Wants};
+use crate::report::{self, Level, Period, Report, Scope, Trend};
+use crate::storage::{AuditEntry, StorageError};
+
+/// What a report is of.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// A named period: `2026-11-30`, `2026-W48`, `2026-11`, `2026-Q4`, `2026`. Or give `from`
+    /// and `to`.
+    pub period: Option<String>,
+    /// First day of a custom period (with `to`).
+    pub from: Option<NaiveDate>,
+    /// Last day of a custom period (with `from`).
+    pub to: Option<NaiveDate>,
+    /// The level of the rows (default `station`).
+    #[param(value_type = Option<String>)]
+    pub level: Option<Level>,
+    /// Only this station.
+    pub station: Option<String>,
+    /// Only this town.
+    pub town: Option<String>,
+    /// Only this village.
+    pub village: Option<String>,
+    /// Only this officer.
+    pub officer: Option<String>,
+    /// For an export: `csv` or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// The longest code a scope field takes.
+const MAX_CODE: usize = 64;
+
+impl ReportQuery {
+    fn period(&self) -> Result<Period, ApiError> {
+        let p = match (&self.period, self.from, self.to) {
+            (Some(name), None, None) => Period::parse(name),
+            (None, Some(from), Some(to)) => Period::range(from, to),
+            _ => Err("give either period=<2026-11, 2026-W48, 2026-Q4, 2026 or a day> or both from= and to=".into()),
+        };
+        p.map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, m))
+    }
+
+    fn scope(&self, who: &SupervisorAuth) -> Result<Scope, ApiError> {
+        for v in [&self.station, &self.town, &self.village, &self.officer].into_iter().flatten() {
+            if v.is_empty() || v.len() > MAX_CODE {
+                return Err(ApiError::bad_query(format!("a scope code is 1–{MAX_CODE} characters")));
+            }
+        }
+        let scope = Scope {
+            station: self.station.clone(),
+            town: self.town.clone(),
+            village: self.village.clone(),
+            officer: self.officer.clone(),
+        };
+        Ok(scope.within(who.station.as_deref())?)
+    }
+}
+
+fn parse_query(query: Result<Query<ReportQuery>, QueryRejection>) -> Result<ReportQuery, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad_query(format!(
+            "?period=…|from=…&to=…[&level=station|town|village|officer][&station=…&town=…&village=…&officer=…]: {}",
+            e.body_text()
+        ))
+    })
+}
+
+/// The report for a period, level and scope (shared by the JSON answer and the exports).
+pub async fn build_report(
+    state: &AppState,
+    period: Period,
+    level: Level,
+    scope: Scope,
+) -> Result<Report, StorageError> {
+    let storage = state.storage();
+    let (aggregates, villages) =
+        tokio::try_join!(storage.aggregates(period, level, &scope), storage.villages_in_scope(level, &scope))?;
+    let mut codes: Vec<String> = aggregates
+        .iter()
+        .filter_map(|a| a.group.clone())
+        .chain(villages.iter().filter_map(|v| v.0.clone()))
+        .filter(|c| c != report::TOTAL)
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let names = storage.names(level, &codes).await?;
+    Ok(report::build(period, level, scope, aggregates, villages, &names))
+}
+
+#[utoipa::path(get, path = "/supervisor/report", tag = "console", params(ReportQuery), security(("bearer" = [])),
+    responses((status = 200, body = Report),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden` (not a supervisor, or another station)", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    who: SupervisorAuth,
+    wants: Wants,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = parse_query(query)?;
+    if q.format.is_some() {
+        return Err(ApiError::bad_query("format= is for /supervisor/export"));
+    }
+    let (period, scope) = (q.period()?, q.scope(&who)?);
+    let report = build_report(&state, period, q.level.unwrap_or(Level::Station), scope).await?;
+    Ok(wants.reply(&report))
+}
+
+#[utoipa::path(get, path = "/supervisor/trend", tag = "console", params(ReportQuery), security(("bearer" = [])),
+    responses((status = 200, body = Trend),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn trend(
+    State(state): State<AppState>,
+    who: SupervisorAuth,
+    wants: Wants,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = parse_query(query)?;
+    if q.format.is_some() || q.level.is_some() {
+        return Err(ApiError::bad_query("a trend is of the whole scope: no level=, no format="));
+    }
+    let (period, scope) = (q.period()?, q.scope(&who)?);
+    let storage = state.storage();
+    let (weekly, villages) =
+        tokio::try_join!(storage.weekly(period, &scope), storage.villages_in_scope(Level::Station, &scope))?;
+    let in_scope = villages.iter().find(|v| v.0.as_deref() == Some(report::TOTAL)).map_or(0, |v| v.1);
+    Ok(wants.reply(&report::trend(period, scope, weekly, in_scope)))
+}
+
+/// The levels an export's workbook has a sheet for: the one asked for and every level below.
+fn levels_from(level: Level) -> Vec<Level> {
+    let mut out = vec![level];
+    while let Some(next) = out.last().and_then(|l| l.below()) {
+        out.push(next);
+    }
+    out
+}
+
+#[utoipa::path(get, path = "/supervisor/export", tag = "console", params(ReportQuery), security(("bearer" = [])),
+    responses((status = 200, description = "the report as `text/csv` (UTF-8 with BOM) or an XLSX workbook (a sheet per level from `level` down)"),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    who: SupervisorAuth,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = parse_query(query)?;
+    let (period, scope) = (q.period()?, q.scope(&who)?);
+    let level = q.level.unwrap_or(Level::Station);
+    let xlsx = match q.format.as_deref() {
+        Some("csv") => false,
+        Some("xlsx") => true,
+        _ => return Err(ApiError::bad_query("format=csv or format=xlsx")),
+    };
+    let failed = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, e);
+    let (bytes, mime, ext) = if xlsx {
+        let mut reports = Vec::new();
+        for l in levels_from(level) {
+            reports.push(build_report(&state, period, l, scope.clone()).await?);
+        }
+        let scope_names = scope_names(&state, &scope).await?;
+        let text = crate::export::scope_text(&scope_names);
+        let now = state.now();
+        let bytes = tokio::task::spawn_blocking(move || crate::export::xlsx(&reports, &text, now))
+            .await
+            .map_err(|e| failed(format!("export: {e}")))?
+            .map_err(|e| failed(format!("xlsx: {e}")))?;
+        (bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+    } else {
+        let report = build_report(&state, period, level, scope.clone()).await?;
+        (crate::export::csv(&report).map_err(|e| failed(format!("csv: {e}")))?, "text/csv; charset=utf-8", "csv")
+    };
+    let subject = format!(
+        "{ext} level={} {}..{} station={} town={} village={} officer={}",
+        level.column(),
+        period.from,
+        period.to,
+        scope.station.as_deref().unwrap_or("*"),
+        scope.town.as_deref().unwrap_or("*"),
+        scope.village.as_deref().unwrap_or("*"),
+        scope.officer.as_deref().unwrap_or("*"),
+    );
+    let entry = AuditEntry { at: state.now(), actor: who.actor(), action: "export_totals".into(), subject };
+    state.storage().audit(&entry).await?;
+    let file = format!("beibao-{}-{}-{}.{ext}", level.column(), period.from, period.to);
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// The names of a scope's fields, for the sheets' heading.
+async fn scope_names(state: &AppState, scope: &Scope) -> Result<Vec<(Level, String)>, StorageError> {
+    let mut out = Vec::new();
+    let fields = [
+        (Level::Station, &scope.station),
+        (Level::Town, &scope.town),
+        (Level::Village, &scope.village),
+        (Level::Officer, &scope.officer),
+    ];
+    for (level, code) in fields {
+        if let Some(code) = code {
+            let names = state.storage().names(level, std::slice::from_ref(code)).await?;
+            out.push((level, names.get(code).map_or_else(|| code.clone(), |n| n.zh.clone())));
+        }
+    }
+    Ok(out)
+}
