@@ -6,10 +6,11 @@ CARGO ?= cargo
 # libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev: the Tauri app; xvfb webkit2gtk-driver: its
 # end-to-end tests (with tauri-driver, installed by cargo); fonts-noto-cjk: Chinese on screen and
 # in the printed agreement (beibao-print embeds a subset); poppler-utils: its tests read the PDF back;
-# fonts-dejavu-core: the Latin-only font its tests refuse.
+# fonts-dejavu-core: the Latin-only font its tests refuse; chromium: the console's browser tests
+# (driven by playwright-core from ui/, which never downloads a browser of its own).
 APT_PACKAGES := build-essential pkg-config libssl-dev postgresql \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev xvfb webkit2gtk-driver fonts-noto-cjk \
-	poppler-utils fonts-dejavu-core
+	poppler-utils fonts-dejavu-core chromium
 
 .PHONY: help deps ui build test lint fmt demo demo-cli demo-en bench bench-app bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
 

@@ -89,6 +89,17 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Start a server over `storage` on a free loopback port.
     pub fn start(rt: &Runtime, storage: Arc<dyn Storage>, limits: Limits, seed: u64) -> Server {
+        Server::start_with_console(rt, storage, limits, seed, None)
+    }
+
+    /// [`Server::start`], serving the web console from a built `ui/dist` when given.
+    pub fn start_with_console(
+        rt: &Runtime,
+        storage: Arc<dyn Storage>,
+        limits: Limits,
+        seed: u64,
+        console: Option<PathBuf>,
+    ) -> Server {
         let clock = Arc::new(FixedClock::new(t0()));
         let registry = &fixtures().registry;
         // Stations and officers only (desk scopes, enrollment checks): the places would be written
@@ -109,6 +120,10 @@ impl Server {
                 limits,
             ))
             .expect("server state");
+        let state = match console {
+            Some(dir) => state.with_console(dir),
+            None => state,
+        };
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let serving = state.clone();

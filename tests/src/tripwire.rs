@@ -16,7 +16,7 @@ use beibao_server::plan::{BatchError, Check};
 use beibao_server::report::{Aggregate, Level, Period, Scope};
 use beibao_server::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError,
+    EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError,
 };
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -145,6 +145,10 @@ impl Roster for Tripwire {
         self.inner.officer(id).await
     }
 
+    async fn household(&self, id: &str) -> Result<Option<beibao_core::registry::Household>, StorageError> {
+        self.inner.household(id).await
+    }
+
     async fn stations(&self) -> Result<Vec<Station>, StorageError> {
         self.inner.stations().await
     }
@@ -258,6 +262,10 @@ impl Desk for Tripwire {
 
     async fn request(&self, id: &str) -> Result<Option<(RequestRow, Option<String>)>, StorageError> {
         self.inner.request(id).await
+    }
+
+    async fn request_events(&self, id: &str) -> Result<Vec<EventRow>, StorageError> {
+        self.inner.request_events(id).await
     }
 
     async fn desk_transition(

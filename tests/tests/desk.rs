@@ -71,6 +71,8 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     let dir = tempfile::tempdir().expect("tmp");
     let server = Server::sqlite(&rt, &server_db(dir.path()), 11);
     let f = fixtures();
+    // The whole registry: the desk reads the applicant from the household.
+    rt.block_on(server.state.storage().put_registry(&f.registry, &[], t0())).expect("registry");
     let station = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer").station.clone();
     let other = f.registry.stations.iter().find(|s| s.code != station).expect("another station").code.clone();
     for (name, st) in [("desk-xiji", &station), ("desk-other", &other)] {
@@ -116,7 +118,8 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     assert_eq!(list.requests.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
     let shown = &list.requests[0].applicant;
     assert_ne!(shown, &applicant, "the list masks the applicant");
-    assert_eq!(shown, &beibao_server::desk::mask_applicant(&applicant));
+    let name = &f.registry.households.iter().flat_map(|h| &h.members).find(|m| m.id == applicant).expect("member").name;
+    assert_eq!(shown, &beibao_core::identity::mask_name(name), "the registry's name, masked");
     assert!(shown.contains('*'));
     assert_eq!(c.fails("GET", "/desk/requests?state=lost", Some(tok), None), (400, Code::BadQuery));
     // Opened: in full.
@@ -135,6 +138,32 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     assert!(jump.conflict.is_some(), "with its reason: {jump:?}");
     assert_eq!(jump.state, RequestState::Submitted);
     assert_eq!(c.fails("POST", &path, Some(tok), step("submitted", "rejected")), (422, Code::ReasonRequired));
+    // Its detail now: the service's name, the history as the server received it (the officer's
+    // carrying back, the desk's three steps with their outcomes), and what the desk may do next.
+    let one: DeskRequestDetail = c.ok("GET", &format!("/desk/requests/{id}"), tok, None);
+    assert_eq!(one.service_name.as_ref().map(|n| n.zh.as_str()), Some("居民身份证首次申领"));
+    let member = f.registry.households.iter().flat_map(|h| &h.members).find(|m| m.id == applicant).expect("member");
+    let person = one.applicant_person.as_ref().expect("the applicant from the registry");
+    assert_eq!((person.name.as_str(), person.id_number.as_str()), (member.name.as_str(), member.id_number.as_str()));
+    assert!(one.address.is_some());
+    assert_eq!(
+        one.material_names.iter().map(|m| m.zh.as_str()).collect::<Vec<_>>(),
+        ["居民户口簿", "现场采集相片和指纹"]
+    );
+    assert!(one.events[0].made_at.is_some() && one.events[1].made_at.is_none(), "the tablet's own time, for its steps");
+    let history: Vec<(&str, Option<RequestState>, bool)> =
+        one.events.iter().map(|e| (e.outcome.as_str(), e.new_state, e.by.starts_with("desk:"))).collect();
+    assert_eq!(
+        history,
+        vec![
+            ("applied", Some(RequestState::CarriedBack), false),
+            ("applied", Some(RequestState::Submitted), true),
+            ("already_there", None, true),
+            ("conflict:impossible", None, true),
+        ]
+    );
+    assert_eq!(one.events[3].transition.as_ref().map(|t| t.to), Some(RequestState::Delivered));
+    assert_eq!(one.next, [RequestState::Approved, RequestState::Rejected, RequestState::Withdrawn]);
 
     // The officer's tablet pulls the new state.
     let pulled = t.sync(&rt, fast, 0, &mut |_| {}).expect("sync");

@@ -269,6 +269,19 @@ fn the_reports_agree_with_the_tablets(server: &Server, rt: &Runtime) {
     b.sync(rt, fast, 0, &mut |_| {}).expect("sync b");
     let mut rng = ChaCha8Rng::seed_from_u64(23);
     assert!(work::desk_move(rt, server, &mut rng), "a carried-back application to move");
+    // Its history as the desk's detail reads it, in the order received on either backend.
+    let submitted = rt.block_on(storage.requests_at(&station, Some(RequestState::Submitted), 100)).expect("requests");
+    let histories: Vec<Vec<_>> = submitted
+        .iter()
+        .map(|r| {
+            let events = rt.block_on(storage.request_events(&r.id)).expect("events");
+            events.iter().map(|e| (e.new_state, e.by.starts_with("desk:"))).collect()
+        })
+        .collect();
+    assert!(
+        histories.contains(&vec![(Some(RequestState::CarriedBack), false), (Some(RequestState::Submitted), true)]),
+        "{histories:?}"
+    );
     a.sync(rt, fast, 0, &mut |_| {}).expect("pull the move");
 
     let c = Console { rt, http: reqwest::Client::new(), base: server.url() };

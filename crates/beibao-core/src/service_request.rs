@@ -168,6 +168,7 @@ fn is_ahead(mode: Mode, from: RequestState, to: RequestState) -> bool {
 
 /// A requested state change with what it must carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
 pub struct Transition {
     /// The state the sender saw.

@@ -87,6 +87,8 @@ struct Inner {
     catalogs: std::sync::RwLock<Arc<Vec<Catalog>>>,
     limits: Limits,
     buckets: Mutex<crate::buckets::Buckets>,
+    /// The built console (`ui/dist`: `console.html` and its assets), served under `/console/`.
+    console: Option<std::path::PathBuf>,
     /// The working days a request's on-time count is judged by (the bundled calendar: the one a
     /// tablet holds until a newer one is published).
     calendar: Arc<WorkCalendar>,
@@ -121,6 +123,7 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 calendar: Arc::new(calendar),
+                console: None,
                 storage,
                 key: SigningKey::from_bytes(&seed),
                 clock,
@@ -153,6 +156,15 @@ impl AppState {
             }
         }
         Ok(self.catalogs().iter().map(|c| c.version.clone()).collect())
+    }
+
+    /// Serve the web console from a built `ui/dist` (its `console.html` and `assets/`) under
+    /// `/console/`. Call before the state is shared.
+    pub fn with_console(mut self, dir: std::path::PathBuf) -> AppState {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.console = Some(dir);
+        }
+        self
     }
 
     /// The working-day calendar.
@@ -291,10 +303,15 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
 }
 
-/// The router, every route under `/api/v1`, and the OpenAPI document at `/api/v1/openapi.json`.
+/// The router, every route under `/api/v1`, and the OpenAPI document at `/api/v1/openapi.json`;
+/// the web console under `/console/` when the state has one.
 pub fn app(state: AppState) -> Router {
     let (router, doc) = routes();
     let doc = Arc::new(doc.to_json().unwrap_or_default());
+    let router = match &state.inner.console {
+        Some(dir) => router.merge(crate::routes::console::routes(dir)),
+        None => router,
+    };
     router
         .route(
             &format!("{}/openapi.json", wire::API_PREFIX),

@@ -81,6 +81,9 @@ enum Cmd {
         /// Requests per device per second.
         #[arg(long, default_value_t = 50.0)]
         rate: f64,
+        /// The built web console (`ui/dist`, made by `make ui`), served under /console/.
+        #[arg(long, env = "BEIBAO_CONSOLE_DIR")]
+        console: Option<PathBuf>,
     },
     /// Seed from a fixtures directory: its stations and officers kept by the server, its registry
     /// (towns, villages, households, enterprises, assignments) offered to pull, its catalog published.
@@ -268,19 +271,26 @@ async fn main() -> ExitCode {
     let now = Utc::now();
     let result: Result<(), StorageError> = async {
         match cli.cmd {
-            Cmd::Serve { listen, rate } => {
+            Cmd::Serve { listen, rate, console } => {
+                if let Some(dir) = &console {
+                    beibao_server::routes::console::is_built(dir)
+                        .map_err(|m| StorageError::refused(Code::InvalidArgument, m))?;
+                }
                 if storage.calendar_version().await?.is_none() {
                     let calendar = bundled::published_calendar()
                         .map_err(|e| StorageError::refused(Code::BadCalendar, format!("the bundled calendar: {e}")))?;
                     storage.publish_calendar(&calendar, now).await?;
                 }
                 let limits = Limits { rate_per_s: rate, burst: rate * 2.0, ..Limits::default() };
-                let state = AppState::new(storage, &bundled_catalog()?, Arc::new(SystemClock), Arc::new(OsRandom), limits)
-                    .await?;
+                let mut state =
+                    AppState::new(storage, &bundled_catalog()?, Arc::new(SystemClock), Arc::new(OsRandom), limits).await?;
+                if let Some(dir) = console {
+                    state = state.with_console(dir);
+                }
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .map_err(|e| StorageError::refused(Code::InvalidArgument, format!("{listen}: {e}")))?;
-                tracing::info!(backend = state.storage().backend(), "listening on http://{listen}");
+                tracing::info!(backend = state.storage().backend(), "listening on http://{listen} (console: /console/)");
                 beibao_server::serve(listener, state).await.map_err(|e| StorageError::Db(e.to_string()))?;
             }
             Cmd::Seed { fixtures } => {

@@ -13,7 +13,7 @@ use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::ops::MediationCase;
-use beibao_core::registry::{Officer, Registry, Station};
+use beibao_core::registry::{Household, Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_core::tally::{self, Fact};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
@@ -27,7 +27,7 @@ use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
+    EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
     place_changes, registry_rows, stored_code, to_body,
 };
 use beibao_core::text::LocalText;
@@ -937,6 +937,12 @@ impl Roster for Postgres {
         get_officer(&self.client().await?, id, false).await
     }
 
+    async fn household(&self, id: &str) -> Result<Option<Household>, StorageError> {
+        let c = self.client().await?;
+        let row = c.query_opt("SELECT body FROM places WHERE kind = 'household' AND code = $1", &[&id]).await?;
+        row.map(|r| from_body("household", r.get(0))).transpose()
+    }
+
     async fn stations(&self) -> Result<Vec<Station>, StorageError> {
         let rows = self.client().await?.query("SELECT body FROM stations ORDER BY code", &[]).await?;
         rows.iter().map(|r| from_body("station", r.get(0))).collect()
@@ -1176,6 +1182,23 @@ impl Desk for Postgres {
             Some(r) => Ok(Some((request_row(&r)?, r.get(9)))),
             None => Ok(None),
         }
+    }
+
+    async fn request_events(&self, id: &str) -> Result<Vec<EventRow>, StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT outcome, new_state, by, at, body FROM request_events WHERE request = $1 ORDER BY at, n",
+                &[&id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let new_state: Option<String> = r.get(1);
+                let body: String = r.get(4);
+                crate::sqlite::event_row(r.get(0), new_state.as_deref(), r.get(2), r.get(3), &body)
+            })
+            .collect()
     }
 
     async fn desk_transition(

@@ -13,7 +13,7 @@ use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::ops::MediationCase;
-use beibao_core::registry::{Officer, Registry, Station};
+use beibao_core::registry::{Household, Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_core::tally::{self, Fact};
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
@@ -25,7 +25,7 @@ use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, Req
 use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
+    EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
     place_changes, registry_rows, stored_code, to_body,
 };
 use beibao_core::text::LocalText;
@@ -257,6 +257,27 @@ impl Sqlite {
         self.jobs.send(job).map_err(|_| StorageError::Db("the writer thread stopped".into()))?;
         answer.await.map_err(|_| StorageError::Db("the writer thread stopped".into()))?
     }
+}
+
+/// A request event as stored: its body is a tablet's `RequestEvent` or the desk's `Transition`.
+pub(crate) fn event_row(
+    outcome: String,
+    new_state: Option<&str>,
+    by: String,
+    at: DateTime<Utc>,
+    body: &str,
+) -> Result<EventRow, StorageError> {
+    let v: serde_json::Value = from_body("request event", body)?;
+    let made_at = v.get("at").and_then(|a| serde_json::from_value(a.clone()).ok());
+    let t = v.get("transition").cloned().unwrap_or(v);
+    Ok(EventRow {
+        outcome,
+        new_state: new_state.map(from_name).transpose()?,
+        transition: serde_json::from_value(t).ok(),
+        by,
+        at,
+        made_at,
+    })
 }
 
 fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
@@ -880,6 +901,18 @@ impl Roster for Sqlite {
         self.run(move |c| get_officer(c, &id)).await
     }
 
+    async fn household(&self, id: &str) -> Result<Option<Household>, StorageError> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            let body: Option<String> = c
+                .prepare_cached("SELECT body FROM places WHERE kind = 'household' AND code = ?1")?
+                .query_row([&id], |r| r.get(0))
+                .optional()?;
+            body.map(|b| from_body("household", &b)).transpose()
+        })
+        .await
+    }
+
     async fn stations(&self) -> Result<Vec<Station>, StorageError> {
         self.run(|c| {
             let mut stmt = c.prepare("SELECT body FROM stations ORDER BY code")?;
@@ -1126,6 +1159,31 @@ impl Desk for Sqlite {
         let id = id.to_owned();
         self.run(move |c| {
             c.query_row(&format!("{REQUEST_ROW} WHERE id = ?1"), [&id], request_row).optional()?.transpose()
+        })
+        .await
+    }
+
+    async fn request_events(&self, id: &str) -> Result<Vec<EventRow>, StorageError> {
+        let id = id.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT outcome, new_state, by, at, body FROM request_events WHERE request = ?1 ORDER BY at, rowid",
+            )?;
+            let rows = stmt.query_map([&id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (outcome, new_state, by, at, body) = row?;
+                out.push(event_row(outcome, new_state.as_deref(), by, parse_ts(&at)?, &body)?);
+            }
+            Ok(out)
         })
         .await
     }

@@ -8,7 +8,7 @@ use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::code::Code;
-use beibao_core::registry::{AssignmentTarget, Officer, Registry, Station};
+use beibao_core::registry::{AssignmentTarget, Household, Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -158,6 +158,23 @@ pub struct RequestRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One step of a request's history as the server received it (from a tablet or the desk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// `applied`, `already_there` or `conflict:<reason>`.
+    pub outcome: String,
+    /// The state it moved to, when it moved.
+    pub new_state: Option<RequestState>,
+    /// The transition asked for.
+    pub transition: Option<Transition>,
+    /// The device id, or `desk:<account>`.
+    pub by: String,
+    /// When the server received it.
+    pub at: DateTime<Utc>,
+    /// When the officer made it, by the tablet's clock (a tablet's events only).
+    pub made_at: Option<DateTime<Utc>>,
+}
+
 /// One line of the audit log: who read personal data or changed something, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
@@ -301,6 +318,10 @@ pub trait Roster: Send + Sync {
     /// An officer.
     async fn officer(&self, id: &str) -> Result<Option<Officer>, StorageError>;
 
+    /// A household of the registry (its members' personal data: read for a desk's audited
+    /// detail only).
+    async fn household(&self, id: &str) -> Result<Option<Household>, StorageError>;
+
     /// Every station, by code.
     async fn stations(&self) -> Result<Vec<Station>, StorageError>;
 
@@ -392,6 +413,9 @@ pub trait Desk: Send + Sync {
 
     /// One service request, with the station its officer is at now.
     async fn request(&self, id: &str) -> Result<Option<(RequestRow, Option<String>)>, StorageError>;
+
+    /// A request's history, in the order the server received it.
+    async fn request_events(&self, id: &str) -> Result<Vec<EventRow>, StorageError>;
 
     /// A station-desk transition of a request, decided by [`crate::plan::desk_move`]; the
     /// request's officer pulls the new state. The move's audit entry (`by`, `move_request`,

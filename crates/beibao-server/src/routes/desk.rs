@@ -11,7 +11,10 @@ use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Mode;
 use beibao_core::code::Code;
 use beibao_core::identity::{mask_id_number, mask_name};
-use beibao_core::service_request::{ConflictReason, MergeOutcome, RequestState, ServiceRequest, Transition};
+use beibao_core::service_request::{
+    ConflictReason, MergeOutcome, RequestState, ServiceRequest, Transition, next_states,
+};
+use beibao_core::text::LocalText;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +66,9 @@ pub struct DeskRequest {
     /// Current state.
     #[schema(value_type = String)]
     pub state: RequestState,
+    /// The service's name (the newest catalog's).
+    #[schema(value_type = Option<Object>)]
+    pub service_name: Option<LocalText>,
     /// The officer who accepted it.
     pub officer_id: String,
     /// The applicant, masked (ID number: first 6 and last 4; name: surname).
@@ -101,6 +107,84 @@ pub struct DeskRequestDetail {
     /// The request as the officer made it (applicant unmasked), with the state at acceptance.
     #[schema(value_type = Object)]
     pub request: ServiceRequest,
+    /// The service's name (the newest catalog's).
+    #[schema(value_type = Option<Object>)]
+    pub service_name: Option<LocalText>,
+    /// The materials received, by the catalog's names (the code where it has none).
+    #[schema(value_type = Vec<Object>)]
+    pub material_names: Vec<LocalText>,
+    /// The applicant as the registry knows them (name, ID number, phone), when the request
+    /// names a member of its household.
+    pub applicant_person: Option<DeskPerson>,
+    /// The household's address.
+    pub address: Option<String>,
+    /// Its history as the server received it, oldest first.
+    pub events: Vec<DeskEvent>,
+    /// The steps the desk may take from here (delivery is the officer's, with the recipient's
+    /// signature at the door).
+    #[schema(value_type = Vec<String>)]
+    pub next: Vec<RequestState>,
+}
+
+/// An applicant from the registry (read in full by the desk that handles the application; the
+/// read is audited).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskPerson {
+    /// Name.
+    pub name: String,
+    /// ID number.
+    pub id_number: String,
+    /// Phone.
+    pub phone: Option<String>,
+}
+
+/// One step of a request's history.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskEvent {
+    /// `applied`, `already_there` or `conflict:<reason>`.
+    pub outcome: String,
+    /// The state it moved to, when it moved.
+    #[schema(value_type = Option<String>)]
+    pub new_state: Option<RequestState>,
+    /// The step asked for (from → to, a reason).
+    #[schema(value_type = Option<Object>)]
+    pub transition: Option<Transition>,
+    /// `desk:<account>` for the station's moves; the officer's device otherwise.
+    pub by: String,
+    /// When the server received it.
+    pub at: DateTime<Utc>,
+    /// When the officer made it, by the tablet's clock (a tablet's steps only).
+    pub made_at: Option<DateTime<Utc>>,
+}
+
+/// The steps a station desk may take on a request: the rule's next states, without the
+/// officer's own (delivery at the door, completion on site).
+pub fn desk_steps(mode: Mode, state: RequestState) -> Vec<RequestState> {
+    next_states(mode, state)
+        .into_iter()
+        .filter(|s| !matches!(s, RequestState::Delivered | RequestState::CompletedOnSite))
+        .collect()
+}
+
+fn material_names(state: &AppState, service: &str, codes: &[String]) -> Vec<LocalText> {
+    let catalogs = state.catalogs();
+    let known = catalogs.last().and_then(|c| c.service(service));
+    codes
+        .iter()
+        .map(|code| {
+            known
+                .and_then(|s| s.materials.iter().find(|m| &m.code == code))
+                .map_or_else(|| LocalText::new(code.clone(), code.clone()), |m| m.name.clone())
+        })
+        .collect()
+}
+
+fn service_name(state: &AppState, code: &str) -> Option<LocalText> {
+    state.catalogs().last().and_then(|c| c.service(code)).map(|s| s.name.clone())
 }
 
 /// A step asked by the desk.
@@ -281,17 +365,36 @@ pub(crate) async fn list(
     let Query(q) = query.map_err(|e| ApiError::bad_query(format!("?state=<state>&limit=<n>: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
     let rows = state.storage().requests_at(&desk.station, q.state, limit).await?;
+    // The applicant by name (masked): the households named, each read once.
+    let mut households: std::collections::HashMap<String, Option<beibao_core::registry::Household>> =
+        std::collections::HashMap::new();
+    let mut parsed = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let req = parse(r)?;
+        if let Some(h) = &req.household
+            && !households.contains_key(h)
+        {
+            households.insert(h.clone(), state.storage().household(h).await?);
+        }
+        parsed.push(req);
+    }
     let requests = rows
         .iter()
-        .map(|r| {
-            let req = parse(r)?;
+        .zip(parsed)
+        .map(|(r, req)| {
+            let person = req
+                .household
+                .as_ref()
+                .and_then(|h| households.get(h).and_then(Option::as_ref))
+                .and_then(|h| h.members.iter().find(|m| m.id == req.applicant));
             Ok(DeskRequest {
                 id: r.id.clone(),
                 service: r.service.clone(),
+                service_name: service_name(&state, &r.service),
                 mode: r.mode,
                 state: r.state,
                 officer_id: r.officer_id.clone(),
-                applicant: mask_applicant(&req.applicant),
+                applicant: person.map_or_else(|| mask_applicant(&req.applicant), |p| mask_name(&p.name)),
                 accepted_at: req.accepted_at,
                 received_at: r.received_at,
                 updated_at: r.updated_at,
@@ -317,12 +420,40 @@ pub(crate) async fn detail(
 ) -> Result<Response, ApiError> {
     let row = station_request(&state, &desk.station, &id).await?;
     let request = parse(&row)?;
+    let events = state
+        .storage()
+        .request_events(&id)
+        .await?
+        .into_iter()
+        .map(|e| DeskEvent {
+            outcome: e.outcome,
+            new_state: e.new_state,
+            transition: e.transition,
+            by: e.by,
+            at: e.at,
+            made_at: e.made_at,
+        })
+        .collect();
+    let household = match &request.household {
+        Some(h) => state.storage().household(h).await?,
+        None => None,
+    };
+    let applicant_person = household
+        .as_ref()
+        .and_then(|h| h.members.iter().find(|m| m.id == request.applicant))
+        .map(|m| DeskPerson { name: m.name.clone(), id_number: m.id_number.clone(), phone: m.phone.clone() });
     // Written before the personal data leaves.
     audit(&state, &desk.actor(), "read_request", &id).await?;
     Ok(wants.reply(&DeskRequestDetail {
         state: row.state,
         received_at: row.received_at,
         updated_at: row.updated_at,
+        service_name: service_name(&state, &row.service),
+        material_names: material_names(&state, &row.service, &request.materials),
+        applicant_person,
+        address: household.map(|h| h.address),
+        next: desk_steps(row.mode, row.state),
+        events,
         request,
     }))
 }

@@ -2,6 +2,7 @@
 //! and what it reads; none imports another.
 
 pub mod blobs;
+pub mod console;
 pub mod desk;
 pub mod devices;
 pub mod meta;

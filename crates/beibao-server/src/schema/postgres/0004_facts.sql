@@ -30,3 +30,7 @@ ALTER TABLE requests ADD COLUMN due_on DATE;
 ALTER TABLE requests ADD COLUMN village TEXT COLLATE "C";
 -- Requests held before this version: the day of their acceptance in China time (UTC+8).
 UPDATE requests SET accepted_on = ((((body::jsonb) ->> 'accepted_at')::timestamptz AT TIME ZONE 'UTC') + interval '8 hours')::date;
+-- A request's history, read by the desk's detail, in the order received (events of one push
+-- share its time).
+ALTER TABLE request_events ADD COLUMN n BIGSERIAL;
+CREATE INDEX request_events_request ON request_events (request, at, n);

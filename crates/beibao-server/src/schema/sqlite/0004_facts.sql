@@ -33,3 +33,5 @@ ALTER TABLE requests ADD COLUMN due_on TEXT;
 ALTER TABLE requests ADD COLUMN village TEXT;
 -- Requests held before this version: the day of their acceptance in China time (UTC+8).
 UPDATE requests SET accepted_on = date(json_extract(body, '$.accepted_at'), '+8 hours');
+-- A request's history, read by the desk's detail.
+CREATE INDEX request_events_request ON request_events (request, at);

@@ -1,0 +1,160 @@
+//! The web console in headless Chromium against a real beibao-server (SQLite) serving the built
+//! console (`ui/dist`, made by `make ui`), with an officer's synced work: a wrong password, a
+//! supervisor's drill-down from the district to an officer, an XLSX download that opens, a desk
+//! move the officer's tablet then pulls, a desk account refused the supervisor's API, a session
+//! that expires while the page is open. The browser side is `ui/e2e/console.mjs`
+//! (playwright-core driving Debian's chromium); its screenshots go to
+//! `target/tmp/console-screenshots/`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use beibao_server::admin::new_account;
+use beibao_server::storage::Role;
+use beibao_sync::Settings;
+use beibao_tests::{OFFICER, Server, Tablet, fixtures, runtime, server_db, t0, work};
+use calamine::{Reader, Xlsx};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "window-password-1";
+
+fn ui_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui")
+}
+
+fn shots() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
+}
+
+/// Run a phase of `ui/e2e/console.mjs`; its JSON answer.
+fn phase(name: &str, base: &str, args: &Value) -> Value {
+    let out = Command::new("node")
+        .current_dir(ui_dir())
+        .args(["e2e/console.mjs", name, base, &shots().to_string_lossy(), &args.to_string()])
+        .output()
+        .expect("node runs (Node 20, `npm ci` in ui/)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "phase {name} failed:\n{stdout}\n{}\n(screenshots in {})",
+        String::from_utf8_lossy(&out.stderr),
+        shots().display()
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("the phase's JSON line")
+}
+
+#[test]
+fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
+    let dist = ui_dir().join("dist");
+    beibao_server::routes::console::is_built(&dist).expect("the console is built (make ui)");
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let storage = Arc::new(beibao_server::Sqlite::open(&server_db(dir.path())).expect("sqlite"));
+    let limits = beibao_server::app::Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Default::default() };
+    let server = Server::start_with_console(&rt, storage, limits, 31, Some(dist));
+    let f = fixtures();
+    let storage = server.state.storage();
+    rt.block_on(storage.put_registry(&f.registry, &[], t0())).expect("registry");
+    let station = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer").station.clone();
+    for (name, role, st) in [("chief", Role::Supervisor, None), ("desk", Role::Desk, Some(station.as_str()))] {
+        rt.block_on(storage.create_account(&new_account(name, role, st, PASSWORD).expect("account"), t0()))
+            .expect("create");
+    }
+
+    // The officer's day, synced: visits and an application carried back.
+    let mut t = Tablet::new(OFFICER, 31);
+    t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    for _ in 0..12 {
+        work::visit(&mut t, &mut rng);
+    }
+    work::service(&mut t, &mut rng, 1);
+    let fast = Settings { backoff_base: std::time::Duration::from_millis(1), ..Settings::default() };
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
+    let request: String = t
+        .session
+        .store()
+        .conn()
+        .query_row("SELECT id FROM service_requests WHERE state = 'carried_back'", [], |r| r.get(0))
+        .expect("carried back");
+    let visited: String =
+        t.session.store().conn().query_row("SELECT target_id FROM visits LIMIT 1", [], |r| r.get(0)).expect("a visit");
+    let village = f.registry.households.iter().find(|h| h.id == visited).expect("household").village.clone();
+    std::fs::create_dir_all(shots()).expect("screenshot dir");
+    let base = server.url();
+    let hash = "#kind=month&period=2026-11";
+
+    // The supervisor: drill-down and the workbook.
+    let seen = phase(
+        "supervisor",
+        &base,
+        &json!({ "password": PASSWORD, "station": station, "village": village, "officer": OFFICER, "hash": hash }),
+    );
+    assert_eq!(seen["period"], "2026年11月");
+    let crumbs = seen["crumbs"].as_str().expect("crumbs");
+    assert!(crumbs.starts_with("全区 ›"), "{crumbs}");
+    assert_ne!(seen["officer_households"], "0", "the officer's visits reach the village's row");
+    let total: u64 = seen["total_households"].as_str().expect("total").trim().parse().expect("a count");
+    assert!(total > 0);
+    let mut book: Xlsx<_> = calamine::open_workbook(seen["xlsx"].as_str().expect("file")).expect("the XLSX opens");
+    assert_eq!(book.sheet_names(), ["派出所", "镇街", "村（社区）", "民警"]);
+    assert!(book.worksheet_range("民警").expect("sheet").rows().count() > 4);
+
+    // The desk moves the carried-back application; the officer's tablet pulls it.
+    let seen = phase("desk", &base, &json!({ "password": PASSWORD, "request": request }));
+    let member = f
+        .registry
+        .households
+        .iter()
+        .flat_map(|h| &h.members)
+        .find(|m| {
+            t.session
+                .store()
+                .conn()
+                .query_row("SELECT applicant FROM service_requests WHERE id = ?1", [&request], |r| {
+                    r.get::<_, String>(0)
+                })
+                .is_ok_and(|a| a == m.id)
+        })
+        .expect("the applicant");
+    assert!(seen["applicant"].as_str().is_some_and(|a| a.contains(&member.name)), "{seen}");
+    assert!(seen["timeline"].as_str().is_some_and(|s| s.contains("已带回")), "{seen}");
+    assert_eq!(seen["supervisor_status"], "403 forbidden");
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the move");
+    let state: String = t
+        .session
+        .store()
+        .conn()
+        .query_row("SELECT state FROM service_requests WHERE id = ?1", [&request], |r| r.get(0))
+        .expect("state");
+    assert_eq!(state, "submitted");
+
+    // A session that expires while the page is open.
+    let mut child = Command::new("node")
+        .current_dir(ui_dir())
+        .args([
+            "e2e/console.mjs",
+            "expired",
+            &base,
+            &shots().to_string_lossy(),
+            &json!({ "password": PASSWORD, "hash": hash }).to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("read");
+    assert_eq!(first, "READY");
+    server.clock.advance(chrono::Duration::hours(beibao_server::desk::SESSION_HOURS) + chrono::Duration::minutes(1));
+    child.stdin.take().expect("stdin").write_all(b"go\n").expect("tell the page");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(child.wait().expect("wait").success(), "expired phase: {rest:?}");
+    let seen: Value = serde_json::from_str(rest.last().expect("the JSON line")).expect("json");
+    assert!(seen["notice"].as_str().is_some_and(|n| n.contains("登录已过期")), "{seen}");
+}

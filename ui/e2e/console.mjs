@@ -1,0 +1,121 @@
+// The web console in headless Chromium (Debian's, driven by playwright-core; no browser is ever
+// downloaded). Run by `tests/tests/console.rs`, which starts a real beibao-server with seeded
+// tablets' work, as: node ui/e2e/console.mjs <phase> <base-url> <out-dir> [<json args>].
+// Each phase prints one JSON line of what it saw and exits non-zero on the first failed check;
+// screenshots go to <out-dir>.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [phase, base, out, rawArgs] = process.argv.slice(2);
+const args = rawArgs ? JSON.parse(rawArgs) : {};
+mkdirSync(out, { recursive: true });
+
+function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.BEIBAO_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+});
+const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', acceptDownloads: true });
+const page = await context.newPage();
+const outside = [];
+page.on('request', (r) => { if (!r.url().startsWith(base)) outside.push(r.url()); });
+page.setDefaultTimeout(15_000);
+
+async function login(user, password) {
+  await page.goto(`${base}/console/${args.hash ?? ''}`);
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+}
+
+const seen = {};
+try {
+  if (phase === 'supervisor') {
+    // A wrong password is said so, in Chinese.
+    await login('chief', 'not-the-password');
+    const err = await page.locator('[data-testid=login-error]').textContent();
+    check(err.includes('账号或密码错误'), `wrong password message: ${err}`);
+    await page.fill('#password', args.password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-testid=report] tbody tr');
+    seen.period = await page.locator('[data-testid=period]').textContent();
+    await page.screenshot({ path: join(out, 'console-dashboard.png'), fullPage: true });
+    // Drill down: the station, its town, a village with visits, its officers.
+    await page.click(`[data-testid="row-${args.station}"] button.drill`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent?.includes('镇街'));
+    const town = page.locator('[data-testid=report] tbody tr button.drill').first();
+    await town.click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent?.includes('村'));
+    await page.click(`[data-testid="row-${args.village}"] button.drill`);
+    await page.waitForSelector(`[data-testid="row-${args.officer}"]`);
+    seen.crumbs = (await page.locator('[data-testid=crumbs]').textContent()).replace(/\s+/g, ' ').trim();
+    seen.officer_households = await page.locator(`[data-testid="row-${args.officer}"] td[data-code=households_visited]`).textContent();
+    await page.screenshot({ path: join(out, 'console-drilldown.png'), fullPage: true });
+    // Back up to the district, then the workbook of every level.
+    await page.locator('[data-testid=crumbs] button').first().click();
+    await page.waitForSelector(`[data-testid="row-${args.station}"] button.drill`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-xlsx]')]);
+    const file = join(out, download.suggestedFilename());
+    await download.saveAs(file);
+    await page.waitForSelector('[data-testid=exported]');
+    seen.xlsx = file;
+    seen.total_households = await page.locator('[data-testid=row-total] td[data-code=households_visited]').textContent();
+    // English on demand.
+    await page.click('header .lang');
+    await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent === 'Station');
+    await page.click('header .lang');
+    await page.click('[data-testid=logout]');
+    await page.waitForSelector('[data-testid=login]');
+  } else if (phase === 'desk') {
+    await login('desk', args.password);
+    await page.waitForSelector('[data-testid=inbox]');
+    const item = page.locator(`[data-testid="request-${args.request}"]`);
+    await item.click();
+    await page.waitForSelector('[data-testid=timeline]');
+    seen.applicant = await page.locator('[data-testid=applicant]').textContent();
+    seen.timeline = (await page.locator('[data-testid=timeline]').textContent()).replace(/\s+/g, ' ').trim();
+    await page.screenshot({ path: join(out, 'console-desk.png'), fullPage: true });
+    await page.click('[data-testid=move-submitted]');
+    const said = await page.locator('[data-testid=outcome]').textContent();
+    check(said.includes('已提交'), `the move's outcome: ${said}`);
+    seen.outcome = said;
+    // Refusing needs a reason.
+    await page.click('[data-testid=move-rejected]');
+    check((await page.locator('[data-testid=invalid]').textContent()).includes('理由'), 'a refusal needs a reason');
+    // A desk account is refused the supervisor's API, and shown no dashboard.
+    check((await page.locator('[data-testid=dashboard]').count()) === 0, 'no dashboard for a desk');
+    const token = JSON.parse(await page.evaluate(() => sessionStorage.getItem('beibao.console.session'))).token;
+    seen.supervisor_status = await page.evaluate(async (t) => {
+      const r = await fetch('/api/v1/supervisor/report?period=2026-11', { headers: { authorization: `Bearer ${t}` } });
+      return `${r.status} ${(await r.json()).code}`;
+    }, token);
+    await page.screenshot({ path: join(out, 'console-desk-moved.png'), fullPage: true });
+  } else if (phase === 'expired') {
+    // A session that ends while the page is open (the test moves the server's clock past the
+    // shift when told READY) comes back to the login, saying why.
+    await login('chief', args.password);
+    await page.waitForSelector('[data-testid=report] tbody tr');
+    console.log('READY');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    process.stdin.pause();
+    await page.click('.period button:first-child');
+    const notice = await page.locator('[data-testid=notice]').textContent();
+    check(notice.includes('登录已过期'), `the login says the session expired: ${notice}`);
+    seen.notice = notice;
+    await page.screenshot({ path: join(out, 'console-expired.png'), fullPage: true });
+  } else {
+    throw new Error(`unknown phase ${phase}`);
+  }
+  check(outside.length === 0, `requests outside the server: ${outside.join(', ')}`);
+  console.log(JSON.stringify(seen));
+} catch (e) {
+  await page.screenshot({ path: join(out, `console-${phase}-failure.png`), fullPage: true }).catch(() => undefined);
+  console.error(String(e?.stack ?? e));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
