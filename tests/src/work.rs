@@ -28,14 +28,24 @@ pub const PNG: &[u8] = beibao_testkit::SIGNATURE_PNG;
 
 /// Households of the demo officer's villages that have a position.
 pub fn households() -> Vec<&'static beibao_core::registry::Household> {
+    households_of(OFFICER)
+}
+
+/// Households of an officer's villages that have a position.
+pub fn households_of(officer: &str) -> Vec<&'static beibao_core::registry::Household> {
     let f = fixtures();
-    let villages = f.registry.villages_of(OFFICER);
+    let villages = f.registry.villages_of(officer);
     f.registry.households.iter().filter(|h| villages.contains(&h.village.as_str()) && h.location.is_some()).collect()
+}
+
+/// The first village of the tablet's officer.
+fn first_village(session: &beibao_field::Session) -> String {
+    fixtures().registry.villages_of(session.officer_id())[0].to_owned()
 }
 
 /// One visit at a household, with a fix at the door. Returns its id.
 pub fn visit(t: &mut Tablet, rng: &mut ChaCha8Rng) -> uuid::Uuid {
-    let hs = households();
+    let hs = households_of(t.session.officer_id());
     let h = hs[rng.random_range(0..hs.len())];
     let home = h.location.expect("located");
     let draft = t
@@ -89,7 +99,7 @@ pub fn png(n: u64) -> Vec<u8> {
 /// An ID card application carried back, moved `steps` states along (6 = delivered with a
 /// signature image, which queues a blob).
 pub fn service(t: &mut Tablet, rng: &mut ChaCha8Rng, steps: usize) {
-    let hs = households();
+    let hs = households_of(t.session.officer_id());
     let h = hs[rng.random_range(0..hs.len())];
     let r = t
         .session
@@ -123,7 +133,7 @@ pub fn service(t: &mut Tablet, rng: &mut ChaCha8Rng, steps: usize) {
 
 /// A hazard found, and maybe fixed (the same record sent twice).
 pub fn hazard(t: &mut Tablet, rng: &mut ChaCha8Rng, fix: bool) {
-    let village = fixtures().registry.villages_of(OFFICER)[0].to_owned();
+    let village = first_village(&t.session);
     let h = t
         .session
         .record_hazard(Hazard {
@@ -147,7 +157,7 @@ pub fn hazard(t: &mut Tablet, rng: &mut ChaCha8Rng, fix: bool) {
 
 /// A publicity session.
 pub fn publicity(t: &mut Tablet, rng: &mut ChaCha8Rng) {
-    let village = fixtures().registry.villages_of(OFFICER)[0].to_owned();
+    let village = first_village(&t.session);
     t.session
         .record_publicity(PublicitySession {
             id: uuid::Uuid::nil(),
@@ -171,7 +181,7 @@ pub fn bad_op(t: &mut Tablet, n: u64) {
     let session = PublicitySession {
         id: uuid::Uuid::from_u128(0xbad0_0000_0000_7000_8000_0000_0000_0000 | u128::from(n)),
         device_id: t.session.device_id().to_owned(),
-        officer_id: OFFICER.to_owned(),
+        officer_id: t.session.officer_id().to_owned(),
         village: "x".into(),
         topic: PublicityTopic::Other,
         held_at: now,
@@ -435,7 +445,7 @@ pub fn signed_mediation_draft(
     let strokes: Vec<Vec<StrokePoint>> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("strokes.json")).expect("strokes"))
             .expect("strokes json");
-    let village = fixtures().registry.villages_of(OFFICER)[0].to_owned();
+    let village = first_village(session);
     let today = session.today();
     let kind = MediationKind::People;
     let case = session

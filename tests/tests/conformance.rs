@@ -553,7 +553,7 @@ fn a_postgres_database_of_schema_1_is_migrated_with_every_record_kept() {
     let url = cluster.database("migration").expect("createdb");
     let rt = runtime();
     let before = postgres_with_records(&rt, &url);
-    postgres_by_hand(&rt, &url, &[BACK_TO_UNVERSIONED, BACK_TO_SCHEMA_1_POSTGRES]);
+    postgres_by_hand(&rt, &url, &[BACK_TO_UNVERSIONED, BACK_TO_UNVERSIONED_POSTGRES, BACK_TO_SCHEMA_1_POSTGRES]);
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("reconnect migrates");
     assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before);
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("again");
@@ -602,9 +602,14 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
     });
 }
 
-/// What the build before numbered migrations left: its tables, no version table, no registry.
-const BACK_TO_UNVERSIONED: &str =
-    "DROP TABLE schema_version; DROP TABLE assignments; DROP TABLE places; DROP TABLE officers; DROP TABLE stations;";
+/// What the build before numbered migrations left: its tables, no version table, no registry,
+/// no facts.
+const BACK_TO_UNVERSIONED: &str = "DROP TABLE schema_version; DROP TABLE assignments; DROP TABLE places;
+    DROP TABLE officers; DROP TABLE stations; DROP TABLE facts; DROP TABLE towns; DROP INDEX request_events_request;
+    ALTER TABLE requests DROP COLUMN accepted_on; ALTER TABLE requests DROP COLUMN due_on;
+    ALTER TABLE requests DROP COLUMN village;";
+/// The same on PostgreSQL, whose request events also gained their order of arrival.
+const BACK_TO_UNVERSIONED_POSTGRES: &str = "ALTER TABLE request_events DROP COLUMN n;";
 
 #[test]
 fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_and_a_newer_one_is_refused() {
@@ -626,7 +631,7 @@ fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_an
     rt.block_on(s.put_registry(reg, &[], t0())).expect("the registry tables are there");
     drop(s);
     let names: Vec<String> = versions(&path).into_iter().map(|v| v.1).collect();
-    assert_eq!(names, ["initial", "registry", "assignments"]);
+    assert_eq!(names, ["initial", "registry", "assignments", "facts"]);
     // A database a newer build wrote is refused, with the versions named, and left as it was.
     rusqlite::Connection::open(&path)
         .expect("open by hand")
@@ -646,7 +651,7 @@ fn a_postgres_database_from_before_numbered_migrations_is_brought_to_the_latest_
     let url = cluster.database("versions").expect("createdb");
     let rt = runtime();
     let before = postgres_with_records(&rt, &url);
-    postgres_by_hand(&rt, &url, &[BACK_TO_UNVERSIONED]);
+    postgres_by_hand(&rt, &url, &[BACK_TO_UNVERSIONED, BACK_TO_UNVERSIONED_POSTGRES]);
     let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("an unversioned database upgrades");
     assert_eq!(rt.block_on(s.records(DEV, "publicity")).expect("records"), before, "nothing held is lost");
     let reg = &fixtures().registry;

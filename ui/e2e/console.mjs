@@ -107,6 +107,26 @@ try {
     check(notice.includes('登录已过期'), `the login says the session expired: ${notice}`);
     seen.notice = notice;
     await page.screenshot({ path: join(out, 'console-expired.png'), fullPage: true });
+  } else if (phase === 'tour') {
+    // `make demo`: the pages as the demo accounts see them, for the README and the reader.
+    await login(args.supervisor, args.password);
+    await page.waitForSelector('[data-testid=report] tbody tr');
+    await page.screenshot({ path: join(out, 'console-dashboard.png'), fullPage: true });
+    await page.click(`[data-testid="row-${args.station}"] button.drill`);
+    await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent?.includes('镇街'));
+    await page.locator('[data-testid=report] tbody tr button.drill').first().click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent?.includes('村'));
+    await page.screenshot({ path: join(out, 'console-villages.png'), fullPage: true });
+    await page.click('[data-testid=logout]');
+    await login(args.desk, args.password);
+    await page.waitForSelector('[data-testid=inbox]');
+    const first = page.locator('[data-testid=inbox] button.item').first();
+    if (await first.count()) {
+      await first.click();
+      await page.waitForSelector('[data-testid=timeline]');
+    }
+    await page.screenshot({ path: join(out, 'console-desk.png'), fullPage: true });
+    seen.shots = ['console-dashboard.png', 'console-villages.png', 'console-desk.png'];
   } else {
     throw new Error(`unknown phase ${phase}`);
   }
