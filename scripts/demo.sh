@@ -43,8 +43,10 @@ if [ -z "${DISPLAY:-}" ]; then
   echo "No display (\$DISPLAY is unset): the console's pages are photographed in headless Chromium, and"
   echo "the app runs under Xvfb, driven through WebDriver as in the end-to-end tests; the screenshots"
   echo "go to target/demo/."
+  # The month most of the seeded work falls in (15 days ago, China time).
+  month=$(TZ=Asia/Shanghai date -d '15 days ago' +%Y-%m)
   (cd ui && node e2e/console.mjs tour "http://127.0.0.1:$port" "$dir" \
-    "{\"supervisor\":\"chief\",\"desk\":\"desk-xiji\",\"password\":\"$PASSWORD\",\"station\":\"$station\"}" >/dev/null)
+    "{\"supervisor\":\"chief\",\"desk\":\"desk-xiji\",\"password\":\"$PASSWORD\",\"station\":\"$station\",\"hash\":\"#kind=month&period=$month\"}" >/dev/null)
   BEIBAO_SCREENSHOT_DIR="$dir" cargo test -q --locked -p beibao-app --bench demo
   exit 0
 fi

@@ -73,6 +73,10 @@ impl Accounts for Tripwire {
         self.inner.create_account(a, now).await
     }
 
+    async fn accounts(&self) -> Result<Vec<beibao_server::storage::AccountRow>, StorageError> {
+        self.inner.accounts().await
+    }
+
     async fn account(&self, username: &str) -> Result<Option<Account>, StorageError> {
         self.inner.account(username).await
     }
@@ -180,6 +184,10 @@ impl Devices for Tripwire {
 
     async fn device(&self, id: &str) -> Result<Option<Device>, StorageError> {
         self.inner.device(id).await
+    }
+
+    async fn devices(&self) -> Result<Vec<beibao_server::storage::DeviceOverview>, StorageError> {
+        self.inner.devices().await
     }
 
     async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {

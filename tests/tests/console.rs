@@ -60,7 +60,9 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     let storage = server.state.storage();
     rt.block_on(storage.put_registry(&f.registry, &[], t0())).expect("registry");
     let station = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer").station.clone();
-    for (name, role, st) in [("chief", Role::Supervisor, None), ("desk", Role::Desk, Some(station.as_str()))] {
+    for (name, role, st) in
+        [("chief", Role::Supervisor, None), ("desk", Role::Desk, Some(station.as_str())), ("root", Role::Admin, None)]
+    {
         rt.block_on(storage.create_account(&new_account(name, role, st, PASSWORD).expect("account"), t0()))
             .expect("create");
     }
@@ -132,6 +134,38 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
         .query_row("SELECT state FROM service_requests WHERE id = ?1", [&request], |r| r.get(0))
         .expect("state");
     assert_eq!(state, "submitted");
+
+    // The administrator issues a code in the page; a second tablet enrolls with it and syncs; the
+    // administrator revokes it in the page; its next sync is refused.
+    let mut child = Command::new("node")
+        .current_dir(ui_dir())
+        .args([
+            "e2e/console.mjs",
+            "admin",
+            &base,
+            &shots().to_string_lossy(),
+            &json!({ "password": PASSWORD, "officer": OFFICER }).to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("read");
+    let code = first.strip_prefix("CODE ").expect("the code the page shows").to_owned();
+    let mut second = Tablet::new(OFFICER, 32);
+    second.enroll(&rt, &base, &code).expect("the code from the page enrolls a tablet");
+    work::visit(&mut second, &mut rng);
+    second.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
+    let device = second.session.device_id().to_owned();
+    child.stdin.take().expect("stdin").write_all(format!("{device}\n").as_bytes()).expect("tell the page");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(child.wait().expect("wait").success(), "admin phase: {rest:?}");
+    let seen: Value = serde_json::from_str(rest.last().expect("the JSON line")).expect("json");
+    assert!(seen["row"].as_str().is_some_and(|r| r.contains("已于")), "{seen}");
+    let err = second.sync(&rt, fast, 0, &mut |_| {}).expect_err("revoked");
+    assert!(matches!(err, beibao_field::FieldError::Sync(beibao_sync::SyncError::Revoked)), "{err:?}");
 
     // A session that expires while the page is open.
     let mut child = Command::new("node")

@@ -80,6 +80,12 @@ fn export(dir: &Path) {
         beibao_server::desk::DeskRequestDetail,
         beibao_server::report::Report,
         beibao_server::report::Trend,
+        beibao_server::routes::admin::AdminDevices,
+        beibao_server::routes::admin::AdminAccounts,
+        beibao_server::routes::admin::IssuedCode,
+        beibao_server::routes::admin::CodeRequest,
+        beibao_server::routes::admin::NewAccount,
+        beibao_server::routes::admin::Revoked,
         beibao_server::desk::DeskMove,
         beibao_server::desk::DeskMoved,
     );

@@ -107,6 +107,27 @@ try {
     check(notice.includes('登录已过期'), `the login says the session expired: ${notice}`);
     seen.notice = notice;
     await page.screenshot({ path: join(out, 'console-expired.png'), fullPage: true });
+  } else if (phase === 'admin') {
+    // The administrator issues a code (the test enrolls a tablet with it and answers with the
+    // device id), then revokes that device.
+    await login('root', args.password);
+    await page.waitForSelector('[data-testid=devices]');
+    await page.click('[data-testid=tab-code]');
+    await page.fill('#officer', args.officer);
+    await page.click('[data-testid=issue]');
+    const code = (await page.locator('[data-testid=code]').textContent()).trim();
+    check(await page.locator('[data-testid=qr]').evaluate((img) => img.complete && img.naturalWidth > 100), 'the QR image');
+    await page.screenshot({ path: join(out, 'console-admin-code.png'), fullPage: true });
+    console.log(`CODE ${code}`);
+    const device = await new Promise((resolve) => process.stdin.once('data', (d) => resolve(String(d).trim())));
+    process.stdin.pause();
+    await page.click('[data-testid=tab-devices]');
+    await page.waitForSelector(`[data-testid="device-${device}"]`);
+    await page.click(`[data-testid="device-${device}"] [data-testid=revoke]`);
+    await page.click(`[data-testid="device-${device}"] [data-testid=confirm-revoke]`);
+    await page.waitForSelector('[data-testid=admin-done]');
+    seen.row = (await page.locator(`[data-testid="device-${device}"]`).textContent()).replace(/\s+/g, ' ').trim();
+    await page.screenshot({ path: join(out, 'console-admin-devices.png'), fullPage: true });
   } else if (phase === 'tour') {
     // `make demo`: the pages as the demo accounts see them, for the README and the reader.
     await login(args.supervisor, args.password);

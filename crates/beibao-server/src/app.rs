@@ -273,7 +273,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     use utoipa_axum::router::OpenApiRouter;
     use utoipa_axum::routes;
 
-    use crate::routes::{blobs, desk, devices, meta, supervisor, sync};
+    use crate::routes::{admin, blobs, desk, devices, meta, supervisor, sync};
     let api = OpenApiRouter::<AppState>::new()
         .routes(routes!(meta::health))
         .routes(routes!(devices::enroll))
@@ -291,7 +291,11 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(desk::moves))
         .routes(routes!(supervisor::report))
         .routes(routes!(supervisor::trend))
-        .routes(routes!(supervisor::export));
+        .routes(routes!(supervisor::export))
+        .routes(routes!(admin::devices))
+        .routes(routes!(admin::revoke))
+        .routes(routes!(admin::issue_code))
+        .routes(routes!(admin::accounts, admin::create_account));
     let (router, mut doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(wire::API_PREFIX, api).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

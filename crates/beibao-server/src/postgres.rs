@@ -26,9 +26,9 @@ use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, Req
 use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
-    Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
-    place_changes, registry_rows, stored_code, to_body,
+    Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device,
+    DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster,
+    Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
 };
 use beibao_core::text::LocalText;
 
@@ -626,6 +626,17 @@ impl Accounts for Postgres {
         Ok(())
     }
 
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StorageError> {
+        let c = self.client().await?;
+        let rows = c.query("SELECT username, role, station, created_at FROM accounts ORDER BY username", &[]).await?;
+        rows.iter()
+            .map(|r| {
+                let role: String = r.get(1);
+                Ok(AccountRow { username: r.get(0), role: from_name(&role)?, station: r.get(2), created_at: r.get(3) })
+            })
+            .collect()
+    }
+
     async fn account(&self, username: &str) -> Result<Option<Account>, StorageError> {
         let c = self.client().await?;
         let row = c
@@ -1003,6 +1014,31 @@ impl Devices for Postgres {
 
     async fn device(&self, id: &str) -> Result<Option<Device>, StorageError> {
         get_device(&self.client().await?, id).await
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceOverview>, StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT d.id, d.officer_id, d.enrolled_at, d.revoked_at, d.last_seq,
+                        (SELECT received_at FROM ops o WHERE o.device_id = d.id ORDER BY seq DESC LIMIT 1),
+                        (SELECT count(*) FROM ops o WHERE o.device_id = d.id AND status = 'rejected')
+                 FROM devices d ORDER BY d.enrolled_at DESC, d.id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DeviceOverview {
+                id: r.get(0),
+                officer_id: r.get(1),
+                enrolled_at: r.get(2),
+                revoked_at: r.get(3),
+                last_seq: r.get(4),
+                last_seen: r.get(5),
+                rejected: r.get(6),
+            })
+            .collect())
     }
 
     async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {

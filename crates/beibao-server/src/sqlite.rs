@@ -24,9 +24,9 @@ use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
 use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::storage::{
-    Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError, from_body,
-    place_changes, registry_rows, stored_code, to_body,
+    Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device,
+    DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster,
+    Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
 };
 use beibao_core::text::LocalText;
 
@@ -640,6 +640,28 @@ impl Accounts for Sqlite {
         .await
     }
 
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StorageError> {
+        self.run(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT username, role, station, created_at FROM accounts ORDER BY username")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (username, role, station, created_at) = row?;
+                out.push(AccountRow { username, role: from_name(&role)?, station, created_at: parse_ts(&created_at)? });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn account(&self, username: &str) -> Result<Option<Account>, StorageError> {
         let username = username.to_owned();
         self.run(move |c| {
@@ -983,6 +1005,35 @@ impl Devices for Sqlite {
     async fn device(&self, id: &str) -> Result<Option<Device>, StorageError> {
         let id = id.to_owned();
         self.run(move |c| get_device(c, &id)).await
+    }
+
+    async fn devices(&self) -> Result<Vec<DeviceOverview>, StorageError> {
+        self.run(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT d.id, d.officer_id, d.enrolled_at, d.revoked_at, d.last_seq,
+                        (SELECT received_at FROM ops o WHERE o.device_id = d.id ORDER BY seq DESC LIMIT 1),
+                        (SELECT count(*) FROM ops o WHERE o.device_id = d.id AND status = 'rejected')
+                 FROM devices d ORDER BY d.enrolled_at DESC, d.id",
+            )?;
+            type Row = (String, String, String, Option<String>, i64, Option<String>, i64);
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, officer_id, enrolled_at, revoked_at, last_seq, last_seen, rejected): Row = row?;
+                out.push(DeviceOverview {
+                    id,
+                    officer_id,
+                    enrolled_at: parse_ts(&enrolled_at)?,
+                    revoked_at: revoked_at.as_deref().map(parse_ts).transpose()?,
+                    last_seq,
+                    last_seen: last_seen.as_deref().map(parse_ts).transpose()?,
+                    rejected,
+                });
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {

@@ -158,6 +158,41 @@ pub struct RequestRow {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A device as the administrator's list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DeviceOverview {
+    /// Device id.
+    pub id: String,
+    /// Its officer.
+    pub officer_id: String,
+    /// When it enrolled.
+    pub enrolled_at: DateTime<Utc>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The last seq the server acknowledged.
+    pub last_seq: i64,
+    /// When the server last received an op from it.
+    pub last_seen: Option<DateTime<Utc>>,
+    /// Ops the server rejected.
+    pub rejected: i64,
+}
+
+/// A console account as the administrator's list shows it (no password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AccountRow {
+    /// Login name.
+    pub username: String,
+    /// Role.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// Station (desk accounts, station supervisors).
+    pub station: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
 /// One step of a request's history as the server received it (from a tablet or the desk).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRow {
@@ -252,6 +287,9 @@ pub trait Accounts: Send + Sync {
 
     /// An account.
     async fn account(&self, username: &str) -> Result<Option<Account>, StorageError>;
+
+    /// Every account, by name.
+    async fn accounts(&self) -> Result<Vec<AccountRow>, StorageError>;
 
     /// Remember a console session (by its token's hash).
     async fn put_session(
@@ -351,6 +389,10 @@ pub trait Devices: Send + Sync {
 
     /// A device.
     async fn device(&self, id: &str) -> Result<Option<Device>, StorageError>;
+
+    /// Every device with what the administrator checks (last seen, acked seq, rejected ops),
+    /// newest enrollment first.
+    async fn devices(&self) -> Result<Vec<DeviceOverview>, StorageError>;
 
     /// Revoke a device and its tokens; false when unknown.
     async fn revoke(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError>;

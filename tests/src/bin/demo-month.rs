@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use beibao_core::clock::Clock;
-use beibao_store::system::SystemClock;
 use beibao_server::app::{AppState, Limits, OsRandom};
+use beibao_store::system::SystemClock;
 use beibao_sync::Settings;
 use beibao_tests::{Tablet, fixtures, runtime, work};
 use chrono::{Duration, NaiveDate};
@@ -32,7 +32,13 @@ fn main() {
     let rt = runtime();
     let storage = rt.block_on(beibao_server::admin::open_storage(&database, None)).expect("the server's database");
     let state = rt
-        .block_on(AppState::new(storage, &fixtures().catalog, Arc::new(SystemClock), Arc::new(OsRandom), Limits::default()))
+        .block_on(AppState::new(
+            storage,
+            &fixtures().catalog,
+            Arc::new(SystemClock),
+            Arc::new(OsRandom),
+            Limits::default(),
+        ))
         .expect("state");
     let officers: Vec<&str> = fixtures()
         .registry

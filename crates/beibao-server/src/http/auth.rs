@@ -147,3 +147,29 @@ impl FromRequestParts<AppState> for SupervisorAuth {
         Ok(SupervisorAuth { account, station })
     }
 }
+
+/// An administrator's session.
+#[derive(Debug, Clone)]
+pub struct AdminAuth {
+    /// The account.
+    pub account: Account,
+}
+
+impl AdminAuth {
+    /// How the audit log names this caller.
+    pub fn actor(&self) -> String {
+        format!("admin:{}", self.account.username)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<AdminAuth, ApiError> {
+        let account = console_account(parts, state).await?;
+        if account.role != Role::Admin {
+            return Err(forbidden("these endpoints are for administrator accounts"));
+        }
+        Ok(AdminAuth { account })
+    }
+}

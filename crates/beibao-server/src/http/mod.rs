@@ -8,7 +8,7 @@ mod body;
 mod error;
 mod trace;
 
-pub use auth::{Bearer, DeskAuth, DeviceAuth, SupervisorAuth};
+pub use auth::{AdminAuth, Bearer, DeskAuth, DeviceAuth, SupervisorAuth};
 pub use body::{Json, Octets, Wants};
 pub use error::ApiError;
 pub use trace::{REQUEST_ID, request_id};

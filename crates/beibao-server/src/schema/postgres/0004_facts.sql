@@ -34,3 +34,5 @@ UPDATE requests SET accepted_on = ((((body::jsonb) ->> 'accepted_at')::timestamp
 -- share its time).
 ALTER TABLE request_events ADD COLUMN n BIGSERIAL;
 CREATE INDEX request_events_request ON request_events (request, at, n);
+-- The administrator's device list counts each device's rejected ops.
+CREATE INDEX ops_device_rejected ON ops (device_id) WHERE status = 'rejected';

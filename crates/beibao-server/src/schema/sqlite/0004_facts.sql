@@ -35,3 +35,5 @@ ALTER TABLE requests ADD COLUMN village TEXT;
 UPDATE requests SET accepted_on = date(json_extract(body, '$.accepted_at'), '+8 hours');
 -- A request's history, read by the desk's detail.
 CREATE INDEX request_events_request ON request_events (request, at);
+-- The administrator's device list counts each device's rejected ops.
+CREATE INDEX ops_device_rejected ON ops (device_id) WHERE status = 'rejected';

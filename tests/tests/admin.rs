@@ -1,0 +1,198 @@
+//! The administrator's API on a real server, and every console endpoint against every role: an
+//! enrollment code issued over HTTP enrolls a tablet, the device list shows it, a revocation
+//! refuses its next sync; accounts are listed and made (bad ones refused with their codes); each
+//! change is audited. The role table: who may call what (401 without a session, 403 for the
+//! wrong role), and what a role is refused never reaches the handler.
+
+use beibao_core::code::Code;
+use beibao_server::admin::new_account;
+use beibao_server::routes::admin::{AdminAccounts, AdminDevices, IssuedCode, Revoked};
+use beibao_server::storage::Role;
+use beibao_sync::Settings;
+use beibao_sync::wire::ErrorBody;
+use beibao_tests::{OFFICER, Server, Tablet, fixtures, runtime, server_db, t0, work};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde_json::{Value, json};
+use tokio::runtime::Runtime;
+
+const PASSWORD: &str = "window-password-1";
+
+struct Console<'a> {
+    rt: &'a Runtime,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Console<'_> {
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        self.rt.block_on(async {
+            let url = format!("{}/api/v1{path}", self.base);
+            let mut req = match method {
+                "GET" => self.http.get(url),
+                _ => self.http.post(url),
+            };
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            if let Some(b) = body {
+                req = req.header("content-type", "application/json").body(b.to_string());
+            }
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            let bytes = resp.bytes().await.expect("body");
+            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        })
+    }
+
+    fn ok<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> T {
+        let (status, v) = self.call(method, path, Some(token), body);
+        assert_eq!(status, 200, "{method} {path}: {v}");
+        serde_json::from_value(v).expect("answer shape")
+    }
+
+    fn fails(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Code) {
+        let (status, v) = self.call(method, path, token, body);
+        let e: ErrorBody = serde_json::from_value(v).expect("the one error shape");
+        (status, e.code)
+    }
+
+    fn login(&self, username: &str) -> String {
+        let body = json!({ "username": username, "password": PASSWORD });
+        let (status, v) = self.call("POST", "/accounts/login", None, Some(&body));
+        assert_eq!(status, 200, "{v}");
+        v["token"].as_str().expect("token").to_owned()
+    }
+}
+
+#[test]
+fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 41);
+    let f = fixtures();
+    let storage = server.state.storage();
+    rt.block_on(storage.put_registry(&f.registry, &[], t0())).expect("registry");
+    let station = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer").station.clone();
+    for (name, role, st) in
+        [("root", Role::Admin, None), ("chief", Role::Supervisor, None), ("desk", Role::Desk, Some(station.as_str()))]
+    {
+        rt.block_on(storage.create_account(&new_account(name, role, st, PASSWORD).expect("account"), t0()))
+            .expect("create");
+    }
+    let c = Console { rt: &rt, http: reqwest::Client::new(), base: server.url() };
+    let admin = c.login("root");
+
+    // A code issued over HTTP enrolls the officer's tablet.
+    let issued: IssuedCode =
+        c.ok("POST", "/admin/enrollment-codes", &admin, Some(&json!({ "officer_id": OFFICER, "hours": 2 })));
+    assert_eq!(issued.officer_id, OFFICER);
+    assert_eq!(issued.officer_name, f.registry.officers.iter().find(|o| o.id == OFFICER).unwrap().name);
+    assert_eq!(issued.expires_at, beibao_core::clock::Clock::now(&*server.clock) + chrono::Duration::hours(2));
+    let mut t = Tablet::new(OFFICER, 41);
+    t.enroll(&rt, &server.url(), &issued.code).expect("the issued code enrolls");
+    work::visit(&mut t, &mut ChaCha8Rng::seed_from_u64(41));
+    work::bad_op(&mut t, 1);
+    let fast = Settings { backoff_base: std::time::Duration::from_millis(1), ..Settings::default() };
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
+    for bad in [json!({ "officer_id": "OF-99-99" }), json!({ "officer_id": OFFICER, "hours": 0 })] {
+        let (status, code) = c.fails("POST", "/admin/enrollment-codes", Some(&admin), Some(&bad));
+        assert!(
+            matches!((status, code), (404, Code::UnknownOfficer) | (400, Code::InvalidBody)),
+            "{bad}: {status} {code}"
+        );
+    }
+
+    // The device list: its officer, station, last seen, acked seq, the op the server rejected.
+    let list: AdminDevices = c.ok("GET", "/admin/devices", &admin, None);
+    let d = list.devices.iter().find(|d| d.device.id == t.session.device_id()).expect("the tablet");
+    assert_eq!((d.device.officer_id.as_str(), d.station.as_deref()), (OFFICER, Some(station.as_str())));
+    assert_eq!((d.device.last_seq, d.device.rejected), (2, 1));
+    assert!(d.device.last_seen.is_some() && d.device.revoked_at.is_none());
+
+    // Revoked: the tablet's next sync is refused.
+    let path = format!("/admin/devices/{}/revoke", t.session.device_id());
+    let r: Revoked = c.ok("POST", &path, &admin, None);
+    assert!(r.revoked_at.is_some());
+    assert_eq!(c.fails("POST", "/admin/devices/no-such-device/revoke", Some(&admin), None), (404, Code::NotFound));
+    let err = t.sync(&rt, fast, 0, &mut |_| {}).expect_err("revoked");
+    assert!(matches!(err, beibao_field::FieldError::Sync(beibao_sync::SyncError::Revoked)), "{err:?}");
+
+    // Accounts: listed without their hashes, made, and bad ones refused with their codes.
+    let made: beibao_server::storage::AccountRow = c.ok(
+        "POST",
+        "/admin/accounts",
+        &admin,
+        Some(&json!({ "username": "desk2", "role": "desk", "station": station, "password": PASSWORD })),
+    );
+    assert_eq!(made.role, Role::Desk);
+    let _ = c.login("desk2");
+    let accounts: AdminAccounts = c.ok("GET", "/admin/accounts", &admin, None);
+    assert_eq!(
+        accounts.accounts.iter().map(|a| a.username.as_str()).collect::<Vec<_>>(),
+        ["chief", "desk", "desk2", "root"]
+    );
+    let (_, raw) = c.call("GET", "/admin/accounts", Some(&admin), None);
+    assert!(!raw.to_string().contains("argon2"), "no password hash leaves the server");
+    for (body, want) in [
+        (
+            json!({ "username": "desk2", "role": "desk", "station": station, "password": PASSWORD }),
+            (409, Code::AccountExists),
+        ),
+        (json!({ "username": "x", "role": "desk", "password": PASSWORD }), (422, Code::StationRequired)),
+        (
+            json!({ "username": "y", "role": "desk", "station": "PCS-0", "password": PASSWORD }),
+            (422, Code::UnknownStation),
+        ),
+        (json!({ "username": "z", "role": "supervisor", "password": "short" }), (422, Code::WeakPassword)),
+        (json!({ "username": " ", "role": "admin", "password": PASSWORD }), (422, Code::BadUsername)),
+        (json!({ "username": "w", "role": "king", "password": PASSWORD }), (400, Code::InvalidBody)),
+    ] {
+        assert_eq!(c.fails("POST", "/admin/accounts", Some(&admin), Some(&body)), want, "{body}");
+    }
+
+    // Each change in the audit log, by its administrator.
+    let log = rt.block_on(storage.audit_log(50)).expect("audit");
+    for action in ["issue_enrollment_code", "revoke_device", "create_account"] {
+        assert!(log.iter().any(|e| e.action == action && e.actor == "admin:root"), "{action}");
+    }
+
+    // The role table: every console endpoint, every role.
+    let supervisor = c.login("chief");
+    let desk = c.login("desk");
+    let code_body = json!({ "officer_id": OFFICER });
+    let account_body = json!({ "username": "nobody", "role": "desk", "station": station, "password": PASSWORD });
+    let move_body = json!({ "from": "submitted", "to": "approved" });
+    let endpoints: Vec<(&str, String, Option<&Value>, Role)> = vec![
+        ("GET", "/supervisor/report?period=2026-11".into(), None, Role::Supervisor),
+        ("GET", "/supervisor/trend?period=2026-11".into(), None, Role::Supervisor),
+        ("GET", "/supervisor/export?period=2026-11&format=csv".into(), None, Role::Supervisor),
+        ("GET", "/desk/requests".into(), None, Role::Desk),
+        ("GET", "/desk/requests/no-such".into(), None, Role::Desk),
+        ("POST", "/desk/requests/no-such/moves".into(), Some(&move_body), Role::Desk),
+        ("GET", "/admin/devices".into(), None, Role::Admin),
+        ("POST", "/admin/devices/no-such/revoke".into(), None, Role::Admin),
+        ("POST", "/admin/enrollment-codes".into(), Some(&code_body), Role::Admin),
+        ("GET", "/admin/accounts".into(), None, Role::Admin),
+        ("POST", "/admin/accounts".into(), Some(&account_body), Role::Admin),
+    ];
+    for (method, path, body, allowed) in &endpoints {
+        assert_eq!(
+            c.fails(method, path, None, *body),
+            (401, Code::Unauthenticated),
+            "{method} {path} without a session"
+        );
+        for (role, token) in [(Role::Admin, &admin), (Role::Supervisor, &supervisor), (Role::Desk, &desk)] {
+            let (status, v) = c.call(method, path, Some(token), *body);
+            if role == *allowed {
+                assert!(status != 401 && status != 403, "{method} {path} as {role:?}: {status} {v}");
+            } else {
+                let code = v["code"].as_str().unwrap_or_default();
+                assert_eq!((status, code), (403, "forbidden"), "{method} {path} as {role:?}");
+            }
+        }
+    }
+    // What the wrong roles were refused changed nothing.
+    let accounts: AdminAccounts = c.ok("GET", "/admin/accounts", &admin, None);
+    assert_eq!(accounts.accounts.iter().filter(|a| a.username == "nobody").count(), 1, "made once, by the admin");
+}
