@@ -347,6 +347,14 @@ impl Reports for Tripwire {
         self.inner.villages_in_scope(level, scope).await
     }
 
+    async fn coverage(
+        &self,
+        scope: &Scope,
+        since: NaiveDate,
+    ) -> Result<Vec<beibao_server::storage::CoverageRow>, StorageError> {
+        self.inner.coverage(scope, since).await
+    }
+
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {
         self.inner.names(level, codes).await
     }

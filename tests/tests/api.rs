@@ -433,10 +433,13 @@ fn the_openapi_document_is_served_and_describes_every_route() {
     assert_eq!(
         listed,
         [
+            "get /api/v1/admin/accounts",
+            "get /api/v1/admin/devices",
             "get /api/v1/blobs/{sha256}",
             "get /api/v1/desk/requests",
             "get /api/v1/desk/requests/{id}",
             "get /api/v1/health",
+            "get /api/v1/supervisor/coverage",
             "get /api/v1/supervisor/export",
             "get /api/v1/supervisor/report",
             "get /api/v1/supervisor/trend",
@@ -444,6 +447,9 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "get /api/v1/sync/pull",
             "post /api/v1/accounts/login",
             "post /api/v1/accounts/logout",
+            "post /api/v1/admin/accounts",
+            "post /api/v1/admin/devices/{id}/revoke",
+            "post /api/v1/admin/enrollment-codes",
             "post /api/v1/auth/challenge",
             "post /api/v1/auth/token",
             "post /api/v1/desk/requests/{id}/moves",

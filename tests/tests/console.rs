@@ -97,6 +97,8 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
         &json!({ "password": PASSWORD, "station": station, "village": village, "officer": OFFICER, "hash": hash }),
     );
     assert_eq!(seen["period"], "2026年11月");
+    assert_eq!(seen["villages_drawn"].as_u64(), Some(f.registry.villages.len() as u64), "every village on the map");
+    assert!(seen["picked"].as_str().is_some_and(|p| p.contains("距上次走访")), "{seen}");
     let crumbs = seen["crumbs"].as_str().expect("crumbs");
     assert!(crumbs.starts_with("全区 ›"), "{crumbs}");
     assert_ne!(seen["officer_households"], "0", "the officer's visits reach the village's row");

@@ -378,6 +378,30 @@ fn the_reports_agree_with_the_tablets(server: &Server, rt: &Runtime) {
         .sum();
     assert_eq!(weekly, count(mine, CountKey::PersonsMet));
 
+    // Coverage: every village of the station, the officer's visited ones with their last visit,
+    // and the special-group households not visited in 30 days as the tablet's own Today finds them.
+    let coverage: Value = c.ok(&format!("/supervisor/coverage?station={station}"), &chief);
+    let villages = coverage["villages"].as_array().expect("villages");
+    let towns_of_station: Vec<&str> =
+        fixtures().registry.towns.iter().filter(|t| t.station == station).map(|t| t.code.as_str()).collect();
+    let expected = fixtures().registry.villages.iter().filter(|v| towns_of_station.contains(&v.town.as_str())).count();
+    assert_eq!(villages.len(), expected);
+    let theirs = fixtures().registry.villages_of(OFFICER);
+    let due: i64 = villages
+        .iter()
+        .filter(|v| theirs.contains(&v["code"].as_str().unwrap_or_default()))
+        .map(|v| v["special_not_visited"].as_i64().expect("count"))
+        .sum();
+    assert_eq!(due, a.session.special_groups_due(30).expect("due").len() as i64, "the server's count = the tablet's");
+    assert!(villages.iter().any(|v| v["days_since_visit"].as_i64() == Some(0)), "visited villages");
+    assert!(villages.iter().any(|v| v["days_since_visit"].is_null()), "never-visited villages");
+    assert!(villages.iter().all(|v| v["geometry"]["type"] == "Polygon" && v["name"]["zh"].is_string()));
+    assert_eq!(
+        c.fails(&format!("/supervisor/coverage?station={other_station}"), Some(&c.login("station-chief"))),
+        (403, Code::Forbidden)
+    );
+    assert_eq!(c.fails("/supervisor/coverage?period=2026-11", Some(&chief)), (400, Code::BadQuery));
+
     // The CSV: a BOM, Chinese headers, every cell as the API gives it.
     let officer_report: Report = c.ok(&format!("/supervisor/report?{}", query("officer", "")), &chief);
     let (status, ct, bytes) = c.get(&format!("/supervisor/export?{}&format=csv", query("officer", "")), Some(&chief));

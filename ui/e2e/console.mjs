@@ -44,6 +44,12 @@ try {
     await page.waitForSelector('[data-testid=report] tbody tr');
     seen.period = await page.locator('[data-testid=period]').textContent();
     await page.screenshot({ path: join(out, 'console-dashboard.png'), fullPage: true });
+    // The coverage map: every village of the district drawn; the officer's visited village tapped.
+    await page.waitForSelector('[data-testid=coverage] path');
+    seen.villages_drawn = await page.locator('[data-testid=coverage] path').count();
+    await page.locator(`[data-testid="village-${args.village}"]`).dispatchEvent('click');
+    seen.picked = (await page.locator('[data-testid=coverage-picked]').textContent()).replace(/\s+/g, ' ').trim();
+    await page.locator('[data-testid=coverage]').screenshot({ path: join(out, 'console-coverage.png') });
     // Drill down: the station, its town, a village with visits, its officers.
     await page.click(`[data-testid="row-${args.station}"] button.drill`);
     await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent?.includes('镇街'));
@@ -133,6 +139,8 @@ try {
     await login(args.supervisor, args.password);
     await page.waitForSelector('[data-testid=report] tbody tr');
     await page.screenshot({ path: join(out, 'console-dashboard.png'), fullPage: true });
+    await page.waitForSelector('[data-testid=coverage] path');
+    await page.locator('[data-testid=coverage]').screenshot({ path: join(out, 'console-coverage.png') });
     await page.click(`[data-testid="row-${args.station}"] button.drill`);
     await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent?.includes('镇街'));
     await page.locator('[data-testid=report] tbody tr button.drill').first().click();
@@ -147,7 +155,7 @@ try {
       await page.waitForSelector('[data-testid=timeline]');
     }
     await page.screenshot({ path: join(out, 'console-desk.png'), fullPage: true });
-    seen.shots = ['console-dashboard.png', 'console-villages.png', 'console-desk.png'];
+    seen.shots = ['console-dashboard.png', 'console-coverage.png', 'console-villages.png', 'console-desk.png'];
   } else {
     throw new Error(`unknown phase ${phase}`);
   }

@@ -292,6 +292,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(supervisor::report))
         .routes(routes!(supervisor::trend))
         .routes(routes!(supervisor::export))
+        .routes(routes!(supervisor::coverage))
         .routes(routes!(admin::devices))
         .routes(routes!(admin::revoke))
         .routes(routes!(admin::issue_code))

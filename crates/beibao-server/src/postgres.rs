@@ -26,7 +26,7 @@ use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, Req
 use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
-    Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device,
+    Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, CoverageRow, Desk, Device,
     DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster,
     Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
 };
@@ -816,12 +816,12 @@ impl Roster for Postgres {
             )
             .await?;
         }
-        for (kind, code, parent, body) in &rows.places {
+        for (kind, code, parent, body, special) in &rows.places {
             tx.execute(
-                "INSERT INTO places (kind, code, parent, body, updated_at) VALUES ($1, $2, $3, $4, $5)
+                "INSERT INTO places (kind, code, parent, body, updated_at, special) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (kind, code) DO UPDATE SET parent = excluded.parent, body = excluded.body,
-                 updated_at = excluded.updated_at",
-                &[kind, code, parent, body, &now],
+                 updated_at = excluded.updated_at, special = excluded.special",
+                &[kind, code, parent, body, &now, &i32::from(*special)],
             )
             .await?;
         }
@@ -1532,6 +1532,42 @@ impl Reports for Postgres {
             }
         }
         Ok(out)
+    }
+
+    async fn coverage(&self, scope: &Scope, since: NaiveDate) -> Result<Vec<CoverageRow>, StorageError> {
+        if scope.officer.is_some() {
+            return Err(StorageError::refused(Code::BadQuery, "coverage is by village: no officer="));
+        }
+        let c = self.client().await?;
+        let (filter, values) = report::scope_filter(
+            scope,
+            2,
+            true,
+            ["(SELECT station FROM towns t WHERE t.code = left(p.code, 9))", "left(p.code, 9)", "p.code", "?"],
+        );
+        let sql = format!(
+            "SELECT p.code, p.body,
+                (SELECT max(day) FROM facts f WHERE f.village = p.code AND f.key = 'households_visited'),
+                (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1),
+                (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1
+                    AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.key = 'households_visited' AND f.subject = h.code
+                                    AND f.day >= $1))
+             FROM places p WHERE p.kind = 'village'{filter} ORDER BY p.code"
+        );
+        let st = c.prepare_cached(&sql).await?;
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&since];
+        params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
+        Ok(c.query(&st, &params)
+            .await?
+            .iter()
+            .map(|r| CoverageRow {
+                code: r.get(0),
+                body: r.get(1),
+                last_visit: r.get(2),
+                special: r.get(3),
+                special_not_visited: r.get(4),
+            })
+            .collect())
     }
 
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {

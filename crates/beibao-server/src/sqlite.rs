@@ -24,7 +24,7 @@ use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
 use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::storage::{
-    Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device,
+    Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, CoverageRow, Desk, Device,
     DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster,
     Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
 };
@@ -805,12 +805,12 @@ impl Roster for Sqlite {
                     params![code, station, body, ts(now)],
                 )?;
             }
-            for (kind, code, parent, body) in &rows.places {
+            for (kind, code, parent, body, special) in &rows.places {
                 tx.execute(
-                    "INSERT INTO places (kind, code, parent, body, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                    "INSERT INTO places (kind, code, parent, body, updated_at, special) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (kind, code) DO UPDATE SET parent = excluded.parent, body = excluded.body,
-                     updated_at = excluded.updated_at",
-                    params![kind, code, parent, body, ts(now)],
+                     updated_at = excluded.updated_at, special = excluded.special",
+                    params![kind, code, parent, body, ts(now), i64::from(*special)],
                 )?;
             }
             for (officer, kind, target, since) in &rows.assignments {
@@ -1505,6 +1505,57 @@ impl Reports for Sqlite {
                     let g: Option<String> = r.get(0)?;
                     out.push((if total { Some(report::TOTAL.to_owned()) } else { g }, r.get(1)?));
                 }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn coverage(&self, scope: &Scope, since: NaiveDate) -> Result<Vec<CoverageRow>, StorageError> {
+        let scope = scope.clone();
+        self.run(move |c| {
+            let (filter, values) = report::scope_filter(
+                &scope,
+                2,
+                false,
+                [
+                    "(SELECT station FROM towns t WHERE t.code = substr(p.code, 1, 9))",
+                    "substr(p.code, 1, 9)",
+                    "p.code",
+                    "?",
+                ],
+            );
+            if scope.officer.is_some() {
+                return Err(StorageError::refused(Code::BadQuery, "coverage is by village: no officer="));
+            }
+            let sql = format!(
+                "SELECT p.code, p.body,
+                    (SELECT max(day) FROM facts f WHERE f.village = p.code AND f.key = 'households_visited'),
+                    (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1),
+                    (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1
+                        AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.key = 'households_visited' AND f.subject = h.code
+                                        AND f.day >= ?1))
+                 FROM places p WHERE p.kind = 'village'{filter} ORDER BY p.code"
+            );
+            let mut stmt = c.prepare_cached(&sql)?;
+            let since = since.to_string();
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&since];
+            for v in &values {
+                params.push(v);
+            }
+            let mut rows = stmt.query(params.as_slice())?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let last: Option<String> = r.get(2)?;
+                out.push(CoverageRow {
+                    code: r.get(0)?,
+                    body: r.get(1)?,
+                    last_visit: last
+                        .map(|d| d.parse().map_err(|e| StorageError::Db(format!("stored day `{d}`: {e}"))))
+                        .transpose()?,
+                    special: r.get(3)?,
+                    special_not_visited: r.get(4)?,
+                });
             }
             Ok(out)
         })

@@ -531,6 +531,10 @@ pub trait Reports: Send + Sync {
     /// and for the whole scope under [`crate::report::TOTAL`].
     async fn villages_in_scope(&self, level: Level, scope: &Scope) -> Result<Vec<(Option<String>, i64)>, StorageError>;
 
+    /// Every village in scope with its last visit and its special-group households, those not
+    /// visited since `since` counted (the coverage map).
+    async fn coverage(&self, scope: &Scope, since: NaiveDate) -> Result<Vec<CoverageRow>, StorageError>;
+
     /// The names of groups at a level, by code (unknown codes left out).
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError>;
 }
@@ -572,8 +576,9 @@ pub(crate) fn stored_code(text: &str) -> Code {
 pub(crate) struct RegistryRows {
     /// `(code, station, body)`.
     pub towns: Vec<(String, String, String)>,
-    /// `(kind, code, parent, body)`.
-    pub places: Vec<(&'static str, String, Option<String>, String)>,
+    /// `(kind, code, parent, body, special)`: `special` for a household with members of the care
+    /// indicator's groups.
+    pub places: Vec<(&'static str, String, Option<String>, String, bool)>,
     /// `(officer, kind, target, since)`.
     pub assignments: Vec<(String, &'static str, String, NaiveDate)>,
 }
@@ -587,13 +592,14 @@ pub(crate) fn registry_rows(registry: &Registry) -> Result<RegistryRows, Storage
         .collect::<Result<_, StorageError>>()?;
     let mut places = Vec::new();
     for v in &registry.villages {
-        places.push(("village", v.code.clone(), None, to_body(v)?));
+        places.push(("village", v.code.clone(), None, to_body(v)?, false));
     }
     for h in &registry.households {
-        places.push(("household", h.id.clone(), Some(h.village.clone()), to_body(h)?));
+        let special = h.groups().iter().any(|g| g.counts_for_care_indicator());
+        places.push(("household", h.id.clone(), Some(h.village.clone()), to_body(h)?, special));
     }
     for e in &registry.enterprises {
-        places.push(("enterprise", e.code.clone(), None, to_body(e)?));
+        places.push(("enterprise", e.code.clone(), None, to_body(e)?, false));
     }
     let assignments = registry
         .assignments
@@ -623,6 +629,21 @@ pub(crate) fn place_changes(kind: AssignmentKind, bodies: &[String]) -> Result<O
         AssignmentKind::Enterprise => out.push(ChangeBody::Enterprise(from_body("enterprise", first)?)),
     }
     Ok(Some(out))
+}
+
+/// A village's coverage as a backend reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverageRow {
+    /// Village code.
+    pub code: String,
+    /// Its stored body (name, boundary).
+    pub body: String,
+    /// The day of its last household visit.
+    pub last_visit: Option<NaiveDate>,
+    /// Households with members of the care indicator's groups.
+    pub special: i64,
+    /// Of those, not visited since the day asked.
+    pub special_not_visited: i64,
 }
 
 /// A group's name from its stored body: a station's, town's or village's `name` (zh/en), an

@@ -697,6 +697,15 @@ export const zh = {
   'error.unknown_station': '没有这个派出所',
   'error.bad_username': '账号名须为1至64个字符',
   'error.invalid_body': '提交的内容有误',
+  'coverage.title': '走访覆盖',
+  'coverage.recent': '7天内走访',
+  'coverage.month': '30天内',
+  'coverage.overdue': '超过30天',
+  'coverage.never': '未走访',
+  'coverage.special_due': '特殊群体30天未走访：{n} 户（白点所在村）',
+  'coverage.days': '距上次走访 {n} 天',
+  'coverage.special': '特殊群体户 {all} 户，30天未走访 {due} 户',
+  'coverage.as_of': '截至 {day}',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -1397,6 +1406,15 @@ export const en: Record<MessageKey, string> = {
   'error.unknown_station': 'No such station',
   'error.bad_username': 'A username is 1–64 characters',
   'error.invalid_body': 'The request is not valid',
+  'coverage.title': 'Visit coverage',
+  'coverage.recent': 'Visited within 7 days',
+  'coverage.month': 'Within 30 days',
+  'coverage.overdue': 'Over 30 days',
+  'coverage.never': 'Never visited',
+  'coverage.special_due': 'Special-group households not visited in 30 days: {n} (villages with a white dot)',
+  'coverage.days': '{n} days since the last visit',
+  'coverage.special': '{due} of {all} special-group households not visited in 30 days',
+  'coverage.as_of': 'as of {day}',
 };
 
 export const catalogs = { 'zh-CN': zh, en } as const;

@@ -12,8 +12,9 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use beibao_core::code::Code;
+use beibao_core::text::LocalText;
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
 use crate::http::{ApiError, SupervisorAuth, Wants};
@@ -150,6 +151,83 @@ pub(crate) async fn trend(
         tokio::try_join!(storage.weekly(period, &scope), storage.villages_in_scope(Level::Station, &scope))?;
     let in_scope = villages.iter().find(|v| v.0.as_deref() == Some(report::TOTAL)).map_or(0, |v| v.1);
     Ok(wants.reply(&report::trend(period, scope, weekly, in_scope)))
+}
+
+/// How long a special-group household may go without a visit (REFERENCE §5, the tablet's Today).
+pub const SPECIAL_GROUP_DAYS: u64 = 30;
+
+/// Every village of a scope, for the coverage map.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Coverage {
+    /// Today in Shanting (the days are counted to it).
+    pub today: NaiveDate,
+    /// The scope.
+    #[schema(value_type = Object)]
+    pub scope: Scope,
+    /// By code.
+    pub villages: Vec<VillageCoverage>,
+}
+
+/// A village's coverage.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VillageCoverage {
+    /// Code.
+    pub code: String,
+    /// Name.
+    #[schema(value_type = Object)]
+    pub name: LocalText,
+    /// Days since its last household visit (`null`: never visited).
+    pub days_since_visit: Option<i64>,
+    /// Households with 孤寡老人, 留守儿童, 残疾人 or 特困 members.
+    pub special_households: i64,
+    /// Of those, not visited in the last 30 days.
+    pub special_not_visited: i64,
+    /// The boundary (GeoJSON geometry, WGS-84).
+    #[schema(value_type = Object)]
+    #[cfg_attr(feature = "ts", ts(type = "GeoJSON.Polygon"))]
+    pub geometry: serde_json::Value,
+}
+
+#[utoipa::path(get, path = "/supervisor/coverage", tag = "console", params(ReportQuery), security(("bearer" = [])),
+    responses((status = 200, body = Coverage),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn coverage(
+    State(state): State<AppState>,
+    who: SupervisorAuth,
+    wants: Wants,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = parse_query(query)?;
+    if q.period.is_some() || q.from.is_some() || q.to.is_some() || q.level.is_some() || q.format.is_some() {
+        return Err(ApiError::bad_query("coverage is as of today, by village: only station= town= village="));
+    }
+    let scope = q.scope(&who)?;
+    let today = beibao_core::calendar::china_date(state.now());
+    let since = today.checked_sub_days(chrono::Days::new(SPECIAL_GROUP_DAYS)).unwrap_or(today);
+    let rows = state.storage().coverage(&scope, since).await?;
+    let villages = rows
+        .into_iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body)
+                .map_err(|e| ApiError::from(StorageError::Db(format!("stored village {}: {e}", r.code))))?;
+            let name = serde_json::from_value(body["name"].clone())
+                .unwrap_or_else(|_| LocalText::new(r.code.clone(), r.code.clone()));
+            Ok(VillageCoverage {
+                days_since_visit: r.last_visit.map(|d| (today - d).num_days().max(0)),
+                special_households: r.special,
+                special_not_visited: r.special_not_visited,
+                geometry: body["geometry"].clone(),
+                name,
+                code: r.code,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(wants.reply(&Coverage { today, scope, villages }))
 }
 
 /// The levels an export's workbook has a sheet for: the one asked for and every level below.

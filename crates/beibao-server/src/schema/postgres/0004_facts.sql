@@ -36,3 +36,9 @@ ALTER TABLE request_events ADD COLUMN n BIGSERIAL;
 CREATE INDEX request_events_request ON request_events (request, at, n);
 -- The administrator's device list counts each device's rejected ops.
 CREATE INDEX ops_device_rejected ON ops (device_id) WHERE status = 'rejected';
+-- Coverage: a household with members of the care indicator's groups (孤寡老人, 留守儿童, 残疾人,
+-- 特困), kept when the registry is put; the last visit of a village and of a household by index.
+ALTER TABLE places ADD COLUMN special INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX places_special ON places (parent) WHERE kind = 'household' AND special = 1;
+CREATE INDEX facts_village_visits ON facts (village, day) WHERE key = 'households_visited';
+CREATE INDEX facts_subject_visits ON facts (subject, day) WHERE key = 'households_visited';
