@@ -12,7 +12,7 @@ APT_PACKAGES := build-essential pkg-config libssl-dev postgresql \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev xvfb webkit2gtk-driver fonts-noto-cjk \
 	poppler-utils fonts-dejavu-core chromium
 
-.PHONY: help deps ui build test lint fmt demo demo-cli demo-en bench bench-app bench-core bench-store bench-sync bench-server crash-long faults-long fixtures clean
+.PHONY: help deps ui build test lint fmt demo demo-cli demo-en bench bench-app bench-core bench-store bench-sync bench-server bench-export crash-long faults-long fixtures clean
 
 help:
 	@echo "make deps      install system packages (Debian/Ubuntu; prints the list elsewhere)"
@@ -21,6 +21,7 @@ help:
 	@echo "make demo-cli  the district and catalog, then a day of one officer's tablet through the beibao CLI"
 	@echo "make lint      rustfmt check and clippy with warnings as errors"
 	@echo "make bench     run every benchmark (prints figures): bench-core bench-store bench-sync bench-server"
+	@echo "make bench-export  a county-year on SQLite and PostgreSQL: totals by village, XLSX, CSV (prints export_bench: …)"
 	@echo "make bench-app the release app through WebDriver on a 500-household village (prints app_bench: …)"
 	@echo "make faults-long  the seeded sync fault loop: 10,000 scenarios on SQLite, 1,000 on PostgreSQL (make test: 200 and 40)"
 	@echo "make fixtures  regenerate fixtures/geo and fixtures/registry from the fixed seed"
@@ -102,6 +103,11 @@ bench-sync:
 # 200 devices pushing concurrently on loopback, SQLite and PostgreSQL.
 bench-server:
 	$(CARGO) run --release --locked -p beibao-tests --bin bench-server
+
+# A county-year (1,000,000 visits, 100,000 service requests, 5,000 mediations) on SQLite and
+# PostgreSQL: the district's year by village through the API, its XLSX and CSV (export_bench: …).
+bench-export:
+	$(CARGO) run --release --locked -p beibao-tests --bin bench-export
 
 # The sync fault loop with 10,000 seeded scenarios on SQLite and 1,000 on PostgreSQL (make test: 200 and 40).
 faults-long:
