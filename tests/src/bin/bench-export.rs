@@ -16,10 +16,10 @@ use std::time::Instant;
 use beibao_core::calendar::WorkCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::{Catalog, FeeQuote, Mode};
+use beibao_core::mediation::agreement::{Agreement, AgreementForm};
 use beibao_core::mediation::eligibility::EligibilityInput;
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_core::ops::{CaseStatus, MediationCase, RequestEvent};
-use beibao_core::mediation::agreement::{Agreement, AgreementForm};
 use beibao_core::registry::Household;
 use beibao_core::service_request::{RequestState, ServiceRequest, Transition};
 use beibao_core::visit::{GpsFix, ProofVerdict, Visit, VisitOutcome, VisitPurpose, VisitTarget};
@@ -84,7 +84,7 @@ fn visit(o: &Officer, n: u64) -> (String, String) {
 
 fn service(o: &Officer, n: u64) -> Vec<(String, String)> {
     let h = o.households[n as usize % o.households.len()];
-    let on_site = n % 5 == 0;
+    let on_site = n.is_multiple_of(5);
     let accepted = at(n as u32 / 2, 30);
     let r = ServiceRequest {
         id: uuid(2, o, n),
@@ -124,8 +124,8 @@ fn mediation(o: &Officer, n: u64) -> (String, String) {
     let h = o.households[n as usize % o.households.len()];
     let opened = at(n as u32 * 3, 60);
     let kind = MediationKind::People;
-    let outcome = [Outcome::SettledAndApproved, Outcome::FailedInformedOfRemedies, Outcome::ReferredToCommittee]
-        [n as usize % 3];
+    let outcome =
+        [Outcome::SettledAndApproved, Outcome::FailedInformedOfRemedies, Outcome::ReferredToCommittee][n as usize % 3];
     let c = MediationCase {
         id: uuid(4, o, n),
         device_id: o.device.clone(),
@@ -262,8 +262,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// The district's year through the API: totals by village (ms, median of 5 after a warm-up),
 /// and the XLSX and CSV downloads (s).
 fn measure(rt: &tokio::runtime::Runtime, storage: Arc<dyn Storage>, seed: u64) -> (f64, f64, f64) {
-    rt.block_on(storage.create_account(&new_account("chief", Role::Supervisor, None, PASSWORD).expect("account"), t0()))
-        .expect("create");
+    rt.block_on(
+        storage.create_account(&new_account("chief", Role::Supervisor, None, PASSWORD).expect("account"), t0()),
+    )
+    .expect("create");
     let limits = Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Limits::default() };
     let server = Server::start(rt, storage, limits, seed);
     let http = reqwest::Client::new();
@@ -293,7 +295,9 @@ fn measure(rt: &tokio::runtime::Runtime, storage: Arc<dyn Storage>, seed: u64) -
     let totals_ms = median((0..5).map(|_| get(report).0 * 1000.0).collect());
     let (xlsx, xlsx_bytes) = get("/supervisor/export?period=2026&level=village&format=xlsx");
     let (csv, csv_bytes) = get("/supervisor/export?period=2026&level=village&format=csv");
-    println!("  totals by village: {totals_ms:.1} ms; xlsx {xlsx:.2} s ({xlsx_bytes} bytes); csv {csv:.3} s ({csv_bytes} bytes)");
+    println!(
+        "  totals by village: {totals_ms:.1} ms; xlsx {xlsx:.2} s ({xlsx_bytes} bytes); csv {csv:.3} s ({csv_bytes} bytes)"
+    );
     (totals_ms, xlsx, csv)
 }
 
