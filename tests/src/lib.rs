@@ -3,6 +3,7 @@
 //! bandwidth, cuts connections at a chosen byte offset in either direction, answers like a
 //! captive portal, and records requests so they can be replayed (duplicated, reordered).
 
+pub mod console;
 pub mod link;
 pub mod pg;
 pub mod tripwire;

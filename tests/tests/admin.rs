@@ -9,61 +9,13 @@ use beibao_server::admin::new_account;
 use beibao_server::routes::admin::{AdminAccounts, AdminDevices, IssuedCode, Revoked};
 use beibao_server::storage::Role;
 use beibao_sync::Settings;
-use beibao_sync::wire::ErrorBody;
+use beibao_tests::console::Console;
 use beibao_tests::{OFFICER, Server, Tablet, fixtures, runtime, server_db, t0, work};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
-use tokio::runtime::Runtime;
 
 const PASSWORD: &str = "window-password-1";
-
-struct Console<'a> {
-    rt: &'a Runtime,
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Console<'_> {
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
-        self.rt.block_on(async {
-            let url = format!("{}/api/v1{path}", self.base);
-            let mut req = match method {
-                "GET" => self.http.get(url),
-                _ => self.http.post(url),
-            };
-            if let Some(t) = token {
-                req = req.header("authorization", format!("Bearer {t}"));
-            }
-            if let Some(b) = body {
-                req = req.header("content-type", "application/json").body(b.to_string());
-            }
-            let resp = req.send().await.expect("send");
-            let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.expect("body");
-            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-        })
-    }
-
-    fn ok<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> T {
-        let (status, v) = self.call(method, path, Some(token), body);
-        assert_eq!(status, 200, "{method} {path}: {v}");
-        serde_json::from_value(v).expect("answer shape")
-    }
-
-    fn fails(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Code) {
-        let (status, v) = self.call(method, path, token, body);
-        let e: ErrorBody = serde_json::from_value(v).expect("the one error shape");
-        (status, e.code)
-    }
-
-    fn login(&self, username: &str) -> String {
-        let body = json!({ "username": username, "password": PASSWORD });
-        let (status, v) = self.call("POST", "/accounts/login", None, Some(&body));
-        assert_eq!(status, 200, "{v}");
-        v["token"].as_str().expect("token").to_owned()
-    }
-}
 
 #[test]
 fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
@@ -80,12 +32,12 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         rt.block_on(storage.create_account(&new_account(name, role, st, PASSWORD).expect("account"), t0()))
             .expect("create");
     }
-    let c = Console { rt: &rt, http: reqwest::Client::new(), base: server.url() };
-    let admin = c.login("root");
+    let c = Console::new(&rt, server.url());
+    let admin = c.login("root", PASSWORD).token;
 
     // A code issued over HTTP enrolls the officer's tablet.
     let issued: IssuedCode =
-        c.ok("POST", "/admin/enrollment-codes", &admin, Some(&json!({ "officer_id": OFFICER, "hours": 2 })));
+        c.ok("POST", "/admin/enrollment-codes", &admin, Some(json!({ "officer_id": OFFICER, "hours": 2 })));
     assert_eq!(issued.officer_id, OFFICER);
     assert_eq!(issued.officer_name, f.registry.officers.iter().find(|o| o.id == OFFICER).unwrap().name);
     assert_eq!(issued.expires_at, beibao_core::clock::Clock::now(&*server.clock) + chrono::Duration::hours(2));
@@ -96,7 +48,7 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
     let fast = Settings { backoff_base: std::time::Duration::from_millis(1), ..Settings::default() };
     t.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
     for bad in [json!({ "officer_id": "OF-99-99" }), json!({ "officer_id": OFFICER, "hours": 0 })] {
-        let (status, code) = c.fails("POST", "/admin/enrollment-codes", Some(&admin), Some(&bad));
+        let (status, code) = c.fails("POST", "/admin/enrollment-codes", Some(&admin), Some(bad.clone()));
         assert!(
             matches!((status, code), (404, Code::UnknownOfficer) | (400, Code::InvalidBody)),
             "{bad}: {status} {code}"
@@ -123,10 +75,10 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         "POST",
         "/admin/accounts",
         &admin,
-        Some(&json!({ "username": "desk2", "role": "desk", "station": station, "password": PASSWORD })),
+        Some(json!({ "username": "desk2", "role": "desk", "station": station, "password": PASSWORD })),
     );
     assert_eq!(made.role, Role::Desk);
-    let _ = c.login("desk2");
+    let _ = c.login("desk2", PASSWORD);
     let accounts: AdminAccounts = c.ok("GET", "/admin/accounts", &admin, None);
     assert_eq!(
         accounts.accounts.iter().map(|a| a.username.as_str()).collect::<Vec<_>>(),
@@ -148,7 +100,7 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         (json!({ "username": " ", "role": "admin", "password": PASSWORD }), (422, Code::BadUsername)),
         (json!({ "username": "w", "role": "king", "password": PASSWORD }), (400, Code::InvalidBody)),
     ] {
-        assert_eq!(c.fails("POST", "/admin/accounts", Some(&admin), Some(&body)), want, "{body}");
+        assert_eq!(c.fails("POST", "/admin/accounts", Some(&admin), Some(body.clone())), want, "{body}");
     }
 
     // Each change in the audit log, by its administrator.
@@ -158,8 +110,8 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
     }
 
     // The role table: every console endpoint, every role.
-    let supervisor = c.login("chief");
-    let desk = c.login("desk");
+    let supervisor = c.login("chief", PASSWORD).token;
+    let desk = c.login("desk", PASSWORD).token;
     let code_body = json!({ "officer_id": OFFICER });
     let account_body = json!({ "username": "nobody", "role": "desk", "station": station, "password": PASSWORD });
     let move_body = json!({ "from": "submitted", "to": "approved" });
@@ -179,12 +131,12 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
     ];
     for (method, path, body, allowed) in &endpoints {
         assert_eq!(
-            c.fails(method, path, None, *body),
+            c.fails(method, path, None, body.cloned()),
             (401, Code::Unauthenticated),
             "{method} {path} without a session"
         );
         for (role, token) in [(Role::Admin, &admin), (Role::Supervisor, &supervisor), (Role::Desk, &desk)] {
-            let (status, v) = c.call(method, path, Some(token), *body);
+            let (status, v) = c.call(method, path, Some(token), body.cloned());
             if role == *allowed {
                 assert!(status != 401 && status != 403, "{method} {path} as {role:?}: {status} {v}");
             } else {

@@ -30,6 +30,24 @@ fn shots() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
 }
 
+/// Start a phase of `ui/e2e/console.mjs` that talks back: its stdin, and its stdout's lines.
+fn talking_phase(
+    name: &str,
+    base: &str,
+    args: &Value,
+) -> (std::process::Child, std::io::Lines<BufReader<std::process::ChildStdout>>) {
+    let mut child = Command::new("node")
+        .current_dir(ui_dir())
+        .args(["e2e/console.mjs", name, base, &shots().to_string_lossy(), &args.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    (child, lines)
+}
+
 /// Run a phase of `ui/e2e/console.mjs`; its JSON answer.
 fn phase(name: &str, base: &str, args: &Value) -> Value {
     let out = Command::new("node")
@@ -139,21 +157,7 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
 
     // The administrator issues a code in the page; a second tablet enrolls with it and syncs; the
     // administrator revokes it in the page; its next sync is refused.
-    let mut child = Command::new("node")
-        .current_dir(ui_dir())
-        .args([
-            "e2e/console.mjs",
-            "admin",
-            &base,
-            &shots().to_string_lossy(),
-            &json!({ "password": PASSWORD, "officer": OFFICER }).to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut child, mut lines) = talking_phase("admin", &base, &json!({ "password": PASSWORD, "officer": OFFICER }));
     let first = lines.next().expect("a line").expect("read");
     let code = first.strip_prefix("CODE ").expect("the code the page shows").to_owned();
     let mut second = Tablet::new(OFFICER, 32);
@@ -170,21 +174,7 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     assert!(matches!(err, beibao_field::FieldError::Sync(beibao_sync::SyncError::Revoked)), "{err:?}");
 
     // A session that expires while the page is open.
-    let mut child = Command::new("node")
-        .current_dir(ui_dir())
-        .args([
-            "e2e/console.mjs",
-            "expired",
-            &base,
-            &shots().to_string_lossy(),
-            &json!({ "password": PASSWORD, "hash": hash }).to_string(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut child, mut lines) = talking_phase("expired", &base, &json!({ "password": PASSWORD, "hash": hash }));
     let first = lines.next().expect("a line").expect("read");
     assert_eq!(first, "READY");
     server.clock.advance(chrono::Duration::hours(beibao_server::desk::SESSION_HOURS) + chrono::Duration::minutes(1));

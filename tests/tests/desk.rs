@@ -5,65 +5,15 @@
 use beibao_core::code::Code;
 use beibao_core::service_request::RequestState;
 use beibao_server::admin::new_account;
-use beibao_server::desk::{DeskMoved, DeskRequestDetail, DeskRequests, LoginResponse, MoveOutcome};
+use beibao_server::desk::{DeskMoved, DeskRequestDetail, DeskRequests, MoveOutcome};
 use beibao_server::storage::Role;
 use beibao_sync::Settings;
-use beibao_sync::wire::ErrorBody;
+use beibao_tests::console::Console;
 use beibao_tests::work;
 use beibao_tests::{OFFICER, Server, Tablet, fixtures, runtime, server_db, t0};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde_json::{Value, json};
-use tokio::runtime::Runtime;
-
-struct Console<'a> {
-    rt: &'a Runtime,
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Console<'_> {
-    /// A call: the status and the JSON answer.
-    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        self.rt.block_on(async {
-            let url = format!("{}/api/v1{path}", self.base);
-            let mut req = match method {
-                "GET" => self.http.get(url),
-                _ => self.http.post(url),
-            };
-            if let Some(t) = token {
-                req = req.header("authorization", format!("Bearer {t}"));
-            }
-            if let Some(b) = body {
-                req = req.header("content-type", "application/json").body(b.to_string());
-            }
-            let resp = req.send().await.expect("send");
-            let status = resp.status().as_u16();
-            let bytes = resp.bytes().await.expect("body");
-            (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-        })
-    }
-
-    fn ok<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> T {
-        let (status, v) = self.call(method, path, Some(token), body);
-        assert_eq!(status, 200, "{method} {path}: {v}");
-        serde_json::from_value(v).expect("answer shape")
-    }
-
-    fn fails(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Code) {
-        let (status, v) = self.call(method, path, token, body);
-        let e: ErrorBody = serde_json::from_value(v).expect("the one error shape");
-        assert!(!e.message.is_empty());
-        (status, e.code)
-    }
-
-    fn login(&self, username: &str, password: &str) -> LoginResponse {
-        let (status, v) =
-            self.call("POST", "/accounts/login", None, Some(json!({ "username": username, "password": password })));
-        assert_eq!(status, 200, "{v}");
-        serde_json::from_value(v).expect("session")
-    }
-}
+use serde_json::json;
 
 #[test]
 fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() {
@@ -98,7 +48,7 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
         })
         .expect("carried back");
 
-    let c = Console { rt: &rt, http: reqwest::Client::new(), base: server.url() };
+    let c = Console::new(&rt, server.url());
     // Wrong password and unknown account answer the same.
     let bad =
         |u: &str, p: &str| c.fails("POST", "/accounts/login", None, Some(json!({ "username": u, "password": p })));
