@@ -161,8 +161,9 @@ impl AppState {
     /// Serve the web console from a built `ui/dist` (its `console.html` and `assets/`) under
     /// `/console/`. Call before the state is shared.
     pub fn with_console(mut self, dir: std::path::PathBuf) -> AppState {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.console = Some(dir);
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.console = Some(dir),
+            None => tracing::warn!("the console was set on a shared state: not served"),
         }
         self
     }
@@ -248,7 +249,7 @@ pub fn code_hash(code: &str) -> String {
 /// The OpenAPI document's frame; the paths come from the handlers as they are routed.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Beibao API", version = "1", description = "Sync protocol v1 (enrollment, device auth, push, pull, blobs) and the station desk (login, requests, moves). Every failure answers `{code, message}`."),
+    info(title = "Beibao API", version = "1", description = "Sync protocol v1 (enrollment, device auth, push, pull, blobs) and the console: login, the station desk (requests, moves), supervisors (reports, trend, coverage, CSV/XLSX exports) and administrators (devices, enrollment codes, accounts). Every failure answers `{code, message}`."),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
