@@ -43,3 +43,57 @@ ALTER TABLE places ADD COLUMN special INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX places_special ON places (parent) WHERE kind = 'household' AND special = 1;
 CREATE INDEX facts_village_visits ON facts (village, day) WHERE key = 'households_visited';
 CREATE INDEX facts_subject_visits ON facts (subject, day) WHERE key = 'households_visited';
+-- Monthly rollups of the facts, kept by triggers (a report of whole months reads these, the days
+-- at its edges the facts): sums per month and group for the summed counts, and one row per
+-- subject for the distinct counts, each with the number of facts behind it. A missing town or
+-- village is '' here (a unique key ignores NULLs).
+CREATE TABLE facts_monthly (
+    month   TEXT NOT NULL,
+    station TEXT NOT NULL,
+    town    TEXT NOT NULL,
+    village TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   INTEGER NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (month, station, town, village, officer, key)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE facts_monthly_subjects (
+    month   TEXT NOT NULL,
+    station TEXT NOT NULL,
+    town    TEXT NOT NULL,
+    village TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (month, station, town, village, officer, key, subject)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER facts_rollup_insert AFTER INSERT ON facts BEGIN
+    INSERT INTO facts_monthly (month, station, town, village, officer, key, value, n)
+    SELECT substr(NEW.day, 1, 7), NEW.station, coalesce(NEW.town, ''), coalesce(NEW.village, ''), NEW.officer, NEW.key,
+           NEW.value, 1
+    WHERE NEW.key NOT IN ('households_visited', 'agreements_performed')
+    ON CONFLICT (month, station, town, village, officer, key) DO UPDATE SET value = value + excluded.value, n = n + 1;
+    INSERT INTO facts_monthly_subjects (month, station, town, village, officer, key, subject, n)
+    SELECT substr(NEW.day, 1, 7), NEW.station, coalesce(NEW.town, ''), coalesce(NEW.village, ''), NEW.officer, NEW.key,
+           coalesce(NEW.subject, ''), 1
+    WHERE NEW.key IN ('households_visited', 'agreements_performed')
+    ON CONFLICT (month, station, town, village, officer, key, subject) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER facts_rollup_delete AFTER DELETE ON facts BEGIN
+    UPDATE facts_monthly SET value = value - OLD.value, n = n - 1
+    WHERE month = substr(OLD.day, 1, 7) AND station = OLD.station AND town = coalesce(OLD.town, '')
+      AND village = coalesce(OLD.village, '') AND officer = OLD.officer AND key = OLD.key;
+    DELETE FROM facts_monthly
+    WHERE month = substr(OLD.day, 1, 7) AND station = OLD.station AND town = coalesce(OLD.town, '')
+      AND village = coalesce(OLD.village, '') AND officer = OLD.officer AND key = OLD.key AND n <= 0;
+    UPDATE facts_monthly_subjects SET n = n - 1
+    WHERE month = substr(OLD.day, 1, 7) AND station = OLD.station AND town = coalesce(OLD.town, '')
+      AND village = coalesce(OLD.village, '') AND officer = OLD.officer AND key = OLD.key
+      AND subject = coalesce(OLD.subject, '');
+    DELETE FROM facts_monthly_subjects
+    WHERE month = substr(OLD.day, 1, 7) AND station = OLD.station AND town = coalesce(OLD.town, '')
+      AND village = coalesce(OLD.village, '') AND officer = OLD.officer AND key = OLD.key
+      AND subject = coalesce(OLD.subject, '') AND n <= 0;
+END;
