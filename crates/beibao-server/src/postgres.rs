@@ -1469,22 +1469,16 @@ fn period_params<'a>(
 impl Reports for Postgres {
     async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
         let c = self.client().await?;
-        let (filter, values) = report::scope_filter(scope, 7, true, ["station", "town", "village", "officer"]);
-        let split = period.split();
+        let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
         let mut out = Vec::new();
         for group in [Some(level.column()), None] {
-            let sql = report::aggregate_sql(group.unwrap_or("NULL::text"), &filter, true);
+            let col = group.unwrap_or("NULL::text");
+            let sql = format!(
+                "SELECT {col}, key, ({agg})::bigint FROM facts WHERE day >= $1 AND day <= $2{filter} GROUP BY {col}, key",
+                agg = report::AGGREGATE_SQL
+            );
             let st = c.prepare_cached(&sql).await?;
-            let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![
-                &split.months.0,
-                &split.months.1,
-                &split.edges[0].0,
-                &split.edges[0].1,
-                &split.edges[1].0,
-                &split.edges[1].1,
-            ];
-            params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
-            for r in c.query(&st, &params).await? {
+            for r in c.query(&st, &period_params(&period.from, &period.to, &values)).await? {
                 let key: String = r.get(1);
                 out.push(Aggregate {
                     group: if group.is_some() { r.get(0) } else { Some(report::TOTAL.to_owned()) },

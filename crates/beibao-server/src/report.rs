@@ -98,78 +98,6 @@ impl Period {
     }
 }
 
-/// An empty day range, as [`Split::edges`] holds one (first after last; dates both backends and
-/// text comparison read as such).
-pub const NONE: (NaiveDate, NaiveDate) = match (NaiveDate::from_ymd_opt(9999, 12, 31), NaiveDate::from_ymd_opt(1, 1, 1))
-{
-    (Some(a), Some(b)) => (a, b),
-    _ => panic!("valid dates"),
-};
-
-/// How a backend reads a period: the whole months from the monthly rollups, the days at its
-/// edges from the facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Split {
-    /// The first and last whole month (`YYYY-MM`); an empty range (first after last) when none.
-    pub months: (String, String),
-    /// Up to two day ranges (first, last) not in a whole month; an empty range (first after
-    /// last) where there is none.
-    pub edges: [(NaiveDate, NaiveDate); 2],
-}
-
-impl Period {
-    /// The period as whole months and edge days.
-    pub fn split(&self) -> Split {
-        let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
-        let last_of =
-            |d: NaiveDate| first_of(d).checked_add_months(Months::new(1)).and_then(|n| n.pred_opt()).unwrap_or(d);
-        // The first month starting on or after `from`, the last ending on or before `to`.
-        let start = if self.from == first_of(self.from) {
-            self.from
-        } else {
-            first_of(self.from).checked_add_months(Months::new(1)).unwrap_or(self.from)
-        };
-        let end = if self.to == last_of(self.to) { self.to } else { first_of(self.to).pred_opt().unwrap_or(self.to) };
-        let none = NONE;
-        if start > end {
-            return Split { months: ("9999-12".into(), "0000-01".into()), edges: [(self.from, self.to), none] };
-        }
-        let month = |d: NaiveDate| format!("{:04}-{:02}", d.year(), d.month());
-        let before = if self.from < start { (self.from, start.pred_opt().unwrap_or(start)) } else { none };
-        let after = if end < self.to { (end.succ_opt().unwrap_or(end), self.to) } else { none };
-        Split { months: (month(start), month(end)), edges: [before, after] }
-    }
-}
-
-/// The aggregates of a period at a level (`column` the facts' group column, `NULL` for the
-/// scope's total): whole months from the rollups, edge days from the facts, summed counts and
-/// distinct counts each from their own rollup. Placeholders: 1–2 the months, 3–6 the edges, the
-/// scope's from 7 (`filter`, `filter_monthly`: the scope's conditions). `dollar` for PostgreSQL.
-pub fn aggregate_sql(column: &str, filter: &str, dollar: bool) -> String {
-    let p = |n: u8| if dollar { format!("${n}") } else { format!("?{n}") };
-    let monthly = match column {
-        "town" | "village" => format!("nullif({column}, '')"),
-        other => other.to_owned(),
-    };
-    let (sum, count) = if dollar { ("sum(v)::bigint", "count(DISTINCT s)") } else { ("sum(v)", "count(DISTINCT s)") };
-    let months = format!("month >= {} AND month <= {}", p(1), p(2));
-    let days = format!("((day >= {} AND day <= {}) OR (day >= {} AND day <= {}))", p(3), p(4), p(5), p(6));
-    let distinct = "('households_visited', 'agreements_performed')";
-    format!(
-        "SELECT g, key, {sum} FROM (
-            SELECT {monthly} AS g, key, value AS v FROM facts_monthly WHERE {months}{filter}
-            UNION ALL
-            SELECT {column} AS g, key, value AS v FROM facts WHERE {days} AND key NOT IN {distinct}{filter}
-         ) AS summed GROUP BY g, key
-         UNION ALL
-         SELECT g, key, {count} FROM (
-            SELECT {monthly} AS g, key, subject AS s FROM facts_monthly_subjects WHERE {months}{filter}
-            UNION ALL
-            SELECT {column} AS g, key, subject AS s FROM facts WHERE {days} AND key IN {distinct}{filter}
-         ) AS counted GROUP BY g, key"
-    )
-}
-
 /// The level rows are grouped at, from the district down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -477,23 +405,6 @@ mod tests {
         }
         assert!(Period::range(d("2026-02-01"), d("2026-01-31")).is_err());
         assert!(Period::range(d("2020-01-01"), d("2026-01-01")).is_err());
-    }
-
-    #[test]
-    fn a_period_is_whole_months_and_edge_days() {
-        let none = NONE;
-        let split = |from: &str, to: &str| Period { from: d(from), to: d(to) }.split();
-        let year = split("2026-01-01", "2026-12-31");
-        assert_eq!(year.months, ("2026-01".to_owned(), "2026-12".to_owned()));
-        assert_eq!(year.edges, [none, none]);
-        let ragged = split("2026-11-15", "2027-01-10");
-        assert_eq!(ragged.months, ("2026-12".to_owned(), "2026-12".to_owned()));
-        assert_eq!(ragged.edges, [(d("2026-11-15"), d("2026-11-30")), (d("2027-01-01"), d("2027-01-10"))]);
-        let inside = split("2026-11-03", "2026-11-20");
-        assert!(inside.months.0 > inside.months.1, "no whole month");
-        assert_eq!(inside.edges[0], (d("2026-11-03"), d("2026-11-20")));
-        let feb = split("2024-02-01", "2024-02-29");
-        assert_eq!((feb.months.0.as_str(), feb.edges), ("2024-02", [none, none]));
     }
 
     #[test]

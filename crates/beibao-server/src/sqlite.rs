@@ -1414,22 +1414,22 @@ impl Reports for Sqlite {
     async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
         let scope = scope.clone();
         self.run(move |c| {
-            let (filter, values) = report::scope_filter(&scope, 7, false, ["station", "town", "village", "officer"]);
-            let split = period.split();
-            let bound = [
-                split.months.0.clone(),
-                split.months.1.clone(),
-                split.edges[0].0.to_string(),
-                split.edges[0].1.to_string(),
-                split.edges[1].0.to_string(),
-                split.edges[1].1.to_string(),
-            ];
+            let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
             let mut out = Vec::new();
             for group in [Some(level.column()), None] {
-                let sql = report::aggregate_sql(group.unwrap_or("NULL"), &filter, false);
+                let col = group.unwrap_or("NULL");
+                let sql = format!(
+                    "SELECT {col}, key, {agg} FROM facts WHERE day >= ?1 AND day <= ?2{filter} GROUP BY {col}, key",
+                    agg = report::AGGREGATE_SQL
+                );
                 let mut stmt = c.prepare_cached(&sql)?;
-                let params: Vec<&dyn rusqlite::ToSql> =
-                    bound.iter().chain(&values).map(|v| v as &dyn rusqlite::ToSql).collect();
+                let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
+                let (from, to) = (period.from.to_string(), period.to.to_string());
+                params.push(&from);
+                params.push(&to);
+                for v in &values {
+                    params.push(v);
+                }
                 let mut rows = stmt.query(params.as_slice())?;
                 while let Some(r) = rows.next()? {
                     let g: Option<String> = r.get(0)?;
