@@ -413,6 +413,7 @@ fn the_reports_agree_with_the_tablets(server: &Server, rt: &Runtime) {
         (403, Code::Forbidden)
     );
     assert_eq!(c.fails("/supervisor/coverage?period=2026-11", Some(&chief)), (400, Code::BadQuery));
+    assert_eq!(c.fails(&format!("/supervisor/coverage?officer={OFFICER}"), Some(&chief)), (400, Code::BadQuery));
 
     // The CSV: a BOM, Chinese headers, every cell as the API gives it.
     let officer_report: Report = c.ok(&format!("/supervisor/report?{}", query("officer", "")), &chief);

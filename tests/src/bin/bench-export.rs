@@ -16,7 +16,7 @@ use std::time::Instant;
 use beibao_core::calendar::WorkCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::{Catalog, FeeQuote, Mode};
-use beibao_core::mediation::agreement::{Agreement, AgreementForm};
+use beibao_core::mediation::agreement::Agreement;
 use beibao_core::mediation::eligibility::EligibilityInput;
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_core::ops::{CaseStatus, MediationCase, RequestEvent};
@@ -137,27 +137,7 @@ fn mediation(o: &Officer, n: u64) -> (String, String) {
         eligibility: EligibilityInput::consenting(kind, None),
         status: CaseStatus::Ended,
         outcome: Some(outcome),
-        agreement: Agreement {
-            kind,
-            form: AgreementForm::Written,
-            serial: None,
-            authority: String::new(),
-            mediators: vec![],
-            witnesses: vec![],
-            parties: vec![],
-            facts: String::new(),
-            issues: String::new(),
-            responsibilities: vec![],
-            incident: None,
-            terms: vec![],
-            performance: None,
-            village: h.village.clone(),
-            place: String::new(),
-            gps: None,
-            concluded_at: opened + Duration::hours(2),
-            rights_notified: false,
-            signatures: vec![],
-        },
+        agreement: Agreement::blank(kind, &h.village, "", opened + Duration::hours(2)),
         content_hash: None,
         finalized_at: Some(opened + Duration::hours(2)),
         device_signature: None,

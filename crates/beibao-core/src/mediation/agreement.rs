@@ -326,6 +326,32 @@ struct Hashed<'a> {
 }
 
 impl Agreement {
+    /// A written agreement of `kind` with nothing filled in yet, made in `village` (at `place`)
+    /// and dated `at`: what a mediation starts from.
+    pub fn blank(kind: MediationKind, village: &str, place: &str, at: DateTime<Utc>) -> Agreement {
+        Agreement {
+            kind,
+            form: AgreementForm::Written,
+            serial: None,
+            authority: String::new(),
+            mediators: vec![],
+            witnesses: vec![],
+            parties: vec![],
+            facts: String::new(),
+            issues: String::new(),
+            responsibilities: vec![],
+            incident: None,
+            terms: vec![],
+            performance: None,
+            village: village.to_owned(),
+            place: place.to_owned(),
+            gps: None,
+            concluded_at: at,
+            rights_notified: false,
+            signatures: vec![],
+        }
+    }
+
     /// Canonical JSON of the agreement (with its schema tag): the bytes that are hashed and signed.
     pub fn canonical_json(&self) -> Result<String, CanonicalError> {
         canonical::to_canonical_json(&Hashed { schema: AGREEMENT_SCHEMA, agreement: self })

@@ -203,7 +203,13 @@ pub(crate) async fn coverage(
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = parse_query(query)?;
-    if q.period.is_some() || q.from.is_some() || q.to.is_some() || q.level.is_some() || q.format.is_some() {
+    if q.period.is_some()
+        || q.from.is_some()
+        || q.to.is_some()
+        || q.level.is_some()
+        || q.format.is_some()
+        || q.officer.is_some()
+    {
         return Err(ApiError::bad_query("coverage is as of today, by village: only station= town= village="));
     }
     let scope = q.scope(&who)?;
