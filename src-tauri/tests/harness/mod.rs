@@ -391,7 +391,9 @@ impl App {
     #[allow(dead_code)]
     pub fn sync(&self) {
         self.click("nav-sync");
-        self.click("sync-now");
+        // A background pass may be under way (the button disabled, an earlier pass's "done" still
+        // to come): tap only when the button takes it, so the pass waited for is this one.
+        self.click("sync-now[data-ready=\"true\"]");
         self.wait("sync-done");
     }
 
