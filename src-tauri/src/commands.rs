@@ -487,16 +487,29 @@ pub async fn change_pin(app: State<'_, App>, old_pin: String, new_pin: String) -
     .map_err(blocking_failed)?
 }
 
-/// The tablet's position now: the configured fixed position on desktop and in tests (a phone or
-/// tablet build asks the platform); `no_fix` when there is none (the officer places a pin).
+/// The tablet's position now: the configured fixed position when there is one (desktop, tests,
+/// demos), else the platform's (Android, iOS: `crate::position`); `no_fix` when there is none —
+/// no provider, location refused, no fix in time — and the officer places a pin.
 #[tauri::command]
-pub async fn locate(app: State<'_, App>) -> Result<GpsFix, FieldError> {
-    let f = app.config.fake_fix.ok_or_else(|| FieldError::Invalid {
-        code: Code::NoFix,
-        field: "fix".into(),
-        message: "no position fix on this device".into(),
-    })?;
-    Ok(GpsFix { lat: f.lat, lon: f.lon, accuracy_m: f.accuracy_m, taken_at: chrono::Utc::now() })
+pub async fn locate(app: State<'_, App>, handle: tauri::AppHandle) -> Result<GpsFix, FieldError> {
+    if let Some(f) = app.config.fake_fix {
+        return Ok(GpsFix { lat: f.lat, lon: f.lon, accuracy_m: f.accuracy_m, taken_at: chrono::Utc::now() });
+    }
+    let no_fix = |why: &str| FieldError::Invalid { code: Code::NoFix, field: "fix".into(), message: why.into() };
+    #[cfg(mobile)]
+    {
+        return match tauri::async_runtime::spawn_blocking(move || crate::position::platform_fix(&handle)).await {
+            Ok(Ok(Some(fix))) => Ok(fix),
+            Ok(Ok(None)) => Err(no_fix("location is not allowed for this app")),
+            Ok(Err(e)) => Err(no_fix(&format!("no position fix: {e}"))),
+            Err(e) => Err(no_fix(&format!("no position fix: {e}"))),
+        };
+    }
+    #[cfg(not(mobile))]
+    {
+        let _ = handle;
+        Err(no_fix("no position fix on this device"))
+    }
 }
 
 /// Where sync stands.

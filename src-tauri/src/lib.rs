@@ -5,6 +5,8 @@
 
 mod commands;
 mod config;
+#[cfg(mobile)]
+mod position;
 
 use std::path::PathBuf;
 
@@ -57,7 +59,11 @@ impl App {
 /// Build and run the app.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    tauri::Builder::default()
+    let builder = tauri::Builder::default();
+    // The platform's location service (Android, iOS); desktop has none (see `position`).
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_geolocation::init());
+    builder
         .setup(|app| {
             let default_dir = app.path().app_data_dir()?;
             let config = Config::from_env(default_dir)?;
