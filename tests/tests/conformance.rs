@@ -605,7 +605,8 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
 /// What the build before numbered migrations left: its tables, no version table, no registry,
 /// no facts.
 const BACK_TO_UNVERSIONED: &str = "DROP TABLE schema_version; DROP TABLE assignments; DROP TABLE places;
-    DROP TABLE officers; DROP TABLE stations; DROP TABLE facts; DROP TABLE towns; DROP INDEX request_events_request;
+    DROP TABLE officers; DROP TABLE stations; DROP TABLE tally; DROP TABLE tally_subjects; DROP TABLE towns;
+    ALTER TABLE records DROP COLUMN facts; DROP INDEX request_events_request;
     DROP INDEX ops_device_rejected;
     ALTER TABLE requests DROP COLUMN accepted_on; ALTER TABLE requests DROP COLUMN due_on;
     ALTER TABLE requests DROP COLUMN village;";
@@ -632,7 +633,7 @@ fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_an
     rt.block_on(s.put_registry(reg, &[], t0())).expect("the registry tables are there");
     drop(s);
     let names: Vec<String> = versions(&path).into_iter().map(|v| v.1).collect();
-    assert_eq!(names, ["initial", "registry", "assignments", "facts"]);
+    assert_eq!(names, ["initial", "registry", "assignments", "facts", "rollups"]);
     // A database a newer build wrote is refused, with the versions named, and left as it was.
     rusqlite::Connection::open(&path)
         .expect("open by hand")
@@ -669,4 +670,107 @@ fn a_postgres_database_from_before_numbered_migrations_is_brought_to_the_latest_
         Err(e) => panic!("expected schema_too_new, got {e:?}"),
         Ok(_) => panic!("expected schema_too_new, got a storage"),
     }
+}
+
+/// Back to schema 4: the facts one row each, no rollups.
+fn back_to_facts(postgres: bool) -> String {
+    let v4 = beibao_server::migrations::MIGRATIONS[3];
+    let sql = if postgres { v4.postgres } else { v4.sqlite };
+    let start = sql.find("CREATE TABLE facts").expect("schema 4 makes the facts table");
+    let create = &sql[start..=start + sql[start..].find(';').expect("its end")];
+    format!(
+        "DROP TABLE tally; DROP TABLE tally_subjects; ALTER TABLE records DROP COLUMN facts;
+         DELETE FROM schema_version WHERE version = 5; {create}"
+    )
+}
+
+/// Two records and a request's move as schema 4 held them: a visit (a distinct and a summed
+/// count), a hazard found one day and fixed the next, and a desk close (no record).
+const SCHEMA_4_FACTS: &str = "
+    INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at) VALUES
+        ('visit', 'V1', 'DEV-4', 1, 'OF-4', '370406102001', '2026-11-02T08:00:00Z'),
+        ('hazard', 'Z1', 'DEV-4', 2, 'OF-4', '370406102001', '2026-11-03T08:00:00Z');
+    INSERT INTO facts (source, key, day, week, station, town, village, officer, subject, value) VALUES
+        ('visit:V1', 'households_visited', '2026-11-02', '2026-11-02', 'S4', '370406102', '370406102001', 'OF-4', 'H1', 1),
+        ('visit:V1', 'persons_met', '2026-11-02', '2026-11-02', 'S4', '370406102', '370406102001', 'OF-4', NULL, 2),
+        ('hazard:Z1', 'hazards_found', '2026-11-02', '2026-11-02', 'S4', '370406102', '370406102001', 'OF-4', NULL, 1),
+        ('hazard:Z1', 'hazards_fixed', '2026-11-03', '2026-11-02', 'S4', '370406102', '370406102001', 'OF-4', NULL, 1),
+        ('request_event:E1', 'services_closed', '2026-11-04', '2026-11-02', 'S4', NULL, NULL, 'OF-4', NULL, 1);";
+
+/// What schema 5 must read from [`SCHEMA_4_FACTS`]: the month's total row, and the visit's kept facts.
+async fn schema_4_facts_are_kept(s: &dyn Storage) {
+    use beibao_core::indicators::CountKey as K;
+    use beibao_server::report::{Level, Period, Scope};
+    let november = Period { from: "2026-11-01".parse().unwrap(), to: "2026-11-30".parse().unwrap() };
+    let mut total: Vec<(K, i64)> = s
+        .aggregates(november, Level::Village, &Scope::default())
+        .await
+        .expect("report")
+        .into_iter()
+        .filter(|a| a.group.as_deref() == Some(beibao_server::report::TOTAL))
+        .map(|a| (a.key, a.value))
+        .collect();
+    total.sort();
+    assert_eq!(
+        total,
+        [
+            (K::HouseholdsVisited, 1),
+            (K::PersonsMet, 2),
+            (K::ServicesClosed, 1),
+            (K::HazardsFound, 1),
+            (K::HazardsFixed, 1)
+        ]
+    );
+    let by_village: Vec<(Option<String>, K)> = s
+        .aggregates(november, Level::Village, &Scope::default())
+        .await
+        .expect("report")
+        .into_iter()
+        .filter(|a| a.group.as_deref() != Some(beibao_server::report::TOTAL) && a.key == K::ServicesClosed)
+        .map(|a| (a.group, a.key))
+        .collect();
+    assert_eq!(by_village, [(None, K::ServicesClosed)], "work outside any village groups as none");
+}
+
+fn kept_facts_of_v1(json: Option<String>) {
+    let placed = beibao_server::rollup::parse_facts(&json.expect("the visit keeps its facts")).expect("readable");
+    assert_eq!(placed.len(), 2);
+    assert!(placed.iter().all(|p| p.station == "S4" && p.village == "370406102001" && p.officer == "OF-4"));
+    assert_eq!(placed[0].subject.as_deref(), Some("H1"));
+}
+
+#[test]
+fn a_sqlite_database_of_schema_4_has_its_facts_folded_into_the_rollups() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("beibao.db");
+    drop(Sqlite::open(&path).expect("fresh"));
+    let c = rusqlite::Connection::open(&path).expect("open by hand");
+    c.execute_batch(&back_to_facts(false)).expect("back to 4");
+    c.execute_batch(SCHEMA_4_FACTS).expect("schema 4 facts");
+    drop(c);
+    let s = Sqlite::open(&path).expect("schema 4 upgrades");
+    rt.block_on(schema_4_facts_are_kept(&s));
+    let c = rusqlite::Connection::open(&path).expect("open by hand");
+    kept_facts_of_v1(c.query_row("SELECT facts FROM records WHERE id = 'V1'", [], |r| r.get(0)).expect("row"));
+    let none: Option<String> =
+        c.query_row("SELECT name FROM sqlite_master WHERE name = 'facts'", [], |r| r.get(0)).ok();
+    assert_eq!(none, None, "the facts table is gone");
+}
+
+#[test]
+fn a_postgres_database_of_schema_4_has_its_facts_folded_into_the_rollups() {
+    let cluster = Cluster::start(false).expect("a throwaway PostgreSQL cluster (apt-get install postgresql)");
+    let url = cluster.database("schema4").expect("createdb");
+    let rt = runtime();
+    drop(rt.block_on(admin::open_storage(&url, Some(2))).expect("fresh"));
+    postgres_by_hand(&rt, &url, &[&back_to_facts(true), SCHEMA_4_FACTS]);
+    let s = rt.block_on(admin::open_storage(&url, Some(2))).expect("schema 4 upgrades");
+    rt.block_on(schema_4_facts_are_kept(s.as_ref()));
+    let json: Option<String> = rt.block_on(async {
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect by hand");
+        tokio::spawn(conn);
+        c.query_one("SELECT facts FROM records WHERE id = 'V1'", &[]).await.expect("row").get(0)
+    });
+    kept_facts_of_v1(json);
 }

@@ -30,6 +30,7 @@ pub struct Fact {
     /// How much (seconds for [`CountKey::PresenceMinutes`], see [`finish`]).
     pub value: i64,
     /// For a distinct count ([`is_distinct`]): what is counted once per group and period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
 }
 

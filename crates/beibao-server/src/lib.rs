@@ -22,6 +22,7 @@ pub mod migrations;
 pub mod plan;
 pub mod postgres;
 pub mod report;
+pub mod rollup;
 pub mod routes;
 pub mod sqlite;
 pub mod storage;

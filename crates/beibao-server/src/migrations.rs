@@ -51,6 +51,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0004_facts.sql"),
         postgres: include_str!("schema/postgres/0004_facts.sql"),
     },
+    Migration {
+        version: 5,
+        name: "rollups",
+        sqlite: include_str!("schema/sqlite/0005_rollups.sql"),
+        postgres: include_str!("schema/postgres/0005_rollups.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

@@ -85,6 +85,12 @@ pub struct Needs {
     pub requests: Vec<String>,
     /// Mediations named by follow-ups, 司法确认 and recurrences.
     pub mediations: Vec<String>,
+    /// Where the facts count (crate::rollup): the households of new requests,
+    pub households: Vec<String>,
+    /// what ratings are about,
+    pub abouts: Vec<String>,
+    /// and the records the batch writes (kind, id), for the facts they hold.
+    pub records: Vec<(OpKind, String)>,
 }
 
 /// One effect to write.
@@ -230,8 +236,33 @@ impl Needs {
             n.seqs.push(op.seq);
             n.requests.extend(request_named(check));
             n.mediations.extend(check.as_ref().ok().and_then(|c| mediation_of(&c.record)));
+            n.placing(check);
         }
         n
+    }
+
+    fn placing(&mut self, check: &Check) {
+        let Ok(c) = check else { return };
+        match &c.record {
+            OpRecord::ServiceRequest(r) => self.households.extend(r.household.clone()),
+            OpRecord::RequestEvent(_) => {}
+            rec => {
+                self.records.push((rec.kind(), rec.id().to_string()));
+                self.abouts.extend(about_of(rec));
+            }
+        }
+    }
+}
+
+/// What a rating is about (its facts count in that record's or request's village).
+fn about_of(rec: &OpRecord) -> Option<String> {
+    match rec {
+        OpRecord::Rating(r) => Some(match r.subject {
+            RatingSubject::Visit(id) | RatingSubject::ServiceRequest(id) | RatingSubject::Mediation(id) => {
+                id.to_string()
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -274,6 +305,7 @@ pub fn needs(ops: &[WireOp], checks: &[Check], last_seq: i64) -> Result<Needs, B
         } else {
             n.requests.extend(request_named(check));
             n.mediations.extend(check.as_ref().ok().and_then(|c| mediation_of(&c.record)));
+            n.placing(check);
         }
     }
     Ok(n)
@@ -442,14 +474,7 @@ fn effects(
         id: rec.id().to_string(),
         village: village.map(str::to_owned),
         facts,
-        about: match rec {
-            OpRecord::Rating(r) => Some(match r.subject {
-                RatingSubject::Visit(id) | RatingSubject::ServiceRequest(id) | RatingSubject::Mediation(id) => {
-                    id.to_string()
-                }
-            }),
-            _ => None,
-        },
+        about: about_of(rec),
     };
     let facts = tally::of_record(rec);
     Ok(match rec {

@@ -12,10 +12,10 @@ use beibao_core::calendar::PublishedCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
-use beibao_core::ops::MediationCase;
+use beibao_core::ops::{MediationCase, OpKind};
 use beibao_core::registry::{Household, Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
-use beibao_core::tally::{self, Fact};
+use beibao_core::tally;
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -24,6 +24,7 @@ use tokio_postgres::NoTls;
 use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
 use crate::report::{self, Aggregate, Level, Period, Scope};
+use crate::rollup::{self, Placed, Rollup};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
     Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, CoverageRow, Desk, Device,
@@ -141,12 +142,22 @@ impl Postgres {
     }
 }
 
-const DEVICE_FOR_UPDATE: &str =
-    "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1 FOR UPDATE";
+const DEVICE_FOR_UPDATE: &str = "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL,
+            coalesce((SELECT station FROM officers o WHERE o.id = d.officer_id), '')
+     FROM devices d WHERE id = $1 FOR UPDATE";
 const STORED_RESULTS: &str = "SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 AND seq = ANY($2)";
 const SEEN_OP_IDS: &str = "SELECT op_id FROM ops WHERE op_id = ANY($1) AND status <> 'duplicate'";
-const REQUEST_FACTS: &str =
-    "SELECT id, mode, state, service, accepted_on, due_on, officer_id, village FROM requests WHERE id = ANY($1)";
+const REQUEST_FACTS: &str = "SELECT id, mode, state, service, accepted_on, due_on, officer_id, village,
+            coalesce((SELECT station FROM officers o WHERE o.id = r.officer_id), '')
+     FROM requests r WHERE id = ANY($1)";
+/// Where facts count (crate::rollup): households' villages, what ratings are about, the facts
+/// records hold.
+const HOUSEHOLD_VILLAGES: &str = "SELECT code, parent FROM places WHERE kind = 'household' AND code = ANY($1)";
+const ABOUT_VILLAGES: &str = "SELECT id, village FROM records
+     WHERE kind IN ('visit', 'mediation') AND id = ANY($1) AND village IS NOT NULL
+     UNION ALL SELECT id, village FROM requests WHERE id = ANY($1) AND village IS NOT NULL";
+const RECORD_FACTS: &str = "SELECT r.kind, r.id, r.facts FROM records r
+     JOIN UNNEST($1::text[], $2::text[]) AS u(kind, id) ON r.kind = u.kind AND r.id = u.id";
 
 /// A row of [`REQUEST_FACTS`] (or the same columns): the request as the rules read it, with
 /// its officer and village.
@@ -165,29 +176,36 @@ fn request_facts(r: &tokio_postgres::Row) -> Result<(RequestFacts, String, Optio
 /// A named mediation's owner and village, and the payload it was recorded with (its deadline).
 const MEDIATION_OWNERS: &str = "SELECT r.id, r.device_id, r.village, o.payload FROM records r
      JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq WHERE r.kind = 'mediation' AND r.id = ANY($1)";
-/// Drop what records recorded again added to the counts.
-const DROP_FACTS: &str = "DELETE FROM facts WHERE source = ANY($1)";
-/// Facts in bulk; the village is the one given, or a request's household's, or that of the
-/// record or request the facts are about (a request's move, a rating).
-const INSERT_FACTS: &str = "INSERT INTO facts (source, key, day, week, station, town, village, officer, subject, value)
-     SELECT u.source, u.key, u.day, u.week, coalesce((SELECT station FROM officers WHERE id = u.officer), ''),
-            left(v.village, 9), v.village, u.officer, u.subject, u.value
-     FROM UNNEST($1::text[], $2::text[], $3::date[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
-                 $9::text[], $10::bigint[])
-          AS u(source, key, day, week, officer, village, household, about, subject, value)
-     CROSS JOIN LATERAL (SELECT coalesce(u.village,
-            (SELECT parent FROM places WHERE kind = 'household' AND code = u.household),
-            (SELECT village FROM requests WHERE id = u.about),
-            (SELECT village FROM records WHERE id = u.about AND village IS NOT NULL LIMIT 1)) AS village) v";
+/// The rollups' change in bulk (crate::rollup), and the rows left with no facts taken out.
+const UPSERT_TALLY: &str = "INSERT INTO tally (day, station, town, village, officer, key, week, value, n)
+     SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[],
+                          $8::bigint[], $9::bigint[])
+     ON CONFLICT (day, station, town, village, officer, key)
+     DO UPDATE SET value = tally.value + excluded.value, n = tally.n + excluded.n";
+const UPSERT_TALLY_SUBJECTS: &str =
+    "INSERT INTO tally_subjects (key, day, subject, station, town, village, officer, week, n)
+     SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                          $8::date[], $9::bigint[])
+     ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = tally_subjects.n + excluded.n";
+const DROP_EMPTY_TALLY: &str = "DELETE FROM tally t
+     USING UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           AS u(day, station, town, village, officer, key)
+     WHERE t.day = u.day AND t.station = u.station AND t.town = u.town AND t.village = u.village
+       AND t.officer = u.officer AND t.key = u.key AND t.n <= 0";
+const DROP_EMPTY_TALLY_SUBJECTS: &str = "DELETE FROM tally_subjects t
+     USING UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+           AS u(key, day, subject, station, town, village, officer)
+     WHERE t.key = u.key AND t.day = u.day AND t.subject = u.subject AND t.station = u.station
+       AND t.town = u.town AND t.village = u.village AND t.officer = u.officer AND t.n <= 0";
 const INSERT_OPS: &str =
     "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
      SELECT $1, u.* , $10, $11 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
                                            $7::text[], $8::text[], $9::text[]) AS u";
-const UPSERT_RECORDS: &str = "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at)
-     SELECT u.kind, u.id, $5, u.seq, $6, u.village, $7
-     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS u(kind, id, village, seq)
+const UPSERT_RECORDS: &str = "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at, facts)
+     SELECT u.kind, u.id, $5, u.seq, $6, u.village, $7, u.facts
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $8::text[]) AS u(kind, id, village, seq, facts)
      ON CONFLICT (kind, id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq,
-                                          received_at = excluded.received_at";
+                                          received_at = excluded.received_at, facts = excluded.facts";
 /// A device's records of a kind with their bodies (the payload of the op that wrote each last).
 #[cfg(feature = "test-support")]
 const RECORDS_OF_DEVICE: &str =
@@ -220,18 +238,23 @@ async fn begin_lock_and_read(
     device_id: &str,
     ops: &[WireOp],
     checks: &[plan::Check],
-) -> Result<Option<(Device, Facts)>, StorageError> {
+) -> Result<Option<(Device, Facts, Prefetched)>, StorageError> {
     let all = plan::Needs::superset(ops, checks);
-    let (lock, stored, seen, requests, owners) = tokio::try_join!(
+    let (lock, stored, seen, requests, owners, households, abouts, record_facts) = tokio::try_join!(
         c.prepare_cached(DEVICE_FOR_UPDATE),
         c.prepare_cached(STORED_RESULTS),
         c.prepare_cached(SEEN_OP_IDS),
         c.prepare_cached(REQUEST_FACTS),
         c.prepare_cached(MEDIATION_OWNERS),
+        c.prepare_cached(HOUSEHOLD_VILLAGES),
+        c.prepare_cached(ABOUT_VILLAGES),
+        c.prepare_cached(RECORD_FACTS),
     )?;
     let no_rows = || async { Ok::<_, tokio_postgres::Error>(Vec::new()) };
+    let (record_kinds, record_ids): (Vec<&str>, Vec<&str>) =
+        all.records.iter().map(|(k, id)| (k.as_str(), id.as_str())).unzip();
     // `biased`: polled — hence sent — in this order: BEGIN, the lock, the reads.
-    let (_, device, stored, seen, requests, owners) = tokio::try_join!(
+    let (_, device, stored, seen, requests, owners, households, abouts, record_facts) = tokio::try_join!(
         biased;
         async { c.batch_execute("BEGIN").await },
         async { c.query_opt(&lock, &[&device_id]).await },
@@ -243,10 +266,34 @@ async fn begin_lock_and_read(
         async {
             if all.mediations.is_empty() { no_rows().await } else { c.query(&owners, &[&all.mediations]).await }
         },
+        async {
+            if all.households.is_empty() { no_rows().await } else { c.query(&households, &[&all.households]).await }
+        },
+        async { if all.abouts.is_empty() { no_rows().await } else { c.query(&abouts, &[&all.abouts]).await } },
+        async {
+            if record_ids.is_empty() {
+                no_rows().await
+            } else {
+                c.query(&record_facts, &[&record_kinds, &record_ids]).await
+            }
+        },
     )?;
     let Some(r) = device else { return Ok(None) };
     let device =
         Device { id: r.get(0), officer_id: r.get(1), public_key: r.get(2), last_seq: r.get(3), revoked: r.get(4) };
+    let mut known = Prefetched::default();
+    known.stations.insert(device.officer_id.clone(), r.get(5));
+    for r in households {
+        known.households.insert(r.get(0), r.get(1));
+    }
+    for r in abouts {
+        known.abouts.entry(r.get(0)).or_insert(r.get(1));
+    }
+    for r in record_facts {
+        let kind: String = r.get(0);
+        let facts: Option<String> = r.get(2);
+        known.records.insert((from_name(&kind)?, r.get(1)), facts.as_deref().map(rollup::parse_facts).transpose()?);
+    }
     let mut facts = Facts::default();
     for r in stored {
         let status: String = r.get(2);
@@ -267,7 +314,10 @@ async fn begin_lock_and_read(
         facts.seen_op_ids.insert(r.get(0));
     }
     for r in requests {
-        facts.requests.insert(r.get(0), request_facts(&r)?.0);
+        let (held, officer, village) = request_facts(&r)?;
+        known.stations.insert(officer.clone(), r.get(8));
+        known.requests.insert(r.get(0), (officer, village));
+        facts.requests.insert(r.get(0), held);
     }
     for r in owners {
         let case: MediationCase = crate::storage::from_body("mediation", r.get(3))?;
@@ -281,21 +331,55 @@ async fn begin_lock_and_read(
             },
         );
     }
-    Ok(Some((device, facts)))
+    Ok(Some((device, facts, known)))
 }
 
-/// Write a batch's results and effects and commit. The ops, the records and the device's
-/// `last_seq` are independent statements sent in one pipeline, with the COMMIT behind them when
-/// the batch has no service requests (a failed statement aborts the transaction, so that COMMIT
-/// rolls back, and the error is returned). Service requests and their events go in order (an
-/// event refers to its request), then the COMMIT.
+/// [`rollup::Lookup`] from what [`begin_lock_and_read`] read (a superset of what the batch asks).
+#[derive(Default)]
+struct Prefetched {
+    stations: HashMap<String, String>,
+    households: HashMap<String, Option<String>>,
+    abouts: HashMap<String, String>,
+    requests: HashMap<String, (String, Option<String>)>,
+    records: HashMap<(OpKind, String), Option<Vec<Placed>>>,
+}
+
+impl rollup::Lookup for Prefetched {
+    fn station(&mut self, officer: &str) -> Result<String, StorageError> {
+        self.stations.get(officer).cloned().ok_or_else(|| StorageError::Db(format!("station of {officer} not read")))
+    }
+
+    fn household_village(&mut self, household: &str) -> Result<Option<String>, StorageError> {
+        Ok(self.households.get(household).cloned().flatten())
+    }
+
+    fn village_about(&mut self, id: &str) -> Result<Option<String>, StorageError> {
+        Ok(self.abouts.get(id).cloned())
+    }
+
+    fn request_place(&mut self, id: &str) -> Result<Option<(String, Option<String>)>, StorageError> {
+        Ok(self.requests.get(id).cloned())
+    }
+
+    fn record_facts(&mut self, kind: OpKind, id: &str) -> Result<Option<Vec<Placed>>, StorageError> {
+        Ok(self.records.get(&(kind, id.to_owned())).cloned().flatten())
+    }
+}
+
+/// Write a batch's results and effects and commit. The ops, the records, the rollups' change
+/// and the device's `last_seq` are independent statements sent in one pipeline, with the COMMIT
+/// behind them when the batch has no service requests (a failed statement aborts the
+/// transaction, so that COMMIT rolls back, and the error is returned). Service requests and their
+/// events go in order (an event refers to its request), then the COMMIT.
 async fn write_and_commit(
     c: &deadpool_postgres::Object,
     device: &Device,
     batch_id: &str,
     decisions: &[Decision],
+    known: &mut Prefetched,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
+    let placed = rollup::place_batch(&device.officer_id, decisions, known)?;
     let fresh: Vec<&Decision> = decisions.iter().filter(|d| !d.replay).collect();
     let seqs: Vec<i64> = fresh.iter().map(|d| d.seq).collect();
     let op_ids: Vec<&str> = fresh.iter().map(|d| d.op_id.as_str()).collect();
@@ -306,13 +390,13 @@ async fn write_and_commit(
     let codes: Vec<Option<&str>> = fresh.iter().map(|d| d.result.code.map(Code::as_str)).collect();
     let messages: Vec<Option<&str>> = fresh.iter().map(|d| d.result.message.as_deref()).collect();
     // Records in bulk; a record named twice in one batch (a hazard and its fix) keeps the last.
-    let mut records: Vec<(&str, &str, Option<&str>, i64)> = Vec::new();
-    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut records: Vec<(OpKind, &str, Option<&str>, i64)> = Vec::new();
+    let mut index: HashMap<(OpKind, &str), usize> = HashMap::new();
     for d in &fresh {
         for e in &d.effects {
             if let Effect::Record { kind, id, village, .. } = e {
-                let key = (kind.as_str(), id.as_str());
-                let row = (kind.as_str(), id.as_str(), village.as_deref(), d.seq);
+                let key = (*kind, id.as_str());
+                let row = (*kind, id.as_str(), village.as_deref(), d.seq);
                 match index.get(&key) {
                     Some(&i) => records[i] = row,
                     None => {
@@ -323,18 +407,17 @@ async fn write_and_commit(
             }
         }
     }
-    let r_kinds: Vec<&str> = records.iter().map(|r| r.0).collect();
+    let r_kinds: Vec<&str> = records.iter().map(|r| r.0.as_str()).collect();
     let r_ids: Vec<&str> = records.iter().map(|r| r.1).collect();
     let r_villages: Vec<Option<&str>> = records.iter().map(|r| r.2).collect();
     let r_seqs: Vec<i64> = records.iter().map(|r| r.3).collect();
-    let facts = FactRows::of(device, &fresh);
+    let r_facts: Vec<Option<&str>> =
+        records.iter().map(|r| placed.records.get(&(r.0, r.1.to_owned())).map(String::as_str)).collect();
     let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
-    let (insert_ops, upsert_records, move_last_seq, drop_facts, insert_facts) = tokio::try_join!(
+    let (insert_ops, upsert_records, move_last_seq) = tokio::try_join!(
         c.prepare_cached(INSERT_OPS),
         c.prepare_cached(UPSERT_RECORDS),
         c.prepare_cached(MOVE_LAST_SEQ),
-        c.prepare_cached(DROP_FACTS),
-        c.prepare_cached(INSERT_FACTS),
     )?;
     let none = || async { Ok::<u64, tokio_postgres::Error>(0) };
     let in_order = fresh.iter().any(|d| d.effects.iter().any(|e| !matches!(e, Effect::Record { .. })));
@@ -356,24 +439,12 @@ async fn write_and_commit(
             }
             c.execute(
                 &upsert_records,
-                &[&r_kinds, &r_ids, &r_villages, &r_seqs, &device.id, &device.officer_id, &now],
+                &[&r_kinds, &r_ids, &r_villages, &r_seqs, &device.id, &device.officer_id, &now, &r_facts],
             )
             .await
         },
         async { c.execute(&move_last_seq, &[&device.id, &last]).await },
-        async {
-            if facts.replaced.is_empty() {
-                return none().await;
-            }
-            c.execute(&drop_facts, &[&facts.replaced]).await
-        },
-        async {
-            // With requests in the batch the facts go in after them (a request's village).
-            if in_order || facts.source.is_empty() {
-                return none().await;
-            }
-            facts.insert(c, &insert_facts).await
-        },
+        async { write_rollup(c, &placed.rollup).await.map(|()| 0) },
         async { if in_order { Ok(()) } else { c.batch_execute("COMMIT").await } },
     )?;
     if !in_order {
@@ -414,100 +485,57 @@ async fn write_and_commit(
             }
         }
     }
-    if !facts.source.is_empty() {
-        facts.insert(c, &insert_facts).await?;
-    }
     c.batch_execute("COMMIT").await?;
     Ok(())
 }
 
-/// A batch's facts as the columns of [`INSERT_FACTS`], and the sources whose earlier facts
-/// they replace. A record named twice in one batch (a hazard and its fix) keeps its last facts.
-#[derive(Default)]
-struct FactRows {
-    replaced: Vec<String>,
-    source: Vec<String>,
-    key: Vec<String>,
-    day: Vec<NaiveDate>,
-    week: Vec<NaiveDate>,
-    officer: Vec<String>,
-    village: Vec<Option<String>>,
-    household: Vec<Option<String>>,
-    about: Vec<Option<String>>,
-    subject: Vec<Option<String>>,
-    value: Vec<i64>,
-}
-
-impl FactRows {
-    fn of(device: &Device, fresh: &[&Decision]) -> FactRows {
-        // (source, village, household, about, facts), the last of each replaced source kept.
-        type Group<'a> = (String, Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a [Fact]);
-        let mut groups: Vec<Group<'_>> = Vec::new();
-        let mut last: HashMap<String, usize> = HashMap::new();
-        let mut rows = FactRows::default();
-        for d in fresh {
-            for e in &d.effects {
-                let (source, village, household, about, facts, replace) = match e {
-                    Effect::Record { kind, id, village, facts, about } => {
-                        (format!("{}:{id}", kind.as_str()), village.as_deref(), None, about.as_deref(), facts, true)
-                    }
-                    Effect::Request { id, household, facts, .. } => {
-                        (format!("service_request:{id}"), None, household.as_deref(), None, facts, true)
-                    }
-                    Effect::RequestEvent { id, request, facts, .. } => {
-                        (format!("request_event:{id}"), None, None, Some(request.as_str()), facts, false)
-                    }
-                };
-                if replace {
-                    if let Some(&i) = last.get(&source) {
-                        groups[i].4 = &[];
-                    } else {
-                        rows.replaced.push(source.clone());
-                    }
-                    last.insert(source.clone(), groups.len());
-                }
-                groups.push((source, village, household, about, facts));
-            }
-        }
-        for (source, village, household, about, facts) in groups {
-            for f in facts {
-                rows.source.push(source.clone());
-                rows.key.push(name(f.key));
-                rows.day.push(f.day);
-                rows.week.push(crate::report::week_of(f.day));
-                rows.officer.push(device.officer_id.clone());
-                rows.village.push(village.map(str::to_owned));
-                rows.household.push(household.map(str::to_owned));
-                rows.about.push(about.map(str::to_owned));
-                rows.subject.push(f.subject.clone());
-                rows.value.push(f.value);
-            }
-        }
-        rows
+/// Fold a push's (or a desk move's) facts into the rollups, in bulk; rows left with no facts go.
+/// Statements are sent one after another on the connection (pipelined when awaited together).
+async fn write_rollup(c: &impl GenericClient, r: &Rollup) -> Result<(), tokio_postgres::Error> {
+    if r.is_empty() {
+        return Ok(());
     }
-
-    async fn insert(
-        &self,
-        c: &impl GenericClient,
-        st: &tokio_postgres::Statement,
-    ) -> Result<u64, tokio_postgres::Error> {
-        c.execute(
-            st,
-            &[
-                &self.source,
-                &self.key,
-                &self.day,
-                &self.week,
-                &self.officer,
-                &self.village,
-                &self.household,
-                &self.about,
-                &self.subject,
-                &self.value,
-            ],
-        )
-        .await
+    let (mut day, mut station, mut town, mut village, mut officer, mut key, mut week, mut value, mut n) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for ((d, s, t, v, o, k), (val, count)) in &r.sums {
+        day.push(*d);
+        station.push(s.as_str());
+        town.push(t.as_str());
+        village.push(v.as_str());
+        officer.push(o.as_str());
+        key.push(name(k));
+        week.push(crate::report::week_of(*d));
+        value.push(*val);
+        n.push(*count);
     }
+    let (mut s_key, mut s_day, mut s_subject, mut s_station, mut s_town, mut s_village, mut s_officer) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut s_week, mut s_n) = (vec![], vec![]);
+    for ((k, d, subject, s, t, v, o), count) in &r.subjects {
+        s_key.push(name(k));
+        s_day.push(*d);
+        s_subject.push(subject.as_str());
+        s_station.push(s.as_str());
+        s_town.push(t.as_str());
+        s_village.push(v.as_str());
+        s_officer.push(o.as_str());
+        s_week.push(crate::report::week_of(*d));
+        s_n.push(*count);
+    }
+    let st = c.prepare_cached(UPSERT_TALLY).await?;
+    c.execute(&st, &[&day, &station, &town, &village, &officer, &key, &week, &value, &n]).await?;
+    if !s_key.is_empty() {
+        let st = c.prepare_cached(UPSERT_TALLY_SUBJECTS).await?;
+        c.execute(&st, &[&s_key, &s_day, &s_subject, &s_station, &s_town, &s_village, &s_officer, &s_week, &s_n])
+            .await?;
+    }
+    if r.takes_back() {
+        let st = c.prepare_cached(DROP_EMPTY_TALLY).await?;
+        c.execute(&st, &[&day, &station, &town, &village, &officer, &key]).await?;
+        let st = c.prepare_cached(DROP_EMPTY_TALLY_SUBJECTS).await?;
+        c.execute(&st, &[&s_key, &s_day, &s_subject, &s_station, &s_town, &s_village, &s_officer]).await?;
+    }
+    Ok(())
 }
 
 async fn blob_row(c: &impl GenericClient, sha: &str) -> Result<Option<BlobRow>, StorageError> {
@@ -553,7 +581,7 @@ async fn push_in(
     checks: &[plan::Check],
     now: DateTime<Utc>,
 ) -> Result<Result<Pushed, BatchError>, StorageError> {
-    let (device, facts) = begin_lock_and_read(c, device_id, ops, checks)
+    let (device, facts, mut known) = begin_lock_and_read(c, device_id, ops, checks)
         .await?
         .ok_or_else(|| StorageError::refused(Code::UnknownDevice, format!("no device {device_id}")))?;
     // The gap check needs the locked `last_seq`; the facts read are a superset of what it needs.
@@ -561,7 +589,7 @@ async fn push_in(
         return Ok(Err(e));
     }
     let decisions = plan::decide(ops, checks, &device, &facts);
-    write_and_commit(c, &device, batch_id, &decisions, now).await?;
+    write_and_commit(c, &device, batch_id, &decisions, &mut known, now).await?;
     let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);
     Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))
 }
@@ -1249,8 +1277,9 @@ impl Desk for Postgres {
         let tx = c.transaction().await?;
         let row = tx
             .query_opt(
-                "SELECT id, mode, state, service, accepted_on, due_on, officer_id, village FROM requests
-                 WHERE id = $1 FOR UPDATE",
+                "SELECT id, mode, state, service, accepted_on, due_on, officer_id, village,
+                        coalesce((SELECT station FROM officers o WHERE o.id = r.officer_id), '')
+                 FROM requests r WHERE id = $1 FOR UPDATE",
                 &[&request_id],
             )
             .await?;
@@ -1259,23 +1288,10 @@ impl Desk for Postgres {
         };
         let (held, officer, village) = request_facts(&row)?;
         let w = plan::desk_move(request_id, &held, transition, by, now);
-        if !w.facts.is_empty() {
-            let mut rows = FactRows::default();
-            for f in &w.facts {
-                rows.source.push(format!("request_event:{event_id}"));
-                rows.key.push(name(f.key));
-                rows.day.push(f.day);
-                rows.week.push(crate::report::week_of(f.day));
-                rows.officer.push(officer.clone());
-                rows.village.push(village.clone());
-                rows.household.push(None);
-                rows.about.push(None);
-                rows.subject.push(f.subject.clone());
-                rows.value.push(f.value);
-            }
-            let st = tx.prepare_cached(INSERT_FACTS).await?;
-            rows.insert(&tx, &st).await?;
-        }
+        let station: String = row.get(8);
+        let mut moved = Rollup::default();
+        moved.add(&rollup::place(&w.facts, &officer, &station, village.as_deref()), 1);
+        write_rollup(&tx, &moved).await?;
         tx.execute(
             "INSERT INTO request_events (id, request, outcome, new_state, by, body, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[&event_id, &request_id, &w.stored, &w.new_state.map(name), &by, &w.event_body, &now],
@@ -1472,11 +1488,7 @@ impl Reports for Postgres {
         let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
         let mut out = Vec::new();
         for group in [Some(level.column()), None] {
-            let col = group.unwrap_or("NULL::text");
-            let sql = format!(
-                "SELECT {col}, key, ({agg})::bigint FROM facts WHERE day >= $1 AND day <= $2{filter} GROUP BY {col}, key",
-                agg = report::AGGREGATE_SQL
-            );
+            let sql = report::aggregate_sql(group.unwrap_or("NULL::text"), "$1", "$2", &filter);
             let st = c.prepare_cached(&sql).await?;
             for r in c.query(&st, &period_params(&period.from, &period.to, &values)).await? {
                 let key: String = r.get(1);
@@ -1494,10 +1506,7 @@ impl Reports for Postgres {
     async fn weekly(&self, period: Period, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
         let c = self.client().await?;
         let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
-        let sql = format!(
-            "SELECT week, key, ({agg})::bigint FROM facts WHERE day >= $1 AND day <= $2{filter} GROUP BY week, key",
-            agg = report::AGGREGATE_SQL
-        );
+        let sql = report::aggregate_sql("week", "$1", "$2", &filter);
         let st = c.prepare_cached(&sql).await?;
         let mut out = Vec::new();
         for r in c.query(&st, &period_params(&period.from, &period.to, &values)).await? {
@@ -1544,13 +1553,15 @@ impl Reports for Postgres {
             ["(SELECT station FROM towns t WHERE t.code = left(p.code, 9))", "left(p.code, 9)", "p.code", "NULL"],
         );
         let sql = format!(
-            "SELECT p.code, p.body,
-                (SELECT max(day) FROM facts f WHERE f.village = p.code AND f.key = 'households_visited'),
+            "SELECT p.code, p.body, lv.last,
                 (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1),
                 (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1
-                    AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.key = 'households_visited' AND f.subject = h.code
-                                    AND f.day >= $1))
-             FROM places p WHERE p.kind = 'village'{filter} ORDER BY p.code"
+                    AND h.code NOT IN (SELECT subject FROM tally_subjects
+                                       WHERE key = 'households_visited' AND day >= $1))
+             FROM places p
+             LEFT JOIN (SELECT village, max(day) AS last FROM tally WHERE key = 'households_visited'
+                        GROUP BY village) lv ON lv.village = p.code
+             WHERE p.kind = 'village'{filter} ORDER BY p.code"
         );
         let st = c.prepare_cached(&sql).await?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&since];

@@ -192,9 +192,27 @@ pub struct Aggregate {
     pub value: i64,
 }
 
-/// The SQL aggregate of one count, the same text on both backends.
-pub const AGGREGATE_SQL: &str =
-    "CASE WHEN key IN ('households_visited', 'agreements_performed') THEN count(DISTINCT subject) ELSE sum(value) END";
+/// The SQL of a report's aggregates over the rollups (crate::rollup), the same text on both
+/// backends: per group (`group`: a column, `NULL` for the scope's total, or `week`) and count
+/// key, the sum of the summed counts from `tally` and the distinct subjects of the distinct counts
+/// from `tally_subjects`. `from`/`to` are the period's placeholders, `filter` the scope's
+/// conditions ([`scope_filter`]). An absent town or village ('' in the rollups) groups as `NULL`.
+pub fn aggregate_sql(group: &str, from: &str, to: &str, filter: &str) -> String {
+    let g = match group {
+        "town" | "village" => format!("nullif({group}, '')"),
+        other => other.to_owned(),
+    };
+    format!(
+        "SELECT {g}, key, CAST(sum(value) AS BIGINT) FROM tally
+         WHERE day >= {from} AND day <= {to} AND key NOT IN ({DISTINCT}){filter} GROUP BY {g}, key
+         UNION ALL
+         SELECT {g}, key, count(DISTINCT subject) FROM tally_subjects
+         WHERE day >= {from} AND day <= {to}{filter} GROUP BY {g}, key"
+    )
+}
+
+/// The distinct counts' keys as SQL literals ([`tally::is_distinct`]).
+pub const DISTINCT: &str = "'households_visited', 'agreements_performed'";
 
 /// The `WHERE` conditions of a scope, with placeholders from `first` on (`?N` for SQLite, `$N`
 /// for PostgreSQL), and the values to bind in order. `prefix` qualifies the columns.

@@ -12,10 +12,10 @@ use beibao_core::calendar::PublishedCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
-use beibao_core::ops::MediationCase;
+use beibao_core::ops::{MediationCase, OpKind};
 use beibao_core::registry::{Household, Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
-use beibao_core::tally::{self, Fact};
+use beibao_core::tally;
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -23,6 +23,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
 use crate::report::{self, Aggregate, Level, Period, Scope};
+use crate::rollup::{self, Lookup as _, Placed, Rollup};
 use crate::storage::{
     Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, CoverageRow, Desk, Device,
     DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster,
@@ -376,6 +377,8 @@ fn write_decisions(
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     let at = ts(now);
+    // Placed before anything is written: the lookups see the database as it was.
+    let placed = rollup::place_batch(&device.officer_id, decisions, &mut Live(tx))?;
     let mut op_stmt = tx.prepare_cached(
         "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -396,12 +399,12 @@ fn write_decisions(
         ])?;
         for e in &d.effects {
             match e {
-                Effect::Record { kind, id, village, facts, about } => {
+                Effect::Record { kind, id, village, .. } => {
                     tx.prepare_cached(
-                        "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                        "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at, facts)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                          ON CONFLICT(kind, id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq,
-                                                              received_at = excluded.received_at",
+                                                              received_at = excluded.received_at, facts = excluded.facts",
                     )?
                     .execute(params![
                         kind.as_str(),
@@ -410,17 +413,12 @@ fn write_decisions(
                         d.seq,
                         device.officer_id,
                         village,
-                        at
+                        at,
+                        placed.records.get(&(*kind, id.clone()))
                     ])?;
-                    let source = format!("{}:{id}", kind.as_str());
-                    let village = match (village, about) {
-                        (None, Some(about)) => village_about(tx, about)?,
-                        _ => village.clone(),
-                    };
-                    write_facts(tx, &source, &device.officer_id, village.as_deref(), facts, true)?;
                 }
-                Effect::Request { id, service, mode, state, body, household, accepted_on, due_on, facts } => {
-                    let village = household_village(tx, household.as_deref())?;
+                Effect::Request { id, service, mode, state, body, accepted_on, due_on, .. } => {
+                    let village = placed.request_villages.get(id).cloned().flatten();
                     tx.prepare_cached(
                         "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at,
                                                updated_at, due_on, village, accepted_on)
@@ -439,10 +437,8 @@ fn write_decisions(
                         village,
                         accepted_on.to_string()
                     ])?;
-                    let source = format!("service_request:{id}");
-                    write_facts(tx, &source, &device.officer_id, village.as_deref(), facts, true)?;
                 }
-                Effect::RequestEvent { id, request, outcome, new_state, body, facts } => {
+                Effect::RequestEvent { id, request, outcome, new_state, body, .. } => {
                     tx.prepare_cached(
                         "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -452,45 +448,93 @@ fn write_decisions(
                         tx.prepare_cached("UPDATE requests SET state = ?2, updated_at = ?3 WHERE id = ?1")?
                             .execute(params![request, state, at])?;
                     }
-                    if !facts.is_empty() {
-                        let (officer, village) = request_place(tx, request)?;
-                        write_facts(tx, &format!("request_event:{id}"), &officer, village.as_deref(), facts, false)?;
-                    }
                 }
             }
         }
     }
+    write_rollup(tx, &placed.rollup)?;
     let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
     tx.prepare_cached("UPDATE devices SET last_seq = ?2 WHERE id = ?1")?.execute(params![device.id, last])?;
     Ok(())
 }
 
-/// The village of a household of the server's registry.
-fn household_village(tx: &Transaction<'_>, household: Option<&str>) -> Result<Option<String>, StorageError> {
-    let Some(h) = household else { return Ok(None) };
-    Ok(tx
-        .prepare_cached("SELECT parent FROM places WHERE kind = 'household' AND code = ?1")?
-        .query_row([h], |r| r.get::<_, Option<String>>(0))
-        .optional()?
-        .flatten())
+/// [`rollup::Lookup`] by queries in the push's transaction.
+struct Live<'a, 'c>(&'a Transaction<'c>);
+
+impl rollup::Lookup for Live<'_, '_> {
+    fn station(&mut self, officer: &str) -> Result<String, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT station FROM officers WHERE id = ?1")?
+            .query_row([officer], |r| r.get::<_, String>(0))
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    fn household_village(&mut self, household: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT parent FROM places WHERE kind = 'household' AND code = ?1")?
+            .query_row([household], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    fn village_about(&mut self, id: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached(
+                "SELECT village FROM records WHERE kind IN ('visit', 'mediation') AND id = ?1 AND village IS NOT NULL
+                 UNION ALL SELECT village FROM requests WHERE id = ?1 AND village IS NOT NULL LIMIT 1",
+            )?
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()?)
+    }
+
+    fn request_place(&mut self, id: &str) -> Result<Option<(String, Option<String>)>, StorageError> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT officer_id, village FROM requests WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn record_facts(&mut self, kind: OpKind, id: &str) -> Result<Option<Vec<Placed>>, StorageError> {
+        let held: Option<Option<String>> = self
+            .0
+            .prepare_cached("SELECT facts FROM records WHERE kind = ?1 AND id = ?2")?
+            .query_row([kind.as_str(), id], |r| r.get(0))
+            .optional()?;
+        held.flatten().as_deref().map(rollup::parse_facts).transpose()
+    }
 }
 
-/// The village of a record or a request (what a rating is about).
-fn village_about(tx: &Transaction<'_>, id: &str) -> Result<Option<String>, StorageError> {
-    Ok(tx
-        .prepare_cached(
-            "SELECT village FROM records WHERE id = ?1 AND village IS NOT NULL
-             UNION ALL SELECT village FROM requests WHERE id = ?1 AND village IS NOT NULL LIMIT 1",
-        )?
-        .query_row([id], |r| r.get::<_, String>(0))
-        .optional()?)
-}
-
-/// A request's officer and village (its facts count there).
-fn request_place(tx: &Transaction<'_>, request: &str) -> Result<(String, Option<String>), StorageError> {
-    Ok(tx
-        .prepare_cached("SELECT officer_id, village FROM requests WHERE id = ?1")?
-        .query_row([request], |r| Ok((r.get(0)?, r.get(1)?)))?)
+/// Fold a push's (or a desk move's) facts into the rollups; rows left with no facts go.
+fn write_rollup(tx: &Transaction<'_>, r: &Rollup) -> Result<(), StorageError> {
+    let mut sums = tx.prepare_cached(
+        "INSERT INTO tally (day, station, town, village, officer, key, week, value, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (day, station, town, village, officer, key)
+         DO UPDATE SET value = value + excluded.value, n = n + excluded.n",
+    )?;
+    for ((day, station, town, village, officer, key), (value, n)) in &r.sums {
+        let week = report::week_of(*day).to_string();
+        sums.execute(params![day.to_string(), station, town, village, officer, name(key), week, value, n])?;
+    }
+    let mut subjects = tx.prepare_cached(
+        "INSERT INTO tally_subjects (key, day, subject, station, town, village, officer, week, n)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = n + excluded.n",
+    )?;
+    for ((key, day, subject, station, town, village, officer), n) in &r.subjects {
+        let week = report::week_of(*day).to_string();
+        subjects.execute(params![name(key), day.to_string(), subject, station, town, village, officer, week, n])?;
+    }
+    if r.takes_back() {
+        tx.prepare_cached("DELETE FROM tally WHERE n <= 0")?.execute([])?;
+        tx.prepare_cached("DELETE FROM tally_subjects WHERE n <= 0")?.execute([])?;
+    }
+    Ok(())
 }
 
 /// A request as the rules read it, with its officer and village.
@@ -512,40 +556,6 @@ fn request_facts(c: &Connection, id: &str) -> Result<Option<(RequestFacts, Strin
         due: due.as_deref().map(day).transpose()?,
     };
     Ok(Some((held, officer, village)))
-}
-
-/// Write what a record or event adds to the counts, under `source`; `replace` drops what the
-/// source added before (a record recorded again).
-fn write_facts(
-    tx: &Transaction<'_>,
-    source: &str,
-    officer: &str,
-    village: Option<&str>,
-    facts: &[Fact],
-    replace: bool,
-) -> Result<(), StorageError> {
-    if replace {
-        tx.prepare_cached("DELETE FROM facts WHERE source = ?1")?.execute([source])?;
-    }
-    let town = village.map(crate::report::town_of);
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO facts (source, key, day, week, station, town, village, officer, subject, value)
-         VALUES (?1, ?2, ?3, ?4, coalesce((SELECT station FROM officers WHERE id = ?5), ''), ?6, ?7, ?5, ?8, ?9)",
-    )?;
-    for f in facts {
-        stmt.execute(params![
-            source,
-            name(f.key),
-            f.day.to_string(),
-            crate::report::week_of(f.day).to_string(),
-            officer,
-            town,
-            village,
-            f.subject,
-            f.value
-        ])?;
-    }
-    Ok(())
 }
 
 fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Result<Facts, StorageError> {
@@ -1253,7 +1263,10 @@ impl Desk for Sqlite {
                 return Err(StorageError::refused(Code::NotFound, format!("no request {id}")));
             };
             let w = plan::desk_move(&id, &held, &t, &by, now);
-            write_facts(tx, &format!("request_event:{event_id}"), &officer, village.as_deref(), &w.facts, false)?;
+            let station = Live(tx).station(&officer)?;
+            let mut moved = Rollup::default();
+            moved.add(&rollup::place(&w.facts, &officer, &station, village.as_deref()), 1);
+            write_rollup(tx, &moved)?;
             tx.execute(
                 "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1417,11 +1430,7 @@ impl Reports for Sqlite {
             let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
             let mut out = Vec::new();
             for group in [Some(level.column()), None] {
-                let col = group.unwrap_or("NULL");
-                let sql = format!(
-                    "SELECT {col}, key, {agg} FROM facts WHERE day >= ?1 AND day <= ?2{filter} GROUP BY {col}, key",
-                    agg = report::AGGREGATE_SQL
-                );
+                let sql = report::aggregate_sql(group.unwrap_or("NULL"), "?1", "?2", &filter);
                 let mut stmt = c.prepare_cached(&sql)?;
                 let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
                 let (from, to) = (period.from.to_string(), period.to.to_string());
@@ -1451,10 +1460,7 @@ impl Reports for Sqlite {
         let scope = scope.clone();
         self.run(move |c| {
             let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
-            let sql = format!(
-                "SELECT week, key, {agg} FROM facts WHERE day >= ?1 AND day <= ?2{filter} GROUP BY week, key",
-                agg = report::AGGREGATE_SQL
-            );
+            let sql = report::aggregate_sql("week", "?1", "?2", &filter);
             let mut stmt = c.prepare_cached(&sql)?;
             let (from, to) = (period.from.to_string(), period.to.to_string());
             let mut params: Vec<&dyn rusqlite::ToSql> = vec![&from, &to];
@@ -1527,13 +1533,15 @@ impl Reports for Sqlite {
                 ],
             );
             let sql = format!(
-                "SELECT p.code, p.body,
-                    (SELECT max(day) FROM facts f WHERE f.village = p.code AND f.key = 'households_visited'),
+                "SELECT p.code, p.body, lv.last,
                     (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1),
                     (SELECT count(*) FROM places h WHERE h.kind = 'household' AND h.parent = p.code AND h.special = 1
-                        AND NOT EXISTS (SELECT 1 FROM facts f WHERE f.key = 'households_visited' AND f.subject = h.code
-                                        AND f.day >= ?1))
-                 FROM places p WHERE p.kind = 'village'{filter} ORDER BY p.code"
+                        AND h.code NOT IN (SELECT subject FROM tally_subjects
+                                           WHERE key = 'households_visited' AND day >= ?1))
+                 FROM places p
+                 LEFT JOIN (SELECT village, max(day) AS last FROM tally WHERE key = 'households_visited'
+                            GROUP BY village) lv ON lv.village = p.code
+                 WHERE p.kind = 'village'{filter} ORDER BY p.code"
             );
             let mut stmt = c.prepare_cached(&sql)?;
             let since = since.to_string();

@@ -1,0 +1,314 @@
+//! The indicator counts as the server keeps them: each record's facts (beibao_core::tally)
+//! placed where they count (station, town, village, officer), then folded per push into two
+//! rollups that reports aggregate in SQL:
+//! - `tally`: per day, place and count key, the sum of the facts' values and how many facts;
+//! - `tally_subjects`: per day, place and distinct count key, each subject counted once, with the
+//!   number of facts naming it (so a record recorded again can take its share back).
+//!
+//! A push writes a handful of rollup rows, not one row per fact: a day's 25 visits of one officer
+//! in one village are one row per summed key. A record keeps the facts it added (`records.facts`,
+//! JSON), so a record recorded again (a hazard fixed, a 司法确认 ruled) first takes them back.
+//! Both backends place and fold with this module; they differ only in how they read what it asks
+//! ([`Lookup`]) and how they write the rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use beibao_core::indicators::CountKey;
+use beibao_core::ops::OpKind;
+use beibao_core::tally::{self, Fact};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{Decision, Effect};
+use crate::storage::StorageError;
+
+/// A fact where it counts: the officer's station when it was written, the town (the village
+/// code's first nine digits) and the village.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placed {
+    /// The count.
+    pub key: CountKey,
+    /// The day it counts on.
+    pub day: NaiveDate,
+    /// How much.
+    pub value: i64,
+    /// What a distinct count counts once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Station ('' when the officer has none).
+    pub station: String,
+    /// Village ('' when the record has none).
+    #[serde(default)]
+    pub village: String,
+    /// Officer.
+    pub officer: String,
+}
+
+impl Placed {
+    /// Town: the village code's first nine digits ('' without a village).
+    pub fn town(&self) -> &str {
+        crate::report::town_of(&self.village)
+    }
+}
+
+/// Place a record's facts.
+pub fn place(facts: &[Fact], officer: &str, station: &str, village: Option<&str>) -> Vec<Placed> {
+    facts
+        .iter()
+        .map(|f| Placed {
+            key: f.key,
+            day: f.day,
+            value: f.value,
+            subject: f.subject.clone(),
+            station: station.to_owned(),
+            village: village.unwrap_or_default().to_owned(),
+            officer: officer.to_owned(),
+        })
+        .collect()
+}
+
+/// The key of a `tally` row: day, station, town, village, officer, count key.
+pub type SumKey = (NaiveDate, String, String, String, String, CountKey);
+/// The key of a `tally_subjects` row: count key, day, subject, station, town, village, officer.
+pub type SubjectKey = (CountKey, NaiveDate, String, String, String, String, String);
+
+/// What a push (or a desk move) changes in the rollups, in key order (so two transactions touch
+/// shared rows in the same order).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Rollup {
+    /// Per row: (value, facts) to add.
+    pub sums: BTreeMap<SumKey, (i64, i64)>,
+    /// Per row: facts to add.
+    pub subjects: BTreeMap<SubjectKey, i64>,
+}
+
+impl Rollup {
+    /// Add (`sign` 1) or take back (`sign` -1) facts.
+    pub fn add(&mut self, facts: &[Placed], sign: i64) {
+        for p in facts {
+            let town = p.town().to_owned();
+            let s = self
+                .sums
+                .entry((p.day, p.station.clone(), town.clone(), p.village.clone(), p.officer.clone(), p.key))
+                .or_default();
+            s.0 += sign * p.value;
+            s.1 += sign;
+            if tally::is_distinct(p.key) {
+                *self
+                    .subjects
+                    .entry((
+                        p.key,
+                        p.day,
+                        p.subject.clone().unwrap_or_default(),
+                        p.station.clone(),
+                        town,
+                        p.village.clone(),
+                        p.officer.clone(),
+                    ))
+                    .or_default() += sign;
+            }
+        }
+        self.sums.retain(|_, v| *v != (0, 0));
+        self.subjects.retain(|_, n| *n != 0);
+    }
+
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.sums.is_empty() && self.subjects.is_empty()
+    }
+
+    /// Some row loses facts: rows left with none are to be deleted.
+    pub fn takes_back(&self) -> bool {
+        self.sums.values().any(|v| v.1 < 0) || self.subjects.values().any(|n| *n < 0)
+    }
+}
+
+/// What placing a batch needs from the database as it stood before the batch.
+pub trait Lookup {
+    /// An officer's station ('' when none).
+    fn station(&mut self, officer: &str) -> Result<String, StorageError>;
+    /// The village of a household of the registry.
+    fn household_village(&mut self, household: &str) -> Result<Option<String>, StorageError>;
+    /// The village of a record or request (what a rating is about).
+    fn village_about(&mut self, id: &str) -> Result<Option<String>, StorageError>;
+    /// A request's officer and village.
+    fn request_place(&mut self, id: &str) -> Result<Option<(String, Option<String>)>, StorageError>;
+    /// The facts a record holds (what it added when last recorded), if it is held.
+    fn record_facts(&mut self, kind: OpKind, id: &str) -> Result<Option<Vec<Placed>>, StorageError>;
+}
+
+/// A batch placed: each record's facts to keep with it (JSON, by kind and id) and the rollups'
+/// change.
+#[derive(Debug, Default)]
+pub struct PlacedBatch {
+    /// `records.facts` of each record the batch writes (its last write's; none without facts).
+    pub records: HashMap<(OpKind, String), String>,
+    /// The village each new request counts in (its household's).
+    pub request_villages: HashMap<String, Option<String>>,
+    /// The rollups' change.
+    pub rollup: Rollup,
+}
+
+/// Place every fact of the batch's fresh decisions, pushed by `officer`'s device: records count
+/// in their village (a rating in its subject's, a request in its household's), a request's
+/// events where the request counts, each under its officer's station. A record recorded again
+/// (earlier, or earlier in this batch) takes back what it added before.
+pub fn place_batch(officer: &str, decisions: &[Decision], look: &mut impl Lookup) -> Result<PlacedBatch, StorageError> {
+    let mut out = PlacedBatch::default();
+    let mut stations: HashMap<String, String> = HashMap::new();
+    let mut station = |look: &mut dyn FnMut(&str) -> Result<String, StorageError>, o: &str| {
+        if let Some(s) = stations.get(o) {
+            return Ok::<_, StorageError>(s.clone());
+        }
+        let s = look(o)?;
+        stations.insert(o.to_owned(), s.clone());
+        Ok(s)
+    };
+    // What this batch placed, for later ops of it: facts by record, villages by id, requests.
+    let mut held: HashMap<(OpKind, String), Vec<Placed>> = HashMap::new();
+    let mut villages: HashMap<String, Option<String>> = HashMap::new();
+    let mut requests: HashMap<String, (String, Option<String>)> = HashMap::new();
+    for d in decisions.iter().filter(|d| !d.replay) {
+        for e in &d.effects {
+            match e {
+                Effect::Record { kind, id, village, facts, about } => {
+                    let village = match (village, about) {
+                        (None, Some(about)) => match villages.get(about) {
+                            Some(v) => v.clone(),
+                            None => look.village_about(about)?,
+                        },
+                        _ => village.clone(),
+                    };
+                    let s = station(&mut |o| look.station(o), officer)?;
+                    let placed = place(facts, officer, &s, village.as_deref());
+                    let key = (*kind, id.clone());
+                    let before = match held.remove(&key) {
+                        Some(b) => Some(b),
+                        None => look.record_facts(*kind, id)?,
+                    };
+                    if let Some(before) = before {
+                        out.rollup.add(&before, -1);
+                    }
+                    out.rollup.add(&placed, 1);
+                    if village.is_some() {
+                        villages.insert(id.clone(), village);
+                    }
+                    match keep(&placed)? {
+                        Some(json) => out.records.insert(key.clone(), json),
+                        None => out.records.remove(&key),
+                    };
+                    held.insert(key, placed);
+                }
+                Effect::Request { id, household, facts, .. } => {
+                    let village = match household {
+                        Some(h) => look.household_village(h)?,
+                        None => None,
+                    };
+                    let s = station(&mut |o| look.station(o), officer)?;
+                    out.rollup.add(&place(facts, officer, &s, village.as_deref()), 1);
+                    villages.insert(id.clone(), village.clone());
+                    requests.insert(id.clone(), (officer.to_owned(), village.clone()));
+                    out.request_villages.insert(id.clone(), village);
+                }
+                Effect::RequestEvent { request, facts, .. } => {
+                    if facts.is_empty() {
+                        continue;
+                    }
+                    let (o, village) = match requests.get(request) {
+                        Some(p) => p.clone(),
+                        None => look
+                            .request_place(request)?
+                            .ok_or_else(|| StorageError::Db(format!("no request {request} to count under")))?,
+                    };
+                    let s = station(&mut |x| look.station(x), &o)?;
+                    out.rollup.add(&place(facts, &o, &s, village.as_deref()), 1);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What a record keeps of the facts it added (`records.facts`): one place, its facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Kept {
+    station: String,
+    #[serde(default)]
+    village: String,
+    officer: String,
+    facts: Vec<Fact>,
+}
+
+/// A record's placed facts as it keeps them (they share one place).
+pub fn keep(placed: &[Placed]) -> Result<Option<String>, StorageError> {
+    let Some(first) = placed.first() else { return Ok(None) };
+    let kept = Kept {
+        station: first.station.clone(),
+        village: first.village.clone(),
+        officer: first.officer.clone(),
+        facts: placed
+            .iter()
+            .map(|p| Fact { key: p.key, day: p.day, value: p.value, subject: p.subject.clone() })
+            .collect(),
+    };
+    serde_json::to_string(&kept).map(Some).map_err(|e| StorageError::Db(e.to_string()))
+}
+
+/// Read a record's kept facts.
+pub fn parse_facts(json: &str) -> Result<Vec<Placed>, StorageError> {
+    let k: Kept = serde_json::from_str(json).map_err(|e| StorageError::Db(format!("stored facts: {e}")))?;
+    Ok(place(&k.facts, &k.officer, &k.station, Some(&k.village)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(key: CountKey, day: &str, value: i64, subject: Option<&str>) -> Placed {
+        Placed {
+            key,
+            day: day.parse().unwrap(),
+            value,
+            subject: subject.map(str::to_owned),
+            station: "S1".into(),
+            village: "370406102001".into(),
+            officer: "OF-1".into(),
+        }
+    }
+
+    #[test]
+    fn facts_fold_into_one_row_per_place_and_day_and_taking_back_leaves_nothing() {
+        let visits: Vec<Placed> = (0..25)
+            .flat_map(|i| {
+                [
+                    fact(CountKey::HouseholdsVisited, "2026-11-02", 1, Some(&format!("H{}", i % 20))),
+                    fact(CountKey::PersonsMet, "2026-11-02", 2, None),
+                ]
+            })
+            .collect();
+        let mut r = Rollup::default();
+        r.add(&visits, 1);
+        assert_eq!(r.sums.len(), 2, "one row per count key");
+        let persons = r.sums.iter().find(|(k, _)| k.5 == CountKey::PersonsMet).unwrap().1;
+        assert_eq!(*persons, (50, 25));
+        assert_eq!(r.sums.keys().next().unwrap().2, "370406102", "the town is the village's first nine digits");
+        assert_eq!(r.subjects.len(), 20, "each household once, with the facts naming it");
+        assert_eq!(r.subjects.values().sum::<i64>(), 25);
+        assert!(!r.takes_back());
+        r.add(&visits, -1);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn kept_facts_read_back_as_written() {
+        let p = vec![
+            fact(CountKey::HazardsFound, "2026-11-02", 1, None),
+            fact(CountKey::HazardsFixed, "2026-11-03", 1, None),
+            fact(CountKey::HouseholdsVisited, "2026-11-03", 1, Some("H1")),
+        ];
+        let json = keep(&p).unwrap().expect("kept");
+        assert_eq!(parse_facts(&json).unwrap(), p);
+        assert_eq!(keep(&[]).unwrap(), None, "nothing kept without facts");
+        assert!(parse_facts("{").is_err());
+    }
+}
