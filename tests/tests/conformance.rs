@@ -607,7 +607,8 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
 const BACK_TO_UNVERSIONED: &str = "DROP TABLE schema_version; DROP TABLE assignments; DROP TABLE places;
     DROP TABLE officers; DROP TABLE stations; DROP TABLE tally; DROP TABLE tally_subjects; DROP TABLE towns;
     ALTER TABLE records DROP COLUMN facts; DROP INDEX request_events_request;
-    DROP INDEX ops_device_rejected;
+    DROP INDEX ops_device_rejected; DROP INDEX ops_device_op_id;
+    CREATE UNIQUE INDEX ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
     ALTER TABLE requests DROP COLUMN accepted_on; ALTER TABLE requests DROP COLUMN due_on;
     ALTER TABLE requests DROP COLUMN village;";
 /// The same on PostgreSQL, whose request events also gained their order of arrival.
@@ -633,7 +634,7 @@ fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_an
     rt.block_on(s.put_registry(reg, &[], t0())).expect("the registry tables are there");
     drop(s);
     let names: Vec<String> = versions(&path).into_iter().map(|v| v.1).collect();
-    assert_eq!(names, ["initial", "registry", "assignments", "facts", "rollups"]);
+    assert_eq!(names, ["initial", "registry", "assignments", "facts", "rollups", "op_ids_per_device"]);
     // A database a newer build wrote is refused, with the versions named, and left as it was.
     rusqlite::Connection::open(&path)
         .expect("open by hand")
@@ -680,7 +681,8 @@ fn back_to_facts(postgres: bool) -> String {
     let create = &sql[start..=start + sql[start..].find(';').expect("its end")];
     format!(
         "DROP TABLE tally; DROP TABLE tally_subjects; ALTER TABLE records DROP COLUMN facts;
-         DELETE FROM schema_version WHERE version = 5; {create}"
+         DROP INDEX ops_device_op_id; CREATE UNIQUE INDEX ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
+         DELETE FROM schema_version WHERE version >= 5; {create}"
     )
 }
 

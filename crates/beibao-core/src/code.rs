@@ -314,6 +314,8 @@ codes! {
     UnknownService = "unknown_service",
     /// A request with this id exists.
     RequestExists = "request_exists",
+    /// A request event with this id exists (each event is recorded once).
+    EventExists = "event_exists",
     /// The request of an event is unknown.
     UnknownRequest = "unknown_request",
     /// A follow-up, 司法确认 or recurrence names a mediation this device never pushed.

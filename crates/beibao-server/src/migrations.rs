@@ -57,6 +57,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0005_rollups.sql"),
         postgres: include_str!("schema/postgres/0005_rollups.sql"),
     },
+    Migration {
+        version: 6,
+        name: "op_ids_per_device",
+        sqlite: include_str!("schema/sqlite/0006_op_ids_per_device.sql"),
+        postgres: include_str!("schema/postgres/0006_op_ids_per_device.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

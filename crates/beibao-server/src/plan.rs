@@ -48,6 +48,8 @@ pub struct RequestFacts {
     pub accepted_on: NaiveDate,
     /// The last day it closes on time ([`beibao_core::tally::due_on`]).
     pub due: Option<NaiveDate>,
+    /// The officer it belongs to (only their devices move it).
+    pub officer: String,
 }
 
 /// A mediation as the server holds it, for the records that name it.
@@ -72,6 +74,10 @@ pub struct Facts {
     pub requests: HashMap<String, RequestFacts>,
     /// Mediations the batch's follow-ups, 司法确认 and recurrences name.
     pub mediations: HashMap<String, MediationFacts>,
+    /// The officers of the records the batch writes that are already held.
+    pub owners: HashMap<(OpKind, String), String>,
+    /// Request events of the batch already held (each is recorded once).
+    pub events: HashSet<String>,
 }
 
 /// What the storage needs to read for a batch.
@@ -89,8 +95,10 @@ pub struct Needs {
     pub households: Vec<String>,
     /// what ratings are about,
     pub abouts: Vec<String>,
-    /// and the records the batch writes (kind, id), for the facts they hold.
+    /// and the records the batch writes (kind, id): their owners and the facts they hold.
     pub records: Vec<(OpKind, String)>,
+    /// The ids of the batch's request events.
+    pub events: Vec<String>,
 }
 
 /// One effect to write.
@@ -213,7 +221,7 @@ pub fn check_shape(ops: &[WireOp]) -> Result<(), BatchError> {
         return Err(BatchError::Invalid(format!("at most {} ops per batch", wire::MAX_BATCH_OPS)));
     }
     for pair in ops.windows(2) {
-        if pair[1].seq != pair[0].seq + 1 {
+        if pair[0].seq.checked_add(1) != Some(pair[1].seq) {
             return Err(BatchError::Invalid(format!(
                 "seq {} follows {}: a batch is contiguous",
                 pair[1].seq, pair[0].seq
@@ -245,7 +253,7 @@ impl Needs {
         let Ok(c) = check else { return };
         match &c.record {
             OpRecord::ServiceRequest(r) => self.households.extend(r.household.clone()),
-            OpRecord::RequestEvent(_) => {}
+            OpRecord::RequestEvent(e) => self.events.push(e.id.to_string()),
             rec => {
                 self.records.push((rec.kind(), rec.id().to_string()));
                 self.abouts.extend(about_of(rec));
@@ -287,8 +295,9 @@ fn mediation_of(rec: &OpRecord) -> Option<String> {
 
 /// Refuse a batch that starts after a gap in the device's seqs.
 pub fn check_gap(ops: &[WireOp], last_seq: i64) -> Result<(), BatchError> {
-    if ops[0].seq > last_seq + 1 {
-        return Err(BatchError::Gap { expect_seq: last_seq + 1 });
+    let next = last_seq.saturating_add(1);
+    if ops[0].seq > next {
+        return Err(BatchError::Gap { expect_seq: next });
     }
     Ok(())
 }
@@ -324,8 +333,12 @@ fn reject(op: &WireOp, r: Rejection) -> OpResult {
 /// Decide every op of the batch in seq order. Earlier ops of the batch are visible to later ones
 /// (a request created and moved in one batch).
 pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) -> Vec<Decision> {
-    let mut requests = facts.requests.clone();
-    let mut mediations = facts.mediations.clone();
+    let mut held = Held {
+        requests: facts.requests.clone(),
+        mediations: facts.mediations.clone(),
+        owners: facts.owners.clone(),
+        events: facts.events.clone(),
+    };
     let mut seen = facts.seen_op_ids.clone();
     let mut out = Vec::with_capacity(ops.len());
     for (op, check) in ops.iter().zip(checks) {
@@ -362,17 +375,21 @@ pub fn decide(ops: &[WireOp], checks: &[Check], device: &Device, facts: &Facts) 
             out.push(d);
             continue;
         }
-        match check
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|c| effects(op, c, &device.id, &mut requests, &mut mediations))
-        {
+        match check.as_ref().map_err(Clone::clone).and_then(|c| effects(op, c, device, &mut held)) {
             Ok(effects) => d.effects = effects,
             Err(r) => d.result = reject(op, r),
         }
         out.push(d);
     }
     out
+}
+
+/// What the batch's ops see of the server, earlier ops of the batch included.
+struct Held {
+    requests: HashMap<String, RequestFacts>,
+    mediations: HashMap<String, MediationFacts>,
+    owners: HashMap<(OpKind, String), String>,
+    events: HashSet<String>,
 }
 
 /// The stateless verdict on one op, made before the transaction (in parallel across requests):
@@ -451,14 +468,28 @@ pub fn check_all(ops: &[WireOp], device: &Device, catalogs: &[Catalog], calendar
 
 /// The effects of a checked record, given the requests and mediations as they stand (earlier ops
 /// of the batch included).
-fn effects(
-    op: &WireOp,
-    checked: &Checked,
-    device: &str,
-    requests: &mut HashMap<String, RequestFacts>,
-    mediations: &mut HashMap<String, MediationFacts>,
-) -> Result<Vec<Effect>, Rejection> {
+fn effects(op: &WireOp, checked: &Checked, device: &Device, held: &mut Held) -> Result<Vec<Effect>, Rejection> {
     let rec = &checked.record;
+    let Held { requests, mediations, owners, events } = held;
+    let officer = device.officer_id.as_str();
+    let device = device.id.as_str();
+    // A record is written only by its officer's devices: one held under another officer is
+    // theirs, whatever this op says (it would repoint their record at this device).
+    if !matches!(rec, OpRecord::ServiceRequest(_) | OpRecord::RequestEvent(_)) {
+        let key = (rec.kind(), rec.id().to_string());
+        match owners.get(&key) {
+            Some(owner) if owner != officer => {
+                return Err(Rejection::new(
+                    Code::Forbidden,
+                    format!("{} {} is another officer's record", rec.kind().as_str(), key.1),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                owners.insert(key, officer.to_owned());
+            }
+        }
+    }
     // A follow-up, a 司法确认 or a recurrence is about a mediation this device pushed (earlier, or
     // earlier in this batch): no device writes about another officer's case.
     let named = match mediation_of(rec) {
@@ -514,6 +545,7 @@ fn effects(
                     service: r.service.clone(),
                     accepted_on: beibao_core::calendar::china_date(r.accepted_at),
                     due: checked.due,
+                    officer: officer.to_owned(),
                 },
             );
             let body = op.payload.get().to_owned();
@@ -534,6 +566,12 @@ fn effects(
             let Some(facts) = requests.get_mut(&id) else {
                 return Err(Rejection::new(Code::UnknownRequest, format!("no request {id}")));
             };
+            if facts.officer != officer {
+                return Err(Rejection::new(Code::Forbidden, format!("request {id} is another officer's")));
+            }
+            if !events.insert(e.id.to_string()) {
+                return Err(Rejection::new(Code::EventExists, format!("event {} is already recorded", e.id)));
+            }
             let (outcome, moved) = merge_outcome(facts.mode, facts.state, &e.transition);
             if let Some(to) = moved {
                 facts.state = to;
@@ -894,7 +932,14 @@ mod tests {
 
     /// A carried-back ID card application as the server holds it.
     fn held(state: RequestState, due: Option<NaiveDate>) -> RequestFacts {
-        RequestFacts { mode: Mode::CarryBack, state, service: "HZ01".into(), accepted_on: at(0).date_naive(), due }
+        RequestFacts {
+            mode: Mode::CarryBack,
+            state,
+            service: "HZ01".into(),
+            accepted_on: at(0).date_naive(),
+            due,
+            officer: "OF-1".into(),
+        }
     }
 
     #[test]
@@ -960,5 +1005,14 @@ mod tests {
             [(CountKey::ServicesClosed, today)],
             "a service no catalog knows is never on time"
         );
+    }
+
+    #[test]
+    fn seqs_at_the_end_of_the_range_are_refused_or_gapped_never_overflowed() {
+        let op = |seq: i64| WireOp::new(seq, &format!("op-{seq}"), "visit", &"0".repeat(64), "{}").expect("op");
+        assert!(matches!(check_shape(&[op(i64::MAX), op(i64::MIN)]), Err(BatchError::Invalid(_))));
+        assert!(matches!(check_shape(&[op(i64::MAX - 1), op(i64::MAX)]), Ok(())));
+        assert!(matches!(check_gap(&[op(i64::MAX)], 1), Err(BatchError::Gap { expect_seq: 2 })));
+        assert!(matches!(check_gap(&[op(i64::MAX)], i64::MAX), Ok(())), "a replay of the last seq");
     }
 }

@@ -146,7 +146,8 @@ const DEVICE_FOR_UPDATE: &str = "SELECT id, officer_id, public_key, last_seq, re
             coalesce((SELECT station FROM officers o WHERE o.id = d.officer_id), '')
      FROM devices d WHERE id = $1 FOR UPDATE";
 const STORED_RESULTS: &str = "SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 AND seq = ANY($2)";
-const SEEN_OP_IDS: &str = "SELECT op_id FROM ops WHERE op_id = ANY($1) AND status <> 'duplicate'";
+const SEEN_OP_IDS: &str = "SELECT op_id FROM ops WHERE device_id = $2 AND op_id = ANY($1) AND status <> 'duplicate'";
+const HELD_EVENTS: &str = "SELECT id FROM request_events WHERE id = ANY($1)";
 const REQUEST_FACTS: &str = "SELECT id, mode, state, service, accepted_on, due_on, officer_id, village,
             coalesce((SELECT station FROM officers o WHERE o.id = r.officer_id), '')
      FROM requests r WHERE id = ANY($1)";
@@ -156,7 +157,7 @@ const HOUSEHOLD_VILLAGES: &str = "SELECT code, parent FROM places WHERE kind = '
 const ABOUT_VILLAGES: &str = "SELECT id, village FROM records
      WHERE kind IN ('visit', 'mediation') AND id = ANY($1) AND village IS NOT NULL
      UNION ALL SELECT id, village FROM requests WHERE id = ANY($1) AND village IS NOT NULL";
-const RECORD_FACTS: &str = "SELECT r.kind, r.id, r.facts FROM records r
+const RECORD_FACTS: &str = "SELECT r.kind, r.id, r.facts, r.officer_id FROM records r
      JOIN UNNEST($1::text[], $2::text[]) AS u(kind, id) ON r.kind = u.kind AND r.id = u.id";
 
 /// A row of [`REQUEST_FACTS`] (or the same columns): the request as the rules read it, with
@@ -170,6 +171,7 @@ fn request_facts(r: &tokio_postgres::Row) -> Result<(RequestFacts, String, Optio
         service: r.get(3),
         accepted_on: accepted_on.ok_or_else(|| StorageError::Db("a request without accepted_on".into()))?,
         due: r.get(5),
+        officer: r.get(6),
     };
     Ok((held, r.get(6), r.get(7)))
 }
@@ -240,7 +242,7 @@ async fn begin_lock_and_read(
     checks: &[plan::Check],
 ) -> Result<Option<(Device, Facts, Prefetched)>, StorageError> {
     let all = plan::Needs::superset(ops, checks);
-    let (lock, stored, seen, requests, owners, households, abouts, record_facts) = tokio::try_join!(
+    let (lock, stored, seen, requests, owners, households, abouts, record_facts, held_events) = tokio::try_join!(
         c.prepare_cached(DEVICE_FOR_UPDATE),
         c.prepare_cached(STORED_RESULTS),
         c.prepare_cached(SEEN_OP_IDS),
@@ -249,17 +251,18 @@ async fn begin_lock_and_read(
         c.prepare_cached(HOUSEHOLD_VILLAGES),
         c.prepare_cached(ABOUT_VILLAGES),
         c.prepare_cached(RECORD_FACTS),
+        c.prepare_cached(HELD_EVENTS),
     )?;
     let no_rows = || async { Ok::<_, tokio_postgres::Error>(Vec::new()) };
     let (record_kinds, record_ids): (Vec<&str>, Vec<&str>) =
         all.records.iter().map(|(k, id)| (k.as_str(), id.as_str())).unzip();
     // `biased`: polled — hence sent — in this order: BEGIN, the lock, the reads.
-    let (_, device, stored, seen, requests, owners, households, abouts, record_facts) = tokio::try_join!(
+    let (_, device, stored, seen, requests, owners, households, abouts, record_facts, held_events) = tokio::try_join!(
         biased;
         async { c.batch_execute("BEGIN").await },
         async { c.query_opt(&lock, &[&device_id]).await },
         async { c.query(&stored, &[&device_id, &all.seqs]).await },
-        async { c.query(&seen, &[&all.op_ids]).await },
+        async { c.query(&seen, &[&all.op_ids, &device_id]).await },
         async {
             if all.requests.is_empty() { no_rows().await } else { c.query(&requests, &[&all.requests]).await }
         },
@@ -277,6 +280,7 @@ async fn begin_lock_and_read(
                 c.query(&record_facts, &[&record_kinds, &record_ids]).await
             }
         },
+        async { if all.events.is_empty() { no_rows().await } else { c.query(&held_events, &[&all.events]).await } },
     )?;
     let Some(r) = device else { return Ok(None) };
     let device =
@@ -289,12 +293,17 @@ async fn begin_lock_and_read(
     for r in abouts {
         known.abouts.entry(r.get(0)).or_insert(r.get(1));
     }
+    let mut facts = Facts::default();
     for r in record_facts {
         let kind: String = r.get(0);
-        let facts: Option<String> = r.get(2);
-        known.records.insert((from_name(&kind)?, r.get(1)), facts.as_deref().map(rollup::parse_facts).transpose()?);
+        let key: (OpKind, String) = (from_name(&kind)?, r.get(1));
+        let kept: Option<String> = r.get(2);
+        facts.owners.insert(key.clone(), r.get(3));
+        known.records.insert(key, kept.as_deref().map(rollup::parse_facts).transpose()?);
     }
-    let mut facts = Facts::default();
+    for r in held_events {
+        facts.events.insert(r.get(0));
+    }
     for r in stored {
         let status: String = r.get(2);
         let status = OpStatus::parse(&status).ok_or_else(|| StorageError::Db(format!("status `{status}`")))?;

@@ -554,6 +554,7 @@ fn request_facts(c: &Connection, id: &str) -> Result<Option<(RequestFacts, Strin
         service,
         accepted_on: day(accepted_on.as_deref().unwrap_or_default())?,
         due: due.as_deref().map(day).transpose()?,
+        officer: officer.clone(),
     };
     Ok(Some((held, officer, village)))
 }
@@ -577,10 +578,25 @@ fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Res
         }
     }
     {
-        let mut stmt = tx.prepare_cached("SELECT 1 FROM ops WHERE op_id = ?1 AND status <> 'duplicate'")?;
+        let mut stmt =
+            tx.prepare_cached("SELECT 1 FROM ops WHERE device_id = ?1 AND op_id = ?2 AND status <> 'duplicate'")?;
         for id in &needs.op_ids {
-            if stmt.exists([id])? {
+            if stmt.exists([&device.id, id])? {
                 facts.seen_op_ids.insert(id.clone());
+            }
+        }
+    }
+    {
+        let mut stmt = tx.prepare_cached("SELECT officer_id FROM records WHERE kind = ?1 AND id = ?2")?;
+        for (kind, id) in &needs.records {
+            if let Some(officer) = stmt.query_row([kind.as_str(), id], |r| r.get::<_, String>(0)).optional()? {
+                facts.owners.insert((*kind, id.clone()), officer);
+            }
+        }
+        let mut stmt = tx.prepare_cached("SELECT 1 FROM request_events WHERE id = ?1")?;
+        for id in &needs.events {
+            if stmt.exists([id])? {
+                facts.events.insert(id.clone());
             }
         }
     }
