@@ -374,11 +374,12 @@ fn write_decisions(
     device: &Device,
     batch_id: &str,
     decisions: &[Decision],
+    kept: Kept,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
     let at = ts(now);
     // Placed before anything is written: the lookups see the database as it was.
-    let placed = rollup::place_batch(&device.officer_id, decisions, &mut Live(tx))?;
+    let placed = rollup::place_batch(&device.officer_id, decisions, &mut Live(tx, kept))?;
     let mut op_stmt = tx.prepare_cached(
         "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -459,7 +460,9 @@ fn write_decisions(
 }
 
 /// [`rollup::Lookup`] by queries in the push's transaction.
-struct Live<'a, 'c>(&'a Transaction<'c>);
+/// The facts the batch's records keep were read with their owners ([`read_facts`]); a record
+/// not among them is read here.
+struct Live<'a, 'c>(&'a Transaction<'c>, HashMap<(OpKind, String), Option<String>>);
 
 impl rollup::Lookup for Live<'_, '_> {
     fn station(&mut self, officer: &str) -> Result<String, StorageError> {
@@ -500,6 +503,9 @@ impl rollup::Lookup for Live<'_, '_> {
     }
 
     fn record_facts(&mut self, kind: OpKind, id: &str) -> Result<Option<Vec<Placed>>, StorageError> {
+        if let Some(kept) = self.1.get(&(kind, id.to_owned())) {
+            return kept.as_deref().map(rollup::parse_facts).transpose();
+        }
         let held: Option<Option<String>> = self
             .0
             .prepare_cached("SELECT facts FROM records WHERE kind = ?1 AND id = ?2")?
@@ -559,7 +565,11 @@ fn request_facts(c: &Connection, id: &str) -> Result<Option<(RequestFacts, Strin
     Ok(Some((held, officer, village)))
 }
 
-fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Result<Facts, StorageError> {
+/// The facts the batch needs, and the facts its records already held keep (for [`Live`]).
+type Kept = HashMap<(OpKind, String), Option<String>>;
+
+fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Result<(Facts, Kept), StorageError> {
+    let mut kept = Kept::new();
     let mut facts = Facts::default();
     {
         let mut stmt =
@@ -587,11 +597,17 @@ fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Res
         }
     }
     {
-        let mut stmt = tx.prepare_cached("SELECT officer_id FROM records WHERE kind = ?1 AND id = ?2")?;
+        let mut stmt = tx.prepare_cached("SELECT officer_id, facts FROM records WHERE kind = ?1 AND id = ?2")?;
         for (kind, id) in &needs.records {
-            if let Some(officer) = stmt.query_row([kind.as_str(), id], |r| r.get::<_, String>(0)).optional()? {
+            let row = stmt
+                .query_row([kind.as_str(), id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+                .optional()?;
+            // A record not held keeps nothing: noted, so placing it reads nothing more.
+            let held = row.map(|(officer, held)| {
                 facts.owners.insert((*kind, id.clone()), officer);
-            }
+                held
+            });
+            kept.insert((*kind, id.clone()), held.flatten());
         }
         let mut stmt = tx.prepare_cached("SELECT 1 FROM request_events WHERE id = ?1")?;
         for id in &needs.events {
@@ -626,7 +642,7 @@ fn read_facts(tx: &Transaction<'_>, device: &Device, needs: &plan::Needs) -> Res
             );
         }
     }
-    Ok(facts)
+    Ok((facts, kept))
 }
 
 #[async_trait]
@@ -1162,9 +1178,9 @@ impl Exchange for Sqlite {
                 Ok(n) => n,
                 Err(e) => return Ok(Err(e)),
             };
-            let facts = read_facts(tx, &device, &needs)?;
+            let (facts, kept) = read_facts(tx, &device, &needs)?;
             let decisions = plan::decide(&ops, &checks, &device, &facts);
-            write_decisions(tx, &device, &batch_id, &decisions, now)?;
+            write_decisions(tx, &device, &batch_id, &decisions, kept, now)?;
             let last_seq = decisions.iter().map(|d| d.seq).max().unwrap_or(0).max(device.last_seq);
             Ok(Ok(Pushed { results: decisions.into_iter().map(|d| d.result).collect(), last_seq }))
         })
@@ -1279,7 +1295,7 @@ impl Desk for Sqlite {
                 return Err(StorageError::refused(Code::NotFound, format!("no request {id}")));
             };
             let w = plan::desk_move(&id, &held, &t, &by, now);
-            let station = Live(tx).station(&officer)?;
+            let station = Live(tx, Kept::new()).station(&officer)?;
             let mut moved = Rollup::default();
             moved.add(&rollup::place(&w.facts, &officer, &station, village.as_deref()), 1);
             write_rollup(tx, &moved)?;
