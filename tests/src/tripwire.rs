@@ -16,7 +16,7 @@ use beibao_server::plan::{BatchError, Check};
 use beibao_server::report::{Aggregate, Level, Period, Scope};
 use beibao_server::storage::{
     Account, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, Desk, Device, Devices, Enrollment,
-    EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError,
+    EventRow, Exchange, Inspect, PhonedInRow, Pushed, RejectedOp, Reports, RequestRow, Roster, Storage, StorageError,
 };
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -285,6 +285,18 @@ impl Desk for Tripwire {
         now: DateTime<Utc>,
     ) -> Result<MergeOutcome, StorageError> {
         self.inner.desk_transition(request_id, transition, by, event_id, now).await
+    }
+
+    async fn village_officer(&self, village: &str) -> Result<Option<(String, String)>, StorageError> {
+        self.inner.village_officer(village).await
+    }
+
+    async fn phone_in(&self, row: &PhonedInRow, now: DateTime<Utc>) -> Result<(), StorageError> {
+        self.inner.phone_in(row, now).await
+    }
+
+    async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError> {
+        self.inner.phoned_in_at(station, limit).await
     }
 }
 

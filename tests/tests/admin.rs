@@ -115,6 +115,7 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
     let code_body = json!({ "officer_id": OFFICER });
     let account_body = json!({ "username": "nobody", "role": "desk", "station": station, "password": PASSWORD });
     let move_body = json!({ "from": "submitted", "to": "approved" });
+    let phone_body = json!({ "service": "NOPE", "household": "no-such" });
     let endpoints: Vec<(&str, String, Option<&Value>, Role)> = vec![
         ("GET", "/supervisor/report?period=2026-11".into(), None, Role::Supervisor),
         ("GET", "/supervisor/trend?period=2026-11".into(), None, Role::Supervisor),
@@ -123,6 +124,8 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         ("GET", "/desk/requests".into(), None, Role::Desk),
         ("GET", "/desk/requests/no-such".into(), None, Role::Desk),
         ("POST", "/desk/requests/no-such/moves".into(), Some(&move_body), Role::Desk),
+        ("GET", "/desk/phoned-in".into(), None, Role::Desk),
+        ("POST", "/desk/phoned-in".into(), Some(&phone_body), Role::Desk),
         ("GET", "/admin/devices".into(), None, Role::Admin),
         ("POST", "/admin/devices/no-such/revoke".into(), None, Role::Admin),
         ("POST", "/admin/enrollment-codes".into(), Some(&code_body), Role::Admin),

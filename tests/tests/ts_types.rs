@@ -89,6 +89,8 @@ fn export(dir: &Path) {
         beibao_server::routes::admin::Revoked,
         beibao_server::desk::DeskMove,
         beibao_server::desk::DeskMoved,
+        beibao_server::desk::DeskPhoneIn,
+        beibao_server::desk::DeskPhonedInList,
     );
 }
 

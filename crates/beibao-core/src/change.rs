@@ -10,6 +10,33 @@ use crate::catalog::Catalog;
 use crate::registry::{Enterprise, Household, Town, Village};
 use crate::service_request::RequestState;
 
+/// A service a resident asked for by telephone, taken at the station desk for the officer of the
+/// household's village to handle at the door (pull kind `phoned_in`). The tablet lists it on
+/// Today until the officer accepts that service for that household.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct PhonedIn {
+    /// Its id (the server's).
+    pub id: String,
+    /// The service's code.
+    pub service: String,
+    /// The household (registry id).
+    pub household: String,
+    /// The member applying, when the caller said (registry member id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<String>,
+    /// What the caller said (time to call, what they have ready).
+    pub note: String,
+    /// When the desk took the call (server clock).
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub taken_at: chrono::DateTime<chrono::Utc>,
+    /// Who took it (`desk:<account>`).
+    pub taken_by: String,
+}
+
 /// A service request's state changed at the station desk (pull kind `request_state`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -82,6 +109,8 @@ pub enum ChangeBody {
     Assignment(AssignmentChange),
     /// A request moved at the desk.
     RequestState(RequestStateChange),
+    /// A request phoned in to the desk, for the household's officer.
+    PhonedIn(PhonedIn),
 }
 
 impl ChangeBody {
@@ -96,6 +125,7 @@ impl ChangeBody {
             ChangeBody::Enterprise(_) => "enterprise",
             ChangeBody::Assignment(_) => "assignment",
             ChangeBody::RequestState(_) => "request_state",
+            ChangeBody::PhonedIn(_) => "phoned_in",
         }
     }
 
@@ -110,6 +140,7 @@ impl ChangeBody {
             ChangeBody::Enterprise(e) => e.code.clone(),
             ChangeBody::Assignment(a) => format!("{}:{}", name_of(a.kind), a.target),
             ChangeBody::RequestState(r) => r.request.clone(),
+            ChangeBody::PhonedIn(p) => p.id.clone(),
         }
     }
 
@@ -124,6 +155,7 @@ impl ChangeBody {
             ChangeBody::Enterprise(e) => serde_json::to_value(e),
             ChangeBody::Assignment(a) => serde_json::to_value(a),
             ChangeBody::RequestState(r) => serde_json::to_value(r),
+            ChangeBody::PhonedIn(p) => serde_json::to_value(p),
         };
         // Plain data with string keys: serializing cannot fail.
         v.unwrap_or(serde_json::Value::Null)
@@ -150,6 +182,7 @@ impl ChangeBody {
             "enterprise" => ChangeBody::Enterprise(de(body)?),
             "assignment" => ChangeBody::Assignment(de(body)?),
             "request_state" => ChangeBody::RequestState(de(body)?),
+            "phoned_in" => ChangeBody::PhonedIn(de(body)?),
             _ => return Ok(None),
         }))
     }

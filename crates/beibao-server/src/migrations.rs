@@ -63,6 +63,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0006_op_ids_per_device.sql"),
         postgres: include_str!("schema/postgres/0006_op_ids_per_device.sql"),
     },
+    Migration {
+        version: 7,
+        name: "phoned_in",
+        sqlite: include_str!("schema/sqlite/0007_phoned_in.sql"),
+        postgres: include_str!("schema/postgres/0007_phoned_in.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

@@ -28,8 +28,8 @@ use crate::rollup::{self, Placed, Rollup};
 use crate::sqlite::{from_name, name};
 use crate::storage::{
     Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, CoverageRow, Desk, Device,
-    DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster,
-    Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
+    DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, PhonedInRow, Pushed, RejectedOp, Reports,
+    RequestRow, Roster, Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
 };
 use beibao_core::text::LocalText;
 
@@ -1322,6 +1322,82 @@ impl Desk for Postgres {
         .await?;
         tx.commit().await?;
         Ok(w.outcome)
+    }
+
+    async fn village_officer(&self, village: &str) -> Result<Option<(String, String)>, StorageError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT a.officer, o.station FROM assignments a JOIN officers o ON o.id = a.officer
+                 WHERE a.kind = 'village' AND a.target = $1 ORDER BY a.since DESC, a.officer LIMIT 1",
+                &[&village],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    async fn phone_in(&self, row: &PhonedInRow, now: DateTime<Utc>) -> Result<(), StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let p = &row.call;
+        tx.execute(
+            "INSERT INTO phoned_in (id, station, officer, village, household, service, applicant, note, taken_by, taken_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[
+                &p.id,
+                &row.station,
+                &row.officer,
+                &row.village,
+                &p.household,
+                &p.service,
+                &p.applicant,
+                &p.note,
+                &p.taken_by,
+                &p.taken_at,
+            ],
+        )
+        .await?;
+        let change = ChangeBody::PhonedIn(p.clone());
+        insert_change(&tx, &row.officer, change.kind(), &change.key(), &change.to_json(), now).await?;
+        tx.execute(
+            "INSERT INTO audit (at, actor, action, subject) VALUES ($1, $2, 'phone_in', $3)",
+            &[&now, &p.taken_by, &format!("{} {} {}", p.id, p.service, p.household)],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT p.id, p.service, p.household, p.applicant, p.note, p.taken_at, p.taken_by, p.officer, p.village,
+                        (SELECT r.id FROM requests r WHERE r.officer_id = p.officer AND r.service = p.service
+                            AND r.body::json->>'household' = p.household AND r.received_at >= p.taken_at
+                         ORDER BY r.received_at LIMIT 1)
+                 FROM phoned_in p WHERE p.station = $1 ORDER BY p.taken_at DESC, p.id LIMIT $2",
+                &[&station, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PhonedInRow {
+                call: beibao_core::change::PhonedIn {
+                    id: r.get(0),
+                    service: r.get(1),
+                    household: r.get(2),
+                    applicant: r.get(3),
+                    note: r.get(4),
+                    taken_at: r.get(5),
+                    taken_by: r.get(6),
+                },
+                station: station.to_owned(),
+                officer: r.get(7),
+                village: r.get(8),
+                request: r.get(9),
+            })
+            .collect())
     }
 }
 

@@ -26,8 +26,8 @@ use crate::report::{self, Aggregate, Level, Period, Scope};
 use crate::rollup::{self, Lookup as _, Placed, Rollup};
 use crate::storage::{
     Account, AccountRow, Accounts, Appended, AuditEntry, BlobRow, Blobs, Catalogs, Counts, CoverageRow, Desk, Device,
-    DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, Pushed, RejectedOp, Reports, RequestRow, Roster,
-    Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
+    DeviceOverview, Devices, Enrollment, EventRow, Exchange, Inspect, PhonedInRow, Pushed, RejectedOp, Reports,
+    RequestRow, Roster, Storage, StorageError, from_body, place_changes, registry_rows, stored_code, to_body,
 };
 use beibao_core::text::LocalText;
 
@@ -1317,6 +1317,91 @@ impl Desk for Sqlite {
                 params![ts(now), by, w.audit_subject],
             )?;
             Ok(w.outcome)
+        })
+        .await
+    }
+
+    async fn village_officer(&self, village: &str) -> Result<Option<(String, String)>, StorageError> {
+        let village = village.to_owned();
+        self.run(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT a.officer, o.station FROM assignments a JOIN officers o ON o.id = a.officer
+                 WHERE a.kind = 'village' AND a.target = ?1 ORDER BY a.since DESC, a.officer LIMIT 1",
+            )?
+            .query_row([&village], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+        })
+        .await
+    }
+
+    async fn phone_in(&self, row: &PhonedInRow, now: DateTime<Utc>) -> Result<(), StorageError> {
+        let row = row.clone();
+        self.write(move |tx| {
+            let p = &row.call;
+            tx.execute(
+                "INSERT INTO phoned_in (id, station, officer, village, household, service, applicant, note, taken_by,
+                                        taken_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    p.id,
+                    row.station,
+                    row.officer,
+                    row.village,
+                    p.household,
+                    p.service,
+                    p.applicant,
+                    p.note,
+                    p.taken_by,
+                    ts(p.taken_at)
+                ],
+            )?;
+            let change = ChangeBody::PhonedIn(p.clone());
+            insert_change(tx, &row.officer, change.kind(), &change.key(), &change.to_json(), now)?;
+            tx.execute(
+                "INSERT INTO audit (at, actor, action, subject) VALUES (?1, ?2, 'phone_in', ?3)",
+                params![ts(now), p.taken_by, format!("{} {} {}", p.id, p.service, p.household)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError> {
+        let station = station.to_owned();
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT p.id, p.service, p.household, p.applicant, p.note, p.taken_at, p.taken_by, p.officer, p.village,
+                        (SELECT r.id FROM requests r WHERE r.officer_id = p.officer AND r.service = p.service
+                            AND json_extract(r.body, '$.household') = p.household AND r.received_at >= p.taken_at
+                         ORDER BY r.received_at LIMIT 1)
+                 FROM phoned_in p WHERE p.station = ?1 ORDER BY p.taken_at DESC, p.id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![station, limit as i64], |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                    (r.get::<_, String>(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let ((id, service, household, applicant, note), (at, taken_by, officer, village, request)) = row?;
+                out.push(PhonedInRow {
+                    call: beibao_core::change::PhonedIn {
+                        id,
+                        service,
+                        household,
+                        applicant,
+                        note,
+                        taken_at: parse_ts(&at)?,
+                        taken_by,
+                    },
+                    station: station.clone(),
+                    officer,
+                    village,
+                    request,
+                });
+            }
+            Ok(out)
         })
         .await
     }

@@ -135,6 +135,22 @@ pub enum Appended {
     Elsewhere(u64),
 }
 
+/// A service phoned in to a station desk, as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhonedInRow {
+    /// What the officer pulls.
+    pub call: beibao_core::change::PhonedIn,
+    /// The desk's station.
+    pub station: String,
+    /// The officer of the household's village.
+    pub officer: String,
+    /// The household's village.
+    pub village: String,
+    /// The request the officer accepted for it, once the server holds one (same officer, service
+    /// and household, received after the call).
+    pub request: Option<String>,
+}
+
 /// A service request as the server holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRow {
@@ -470,6 +486,16 @@ pub trait Desk: Send + Sync {
         event_id: &str,
         now: DateTime<Utc>,
     ) -> Result<MergeOutcome, StorageError>;
+
+    /// The officer a village is assigned to (the latest assignment), with their station.
+    async fn village_officer(&self, village: &str) -> Result<Option<(String, String)>, StorageError>;
+
+    /// Keep a phoned-in request and offer it to its officer (pull kind `phoned_in`), with the
+    /// audit entry (`taken_by`, `phone_in`, `<id> <service> <household>`), in one transaction.
+    async fn phone_in(&self, row: &PhonedInRow, now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// A station's phoned-in requests, newest first, at most `limit`.
+    async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError>;
 }
 
 /// Blobs, uploaded in resumable chunks.

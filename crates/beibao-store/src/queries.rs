@@ -217,7 +217,7 @@ pub fn special_groups_not_visited(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DayItem {
-    /// `visit`, `delivery`, `follow_up`, `deadline`, `hazard`.
+    /// `visit`, `phoned_in`, `delivery`, `follow_up`, `deadline`, `hazard`.
     pub kind: &'static str,
     /// Record id.
     pub id: String,
@@ -266,6 +266,24 @@ pub fn officer_day(
         let (id, kind, target, when, title) = row?;
         let household = (kind == "household").then_some(target);
         out.push(DayItem { kind: "visit", id, title, household, when, working_days: None });
+    }
+    // Services residents phoned in to the desk, until one is accepted for the household.
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.id, p.service, p.household, p.taken_at,
+                coalesce((SELECT name FROM persons m WHERE m.id = p.applicant),
+                         (SELECT name FROM persons m WHERE m.household = p.household AND m.relation = 'head'),
+                         p.household)
+         FROM phoned_in p WHERE p.request IS NULL ORDER BY p.taken_at",
+    )?;
+    for row in stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?))
+    })? {
+        let (id, service, household, taken_at, who): (String, String, String, String, String) = row?;
+        let name = catalog.service(&service).map_or(service.as_str(), |s| s.name.zh.as_str());
+        let title = format!("{name} · {who}");
+        let taken: DateTime<Utc> = taken_at.parse().map_err(corrupt)?;
+        let when = beibao_core::calendar::china_date(taken).to_string();
+        out.push(DayItem { kind: "phoned_in", id, title, household: Some(household), when, working_days: None });
     }
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.service, r.household, r.accepted_at, r.state,

@@ -95,6 +95,14 @@ pub fn insert_request(
             json(r)?,
         ],
     )?;
+    // The oldest open phoned-in request of this service for this household is now handled.
+    if let Some(h) = &r.household {
+        tx.execute(
+            "UPDATE phoned_in SET request = ?1 WHERE id = (SELECT id FROM phoned_in
+                 WHERE request IS NULL AND household = ?2 AND service = ?3 ORDER BY taken_at LIMIT 1)",
+            params![r.id.to_string(), h, r.service],
+        )?;
+    }
     enqueue(tx, op_id, OpKind::ServiceRequest, &r.id.to_string(), r, now)
 }
 

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_agreement_document.sql"),
     include_str!("migrations/0009_after_agreement.sql"),
     include_str!("migrations/0010_collection_and_clues.sql"),
+    include_str!("migrations/0011_phoned_in.sql"),
 ];
 
 /// The schema version this binary writes.

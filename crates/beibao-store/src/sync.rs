@@ -275,6 +275,14 @@ pub fn apply_pull(
                     "stored"
                 }
             }
+            Some(ChangeBody::PhonedIn(p)) => {
+                tx.execute(
+                    "INSERT OR IGNORE INTO phoned_in (id, service, household, applicant, note, taken_at, taken_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![p.id, p.service, p.household, p.applicant, p.note, p.taken_at.to_rfc3339(), p.taken_by],
+                )?;
+                "stored"
+            }
             None => "ignored_unknown_kind",
         };
         tx.execute(

@@ -5,7 +5,7 @@
  */
 export type DayItem = { 
 /**
- * `visit`, `delivery`, `follow_up`, `deadline`, `hazard`.
+ * `visit`, `phoned_in`, `delivery`, `follow_up`, `deadline`, `hazard`.
  */
 kind: string, 
 /**

@@ -493,6 +493,154 @@ pub(crate) async fn moves(
     Ok(wants.reply(&DeskMoved { id, outcome, conflict, state: now.state }))
 }
 
+/// A service a resident asked for by telephone.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskPhoneIn {
+    /// The service's code (the newest catalog's).
+    pub service: String,
+    /// The household (registry id).
+    pub household: String,
+    /// The member applying, when the caller said (registry member id).
+    #[serde(default)]
+    pub applicant: Option<String>,
+    /// What the caller said (when to come, what they have ready); at most 500 characters.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A phoned-in request as the desk lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskPhonedIn {
+    /// Its id.
+    pub id: String,
+    /// The service's code.
+    pub service: String,
+    /// Its name (the newest catalog's).
+    #[schema(value_type = Option<Object>)]
+    pub service_name: Option<LocalText>,
+    /// The household.
+    pub household: String,
+    /// The household's village.
+    pub village: String,
+    /// The officer it went to (the village's).
+    pub officer_id: String,
+    /// What the caller said.
+    pub note: String,
+    /// When the desk took the call.
+    pub taken_at: DateTime<Utc>,
+    /// Who took it.
+    pub taken_by: String,
+    /// The request the officer accepted for it, once synced.
+    pub request: Option<String>,
+}
+
+/// A station's phoned-in requests, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskPhonedInList {
+    /// The desk's station.
+    pub station: String,
+    /// The calls.
+    pub calls: Vec<DeskPhonedIn>,
+}
+
+/// The longest note a phoned-in request keeps.
+pub const MAX_PHONE_NOTE: usize = 500;
+
+fn phoned_in_view(state: &AppState, r: crate::storage::PhonedInRow) -> DeskPhonedIn {
+    DeskPhonedIn {
+        service_name: service_name(state, &r.call.service),
+        id: r.call.id,
+        service: r.call.service,
+        household: r.call.household,
+        village: r.village,
+        officer_id: r.officer,
+        note: r.call.note,
+        taken_at: r.call.taken_at,
+        taken_by: r.call.taken_by,
+        request: r.request,
+    }
+}
+
+#[utoipa::path(post, path = "/desk/phoned-in", tag = "console", request_body = DeskPhoneIn, security(("bearer" = [])),
+    responses((status = 200, description = "kept, and offered to the village's officer by pull", body = DeskPhonedIn),
+        (status = 422, description = "`unknown_service`, `unknown_place` (no such household), `invalid` (applicant not of the household, note too long), `not_assigned` (the village has no officer)", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden` (another station's village)", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn phone_in(
+    State(state): State<AppState>,
+    desk: DeskAuth,
+    wants: Wants,
+    Json(body): Json<DeskPhoneIn>,
+) -> Result<Response, ApiError> {
+    let unprocessable = |code: Code, message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
+    if service_name(&state, &body.service).is_none() {
+        return Err(unprocessable(Code::UnknownService, format!("no service {} in the catalog", body.service)));
+    }
+    if body.note.chars().count() > MAX_PHONE_NOTE {
+        return Err(unprocessable(Code::Invalid, format!("a note has at most {MAX_PHONE_NOTE} characters")));
+    }
+    let household = state
+        .storage()
+        .household(&body.household)
+        .await?
+        .ok_or_else(|| unprocessable(Code::UnknownPlace, format!("no household {}", body.household)))?;
+    if let Some(a) = &body.applicant
+        && !household.members.iter().any(|m| &m.id == a)
+    {
+        return Err(unprocessable(Code::Invalid, format!("{a} is not a member of household {}", household.id)));
+    }
+    let (officer, station) = state
+        .storage()
+        .village_officer(&household.village)
+        .await?
+        .ok_or_else(|| unprocessable(Code::NotAssigned, format!("village {} has no officer", household.village)))?;
+    if station != desk.station {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            Code::Forbidden,
+            format!("village {} is another station's", household.village),
+        ));
+    }
+    let row = crate::storage::PhonedInRow {
+        call: beibao_core::change::PhonedIn {
+            id: state.random_hex(16),
+            service: body.service,
+            household: household.id.clone(),
+            applicant: body.applicant,
+            note: body.note.trim().to_owned(),
+            taken_at: state.now(),
+            taken_by: desk.actor(),
+        },
+        station: desk.station.clone(),
+        officer,
+        village: household.village,
+        request: None,
+    };
+    state.storage().phone_in(&row, state.now()).await?;
+    Ok(wants.reply(&phoned_in_view(&state, row)))
+}
+
+#[utoipa::path(get, path = "/desk/phoned-in", tag = "console", security(("bearer" = [])),
+    responses((status = 200, body = DeskPhonedInList),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn phoned_in(
+    State(state): State<AppState>,
+    desk: DeskAuth,
+    wants: Wants,
+) -> Result<Response, ApiError> {
+    let rows = state.storage().phoned_in_at(&desk.station, 200).await?;
+    let calls = rows.into_iter().map(|r| phoned_in_view(&state, r)).collect();
+    Ok(wants.reply(&DeskPhonedInList { station: desk.station, calls }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

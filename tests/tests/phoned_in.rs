@@ -1,0 +1,115 @@
+//! A resident phones the station: the desk takes the call for a household, the village's officer
+//! pulls it and finds it on Today, accepts that service at the door, and the desk sees the call
+//! answered by that request once it syncs. Bad calls get their codes; another station's village
+//! is refused. On a real server, SQLite and PostgreSQL.
+
+use beibao_core::code::Code;
+use beibao_field::AcceptInput;
+use beibao_server::admin::new_account;
+use beibao_server::desk::{DeskPhonedIn, DeskPhonedInList};
+use beibao_server::storage::Role;
+use beibao_sync::Settings;
+use beibao_tests::console::Console;
+use beibao_tests::{OFFICER, Server, Tablet, fixtures, runtime, server_db, t0, work};
+use serde_json::json;
+use tokio::runtime::Runtime;
+
+fn phoned_in(server: &Server, rt: &Runtime) {
+    let f = fixtures();
+    rt.block_on(server.state.storage().put_registry(&f.registry, &[], t0())).expect("registry");
+    let station = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer").station.clone();
+    let other = f
+        .registry
+        .officers
+        .iter()
+        .find(|o| o.station != station && !f.registry.villages_of(&o.id).is_empty())
+        .expect("an officer of another station");
+    let a = new_account("desk-phone", Role::Desk, Some(&station), "window-password-1").expect("account");
+    rt.block_on(server.state.storage().create_account(&a, t0())).expect("create");
+
+    let mut t = Tablet::new(OFFICER, 31);
+    t.enroll(rt, &server.url(), &server.code(rt, OFFICER)).expect("enroll");
+    let fast = Settings { backoff_base: std::time::Duration::from_millis(1), ..Settings::default() };
+    t.sync(rt, fast, 0, &mut |_| {}).expect("first sync");
+
+    let c = Console::new(rt, server.url());
+    let token = c.login("desk-phone", "window-password-1").token;
+    let h = work::households()[0];
+    let call = |body: serde_json::Value| c.fails("POST", "/desk/phoned-in", Some(&token), Some(body));
+    // What the desk cannot take, each with its code; nothing is offered to the officer for them.
+    assert_eq!(call(json!({ "service": "NOPE", "household": h.id })), (422, Code::UnknownService));
+    assert_eq!(call(json!({ "service": "HZ01", "household": "000000000000-999" })), (422, Code::UnknownPlace));
+    assert_eq!(call(json!({ "service": "HZ01", "household": h.id, "applicant": "nobody" })), (422, Code::Invalid));
+    assert_eq!(call(json!({ "service": "HZ01", "household": h.id, "note": "长".repeat(501) })), (422, Code::Invalid));
+    let theirs = f
+        .registry
+        .households
+        .iter()
+        .find(|x| f.registry.villages_of(&other.id).contains(&x.village.as_str()))
+        .expect("a household of the other station");
+    assert_eq!(call(json!({ "service": "HZ01", "household": theirs.id })), (403, Code::Forbidden));
+    assert_eq!(c.fails("POST", "/desk/phoned-in", None, Some(json!({}))).0, 401);
+
+    // The call, for the household's head.
+    let taken: DeskPhonedIn = c.ok(
+        "POST",
+        "/desk/phoned-in",
+        &token,
+        Some(json!({ "service": "HZ01", "household": h.id, "applicant": h.members[0].id, "note": "下午三点后在家" })),
+    );
+    assert_eq!((taken.officer_id.as_str(), taken.village.as_str()), (OFFICER, h.village.as_str()));
+    assert_eq!(taken.request, None);
+    assert!(taken.service_name.is_some());
+
+    // The officer pulls it: on Today, naming the service and the applicant, opening the household.
+    t.sync(rt, fast, 0, &mut |_| {}).expect("sync");
+    let items = t.session.day().expect("day");
+    let item = items.iter().find(|i| i.kind == "phoned_in").expect("the call is on Today");
+    assert_eq!(item.id, taken.id);
+    assert_eq!(item.household.as_deref(), Some(h.id.as_str()));
+    assert!(item.title.contains(&h.members[0].name), "{}", item.title);
+
+    // Accepting that service for that household answers the call.
+    t.session
+        .accept_service(AcceptInput {
+            service: "HZ01".into(),
+            mode: None,
+            household: Some(h.id.clone()),
+            applicant: h.members[0].id.clone(),
+            materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
+            fee_option: Some("card".into()),
+            attachments: vec![],
+        })
+        .expect("accepted at the door");
+    assert!(t.session.day().expect("day").iter().all(|i| i.kind != "phoned_in"), "answered, off Today");
+    t.sync(rt, fast, 0, &mut |_| {}).expect("sync");
+    let list: DeskPhonedInList = c.ok("GET", "/desk/phoned-in", &token, None);
+    assert_eq!(list.station, station);
+    assert_eq!(list.calls.len(), 1);
+    let answered = list.calls[0].request.clone().expect("the desk sees the request that answered the call");
+    let (request, _) = rt.block_on(server.state.storage().request(&answered)).expect("read").expect("held");
+    assert_eq!((request.service.as_str(), request.officer_id.as_str()), ("HZ01", OFFICER));
+}
+
+#[test]
+fn a_phoned_in_request_reaches_the_officer_and_is_answered_on_sqlite() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 31);
+    phoned_in(&server, &rt);
+}
+
+#[test]
+fn a_phoned_in_request_reaches_the_officer_and_is_answered_on_postgres() {
+    let cluster = beibao_tests::pg::Cluster::start(false).expect("a throwaway PostgreSQL cluster");
+    let url = cluster.database("phoned").expect("createdb");
+    let rt = runtime();
+    let storage = rt.block_on(beibao_server::admin::open_storage(&url, None)).expect("connect");
+    let server = Server::start(
+        &rt,
+        storage,
+        beibao_server::app::Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Default::default() },
+        31,
+    );
+    phoned_in(&server, &rt);
+}
