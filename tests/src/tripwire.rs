@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use beibao_core::calendar::PublishedCalendar;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
-use beibao_core::registry::{Officer, Registry, Station};
+use beibao_core::registry::{Household, Officer, Registry, Station};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_core::text::LocalText;
 use beibao_server::plan::{BatchError, Check};
@@ -293,6 +293,10 @@ impl Desk for Tripwire {
 
     async fn phone_in(&self, row: &PhonedInRow, now: DateTime<Utc>) -> Result<(), StorageError> {
         self.inner.phone_in(row, now).await
+    }
+
+    async fn households_at(&self, station: &str, text: &str, limit: usize) -> Result<Vec<Household>, StorageError> {
+        self.inner.households_at(station, text, limit).await
     }
 
     async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError> {

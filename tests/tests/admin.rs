@@ -125,6 +125,7 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         ("GET", "/desk/requests/no-such".into(), None, Role::Desk),
         ("POST", "/desk/requests/no-such/moves".into(), Some(&move_body), Role::Desk),
         ("GET", "/desk/phoned-in".into(), None, Role::Desk),
+        ("GET", "/desk/households?q=no-such".into(), None, Role::Desk),
         ("POST", "/desk/phoned-in".into(), Some(&phone_body), Role::Desk),
         ("GET", "/admin/devices".into(), None, Role::Admin),
         ("POST", "/admin/devices/no-such/revoke".into(), None, Role::Admin),

@@ -436,6 +436,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "get /api/v1/admin/accounts",
             "get /api/v1/admin/devices",
             "get /api/v1/blobs/{sha256}",
+            "get /api/v1/desk/households",
             "get /api/v1/desk/phoned-in",
             "get /api/v1/desk/requests",
             "get /api/v1/desk/requests/{id}",

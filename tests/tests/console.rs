@@ -127,7 +127,13 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     assert!(book.worksheet_range("民警").expect("sheet").rows().count() > 4);
 
     // The desk moves the carried-back application; the officer's tablet pulls it.
-    let seen = phase("desk", &base, &json!({ "password": PASSWORD, "request": request }));
+    let called = work::households()[0];
+    let fragment: String = called.address.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+    let seen = phase(
+        "desk",
+        &base,
+        &json!({ "password": PASSWORD, "request": request, "address": fragment, "service": "HZ01" }),
+    );
     let member = f
         .registry
         .households
@@ -154,6 +160,12 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
         .query_row("SELECT state FROM service_requests WHERE id = ?1", [&request], |r| r.get(0))
         .expect("state");
     assert_eq!(state, "submitted");
+    // The call the desk took in the page reached the officer's Today with that pull.
+    assert!(seen["phoned"].as_str().is_some_and(|p| p.contains(OFFICER)), "{seen}");
+    assert!(seen["calls"].as_str().is_some_and(|c| c.contains("待民警上门")), "{seen}");
+    let items = t.session.day().expect("day");
+    let call = items.iter().find(|i| i.kind == "phoned_in").expect("the phoned-in call is on Today");
+    assert_eq!(call.household.as_deref(), Some(called.id.as_str()));
 
     // The administrator issues a code in the page; a second tablet enrolls with it and syncs; the
     // administrator revokes it in the page; its next sync is refused.

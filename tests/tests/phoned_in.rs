@@ -6,13 +6,17 @@
 use beibao_core::code::Code;
 use beibao_field::AcceptInput;
 use beibao_server::admin::new_account;
-use beibao_server::desk::{DeskPhonedIn, DeskPhonedInList};
+use beibao_server::desk::{DeskHouseholds, DeskPhonedIn, DeskPhonedInList};
 use beibao_server::storage::Role;
 use beibao_sync::Settings;
 use beibao_tests::console::Console;
 use beibao_tests::{OFFICER, Server, Tablet, fixtures, runtime, server_db, t0, work};
 use serde_json::json;
 use tokio::runtime::Runtime;
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
 
 fn phoned_in(server: &Server, rt: &Runtime) {
     let f = fixtures();
@@ -50,6 +54,19 @@ fn phoned_in(server: &Server, rt: &Runtime) {
     assert_eq!(call(json!({ "service": "HZ01", "household": theirs.id })), (403, Code::Forbidden));
     assert_eq!(c.fails("POST", "/desk/phoned-in", None, Some(json!({}))).0, 401);
 
+    // The desk finds the household by a fragment of its address (names masked; the search is
+    // audited); not another station's, not with under 2 characters.
+    let fragment: String = h.address.chars().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+    let found: DeskHouseholds = c.ok("GET", &format!("/desk/households?q={}", urlencode(&fragment)), &token, None);
+    let hit = found.households.iter().find(|x| x.id == h.id).expect("the household is found");
+    assert_eq!(hit.address, h.address);
+    assert!(hit.members.iter().all(|m| m.name.contains('*')), "names masked: {:?}", hit.members);
+    let theirs_found: DeskHouseholds =
+        c.ok("GET", &format!("/desk/households?q={}", urlencode(&theirs.address)), &token, None);
+    assert!(theirs_found.households.is_empty(), "another station's households are not searched");
+    assert_eq!(c.fails("GET", "/desk/households?q=1", Some(&token), None), (422, Code::QueryTooShort));
+    assert_eq!(c.fails("GET", "/desk/households", Some(&token), None), (400, Code::BadQuery));
+
     // The call, for the household's head.
     let taken: DeskPhonedIn = c.ok(
         "POST",
@@ -58,6 +75,7 @@ fn phoned_in(server: &Server, rt: &Runtime) {
         Some(json!({ "service": "HZ01", "household": h.id, "applicant": h.members[0].id, "note": "下午三点后在家" })),
     );
     assert_eq!((taken.officer_id.as_str(), taken.village.as_str()), (OFFICER, h.village.as_str()));
+    assert_eq!(taken.address, h.address);
     assert_eq!(taken.request, None);
     assert!(taken.service_name.is_some());
 
@@ -85,6 +103,7 @@ fn phoned_in(server: &Server, rt: &Runtime) {
     t.sync(rt, fast, 0, &mut |_| {}).expect("sync");
     let list: DeskPhonedInList = c.ok("GET", "/desk/phoned-in", &token, None);
     assert_eq!(list.station, station);
+    assert!(list.services.iter().any(|s| s.code == "HZ01"), "the form offers the catalog's services");
     assert_eq!(list.calls.len(), 1);
     let answered = list.calls[0].request.clone().expect("the desk sees the request that answered the call");
     let (request, _) = rt.block_on(server.state.storage().request(&answered)).expect("read").expect("held");

@@ -91,6 +91,7 @@ fn export(dir: &Path) {
         beibao_server::desk::DeskMoved,
         beibao_server::desk::DeskPhoneIn,
         beibao_server::desk::DeskPhonedInList,
+        beibao_server::desk::DeskHouseholds,
     );
 }
 

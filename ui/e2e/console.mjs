@@ -100,6 +100,21 @@ try {
       return `${r.status} ${(await r.json()).code}`;
     }, token);
     await page.screenshot({ path: join(out, 'console-desk-moved.png'), fullPage: true });
+    // A resident phones in: the household found by a fragment of its address, the service and
+    // the applicant picked, handed to the village's officer; the call is listed as waiting.
+    await page.click('[data-testid=tab-phone]');
+    await page.fill('[data-testid=household-query]', args.address);
+    await page.click('[data-testid=household-search]');
+    await page.locator('[data-testid=household-hit]').first().click();
+    await page.selectOption('[data-testid=phone-service]', args.service);
+    await page.selectOption('[data-testid=phone-applicant]', { index: 1 });
+    await page.fill('[data-testid=phone-note]', '下午三点后在家，户口簿已备好');
+    await page.screenshot({ path: join(out, 'console-phone-form.png'), fullPage: true });
+    await page.click('[data-testid=phone-submit]');
+    seen.phoned = await page.locator('[data-testid=phone-done]').textContent();
+    await page.waitForSelector('[data-testid=phone-call]');
+    seen.calls = (await page.locator('[data-testid=phone-calls]').textContent()).replace(/\s+/g, ' ').trim();
+    await page.screenshot({ path: join(out, 'console-phone.png'), fullPage: true });
   } else if (phase === 'expired') {
     // A session that ends while the page is open (the test moves the server's clock past the
     // shift when told READY) comes back to the login, saying why.

@@ -291,6 +291,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(desk::detail))
         .routes(routes!(desk::moves))
         .routes(routes!(desk::phone_in, desk::phoned_in))
+        .routes(routes!(desk::households))
         .routes(routes!(supervisor::report))
         .routes(routes!(supervisor::trend))
         .routes(routes!(supervisor::export))

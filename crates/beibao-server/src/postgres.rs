@@ -1341,8 +1341,9 @@ impl Desk for Postgres {
         let tx = c.transaction().await?;
         let p = &row.call;
         tx.execute(
-            "INSERT INTO phoned_in (id, station, officer, village, household, service, applicant, note, taken_by, taken_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO phoned_in (id, station, officer, village, household, address, service, applicant, note, taken_by,
+                                    taken_at)
+             VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10)",
             &[
                 &p.id,
                 &row.station,
@@ -1354,6 +1355,7 @@ impl Desk for Postgres {
                 &p.note,
                 &p.taken_by,
                 &p.taken_at,
+                &row.address,
             ],
         )
         .await?;
@@ -1368,6 +1370,20 @@ impl Desk for Postgres {
         Ok(())
     }
 
+    async fn households_at(&self, station: &str, text: &str, limit: usize) -> Result<Vec<Household>, StorageError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT h.body FROM places h
+                 WHERE h.kind = 'household' AND h.body LIKE $2
+                   AND (SELECT station FROM towns t WHERE t.code = left(h.parent, 9)) = $1
+                 ORDER BY h.code LIMIT $3",
+                &[&station, &report::like_pattern(text), &(limit as i64)],
+            )
+            .await?;
+        rows.iter().map(|r| from_body("household", r.get::<_, &str>(0))).collect()
+    }
+
     async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError> {
         let c = self.client().await?;
         let rows = c
@@ -1375,7 +1391,8 @@ impl Desk for Postgres {
                 "SELECT p.id, p.service, p.household, p.applicant, p.note, p.taken_at, p.taken_by, p.officer, p.village,
                         (SELECT r.id FROM requests r WHERE r.officer_id = p.officer AND r.service = p.service
                             AND r.body::json->>'household' = p.household AND r.received_at >= p.taken_at
-                         ORDER BY r.received_at LIMIT 1)
+                         ORDER BY r.received_at LIMIT 1),
+                        p.address
                  FROM phoned_in p WHERE p.station = $1 ORDER BY p.taken_at DESC, p.id LIMIT $2",
                 &[&station, &(limit as i64)],
             )
@@ -1396,6 +1413,7 @@ impl Desk for Postgres {
                 officer: r.get(7),
                 village: r.get(8),
                 request: r.get(9),
+                address: r.get(10),
             })
             .collect())
     }

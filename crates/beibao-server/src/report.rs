@@ -211,6 +211,13 @@ pub fn aggregate_sql(group: &str, from: &str, to: &str, filter: &str) -> String 
     )
 }
 
+/// A `LIKE` pattern matching `text` anywhere, its `%`, `_` and `\\` taken literally (escape `\\`,
+/// the default on PostgreSQL, named on SQLite).
+pub fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// The distinct counts' keys as SQL literals ([`tally::is_distinct`]).
 pub const DISTINCT: &str = "'households_visited', 'agreements_performed'";
 

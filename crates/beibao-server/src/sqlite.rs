@@ -1339,9 +1339,9 @@ impl Desk for Sqlite {
         self.write(move |tx| {
             let p = &row.call;
             tx.execute(
-                "INSERT INTO phoned_in (id, station, officer, village, household, service, applicant, note, taken_by,
-                                        taken_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO phoned_in (id, station, officer, village, household, address, service, applicant, note,
+                                        taken_by, taken_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?11, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     p.id,
                     row.station,
@@ -1352,7 +1352,8 @@ impl Desk for Sqlite {
                     p.applicant,
                     p.note,
                     p.taken_by,
-                    ts(p.taken_at)
+                    ts(p.taken_at),
+                    row.address
                 ],
             )?;
             let change = ChangeBody::PhonedIn(p.clone());
@@ -1366,6 +1367,23 @@ impl Desk for Sqlite {
         .await
     }
 
+    async fn households_at(&self, station: &str, text: &str, limit: usize) -> Result<Vec<Household>, StorageError> {
+        let (station, pattern) = (station.to_owned(), report::like_pattern(text));
+        self.run(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT h.body FROM places h
+                 WHERE h.kind = 'household' AND h.body LIKE ?2 ESCAPE '\\'
+                   AND (SELECT station FROM towns t WHERE t.code = substr(h.parent, 1, 9)) = ?1
+                 ORDER BY h.code LIMIT ?3",
+            )?;
+            let bodies = stmt
+                .query_map(params![station, pattern, limit as i64], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            bodies.iter().map(|b| from_body("household", b)).collect()
+        })
+        .await
+    }
+
     async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError> {
         let station = station.to_owned();
         self.run(move |c| {
@@ -1373,18 +1391,21 @@ impl Desk for Sqlite {
                 "SELECT p.id, p.service, p.household, p.applicant, p.note, p.taken_at, p.taken_by, p.officer, p.village,
                         (SELECT r.id FROM requests r WHERE r.officer_id = p.officer AND r.service = p.service
                             AND json_extract(r.body, '$.household') = p.household AND r.received_at >= p.taken_at
-                         ORDER BY r.received_at LIMIT 1)
+                         ORDER BY r.received_at LIMIT 1),
+                        p.address
                  FROM phoned_in p WHERE p.station = ?1 ORDER BY p.taken_at DESC, p.id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![station, limit as i64], |r| {
                 Ok((
                     (r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
                     (r.get::<_, String>(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?),
+                    r.get::<_, String>(10)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let ((id, service, household, applicant, note), (at, taken_by, officer, village, request)) = row?;
+                let ((id, service, household, applicant, note), (at, taken_by, officer, village, request), address) =
+                    row?;
                 out.push(PhonedInRow {
                     call: beibao_core::change::PhonedIn {
                         id,
@@ -1398,6 +1419,7 @@ impl Desk for Sqlite {
                     station: station.clone(),
                     officer,
                     village,
+                    address,
                     request,
                 });
             }

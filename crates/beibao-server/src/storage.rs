@@ -146,6 +146,8 @@ pub struct PhonedInRow {
     pub officer: String,
     /// The household's village.
     pub village: String,
+    /// The household's address when the call was taken.
+    pub address: String,
     /// The request the officer accepted for it, once the server holds one (same officer, service
     /// and household, received after the call).
     pub request: Option<String>,
@@ -493,6 +495,10 @@ pub trait Desk: Send + Sync {
     /// Keep a phoned-in request and offer it to its officer (pull kind `phoned_in`), with the
     /// audit entry (`taken_by`, `phone_in`, `<id> <service> <household>`), in one transaction.
     async fn phone_in(&self, row: &PhonedInRow, now: DateTime<Utc>) -> Result<(), StorageError>;
+
+    /// Households of a station's villages (by their town) whose registry entry contains `text`
+    /// (an address fragment, a member's name, digits of an ID number), by id, at most `limit`.
+    async fn households_at(&self, station: &str, text: &str, limit: usize) -> Result<Vec<Household>, StorageError>;
 
     /// A station's phoned-in requests, newest first, at most `limit`.
     async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError>;

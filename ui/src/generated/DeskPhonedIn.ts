@@ -26,6 +26,10 @@ household: string,
  */
 village: string, 
 /**
+ * The household's address.
+ */
+address: string, 
+/**
  * The officer it went to (the village's).
  */
 officer_id: string, 

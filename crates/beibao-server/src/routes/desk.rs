@@ -526,6 +526,8 @@ pub struct DeskPhonedIn {
     pub household: String,
     /// The household's village.
     pub village: String,
+    /// The household's address.
+    pub address: String,
     /// The officer it went to (the village's).
     pub officer_id: String,
     /// What the caller said.
@@ -538,7 +540,7 @@ pub struct DeskPhonedIn {
     pub request: Option<String>,
 }
 
-/// A station's phoned-in requests, newest first.
+/// A station's phoned-in requests, newest first, and the services a call may ask for.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(deny_unknown_fields)]
@@ -547,6 +549,68 @@ pub struct DeskPhonedInList {
     pub station: String,
     /// The calls.
     pub calls: Vec<DeskPhonedIn>,
+    /// The newest catalog's services, in its order.
+    pub services: Vec<ServiceChoice>,
+}
+
+/// A service of the catalog, as a form offers it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct ServiceChoice {
+    /// Code.
+    pub code: String,
+    /// Name.
+    #[schema(value_type = Object)]
+    pub name: LocalText,
+}
+
+/// Households found for a call: names masked.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskHouseholds {
+    /// At most [`MAX_HOUSEHOLD_HITS`], by id.
+    pub households: Vec<DeskHousehold>,
+}
+
+/// A household as the desk's search shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskHousehold {
+    /// Registry id.
+    pub id: String,
+    /// Village code.
+    pub village: String,
+    /// Village name.
+    pub village_name: Option<String>,
+    /// Address.
+    pub address: String,
+    /// Members, head first, names masked (surname kept).
+    pub members: Vec<DeskMember>,
+}
+
+/// A member as the search shows them.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct DeskMember {
+    /// Registry member id.
+    pub id: String,
+    /// Name, masked.
+    pub name: String,
+}
+
+/// The most households one search answers.
+pub const MAX_HOUSEHOLD_HITS: usize = 20;
+
+/// A search's text.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdQuery {
+    /// 2 to 50 characters: an address fragment, a member's name, digits of an ID number.
+    pub q: String,
 }
 
 /// The longest note a phoned-in request keeps.
@@ -559,6 +623,7 @@ fn phoned_in_view(state: &AppState, r: crate::storage::PhonedInRow) -> DeskPhone
         service: r.call.service,
         household: r.call.household,
         village: r.village,
+        address: r.address,
         officer_id: r.officer,
         note: r.call.note,
         taken_at: r.call.taken_at,
@@ -621,6 +686,7 @@ pub(crate) async fn phone_in(
         station: desk.station.clone(),
         officer,
         village: household.village,
+        address: household.address,
         request: None,
     };
     state.storage().phone_in(&row, state.now()).await?;
@@ -638,7 +704,53 @@ pub(crate) async fn phoned_in(
 ) -> Result<Response, ApiError> {
     let rows = state.storage().phoned_in_at(&desk.station, 200).await?;
     let calls = rows.into_iter().map(|r| phoned_in_view(&state, r)).collect();
-    Ok(wants.reply(&DeskPhonedInList { station: desk.station, calls }))
+    let services = state
+        .catalogs()
+        .last()
+        .map(|c| c.services.iter().map(|s| ServiceChoice { code: s.code.clone(), name: s.name.clone() }).collect())
+        .unwrap_or_default();
+    Ok(wants.reply(&DeskPhonedInList { station: desk.station, calls, services }))
+}
+
+#[utoipa::path(get, path = "/desk/households", tag = "console", params(HouseholdQuery), security(("bearer" = [])),
+    responses((status = 200, description = "households of the desk's station, names masked; the search is audited", body = DeskHouseholds),
+        (status = 422, description = "`query_too_short` (under 2 characters), `invalid` (over 50)", body = beibao_sync::wire::ErrorBody),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn households(
+    State(state): State<AppState>,
+    desk: DeskAuth,
+    wants: Wants,
+    q: Result<Query<HouseholdQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, e.body_text()))?;
+    let text = q.q.trim();
+    let n = text.chars().count();
+    if n < 2 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::QueryTooShort, "at least 2 characters"));
+    }
+    if n > 50 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, Code::Invalid, "at most 50 characters"));
+    }
+    let found = state.storage().households_at(&desk.station, text, MAX_HOUSEHOLD_HITS).await?;
+    let villages: Vec<String> = found.iter().map(|h| h.village.clone()).collect();
+    let names = state.storage().names(crate::report::Level::Village, &villages).await?;
+    // The search is a read of the registry: audited (its length, not its text: an ID number's
+    // digits are personal data), before the answer.
+    audit(&state, &desk.actor(), "search_households", &format!("{} chars={n} hits={}", desk.station, found.len()))
+        .await?;
+    let households = found
+        .into_iter()
+        .map(|h| DeskHousehold {
+            village_name: names.get(&h.village).map(|n| n.zh.clone()),
+            members: h.members.iter().map(|m| DeskMember { id: m.id.clone(), name: mask_name(&m.name) }).collect(),
+            id: h.id,
+            village: h.village,
+            address: h.address,
+        })
+        .collect();
+    Ok(wants.reply(&DeskHouseholds { households }))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ CREATE TABLE phoned_in (
     officer   TEXT NOT NULL,
     village   TEXT NOT NULL,
     household TEXT NOT NULL,
+    address   TEXT NOT NULL,      -- the household's, when the call was taken
     service   TEXT NOT NULL,
     applicant TEXT,
     note      TEXT NOT NULL,
