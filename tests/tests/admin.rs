@@ -6,7 +6,7 @@
 
 use beibao_core::code::Code;
 use beibao_server::admin::new_account;
-use beibao_server::routes::admin::{AdminAccounts, AdminDevices, IssuedCode, Revoked};
+use beibao_server::routes::admin::{AdminAccounts, AdminDevices, AdminOfficers, AssignmentDone, IssuedCode, Revoked};
 use beibao_server::storage::Role;
 use beibao_sync::Settings;
 use beibao_tests::console::Console;
@@ -109,6 +109,45 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         assert!(log.iter().any(|e| e.action == action && e.actor == "admin:root"), "{action}");
     }
 
+    // Villages given to an officer while serving, and taken back: the officer's tablet pulls
+    // both; mistakes are refused with their codes; each change is audited.
+    let roster: AdminOfficers = c.ok("GET", "/admin/officers", &admin, None);
+    assert_eq!(roster.villages.len(), f.registry.villages.len(), "every village to choose from");
+    assert_eq!(roster.stations.len(), f.registry.stations.len());
+    let me = roster.officers.iter().find(|o| o.id == OFFICER).expect("the officer");
+    let mine: Vec<&str> = f.registry.villages_of(OFFICER);
+    assert_eq!(me.villages.iter().map(|v| v.code.as_str()).collect::<Vec<_>>(), mine);
+    let new = f.registry.villages.iter().find(|v| !mine.contains(&v.code.as_str())).expect("another village");
+    let mut t = Tablet::new(OFFICER, 42);
+    t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("a new tablet (the first was revoked)");
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("first pull");
+    let asked = json!({ "officer_id": OFFICER, "village": new.code });
+    let done: AssignmentDone = c.ok("POST", "/admin/assignments", &admin, Some(asked.clone()));
+    assert!(done.changes > 1, "the village, its households and the assignment: {}", done.changes);
+    assert_eq!(c.fails("POST", "/admin/assignments", Some(&admin), Some(asked.clone())), (422, Code::AlreadyAssigned));
+    for (bad, want) in [
+        (json!({ "officer_id": "OF-99-99", "village": new.code }), (404, Code::UnknownOfficer)),
+        (json!({ "officer_id": OFFICER, "village": "999999999999" }), (422, Code::UnknownPlace)),
+    ] {
+        assert_eq!(c.fails("POST", "/admin/assignments", Some(&admin), Some(bad.clone())), want, "{bad}");
+    }
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the new village");
+    let places = |t: &Tablet| -> Vec<String> {
+        t.session.today_screen().expect("today").places.into_iter().map(|p| p.code).collect()
+    };
+    assert!(places(&t).contains(&new.code), "the tablet serves the new village");
+    let roster: AdminOfficers = c.ok("GET", "/admin/officers", &admin, None);
+    let me = roster.officers.iter().find(|o| o.id == OFFICER).expect("the officer");
+    assert!(me.villages.iter().any(|v| v.code == new.code));
+    let _: AssignmentDone = c.ok("POST", "/admin/assignments/end", &admin, Some(asked.clone()));
+    assert_eq!(c.fails("POST", "/admin/assignments/end", Some(&admin), Some(asked)), (422, Code::NotAssigned));
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the end");
+    assert!(!places(&t).contains(&new.code), "the ended village is off the tablet's day");
+    let log = rt.block_on(storage.audit_log(80)).expect("audit");
+    for action in ["assign_village", "unassign_village"] {
+        assert!(log.iter().any(|e| e.action == action && e.actor == "admin:root"), "{action}");
+    }
+
     // The role table: every console endpoint, every role.
     let supervisor = c.login("chief", PASSWORD).token;
     let desk = c.login("desk", PASSWORD).token;
@@ -116,6 +155,7 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
     let account_body = json!({ "username": "nobody", "role": "desk", "station": station, "password": PASSWORD });
     let move_body = json!({ "from": "submitted", "to": "approved" });
     let phone_body = json!({ "service": "NOPE", "household": "no-such" });
+    let assign_body = json!({ "officer_id": "OF-99-99", "village": "no-such" });
     let endpoints: Vec<(&str, String, Option<&Value>, Role)> = vec![
         ("GET", "/supervisor/report?period=2026-11".into(), None, Role::Supervisor),
         ("GET", "/supervisor/trend?period=2026-11".into(), None, Role::Supervisor),
@@ -131,6 +171,9 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         ("POST", "/admin/devices/no-such/revoke".into(), None, Role::Admin),
         ("POST", "/admin/enrollment-codes".into(), Some(&code_body), Role::Admin),
         ("GET", "/admin/accounts".into(), None, Role::Admin),
+        ("GET", "/admin/officers".into(), None, Role::Admin),
+        ("POST", "/admin/assignments".into(), Some(&assign_body), Role::Admin),
+        ("POST", "/admin/assignments/end".into(), Some(&assign_body), Role::Admin),
         ("POST", "/admin/accounts".into(), Some(&account_body), Role::Admin),
     ];
     for (method, path, body, allowed) in &endpoints {

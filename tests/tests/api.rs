@@ -435,6 +435,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
         [
             "get /api/v1/admin/accounts",
             "get /api/v1/admin/devices",
+            "get /api/v1/admin/officers",
             "get /api/v1/blobs/{sha256}",
             "get /api/v1/desk/households",
             "get /api/v1/desk/phoned-in",
@@ -450,6 +451,8 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "post /api/v1/accounts/login",
             "post /api/v1/accounts/logout",
             "post /api/v1/admin/accounts",
+            "post /api/v1/admin/assignments",
+            "post /api/v1/admin/assignments/end",
             "post /api/v1/admin/devices/{id}/revoke",
             "post /api/v1/admin/enrollment-codes",
             "post /api/v1/auth/challenge",

@@ -169,7 +169,10 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
 
     // The administrator issues a code in the page; a second tablet enrolls with it and syncs; the
     // administrator revokes it in the page; its next sync is refused.
-    let (mut child, mut lines) = talking_phase("admin", &base, &json!({ "password": PASSWORD, "officer": OFFICER }));
+    let mine = f.registry.villages_of(OFFICER);
+    let given = f.registry.villages.iter().find(|v| !mine.contains(&v.code.as_str())).expect("another village");
+    let (mut child, mut lines) =
+        talking_phase("admin", &base, &json!({ "password": PASSWORD, "officer": OFFICER, "village": given.code }));
     let first = lines.next().expect("a line").expect("read");
     let code = first.strip_prefix("CODE ").expect("the code the page shows").to_owned();
     let mut second = Tablet::new(OFFICER, 32);
@@ -177,11 +180,23 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     work::visit(&mut second, &mut rng);
     second.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
     let device = second.session.device_id().to_owned();
-    child.stdin.take().expect("stdin").write_all(format!("{device}\n").as_bytes()).expect("tell the page");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(format!("{device}\n").as_bytes()).expect("tell the page");
+    // The village given in the page reaches the officer's (first) tablet by pull.
+    assert_eq!(lines.next().expect("a line").expect("read"), "ASSIGNED");
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the assignment");
+    let serves = |t: &Tablet| t.session.today_screen().expect("today").places.iter().any(|p| p.code == given.code);
+    assert!(serves(&t), "the tablet serves the village given in the page");
+    stdin.write_all(b"go\n").expect("tell the page");
+    drop(stdin);
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(child.wait().expect("wait").success(), "admin phase: {rest:?}");
     let seen: Value = serde_json::from_str(rest.last().expect("the JSON line")).expect("json");
     assert!(seen["row"].as_str().is_some_and(|r| r.contains("已于")), "{seen}");
+    assert!(seen["assigned"].as_str().is_some_and(|a| a.contains("已将")), "{seen}");
+    assert!(seen["unassigned"].as_str().is_some_and(|a| a.contains("已结束")), "{seen}");
+    t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the end");
+    assert!(!serves(&t), "taken back in the page, off the tablet's day");
     let err = second.sync(&rt, fast, 0, &mut |_| {}).expect_err("revoked");
     assert!(matches!(err, beibao_field::FieldError::Sync(beibao_sync::SyncError::Revoked)), "{err:?}");
 

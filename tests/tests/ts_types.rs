@@ -92,6 +92,9 @@ fn export(dir: &Path) {
         beibao_server::desk::DeskPhoneIn,
         beibao_server::desk::DeskPhonedInList,
         beibao_server::desk::DeskHouseholds,
+        beibao_server::routes::admin::AdminOfficers,
+        beibao_server::routes::admin::AssignmentAsked,
+        beibao_server::routes::admin::AssignmentDone,
     );
 }
 

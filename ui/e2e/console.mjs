@@ -134,14 +134,14 @@ try {
     await login('root', args.password);
     await page.waitForSelector('[data-testid=devices]');
     await page.click('[data-testid=tab-code]');
-    await page.fill('#officer', args.officer);
+    await page.waitForSelector(`#officer option[value="${args.officer}"]`, { state: 'attached' });
+    await page.selectOption('#officer', args.officer);
     await page.click('[data-testid=issue]');
     const code = (await page.locator('[data-testid=code]').textContent()).trim();
     check(await page.locator('[data-testid=qr]').evaluate((img) => img.complete && img.naturalWidth > 100), 'the QR image');
     await page.screenshot({ path: join(out, 'console-admin-code.png'), fullPage: true });
     console.log(`CODE ${code}`);
     const device = await new Promise((resolve) => process.stdin.once('data', (d) => resolve(String(d).trim())));
-    process.stdin.pause();
     await page.click('[data-testid=tab-devices]');
     await page.waitForSelector(`[data-testid="device-${device}"]`);
     await page.click(`[data-testid="device-${device}"] [data-testid=revoke]`);
@@ -149,6 +149,22 @@ try {
     await page.waitForSelector('[data-testid=admin-done]');
     seen.row = (await page.locator(`[data-testid="device-${device}"]`).textContent()).replace(/\s+/g, ' ').trim();
     await page.screenshot({ path: join(out, 'console-admin-devices.png'), fullPage: true });
+    // A village given to the officer while serving, then taken back.
+    await page.click('[data-testid=tab-assign]');
+    await page.selectOption('[data-testid=assign-officer]', args.officer);
+    await page.waitForSelector('[data-testid=assigned]');
+    await page.selectOption('[data-testid=assign-village]', args.village);
+    await page.click('[data-testid=assign]');
+    await page.waitForSelector(`[data-testid=assigned-village][data-code="${args.village}"]`);
+    seen.assigned = await page.locator('[data-testid=admin-done]').textContent();
+    await page.screenshot({ path: join(out, 'console-admin-assign.png'), fullPage: true });
+    console.log('ASSIGNED');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    await page.click(`[data-testid=assigned-village][data-code="${args.village}"] [data-testid=unassign]`);
+    await page.click(`[data-testid=assigned-village][data-code="${args.village}"] [data-testid=confirm-unassign]`);
+    await page.waitForFunction((code) => !document.querySelector(`[data-testid=assigned-village][data-code="${code}"]`), args.village);
+    seen.unassigned = await page.locator('[data-testid=admin-done]').textContent();
+    process.stdin.pause();
   } else if (phase === 'tour') {
     // `make demo`: the pages as the demo accounts see them, for the README and the reader.
     await login(args.supervisor, args.password);

@@ -726,6 +726,20 @@ export const zh = {
   'phone.answered': '民警已受理',
   'phone.waiting': '待民警上门',
   'phone.none': '还没有电话预约',
+  'admin.tab_assign': '辖区分配',
+  'admin.all_stations': '全部派出所',
+  'admin.pick_officer': '请选择民警',
+  'admin.village': '村（社区）',
+  'admin.since': '起始日',
+  'admin.unassign': '结束分配',
+  'admin.confirm_unassign': '确认结束',
+  'admin.no_villages': '未分配村（社区）',
+  'admin.add_village': '新增村（社区）',
+  'admin.pick_village': '请选择村（社区）',
+  'admin.assign': '分配',
+  'admin.assigned': '已将{village}分配给{officer}，平板下次同步后生效',
+  'admin.unassigned': '已结束{officer}对{village}的分配，已录入的记录保留',
+  'admin.assign_note': '变更随民警平板下次同步生效；结束分配不删除已录入的走访和服务记录。',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -1455,6 +1469,20 @@ export const en: Record<MessageKey, string> = {
   'phone.answered': 'Accepted by the officer',
   'phone.waiting': 'Waiting for the officer',
   'phone.none': 'No calls yet',
+  'admin.tab_assign': 'Villages',
+  'admin.all_stations': 'All stations',
+  'admin.pick_officer': 'Choose an officer',
+  'admin.village': 'Village',
+  'admin.since': 'Since',
+  'admin.unassign': 'End',
+  'admin.confirm_unassign': 'Confirm end',
+  'admin.no_villages': 'No villages assigned',
+  'admin.add_village': 'Add a village',
+  'admin.pick_village': 'Choose a village',
+  'admin.assign': 'Assign',
+  'admin.assigned': '{village} assigned to {officer}; their tablet takes it at its next sync',
+  'admin.unassigned': '{officer} no longer serves {village}; what was recorded stays',
+  'admin.assign_note': 'Changes reach the officer\'s tablet at its next sync; ending an assignment deletes no visits or services recorded.',
 };
 
 export const catalogs = { 'zh-CN': zh, en } as const;

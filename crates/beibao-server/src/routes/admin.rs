@@ -230,3 +230,168 @@ pub(crate) async fn create_account(
         created_at: now,
     }))
 }
+
+/// The district's stations, officers with the villages they serve, and every village: what the
+/// assignment page and the enrollment code's officer picker show.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AdminOfficers {
+    /// Stations, by code.
+    pub stations: Vec<Choice>,
+    /// Officers, by station then id.
+    pub officers: Vec<AdminOfficer>,
+    /// Villages, by code.
+    pub villages: Vec<Choice>,
+}
+
+/// A code and its name.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Choice {
+    /// Code.
+    pub code: String,
+    /// Name (zh-CN).
+    pub name: String,
+}
+
+/// An officer and the villages they serve now.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AdminOfficer {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Station code.
+    pub station: String,
+    /// Villages assigned, by code, with the day each began.
+    pub villages: Vec<AssignedVillage>,
+}
+
+/// A village an officer serves.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AssignedVillage {
+    /// Village code.
+    pub code: String,
+    /// Since when.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub since: chrono::NaiveDate,
+}
+
+/// Give a village to an officer, or end it (`POST /admin/assignments`, `…/end`).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentAsked {
+    /// The officer.
+    pub officer_id: String,
+    /// The village's code.
+    pub village: String,
+    /// The first (or, ending, the last) day; today (China time) when absent.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
+    pub day: Option<chrono::NaiveDate>,
+}
+
+/// What an assignment change offered to the officer's tablets.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AssignmentDone {
+    /// The officer.
+    pub officer_id: String,
+    /// The village.
+    pub village: String,
+    /// Changes offered to pull (the village, its households, the assignment; or the ended one).
+    pub changes: usize,
+}
+
+#[utoipa::path(get, path = "/admin/officers", tag = "console", security(("bearer" = [])),
+    responses((status = 200, body = AdminOfficers),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn officers(
+    State(state): State<AppState>,
+    _who: AdminAuth,
+    wants: Wants,
+) -> Result<Response, ApiError> {
+    let storage = state.storage();
+    let stations = storage.stations().await?;
+    let mut officers = Vec::new();
+    for s in &stations {
+        for o in storage.officers_of(&s.code).await? {
+            let villages = storage
+                .assignments_of(&o.id)
+                .await?
+                .into_iter()
+                .filter(|a| a.kind == beibao_core::change::AssignmentKind::Village)
+                .map(|a| AssignedVillage { code: a.target, since: a.since })
+                .collect();
+            officers.push(AdminOfficer { id: o.id, name: o.name, station: o.station, villages });
+        }
+    }
+    let since = chrono::NaiveDate::MIN;
+    let villages = storage
+        .coverage(&crate::report::Scope::default(), since)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let name = serde_json::from_str::<beibao_core::registry::Village>(&row.body)
+                .map(|v| v.name.zh)
+                .unwrap_or_else(|_| row.code.clone());
+            Choice { code: row.code, name }
+        })
+        .collect();
+    let stations = stations.into_iter().map(|s| Choice { code: s.code, name: s.name.zh }).collect();
+    Ok(wants.reply(&AdminOfficers { stations, officers, villages }))
+}
+
+#[utoipa::path(post, path = "/admin/assignments", tag = "console", request_body = AssignmentAsked, security(("bearer" = [])),
+    responses((status = 200, description = "assigned; the village and its households offered to the officer's tablets", body = AssignmentDone),
+        (status = 422, description = "`unknown_officer`, `unknown_place`, `already_assigned`", body = beibao_sync::wire::ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn assign(
+    State(state): State<AppState>,
+    who: AdminAuth,
+    wants: Wants,
+    Json(body): Json<AssignmentAsked>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let a = beibao_core::change::AssignmentChange {
+        officer: body.officer_id.trim().to_owned(),
+        kind: beibao_core::change::AssignmentKind::Village,
+        target: body.village.trim().to_owned(),
+        since: body.day.unwrap_or_else(|| beibao_core::calendar::china_date(now)),
+        until: None,
+    };
+    let changes = state.storage().assign(&a, now).await?;
+    audit(&state, &who, "assign_village", format!("{} {} {}", a.officer, a.target, a.since)).await?;
+    Ok(wants.reply(&AssignmentDone { officer_id: a.officer, village: a.target, changes }))
+}
+
+#[utoipa::path(post, path = "/admin/assignments/end", tag = "console", request_body = AssignmentAsked, security(("bearer" = [])),
+    responses((status = 200, description = "ended; the ended assignment offered to the officer's tablets (what was recorded stays)", body = AssignmentDone),
+        (status = 422, description = "`not_assigned`", body = beibao_sync::wire::ErrorBody),
+        (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn unassign(
+    State(state): State<AppState>,
+    who: AdminAuth,
+    wants: Wants,
+    Json(body): Json<AssignmentAsked>,
+) -> Result<Response, ApiError> {
+    let now = state.now();
+    let (officer, village) = (body.officer_id.trim().to_owned(), body.village.trim().to_owned());
+    let until = body.day.unwrap_or_else(|| beibao_core::calendar::china_date(now));
+    state.storage().unassign(&officer, beibao_core::change::AssignmentKind::Village, &village, until, now).await?;
+    audit(&state, &who, "unassign_village", format!("{officer} {village} {until}")).await?;
+    Ok(wants.reply(&AssignmentDone { officer_id: officer, village, changes: 1 }))
+}
