@@ -6,7 +6,9 @@
 
 use beibao_core::code::Code;
 use beibao_server::admin::new_account;
-use beibao_server::routes::admin::{AdminAccounts, AdminDevices, AdminOfficers, AssignmentDone, IssuedCode, Revoked};
+use beibao_server::routes::admin::{
+    AdminAccounts, AdminCatalogs, AdminDevices, AdminOfficers, AssignmentDone, CatalogVersion, IssuedCode, Revoked,
+};
 use beibao_server::storage::Role;
 use beibao_sync::Settings;
 use beibao_tests::console::Console;
@@ -148,6 +150,29 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         assert!(log.iter().any(|e| e.action == action && e.actor == "admin:root"), "{action}");
     }
 
+    // A catalog published from the console: this server checks ops with it at once; the same
+    // version with other content, or a catalog that does not check, is refused with its code.
+    let mut next: Value = serde_json::to_value(&f.catalog).expect("json");
+    next["version"] = json!(format!("{}-next", f.catalog.version));
+    let published: CatalogVersion = c.ok("POST", "/admin/catalogs", &admin, Some(next.clone()));
+    assert_eq!(
+        (published.version.as_str(), published.services),
+        (next["version"].as_str().unwrap(), f.catalog.services.len())
+    );
+    assert_eq!(server.state.catalogs().last().map(|c| c.version.clone()), Some(published.version.clone()));
+    let listed: AdminCatalogs = c.ok("GET", "/admin/catalogs", &admin, None);
+    assert_eq!(listed.catalogs.last().map(|c| c.version.as_str()), Some(published.version.as_str()));
+    let again: CatalogVersion = c.ok("POST", "/admin/catalogs", &admin, Some(next.clone()));
+    assert_eq!(again.version, published.version, "the same catalog again is the same publication");
+    let mut changed = next.clone();
+    changed["published_on"] = json!("2027-01-01");
+    assert_eq!(c.fails("POST", "/admin/catalogs", Some(&admin), Some(changed)), (409, Code::CatalogVersionExists));
+    let mut broken = next.clone();
+    broken["version"] = json!("broken");
+    broken["services"] = json!([]);
+    assert_eq!(c.fails("POST", "/admin/catalogs", Some(&admin), Some(broken)), (422, Code::BadCatalog));
+    assert!(rt.block_on(storage.audit_log(100)).expect("audit").iter().any(|e| e.action == "publish_catalog"));
+
     // The role table: every console endpoint, every role.
     let supervisor = c.login("chief", PASSWORD).token;
     let desk = c.login("desk", PASSWORD).token;
@@ -156,6 +181,7 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
     let move_body = json!({ "from": "submitted", "to": "approved" });
     let phone_body = json!({ "service": "NOPE", "household": "no-such" });
     let assign_body = json!({ "officer_id": "OF-99-99", "village": "no-such" });
+    let catalog_body = json!({ "version": "x" });
     let endpoints: Vec<(&str, String, Option<&Value>, Role)> = vec![
         ("GET", "/supervisor/report?period=2026-11".into(), None, Role::Supervisor),
         ("GET", "/supervisor/trend?period=2026-11".into(), None, Role::Supervisor),
@@ -172,6 +198,8 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         ("POST", "/admin/enrollment-codes".into(), Some(&code_body), Role::Admin),
         ("GET", "/admin/accounts".into(), None, Role::Admin),
         ("GET", "/admin/officers".into(), None, Role::Admin),
+        ("GET", "/admin/catalogs".into(), None, Role::Admin),
+        ("POST", "/admin/catalogs".into(), Some(&catalog_body), Role::Admin),
         ("POST", "/admin/assignments".into(), Some(&assign_body), Role::Admin),
         ("POST", "/admin/assignments/end".into(), Some(&assign_body), Role::Admin),
         ("POST", "/admin/accounts".into(), Some(&account_body), Role::Admin),

@@ -434,6 +434,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
         listed,
         [
             "get /api/v1/admin/accounts",
+            "get /api/v1/admin/catalogs",
             "get /api/v1/admin/devices",
             "get /api/v1/admin/officers",
             "get /api/v1/blobs/{sha256}",
@@ -453,6 +454,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "post /api/v1/admin/accounts",
             "post /api/v1/admin/assignments",
             "post /api/v1/admin/assignments/end",
+            "post /api/v1/admin/catalogs",
             "post /api/v1/admin/devices/{id}/revoke",
             "post /api/v1/admin/enrollment-codes",
             "post /api/v1/auth/challenge",

@@ -171,8 +171,15 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     // administrator revokes it in the page; its next sync is refused.
     let mine = f.registry.villages_of(OFFICER);
     let given = f.registry.villages.iter().find(|v| !mine.contains(&v.code.as_str())).expect("another village");
-    let (mut child, mut lines) =
-        talking_phase("admin", &base, &json!({ "password": PASSWORD, "officer": OFFICER, "village": given.code }));
+    let mut next = serde_json::to_value(&f.catalog).expect("json");
+    next["version"] = json!(format!("{}-console", f.catalog.version));
+    let catalog_file = shots().join("services-next.json");
+    std::fs::write(&catalog_file, next.to_string()).expect("a catalog file");
+    let (mut child, mut lines) = talking_phase(
+        "admin",
+        &base,
+        &json!({ "password": PASSWORD, "officer": OFFICER, "village": given.code, "catalog": catalog_file }),
+    );
     let first = lines.next().expect("a line").expect("read");
     let code = first.strip_prefix("CODE ").expect("the code the page shows").to_owned();
     let mut second = Tablet::new(OFFICER, 32);
@@ -195,6 +202,8 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     assert!(seen["row"].as_str().is_some_and(|r| r.contains("已于")), "{seen}");
     assert!(seen["assigned"].as_str().is_some_and(|a| a.contains("已将")), "{seen}");
     assert!(seen["unassigned"].as_str().is_some_and(|a| a.contains("已结束")), "{seen}");
+    assert!(seen["published"].as_str().is_some_and(|p| p.contains(next["version"].as_str().unwrap())), "{seen}");
+    assert_eq!(server.state.catalogs().last().map(|c| c.version.clone()).as_deref(), next["version"].as_str());
     t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the end");
     assert!(!serves(&t), "taken back in the page, off the tablet's day");
     let err = second.sync(&rt, fast, 0, &mut |_| {}).expect_err("revoked");

@@ -95,6 +95,7 @@ fn export(dir: &Path) {
         beibao_server::routes::admin::AdminOfficers,
         beibao_server::routes::admin::AssignmentAsked,
         beibao_server::routes::admin::AssignmentDone,
+        beibao_server::routes::admin::AdminCatalogs,
     );
 }
 

@@ -165,6 +165,12 @@ try {
     await page.waitForFunction((code) => !document.querySelector(`[data-testid=assigned-village][data-code="${code}"]`), args.village);
     seen.unassigned = await page.locator('[data-testid=admin-done]').textContent();
     process.stdin.pause();
+    // A new catalog version published from a file.
+    await page.click('[data-testid=tab-catalog]');
+    await page.waitForSelector('[data-testid=catalogs] tbody tr');
+    await page.setInputFiles('[data-testid=catalog-file]', args.catalog);
+    seen.published = await page.locator('[data-testid=admin-done]').textContent();
+    await page.screenshot({ path: join(out, 'console-admin-catalog.png'), fullPage: true });
   } else if (phase === 'tour') {
     // `make demo`: the pages as the demo accounts see them, for the README and the reader.
     await login(args.supervisor, args.password);

@@ -302,7 +302,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::accounts, admin::create_account))
         .routes(routes!(admin::officers))
         .routes(routes!(admin::assign))
-        .routes(routes!(admin::unassign));
+        .routes(routes!(admin::unassign))
+        .routes(routes!(admin::catalogs, admin::publish_catalog));
     let (router, mut doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(wire::API_PREFIX, api).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();

@@ -740,6 +740,14 @@ export const zh = {
   'admin.assigned': '已将{village}分配给{officer}，平板下次同步后生效',
   'admin.unassigned': '已结束{officer}对{village}的分配，已录入的记录保留',
   'admin.assign_note': '变更随民警平板下次同步生效；结束分配不删除已录入的走访和服务记录。',
+  'admin.tab_catalog': '服务目录',
+  'admin.catalog_version': '版本',
+  'admin.catalog_date': '发布日期',
+  'admin.catalog_services': '事项数',
+  'admin.catalog_publish': '选择 services.json 发布新版本',
+  'admin.catalog_not_json': '所选文件不是 JSON',
+  'admin.catalog_published': '已发布服务目录 {version}（{n} 项），平板下次同步后使用',
+  'admin.catalog_note': '发布前按与命令行相同的规则校验；已发布的版本不能以不同内容再次发布。',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -1483,6 +1491,14 @@ export const en: Record<MessageKey, string> = {
   'admin.assigned': '{village} assigned to {officer}; their tablet takes it at its next sync',
   'admin.unassigned': '{officer} no longer serves {village}; what was recorded stays',
   'admin.assign_note': 'Changes reach the officer\'s tablet at its next sync; ending an assignment deletes no visits or services recorded.',
+  'admin.tab_catalog': 'Catalog',
+  'admin.catalog_version': 'Version',
+  'admin.catalog_date': 'Published on',
+  'admin.catalog_services': 'Services',
+  'admin.catalog_publish': 'Choose a services.json to publish a new version',
+  'admin.catalog_not_json': 'The file chosen is not JSON',
+  'admin.catalog_published': 'Catalog {version} published ({n} services); tablets use it after their next sync',
+  'admin.catalog_note': 'Checked by the same rules as the CLI before it is published; a published version cannot be published again with other content.',
 };
 
 export const catalogs = { 'zh-CN': zh, en } as const;

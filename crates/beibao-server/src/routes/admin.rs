@@ -395,3 +395,67 @@ pub(crate) async fn unassign(
     audit(&state, &who, "unassign_village", format!("{officer} {village} {until}")).await?;
     Ok(wants.reply(&AssignmentDone { officer_id: officer, village, changes: 1 }))
 }
+
+/// The published catalog versions.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AdminCatalogs {
+    /// Oldest first (ops are checked against the newest, and earlier ones for work done offline).
+    pub catalogs: Vec<CatalogVersion>,
+}
+
+/// A catalog version.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CatalogVersion {
+    /// Version.
+    pub version: String,
+    /// The day it says it was published.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub published_on: chrono::NaiveDate,
+    /// How many services.
+    pub services: usize,
+}
+
+fn catalog_version(c: &beibao_core::catalog::Catalog) -> CatalogVersion {
+    CatalogVersion { version: c.version.clone(), published_on: c.published_on, services: c.services.len() }
+}
+
+#[utoipa::path(get, path = "/admin/catalogs", tag = "console", security(("bearer" = [])),
+    responses((status = 200, body = AdminCatalogs),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn catalogs(
+    State(state): State<AppState>,
+    _who: AdminAuth,
+    wants: Wants,
+) -> Result<Response, ApiError> {
+    state.refresh_catalogs().await?;
+    let catalogs = state.catalogs().iter().map(catalog_version).collect();
+    Ok(wants.reply(&AdminCatalogs { catalogs }))
+}
+
+#[utoipa::path(post, path = "/admin/catalogs", tag = "console", request_body(content = Object, description = "a catalog (services.json), checked as the CLI's publish-catalog checks it"), security(("bearer" = [])),
+    responses((status = 200, description = "published: this server checks ops with it at once, the tablets pull it", body = CatalogVersion),
+        (status = 409, description = "`catalog_version_exists`", body = beibao_sync::wire::ErrorBody),
+        (status = 422, description = "`bad_catalog`", body = beibao_sync::wire::ErrorBody),
+        (status = 400, description = "`malformed_json`, `invalid_body`", body = beibao_sync::wire::ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 415, description = "`unsupported_media_type`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn publish_catalog(
+    State(state): State<AppState>,
+    who: AdminAuth,
+    wants: Wants,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let catalog = beibao_core::catalog::Catalog::from_json(&body.to_string())
+        .map_err(|e| ApiError::from(StorageError::refused(Code::BadCatalog, e.to_string())))?;
+    state.storage().publish_catalog(&catalog, state.now()).await?;
+    state.refresh_catalogs().await?;
+    audit(&state, &who, "publish_catalog", catalog.version.clone()).await?;
+    Ok(wants.reply(&catalog_version(&catalog)))
+}
