@@ -71,10 +71,13 @@ const ENROLL: &str = r#"{"code":"AAAA-BBBB-CCCC","device_id":"dev-1","officer_id
 fn a_json_body_is_refused_with_a_code_for_each_way_it_can_be_wrong() {
     let h = harness(Limits { max_body: 4096, ..Limits::default() });
     let json = "application/json";
-    assert_eq!(
-        h.refused(post("/devices/enroll", "text/plain", ENROLL)),
-        (StatusCode::UNSUPPORTED_MEDIA_TYPE, Code::UnsupportedMediaType)
-    );
+    for wrong in ["text/plain", "application/jsonfoo", "application/json; charset=gbk"] {
+        assert_eq!(
+            h.refused(post("/devices/enroll", wrong, ENROLL)),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Code::UnsupportedMediaType),
+            "{wrong}"
+        );
+    }
     assert_eq!(h.refused(post("/devices/enroll", json, "{\"code\":")), (StatusCode::BAD_REQUEST, Code::MalformedJson));
     let extra = ENROLL.replace("\"code\"", "\"extra\":1,\"code\"");
     assert_eq!(h.refused(post("/devices/enroll", json, extra)), (StatusCode::BAD_REQUEST, Code::UnknownField));

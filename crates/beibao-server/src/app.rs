@@ -222,17 +222,43 @@ impl AppState {
         Ok(code)
     }
 
-    /// Take a token from the device's bucket; false when it is empty.
-    pub(crate) fn admit(&self, key: &str) -> bool {
+    /// Take a token from a caller's bucket at the server's rate; false when it is empty.
+    pub(crate) fn admit(&self, who: Limited<'_>) -> bool {
         let Limits { rate_per_s, burst, .. } = self.inner.limits;
-        self.admit_at(key, rate_per_s, burst)
+        self.admit_at(who, rate_per_s, burst)
     }
 
     /// Take a token from a bucket of its own rate; false when it is empty.
-    pub(crate) fn admit_at(&self, key: &str, rate_per_s: f64, burst: f64) -> bool {
+    pub(crate) fn admit_at(&self, who: Limited<'_>, rate_per_s: f64, burst: f64) -> bool {
         let now = self.now();
         let mut buckets = self.inner.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        buckets.admit(key, now, rate_per_s, burst)
+        buckets.admit(&who.key(), now, rate_per_s, burst)
+    }
+}
+
+/// Who a rate limit counts, each in a namespace of its own: a device enrolled under the id
+/// `login:ann` has a bucket apart from the login attempts for `ann`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limited<'a> {
+    /// An enrolled device's requests (by device id), and its enrollment-time requests.
+    Device(&'a str),
+    /// A console account's requests, once logged in.
+    Account(&'a str),
+    /// Login attempts for an account name (known or not).
+    Login(&'a str),
+    /// Enrollment code checks, server-wide.
+    Enrollment,
+}
+
+impl Limited<'_> {
+    /// The bucket's key: the namespace, then the name.
+    pub(crate) fn key(self) -> String {
+        match self {
+            Limited::Device(id) => format!("device:{id}"),
+            Limited::Account(name) => format!("account:{name}"),
+            Limited::Login(name) => format!("login:{name}"),
+            Limited::Enrollment => "enrollment".to_owned(),
+        }
     }
 }
 
@@ -359,4 +385,19 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     let served = axum::serve(listener, app(state)).await;
     poll.abort();
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Limited;
+
+    #[test]
+    fn rate_limits_keep_their_namespaces_apart() {
+        // A device enrolled under the id `login:ann` must not share (and refill) ann's login
+        // allowance, nor an account's.
+        assert_ne!(Limited::Device("login:ann").key(), Limited::Login("ann").key());
+        assert_ne!(Limited::Device("account:ann").key(), Limited::Account("ann").key());
+        assert_ne!(Limited::Login("x").key(), Limited::Account("x").key());
+        assert_ne!(Limited::Device("enrollment").key(), Limited::Enrollment.key());
+    }
 }

@@ -53,7 +53,7 @@ impl FromRequestParts<AppState> for DeviceAuth {
         if expires < state.now() {
             return Err(ApiError::unauthorized(Code::TokenExpired, "the token expired; sign a new challenge"));
         }
-        if !state.admit(&device.id) {
+        if !state.admit(crate::app::Limited::Device(&device.id)) {
             return Err(ApiError::rate_limited("too many requests; slow down"));
         }
         tracing::Span::current().record("caller", tracing::field::display(&device.id));
@@ -91,7 +91,7 @@ async fn console_account(parts: &mut Parts, state: &AppState) -> Result<Account,
     if expires < state.now() {
         return Err(ApiError::unauthorized(Code::SessionExpired, "the session ended; log in again"));
     }
-    if !state.admit(&format!("account:{}", account.username)) {
+    if !state.admit(crate::app::Limited::Account(&account.username)) {
         return Err(ApiError::rate_limited("too many requests; slow down"));
     }
     tracing::Span::current()

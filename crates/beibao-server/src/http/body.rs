@@ -92,6 +92,22 @@ fn content_type(headers: &HeaderMap) -> &str {
     headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
+/// Whether a `Content-Type` is `essence` (case aside), with parameters or none; a `charset`, if
+/// given, must be UTF-8. `application/jsonfoo` is not `application/json`.
+pub(crate) fn is_media_type(content_type: &str, essence: &str) -> bool {
+    let mut parts = content_type.split(';');
+    if !parts.next().is_some_and(|e| e.trim().eq_ignore_ascii_case(essence)) {
+        return false;
+    }
+    parts.all(|p| match p.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            value.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        Some(_) => true,
+        None => p.trim().is_empty(),
+    })
+}
+
 /// Decode a JSON body (zstd or plain) into `T`, each way of being wrong its own code.
 pub(crate) fn decode_json<T: DeserializeOwned>(encoding: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
     let inflated;
@@ -139,7 +155,7 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for Json<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Json<T>, ApiError> {
         let (parts, body) = req.into_parts();
         let ct = content_type(&parts.headers);
-        if !ct.starts_with("application/json") {
+        if !is_media_type(ct, "application/json") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Code::UnsupportedMediaType,
@@ -167,7 +183,7 @@ impl FromRequest<AppState> for Octets {
     async fn from_request(req: Request, state: &AppState) -> Result<Octets, ApiError> {
         let (parts, body) = req.into_parts();
         let ct = content_type(&parts.headers);
-        if ct != "application/octet-stream" {
+        if !is_media_type(ct, "application/octet-stream") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 Code::UnsupportedMediaType,
@@ -175,5 +191,32 @@ impl FromRequest<AppState> for Octets {
             ));
         }
         Ok(Octets(read_body(body, &parts.headers, state.limits().max_body).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_media_type;
+
+    #[test]
+    fn a_media_type_is_matched_whole_not_as_a_prefix() {
+        for ok in [
+            "application/json",
+            "Application/JSON",
+            "application/json; charset=utf-8",
+            "application/json;charset=\"UTF-8\"",
+        ] {
+            assert!(is_media_type(ok, "application/json"), "{ok}");
+        }
+        for bad in [
+            "application/jsonfoo",
+            "application/json-patch+json",
+            "application/json; charset=gbk",
+            "text/json",
+            "",
+            "application/json;;x",
+        ] {
+            assert!(!is_media_type(bad, "application/json"), "{bad}");
+        }
     }
 }

@@ -303,7 +303,7 @@ pub(crate) async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     // Guessing passwords: 10 attempts per account, then one every 6 seconds.
-    if !state.admit_at(&format!("login:{}", body.username), 1.0 / 6.0, 10.0) {
+    if !state.admit_at(crate::app::Limited::Login(&body.username), 1.0 / 6.0, 10.0) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             Code::RateLimited,

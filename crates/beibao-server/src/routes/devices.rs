@@ -24,7 +24,7 @@ pub(crate) async fn enroll(
     wants: Wants,
     Json(body): Json<EnrollRequest>,
 ) -> Result<Response, ApiError> {
-    if !state.admit("enroll") {
+    if !state.admit(crate::app::Limited::Enrollment) {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many enrollment attempts"));
     }
     wire::public_key(&body.public_key).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Code::BadPublicKey, e))?;
@@ -60,7 +60,7 @@ pub(crate) async fn enroll_check(
     wants: Wants,
     Json(body): Json<EnrollCheckRequest>,
 ) -> Result<Response, ApiError> {
-    if !state.admit("enroll") {
+    if !state.admit(crate::app::Limited::Enrollment) {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many enrollment attempts"));
     }
     let code = state.storage().code(&code_hash(&body.code)).await?;
@@ -104,7 +104,7 @@ pub(crate) async fn challenge(
         }
         Some(_) => {}
     }
-    if !state.admit(&body.device_id) {
+    if !state.admit(crate::app::Limited::Device(&body.device_id)) {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many requests; slow down"));
     }
     let challenge = state.random_hex(32);
