@@ -386,6 +386,18 @@ async fn conformance(s: Arc<dyn Storage>) {
     let a = s.blob_append(&sha, 10_000, 4000, &bytes[4000..], now).await.expect("chunk");
     assert!(matches!(a, Appended::Stored(r) if r.complete));
     assert_eq!(s.blob_bytes(&sha).await.expect("bytes").as_deref(), Some(&bytes[..]));
+    // A device that declares a wrong size for a hash first (and sends junk) does not bind the
+    // real upload: it starts from byte 0 with its own size and completes.
+    let photo: Vec<u8> = (0..3_000u32).map(|i| (i % 13) as u8).collect();
+    let photo_sha = sha256_hex(&photo);
+    let squat = s.blob_append(&photo_sha, 999_999, 0, &[0; 100], now).await.expect("squat");
+    assert!(matches!(squat, Appended::Stored(r) if r.offset == 100 && !r.complete));
+    let real = s.blob_append(&photo_sha, 3_000, 0, &photo[..1000], now).await.expect("the real first chunk");
+    assert!(matches!(real, Appended::Stored(r) if r.offset == 1000 && !r.complete), "{real:?}");
+    assert_eq!(refused(s.blob_append(&photo_sha, 999_999, 1000, &[0; 10], now).await), Code::BlobSize);
+    let real = s.blob_append(&photo_sha, 3_000, 1000, &photo[1000..], now).await.expect("the rest");
+    assert!(matches!(real, Appended::Stored(r) if r.complete));
+    assert_eq!(s.blob_bytes(&photo_sha).await.expect("bytes").as_deref(), Some(&photo[..]));
     let wrong = "ab".repeat(32);
     assert_eq!(s.blob_append(&wrong, 3, 0, b"abc", now).await.expect("chunk"), Appended::HashMismatch);
     assert!(s.blob(&wrong).await.expect("blob").is_none(), "a mismatching blob is discarded");

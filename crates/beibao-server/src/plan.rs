@@ -662,11 +662,14 @@ pub enum Chunk {
     Whole(BlobRow),
     /// The chunk is not where the server's bytes end: refuse, naming the held offset.
     Elsewhere(u64),
-    /// Store the chunk (`create`: make the blob's row first); the blob then holds `received`
-    /// bytes, and when `last` the whole is hashed before it is marked complete.
+    /// Store the chunk (`create`: make the blob's row first; `restart`: drop what is held and
+    /// take the new declared size first); the blob then holds `received` bytes, and when `last`
+    /// the whole is hashed before it is marked complete.
     Write {
         /// The blob has no row yet.
         create: bool,
+        /// An unfinished upload declared with another size is dropped for this one.
+        restart: bool,
         /// Bytes held after this chunk.
         received: u64,
         /// This chunk ends the blob.
@@ -675,23 +678,30 @@ pub enum Chunk {
 }
 
 /// Decide a chunk of `len` bytes at `offset` of a blob of `total` bytes against the row held.
-/// Refusals: `blob_size` (another declared size, or past it).
+/// A declared size binds nobody else: an unfinished upload declared with another size (by any
+/// device: one that got it wrong, or squats the hash) gives way to an upload starting at byte
+/// 0; the hash, checked when the last byte arrives, is what decides. Refusals: `blob_size` (a
+/// resumed upload whose size changed, or a chunk past the size).
 pub fn blob_chunk(row: Option<BlobRow>, total: u64, offset: u64, len: u64) -> Result<Chunk, StorageError> {
     let held = row.unwrap_or(BlobRow { total, offset: 0, complete: false });
     if held.complete {
         return Ok(Chunk::Whole(held));
     }
-    if held.total != total {
-        return Err(StorageError::refused(Code::BlobSize, format!("the blob was declared {} bytes", held.total)));
+    let restart = held.total != total;
+    if restart && offset != 0 {
+        return Err(StorageError::refused(
+            Code::BlobSize,
+            format!("the blob is being uploaded as {} bytes; start again from offset 0", held.total),
+        ));
     }
-    if offset != held.offset {
+    if !restart && offset != held.offset {
         return Ok(Chunk::Elsewhere(held.offset));
     }
     let received = offset
         .checked_add(len)
         .filter(|r| *r <= total)
         .ok_or_else(|| StorageError::refused(Code::BlobSize, "the chunk runs past the declared size"))?;
-    Ok(Chunk::Write { create: row.is_none(), received, last: received == total })
+    Ok(Chunk::Write { create: row.is_none(), restart, received, last: received == total })
 }
 
 /// A desk move, as it is written: the request event (always kept), the new state and the change
@@ -916,11 +926,20 @@ mod tests {
 
     #[test]
     fn a_blob_chunk_is_written_only_where_the_held_bytes_end_and_within_the_declared_size() {
-        assert_eq!(blob_chunk(None, 10, 0, 4).expect("first"), Chunk::Write { create: true, received: 4, last: false });
+        assert_eq!(
+            blob_chunk(None, 10, 0, 4).expect("first"),
+            Chunk::Write { create: true, restart: false, received: 4, last: false }
+        );
         let held = BlobRow { total: 10, offset: 4, complete: false };
         assert_eq!(
             blob_chunk(Some(held), 10, 4, 6).expect("last"),
-            Chunk::Write { create: false, received: 10, last: true }
+            Chunk::Write { create: false, restart: false, received: 10, last: true }
+        );
+        // Another size declared for an unfinished upload binds nobody: an upload from byte 0
+        // replaces it; resuming under a changed size is refused.
+        assert_eq!(
+            blob_chunk(Some(held), 11, 0, 5).expect("a fresh upload with its own size"),
+            Chunk::Write { create: false, restart: true, received: 5, last: false }
         );
         assert_eq!(blob_chunk(Some(held), 10, 0, 4).expect("again"), Chunk::Elsewhere(4));
         assert_eq!(refused(blob_chunk(Some(held), 11, 4, 6)), Code::BlobSize);

@@ -1454,7 +1454,17 @@ impl Blobs for Postgres {
                 return Ok(Appended::Stored(row));
             }
             plan::Chunk::Elsewhere(held) => return Ok(Appended::Elsewhere(held)),
-            plan::Chunk::Write { received, last, .. } => (received, last),
+            plan::Chunk::Write { restart, received, last, .. } => {
+                if restart {
+                    tx.execute("DELETE FROM blob_chunks WHERE sha256 = $1", &[&sha256]).await?;
+                    tx.execute(
+                        "UPDATE blobs SET total = $2, received = 0 WHERE sha256 = $1",
+                        &[&sha256, &(total as i64)],
+                    )
+                    .await?;
+                }
+                (received, last)
+            }
         };
         if !chunk.is_empty() {
             tx.execute(

@@ -1450,7 +1450,16 @@ impl Blobs for Sqlite {
                 match plan::blob_chunk(blob_row(tx, &sha)?, total, offset, chunk.len() as u64)? {
                     plan::Chunk::Whole(row) => return Ok(Appended::Stored(row)),
                     plan::Chunk::Elsewhere(held) => return Ok(Appended::Elsewhere(held)),
-                    plan::Chunk::Write { create, received, last } => (create, received, last),
+                    plan::Chunk::Write { create, restart, received, last } => {
+                        if restart {
+                            tx.execute("DELETE FROM blob_chunks WHERE sha256 = ?1", [&sha])?;
+                            tx.execute(
+                                "UPDATE blobs SET total = ?2, received = 0 WHERE sha256 = ?1",
+                                params![sha, total as i64],
+                            )?;
+                        }
+                        (create, received, last)
+                    }
                 };
             if create {
                 tx.execute(
