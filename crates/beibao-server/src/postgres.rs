@@ -178,17 +178,18 @@ fn request_facts(r: &tokio_postgres::Row) -> Result<(RequestFacts, String, Optio
 /// A named mediation's owner and village, and the payload it was recorded with (its deadline).
 const MEDIATION_OWNERS: &str = "SELECT r.id, r.device_id, r.village, o.payload FROM records r
      JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq WHERE r.kind = 'mediation' AND r.id = ANY($1)";
-/// The rollups' change in bulk (crate::rollup), and the rows left with no facts taken out.
-const UPSERT_TALLY: &str = "INSERT INTO tally (day, station, town, village, officer, key, week, value, n)
+/// The rollups' change in bulk (crate::rollup), both tables in one statement (the subjects in
+/// a data-modifying CTE), and the rows left with no facts taken out.
+const UPSERT_ROLLUPS: &str = "WITH subjects AS (
+         INSERT INTO tally_subjects (key, day, subject, station, town, village, officer, week, n)
+         SELECT * FROM UNNEST($10::text[], $11::date[], $12::text[], $13::text[], $14::text[], $15::text[],
+                              $16::text[], $17::date[], $18::bigint[])
+         ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = tally_subjects.n + excluded.n)
+     INSERT INTO tally (day, station, town, village, officer, key, week, value, n)
      SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[],
                           $8::bigint[], $9::bigint[])
      ON CONFLICT (day, station, town, village, officer, key)
      DO UPDATE SET value = tally.value + excluded.value, n = tally.n + excluded.n";
-const UPSERT_TALLY_SUBJECTS: &str =
-    "INSERT INTO tally_subjects (key, day, subject, station, town, village, officer, week, n)
-     SELECT * FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                          $8::date[], $9::bigint[])
-     ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = tally_subjects.n + excluded.n";
 const DROP_EMPTY_TALLY: &str = "DELETE FROM tally t
      USING UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
            AS u(day, station, town, village, officer, key)
@@ -531,13 +532,15 @@ async fn write_rollup(c: &impl GenericClient, r: &Rollup) -> Result<(), tokio_po
         s_week.push(crate::report::week_of(*d));
         s_n.push(*count);
     }
-    let st = c.prepare_cached(UPSERT_TALLY).await?;
-    c.execute(&st, &[&day, &station, &town, &village, &officer, &key, &week, &value, &n]).await?;
-    if !s_key.is_empty() {
-        let st = c.prepare_cached(UPSERT_TALLY_SUBJECTS).await?;
-        c.execute(&st, &[&s_key, &s_day, &s_subject, &s_station, &s_town, &s_village, &s_officer, &s_week, &s_n])
-            .await?;
-    }
+    let st = c.prepare_cached(UPSERT_ROLLUPS).await?;
+    c.execute(
+        &st,
+        &[
+            &day, &station, &town, &village, &officer, &key, &week, &value, &n, &s_key, &s_day, &s_subject, &s_station,
+            &s_town, &s_village, &s_officer, &s_week, &s_n,
+        ],
+    )
+    .await?;
     if r.takes_back() {
         let st = c.prepare_cached(DROP_EMPTY_TALLY).await?;
         c.execute(&st, &[&day, &station, &town, &village, &officer, &key]).await?;
