@@ -157,6 +157,12 @@ impl Server {
         Server::start(rt, storage, Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Limits::default() }, seed)
     }
 
+    /// Start a server on a PostgreSQL database (`postgres://…`, e.g. a [`pg::Cluster`]'s).
+    pub fn postgres(rt: &Runtime, url: &str, seed: u64) -> Server {
+        let storage = rt.block_on(beibao_server::admin::open_storage(url, None)).expect("connect postgres");
+        Server::start(rt, storage, Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Limits::default() }, seed)
+    }
+
     /// Its base URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)

@@ -96,23 +96,25 @@ pub fn png(n: u64) -> Vec<u8> {
     png
 }
 
+/// A first resident ID card (HZ01) for the household's head, carried back, the usual fee.
+pub fn id_card_for(h: &beibao_core::registry::Household) -> AcceptInput {
+    AcceptInput {
+        service: "HZ01".into(),
+        mode: None,
+        household: Some(h.id.clone()),
+        applicant: h.members[0].id.clone(),
+        materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
+        fee_option: None,
+        attachments: vec![],
+    }
+}
+
 /// An ID card application carried back, moved `steps` states along (6 = delivered with a
 /// signature image, which queues a blob).
 pub fn service(t: &mut Tablet, rng: &mut ChaCha8Rng, steps: usize) {
     let hs = households_of(t.session.officer_id());
     let h = hs[rng.random_range(0..hs.len())];
-    let r = t
-        .session
-        .accept_service(AcceptInput {
-            service: "HZ01".into(),
-            mode: None,
-            household: Some(h.id.clone()),
-            applicant: h.members[0].id.clone(),
-            materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
-            fee_option: None,
-            attachments: vec![],
-        })
-        .expect("accept");
+    let r = t.session.accept_service(id_card_for(h)).expect("accept");
     let path = [
         RequestState::CarriedBack,
         RequestState::Submitted,

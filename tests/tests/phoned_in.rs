@@ -4,7 +4,6 @@
 //! is refused. On a real server, SQLite and PostgreSQL.
 
 use beibao_core::code::Code;
-use beibao_field::AcceptInput;
 use beibao_server::admin::new_account;
 use beibao_server::desk::{DeskHouseholds, DeskPhonedIn, DeskPhonedInList};
 use beibao_server::storage::Role;
@@ -88,17 +87,7 @@ fn phoned_in(server: &Server, rt: &Runtime) {
     assert!(item.title.contains(&h.members[0].name), "{}", item.title);
 
     // Accepting that service for that household answers the call.
-    t.session
-        .accept_service(AcceptInput {
-            service: "HZ01".into(),
-            mode: None,
-            household: Some(h.id.clone()),
-            applicant: h.members[0].id.clone(),
-            materials: vec!["hukou_book".into(), "photo_fingerprints".into()],
-            fee_option: Some("card".into()),
-            attachments: vec![],
-        })
-        .expect("accepted at the door");
+    t.session.accept_service(work::id_card_for(h)).expect("accepted at the door");
     assert!(t.session.day().expect("day").iter().all(|i| i.kind != "phoned_in"), "answered, off Today");
     t.sync(rt, fast, 0, &mut |_| {}).expect("sync");
     let list: DeskPhonedInList = c.ok("GET", "/desk/phoned-in", &token, None);
@@ -123,12 +112,6 @@ fn a_phoned_in_request_reaches_the_officer_and_is_answered_on_postgres() {
     let cluster = beibao_tests::pg::Cluster::start(false).expect("a throwaway PostgreSQL cluster");
     let url = cluster.database("phoned").expect("createdb");
     let rt = runtime();
-    let storage = rt.block_on(beibao_server::admin::open_storage(&url, None)).expect("connect");
-    let server = Server::start(
-        &rt,
-        storage,
-        beibao_server::app::Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Default::default() },
-        31,
-    );
+    let server = Server::postgres(&rt, &url, 31);
     phoned_in(&server, &rt);
 }

@@ -544,12 +544,6 @@ fn the_reports_agree_with_the_tablets_on_postgres() {
     let cluster = beibao_tests::pg::Cluster::start(false).expect("a throwaway PostgreSQL cluster");
     let url = cluster.database("reports").expect("createdb");
     let rt = runtime();
-    let storage = rt.block_on(beibao_server::admin::open_storage(&url, None)).expect("connect");
-    let server = Server::start(
-        &rt,
-        storage,
-        beibao_server::app::Limits { rate_per_s: 10_000.0, burst: 20_000.0, ..Default::default() },
-        21,
-    );
+    let server = Server::postgres(&rt, &url, 21);
     the_reports_agree_with_the_tablets(&server, &rt);
 }

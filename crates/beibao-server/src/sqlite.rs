@@ -536,9 +536,20 @@ fn write_rollup(tx: &Transaction<'_>, r: &Rollup) -> Result<(), StorageError> {
         let week = report::week_of(*day).to_string();
         subjects.execute(params![name(key), day.to_string(), subject, station, town, village, officer, week, n])?;
     }
-    if r.takes_back() {
-        tx.prepare_cached("DELETE FROM tally WHERE n <= 0")?.execute([])?;
-        tx.prepare_cached("DELETE FROM tally_subjects WHERE n <= 0")?.execute([])?;
+    // Only the rows that lost facts can be left with none.
+    let mut drop_sum = tx.prepare_cached(
+        "DELETE FROM tally WHERE day = ?1 AND station = ?2 AND town = ?3 AND village = ?4 AND officer = ?5
+                               AND key = ?6 AND n <= 0",
+    )?;
+    for ((day, station, town, village, officer, key), _) in r.sums.iter().filter(|(_, v)| v.1 < 0) {
+        drop_sum.execute(params![day.to_string(), station, town, village, officer, name(key)])?;
+    }
+    let mut drop_subject = tx.prepare_cached(
+        "DELETE FROM tally_subjects WHERE key = ?1 AND day = ?2 AND subject = ?3 AND station = ?4 AND town = ?5
+                                        AND village = ?6 AND officer = ?7 AND n <= 0",
+    )?;
+    for ((key, day, subject, station, town, village, officer), _) in r.subjects.iter().filter(|(_, n)| **n < 0) {
+        drop_subject.execute(params![name(key), day.to_string(), subject, station, town, village, officer])?;
     }
     Ok(())
 }
