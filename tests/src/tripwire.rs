@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use beibao_core::calendar::PublishedCalendar;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
-use beibao_core::registry::{Household, Officer, Registry, Station};
+use beibao_core::registry::{Household, Officer, Registry, Station, Village};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_core::text::LocalText;
 use beibao_server::plan::{BatchError, Check};
@@ -155,6 +155,10 @@ impl Roster for Tripwire {
 
     async fn stations(&self) -> Result<Vec<Station>, StorageError> {
         self.inner.stations().await
+    }
+
+    async fn villages(&self) -> Result<Vec<Village>, StorageError> {
+        self.inner.villages().await
     }
 
     async fn officers_of(&self, station: &str) -> Result<Vec<Officer>, StorageError> {

@@ -140,6 +140,28 @@ async fn adversaries(s: Arc<dyn Storage>) {
     ];
     let r = a.push(s, ops).await;
     assert!(r.iter().all(|r| r.status == OpStatus::Applied), "{r:?}");
+
+    // A record written again by its officer takes back what it counted: moved to the next day,
+    // nothing of it is left on the first (no emptied rollup row lingers) and it counts on the next.
+    let mut moved_on = first.clone();
+    moved_on.held_at = t0() + chrono::Duration::days(1);
+    let ops = vec![a.op("a-1b", "publicity", &moved_on)];
+    assert_eq!(status(&a.push(s, ops).await[0]), (OpStatus::Applied, None));
+    let day = |d: chrono::DateTime<chrono::Utc>| beibao_core::calendar::china_date(d);
+    let counted = |from, to| async move {
+        let period = beibao_server::report::Period { from, to };
+        let scope = beibao_server::report::Scope::default();
+        s.aggregates(period, beibao_server::report::Level::Village, &scope)
+            .await
+            .expect("report")
+            .into_iter()
+            .filter(|x| x.key == beibao_core::indicators::CountKey::PublicitySessions)
+            .map(|x| x.value)
+            .collect::<Vec<i64>>()
+    };
+    assert_eq!(counted(day(t0()), day(t0())).await, Vec::<i64>::new(), "nothing left on the first day");
+    let next = day(t0() + chrono::Duration::days(1));
+    assert_eq!(counted(next, next).await, vec![1, 1], "its village's row and the total");
     let a_records = s.records(&a.device, "publicity").await.expect("records");
 
     // B names A's record id in a record of its own (its payload names B, so it passes the

@@ -13,7 +13,7 @@ use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::ops::{MediationCase, OpKind};
-use beibao_core::registry::{Household, Officer, Registry, Station};
+use beibao_core::registry::{Household, Officer, Registry, Station, Village};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_core::tally;
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
@@ -997,6 +997,12 @@ impl Roster for Postgres {
     async fn stations(&self) -> Result<Vec<Station>, StorageError> {
         let rows = self.client().await?.query("SELECT body FROM stations ORDER BY code", &[]).await?;
         rows.iter().map(|r| from_body("station", r.get(0))).collect()
+    }
+
+    async fn villages(&self) -> Result<Vec<Village>, StorageError> {
+        let rows =
+            self.client().await?.query("SELECT body FROM places WHERE kind = 'village' ORDER BY code", &[]).await?;
+        rows.iter().map(|r| from_body("village", r.get(0))).collect()
     }
 
     async fn officers_of(&self, station: &str) -> Result<Vec<Officer>, StorageError> {

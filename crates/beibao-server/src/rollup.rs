@@ -153,14 +153,19 @@ pub struct PlacedBatch {
 /// in their village (a rating in its subject's, a request in its household's), a request's
 /// events where the request counts, each under its officer's station. A record recorded again
 /// (earlier, or earlier in this batch) takes back what it added before.
-pub fn place_batch(officer: &str, decisions: &[Decision], look: &mut impl Lookup) -> Result<PlacedBatch, StorageError> {
+pub fn place_batch<L: Lookup>(
+    officer: &str,
+    decisions: &[Decision],
+    look: &mut L,
+) -> Result<PlacedBatch, StorageError> {
     let mut out = PlacedBatch::default();
+    // Each officer's station read once per batch.
     let mut stations: HashMap<String, String> = HashMap::new();
-    let mut station = |look: &mut dyn FnMut(&str) -> Result<String, StorageError>, o: &str| {
+    let mut station = |look: &mut L, o: &str| -> Result<String, StorageError> {
         if let Some(s) = stations.get(o) {
-            return Ok::<_, StorageError>(s.clone());
+            return Ok(s.clone());
         }
-        let s = look(o)?;
+        let s = look.station(o)?;
         stations.insert(o.to_owned(), s.clone());
         Ok(s)
     };
@@ -179,7 +184,7 @@ pub fn place_batch(officer: &str, decisions: &[Decision], look: &mut impl Lookup
                         },
                         _ => village.clone(),
                     };
-                    let s = station(&mut |o| look.station(o), officer)?;
+                    let s = station(look, officer)?;
                     let placed = place(facts, officer, &s, village.as_deref());
                     let key = (*kind, id.clone());
                     let before = match held.remove(&key) {
@@ -204,7 +209,7 @@ pub fn place_batch(officer: &str, decisions: &[Decision], look: &mut impl Lookup
                         Some(h) => look.household_village(h)?,
                         None => None,
                     };
-                    let s = station(&mut |o| look.station(o), officer)?;
+                    let s = station(look, officer)?;
                     out.rollup.add(&place(facts, officer, &s, village.as_deref()), 1);
                     villages.insert(id.clone(), village.clone());
                     requests.insert(id.clone(), (officer.to_owned(), village.clone()));
@@ -220,7 +225,7 @@ pub fn place_batch(officer: &str, decisions: &[Decision], look: &mut impl Lookup
                             .request_place(request)?
                             .ok_or_else(|| StorageError::Db(format!("no request {request} to count under")))?,
                     };
-                    let s = station(&mut |x| look.station(x), &o)?;
+                    let s = station(look, &o)?;
                     out.rollup.add(&place(facts, &o, &s, village.as_deref()), 1);
                 }
             }

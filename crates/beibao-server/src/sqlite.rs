@@ -13,7 +13,7 @@ use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Catalog;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::ops::{MediationCase, OpKind};
-use beibao_core::registry::{Household, Officer, Registry, Station};
+use beibao_core::registry::{Household, Officer, Registry, Station, Village};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_core::tally;
 use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
@@ -993,6 +993,15 @@ impl Roster for Sqlite {
             let mut stmt = c.prepare("SELECT body FROM stations ORDER BY code")?;
             let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
             bodies.iter().map(|b| from_body("station", b)).collect()
+        })
+        .await
+    }
+
+    async fn villages(&self) -> Result<Vec<Village>, StorageError> {
+        self.run(|c| {
+            let mut stmt = c.prepare("SELECT body FROM places WHERE kind = 'village' ORDER BY code")?;
+            let bodies = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+            bodies.iter().map(|b| from_body("village", b)).collect()
         })
         .await
     }

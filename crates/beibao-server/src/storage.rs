@@ -8,7 +8,7 @@ use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::code::Code;
-use beibao_core::registry::{AssignmentTarget, Household, Officer, Registry, Station};
+use beibao_core::registry::{AssignmentTarget, Household, Officer, Registry, Station, Village};
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_sync::wire::{Change, OpResult, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -380,6 +380,9 @@ pub trait Roster: Send + Sync {
 
     /// Every station, by code.
     async fn stations(&self) -> Result<Vec<Station>, StorageError>;
+
+    /// Every village of the registry, by code.
+    async fn villages(&self) -> Result<Vec<Village>, StorageError>;
 
     /// A station's officers, by id.
     async fn officers_of(&self, station: &str) -> Result<Vec<Officer>, StorageError>;

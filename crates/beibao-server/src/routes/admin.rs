@@ -331,18 +331,7 @@ pub(crate) async fn officers(
             officers.push(AdminOfficer { id: o.id, name: o.name, station: o.station, villages });
         }
     }
-    let since = chrono::NaiveDate::MIN;
-    let villages = storage
-        .coverage(&crate::report::Scope::default(), since)
-        .await?
-        .into_iter()
-        .map(|row| {
-            let name = serde_json::from_str::<beibao_core::registry::Village>(&row.body)
-                .map(|v| v.name.zh)
-                .unwrap_or_else(|_| row.code.clone());
-            Choice { code: row.code, name }
-        })
-        .collect();
+    let villages = storage.villages().await?.into_iter().map(|v| Choice { code: v.code, name: v.name.zh }).collect();
     let stations = stations.into_iter().map(|s| Choice { code: s.code, name: s.name.zh }).collect();
     Ok(wants.reply(&AdminOfficers { stations, officers, villages }))
 }

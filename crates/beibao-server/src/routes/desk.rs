@@ -724,7 +724,7 @@ pub(crate) async fn households(
     wants: Wants,
     q: Result<Query<HouseholdQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, e.body_text()))?;
+    let Query(q) = q.map_err(|e| ApiError::bad_query(e.body_text()))?;
     let text = q.q.trim();
     let n = text.chars().count();
     if n < 2 {
