@@ -227,6 +227,10 @@ codes! {
     RateLimited = "rate_limited",
     /// The storage is unavailable; try again.
     StorageUnavailable = "storage_unavailable",
+    /// The server is busy (password checks queued past their deadline); try again shortly.
+    Busy = "busy",
+    /// The body arrived too slowly (below the server's minimum rate).
+    BodyTooSlow = "body_too_slow",
     /// The public key is not valid.
     BadPublicKey = "bad_public_key",
     /// The device id is not valid.

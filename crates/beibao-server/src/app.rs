@@ -55,6 +55,29 @@ pub struct Limits {
     pub max_pull: usize,
     /// How often [`serve`] looks for a catalog published while it runs.
     pub catalog_poll: std::time::Duration,
+    /// Password checks (Argon2id, 19 MiB each) at once; 0: one per core.
+    pub password_slots: usize,
+    /// How long a login waits for a password check before it is answered 503 `busy`.
+    pub password_wait: std::time::Duration,
+    /// Login attempts from one client address (any account names: password spraying): bucket
+    /// size, and its refill per second.
+    pub login_address_burst: f64,
+    /// See `login_address_burst`.
+    pub login_address_rate: f64,
+    /// The client's address is the last `X-Forwarded-For` entry (set this behind a reverse proxy
+    /// or a load balancer that adds it; otherwise a client could name any address).
+    pub trust_forwarded: bool,
+    /// Connections held at once; past it the server stops accepting until one closes.
+    pub max_connections: usize,
+    /// A request's headers must arrive within this; it is also how long an idle keep-alive
+    /// connection is kept.
+    pub header_timeout: std::time::Duration,
+    /// A connection whose client does not take the answer's bytes for this long is closed.
+    pub write_stall: std::time::Duration,
+    /// A body must arrive at `body_min_rate` bytes per second on average after this grace.
+    pub body_grace: std::time::Duration,
+    /// See `body_grace`.
+    pub body_min_rate: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +90,16 @@ impl Default for Limits {
             challenge_ttl: Duration::minutes(2),
             max_pull: 2_000,
             catalog_poll: std::time::Duration::from_secs(30),
+            password_slots: 0,
+            password_wait: std::time::Duration::from_secs(5),
+            login_address_burst: 30.0,
+            login_address_rate: 0.2,
+            trust_forwarded: false,
+            max_connections: 1_024,
+            header_timeout: std::time::Duration::from_secs(15),
+            write_stall: std::time::Duration::from_secs(30),
+            body_grace: std::time::Duration::from_secs(20),
+            body_min_rate: 1_024,
         }
     }
 }
@@ -87,6 +120,7 @@ struct Inner {
     catalogs: std::sync::RwLock<Arc<Vec<Catalog>>>,
     limits: Limits,
     buckets: Mutex<crate::buckets::Buckets>,
+    passwords: crate::passwords::Passwords,
     /// The built console (`ui/dist`: `console.html` and its assets), served under `/console/`.
     console: Option<std::path::PathBuf>,
     /// The working days a request's on-time count is judged by (the bundled calendar: the one a
@@ -129,6 +163,7 @@ impl AppState {
                 clock,
                 random,
                 catalogs: std::sync::RwLock::new(Arc::new(catalogs)),
+                passwords: crate::passwords::Passwords::new(limits.password_slots, limits.password_wait),
                 limits,
                 buckets: Mutex::new(crate::buckets::Buckets::new(MAX_BUCKETS)),
             }),
@@ -203,6 +238,45 @@ impl AppState {
         hex::encode(buf)
     }
 
+    /// The password checker (bounded: see [`crate::passwords`]).
+    pub(crate) fn passwords(&self) -> &crate::passwords::Passwords {
+        &self.inner.passwords
+    }
+
+    /// A known-client token for `username`: given back at the next login, it lets this client
+    /// past the account's own attempt limit (which a stranger guessing the password may have
+    /// emptied). Signed by the server's key, so any instance sharing the database checks it.
+    pub(crate) fn known_client_token(&self, username: &str) -> String {
+        use ed25519_dalek::Signer;
+        let client = self.random_hex(16);
+        let issued = self.now().timestamp();
+        let sig = self.inner.key.sign(known_client_message(username, &client, issued).as_bytes());
+        format!("{client}.{issued}.{}", hex::encode(sig.to_bytes()))
+    }
+
+    /// The client id of a known-client token issued to `username` and not older than
+    /// [`KNOWN_CLIENT_DAYS`]; `None` for anything else.
+    pub(crate) fn known_client(&self, username: &str, token: &str) -> Option<String> {
+        use ed25519_dalek::Verifier;
+        if token.len() > 200 {
+            return None;
+        }
+        let mut parts = token.split('.');
+        let (client, issued, sig) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || client.len() != 32 || !client.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let issued: i64 = issued.parse().ok()?;
+        let age = self.now().timestamp().checked_sub(issued)?;
+        if !(0..=KNOWN_CLIENT_DAYS * 86_400).contains(&age) {
+            return None;
+        }
+        let sig: [u8; 64] = hex::decode(sig).ok()?.try_into().ok()?;
+        let sig = ed25519_dalek::Signature::from_bytes(&sig);
+        self.inner.key.verifying_key().verify(known_client_message(username, client, issued).as_bytes(), &sig).ok()?;
+        Some(client.to_owned())
+    }
+
     /// Make a one-time enrollment code for an officer of the registry (`unknown_officer`
     /// otherwise), valid for `ttl`. Only its hash is stored.
     pub async fn issue_enrollment_code(&self, officer_id: &str, ttl: Duration) -> Result<String, StorageError> {
@@ -248,6 +322,10 @@ pub(crate) enum Limited<'a> {
     Login(&'a str),
     /// Enrollment code checks, server-wide.
     Enrollment,
+    /// Login attempts from a client address (whatever the account names).
+    Address(std::net::IpAddr),
+    /// Login attempts of a client that logged in before (its known-client id).
+    KnownClient(&'a str),
 }
 
 impl Limited<'_> {
@@ -258,6 +336,8 @@ impl Limited<'_> {
             Limited::Account(name) => format!("account:{name}"),
             Limited::Login(name) => format!("login:{name}"),
             Limited::Enrollment => "enrollment".to_owned(),
+            Limited::Address(ip) => format!("address:{ip}"),
+            Limited::KnownClient(id) => format!("client:{id}"),
         }
     }
 }
@@ -265,6 +345,13 @@ impl Limited<'_> {
 /// The most rate-limit buckets held (devices and login names); past it, refilled buckets are
 /// dropped and, while all are live, new keys are refused (a flood of made-up names stays bounded).
 const MAX_BUCKETS: usize = 100_000;
+
+/// How long a known-client token is honoured.
+pub(crate) const KNOWN_CLIENT_DAYS: i64 = 180;
+
+fn known_client_message(username: &str, client: &str, issued: i64) -> String {
+    format!("beibao-known-client\n{username}\n{client}\n{issued}")
+}
 
 /// The canonical form of a code (upper case, no separators), hashed.
 pub fn code_hash(code: &str) -> String {
@@ -382,7 +469,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
             }
         }
     });
-    let served = axum::serve(listener, app(state)).await;
+    let limits = state.limits();
+    let served = crate::http::conn::serve_connections(listener, app(state), limits).await;
     poll.abort();
     served
 }

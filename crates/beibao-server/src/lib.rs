@@ -19,6 +19,7 @@ pub mod buckets;
 pub mod export;
 pub mod http;
 pub mod migrations;
+pub mod passwords;
 pub mod plan;
 pub mod postgres;
 pub mod report;

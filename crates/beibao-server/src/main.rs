@@ -84,6 +84,14 @@ enum Cmd {
         /// The built web console (`ui/dist`, made by `make ui`), served under /console/.
         #[arg(long, env = "BEIBAO_CONSOLE_DIR")]
         console: Option<PathBuf>,
+        /// The server stands behind a reverse proxy or load balancer that appends the client's
+        /// address to `X-Forwarded-For`: login limits per address count that address. Never set
+        /// it when clients reach the server directly (they could name any address).
+        #[arg(long)]
+        behind_proxy: bool,
+        /// Connections held at once (past it, new ones wait to be accepted).
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
     },
     /// Seed from a fixtures directory: its stations and officers kept by the server, its registry
     /// (towns, villages, households, enterprises, assignments) offered to pull, its catalog published.
@@ -271,7 +279,7 @@ async fn main() -> ExitCode {
     let now = Utc::now();
     let result: Result<(), StorageError> = async {
         match cli.cmd {
-            Cmd::Serve { listen, rate, console } => {
+            Cmd::Serve { listen, rate, console, behind_proxy, max_connections } => {
                 if let Some(dir) = &console {
                     beibao_server::routes::console::is_built(dir)
                         .map_err(|m| StorageError::refused(Code::InvalidArgument, m))?;
@@ -281,7 +289,13 @@ async fn main() -> ExitCode {
                         .map_err(|e| StorageError::refused(Code::BadCalendar, format!("the bundled calendar: {e}")))?;
                     storage.publish_calendar(&calendar, now).await?;
                 }
-                let limits = Limits { rate_per_s: rate, burst: rate * 2.0, ..Limits::default() };
+                let limits = Limits {
+                    rate_per_s: rate,
+                    burst: rate * 2.0,
+                    trust_forwarded: behind_proxy,
+                    max_connections,
+                    ..Limits::default()
+                };
                 let mut state =
                     AppState::new(storage, &bundled_catalog()?, Arc::new(SystemClock), Arc::new(OsRandom), limits).await?;
                 if let Some(dir) = console {

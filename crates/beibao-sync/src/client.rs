@@ -70,7 +70,7 @@ impl SyncError {
             SyncError::Transport(_) | SyncError::NotOurServer(_) | SyncError::Receipt(_) | SyncError::Stalled(_) => {
                 true
             }
-            SyncError::Server { status, .. } => *status >= 500 || *status == 429 || *status == 409 || *status == 401,
+            SyncError::Server { status, .. } => *status >= 500 || matches!(*status, 408 | 409 | 429 | 401),
             SyncError::Local(_) | SyncError::NotEnrolled | SyncError::Revoked => false,
         }
     }

@@ -65,8 +65,27 @@ export async function json<T>(path: string, init: { token?: string; method?: str
   return (await (await call(path, init)).json()) as T;
 }
 
-export function login(username: string, password: string): Promise<LoginResponse> {
-  return json<LoginResponse>('/accounts/login', { body: { username, password } });
+/** Where this browser keeps the known-client token the server gave it for an account: given
+ *  back at the next login, it keeps the account's owner in when a stranger has spent the
+ *  account's login attempts guessing. */
+function clientKey(username: string): string {
+  return `beibao.console.client.${username}`;
+}
+
+export async function login(username: string, password: string): Promise<LoginResponse> {
+  let client: string | undefined;
+  try {
+    client = localStorage.getItem(clientKey(username)) ?? undefined;
+  } catch {
+    client = undefined;
+  }
+  const session = await json<LoginResponse>('/accounts/login', { body: { username, password, client } });
+  try {
+    localStorage.setItem(clientKey(session.username), session.client);
+  } catch {
+    // Storage refused (private mode): the next login counts like a new browser's.
+  }
+  return session;
 }
 
 export async function logout(token: string): Promise<void> {

@@ -11,4 +11,9 @@ username: string,
 /**
  * Password.
  */
-password: string, };
+password: string, 
+/**
+ * The known-client token this browser was given at its last login here: it lets the
+ * browser past the account's attempt limit, which a stranger guessing may have emptied.
+ */
+client?: string, };

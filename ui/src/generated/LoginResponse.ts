@@ -24,4 +24,8 @@ station: string | null,
 /**
  * When the session ends.
  */
-expires_at: string, };
+expires_at: string, 
+/**
+ * A known-client token to give at the next login (kept by the browser for this account).
+ */
+client: string, };

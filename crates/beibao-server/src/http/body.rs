@@ -62,14 +62,34 @@ const DRAIN_MAX: usize = 64 * 1024 * 1024;
 /// is CPU work that would hold up every other request on the worker).
 const DECODE_INLINE_MAX: usize = 64 * 1024;
 
-/// Read a body of at most `limit` bytes (declared or sent), draining what is sent past it.
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, ApiError> {
+/// Read a body of at most `limits.max_body` bytes (declared or sent), draining what is sent past
+/// it. The body must keep up `limits.body_min_rate` bytes a second on average once
+/// `limits.body_grace` has passed (a client trickling its body holds a connection for nothing):
+/// 408 `body_too_slow` otherwise. A 2 MB batch at the edge of coverage (20 kbit/s) takes 80 s,
+/// within the rule's 20 s + 2,000 s.
+async fn read_body(body: Body, headers: &HeaderMap, limits: crate::app::Limits) -> Result<Bytes, ApiError> {
     use http_body_util::BodyExt;
+    let limit = limits.max_body;
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     let mut body = body;
     let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(limit));
     let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
+    let started = tokio::time::Instant::now();
+    let per_byte = 1.0 / limits.body_min_rate.max(1) as f64;
+    loop {
+        let deadline = started + limits.body_grace + std::time::Duration::from_secs_f64(seen as f64 * per_byte);
+        let Ok(next) = tokio::time::timeout_at(deadline, body.frame()).await else {
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                Code::BodyTooSlow,
+                format!(
+                    "the body came in below {} bytes a second ({seen} bytes in {} s); send it again",
+                    limits.body_min_rate,
+                    started.elapsed().as_secs()
+                ),
+            ));
+        };
+        let Some(frame) = next else { break };
         let frame = frame.map_err(|e| {
             ApiError::new(StatusCode::BAD_REQUEST, Code::IncompleteBody, format!("reading the body: {e}"))
         })?;
@@ -163,7 +183,7 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for Json<T> {
             ));
         }
         let encoding = parts.headers.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_owned());
-        let bytes = read_body(body, &parts.headers, state.limits().max_body).await?;
+        let bytes = read_body(body, &parts.headers, state.limits()).await?;
         if bytes.len() <= DECODE_INLINE_MAX && encoding.is_none() {
             return decode_json(None, &bytes).map(Json);
         }
@@ -190,7 +210,7 @@ impl FromRequest<AppState> for Octets {
                 format!("expected application/octet-stream, got `{ct}`"),
             ));
         }
-        Ok(Octets(read_body(body, &parts.headers, state.limits().max_body).await?))
+        Ok(Octets(read_body(body, &parts.headers, state.limits()).await?))
     }
 }
 

@@ -5,10 +5,12 @@
 
 mod auth;
 mod body;
+pub(crate) mod conn;
 mod error;
 mod trace;
 
 pub use auth::{AdminAuth, Bearer, DeskAuth, DeviceAuth, SupervisorAuth};
 pub use body::{Json, Octets, Wants};
+pub use conn::ClientAddr;
 pub use error::ApiError;
 pub use trace::{REQUEST_ID, request_id};

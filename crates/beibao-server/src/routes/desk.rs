@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::http::{ApiError, Bearer, DeskAuth, Json, Wants};
+use crate::http::{ApiError, Bearer, ClientAddr, DeskAuth, Json, Wants};
 use crate::storage::{AuditEntry, RequestRow, Role, StorageError};
 
 /// Login.
@@ -31,6 +31,11 @@ pub struct LoginRequest {
     pub username: String,
     /// Password.
     pub password: String,
+    /// The known-client token this browser was given at its last login here: it lets the
+    /// browser past the account's attempt limit, which a stranger guessing may have emptied.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub client: Option<String>,
 }
 
 /// A console session.
@@ -49,6 +54,8 @@ pub struct LoginResponse {
     pub station: Option<String>,
     /// When the session ends.
     pub expires_at: DateTime<Utc>,
+    /// A known-client token to give at the next login (kept by the browser for this account).
+    pub client: String,
 }
 
 /// A request in the desk's list: the applicant masked.
@@ -249,21 +256,6 @@ pub struct ListQuery {
 /// Sessions last a desk shift.
 pub const SESSION_HOURS: i64 = 10;
 
-/// An Argon2id hash of a password nobody knows, made once: an unknown username is verified
-/// against it, so it takes as long to refuse as a wrong password.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| {
-        use argon2::password_hash::{PasswordHasher, SaltString};
-        let salt = SaltString::encode_b64(b"beibao-no-such-account")
-            .unwrap_or_else(|_| SaltString::from_b64("YmVpYmFv").expect("salt"));
-        argon2::Argon2::default()
-            .hash_password(b"no account has this password", &salt)
-            .map(|h| h.to_string())
-            .unwrap_or_default()
-    })
-}
-
 async fn audit(state: &AppState, actor: &str, action: &str, subject: &str) -> Result<(), ApiError> {
     let entry =
         AuditEntry { at: state.now(), actor: actor.to_owned(), action: action.to_owned(), subject: subject.to_owned() };
@@ -296,14 +288,29 @@ async fn station_request(state: &AppState, station: &str, id: &str) -> Result<Re
     responses((status = 200, body = LoginResponse),
         (status = 401, description = "`bad_credentials`", body = beibao_sync::wire::ErrorBody),
         (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody),
+        (status = 503, description = "`busy`: password checks queued past their deadline", body = beibao_sync::wire::ErrorBody),
         (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`", body = beibao_sync::wire::ErrorBody)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     wants: Wants,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    // Guessing passwords: 10 attempts per account, then one every 6 seconds.
-    if !state.admit_at(crate::app::Limited::Login(&body.username), 1.0 / 6.0, 10.0) {
+    // Guessing passwords: a browser that logged in to this account before (its known-client
+    // token) has an allowance of its own; any other attempt counts against its address (10
+    // at once, then one every 5 s: password spraying across accounts) and the account (10,
+    // then one every 6 s). A stranger emptying the account's allowance does not lock out its
+    // owner's browser.
+    let known = body.client.as_deref().and_then(|t| state.known_client(&body.username, t));
+    let limits = state.limits();
+    let admitted = match &known {
+        Some(client) => state.admit_at(crate::app::Limited::KnownClient(client), 1.0 / 6.0, 10.0),
+        None => {
+            state.admit_at(crate::app::Limited::Address(addr), limits.login_address_rate, limits.login_address_burst)
+                && state.admit_at(crate::app::Limited::Login(&body.username), 1.0 / 6.0, 10.0)
+        }
+    };
+    if !admitted {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             Code::RateLimited,
@@ -312,17 +319,12 @@ pub(crate) async fn login(
     }
     let account = state.storage().account(&body.username).await?;
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let password = body.password.clone();
-    // Argon2id is slow on purpose: off the async workers.
-    let ok = tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::{PasswordHash, PasswordVerifier};
-        let hash = stored.as_deref().unwrap_or_else(|| dummy_hash());
-        let matches = PasswordHash::new(hash)
-            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
-        matches && stored.is_some()
-    })
-    .await
-    .unwrap_or(false);
+    // Argon2id is slow and memory-hard on purpose: a bounded number at once, off the workers.
+    let ok = state
+        .passwords()
+        .verify(stored, body.password.clone())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::Busy, e.to_string()))?;
     let Some(account) = account.filter(|_| ok) else {
         audit(&state, &format!("login:{}", body.username), "login_failed", &body.username).await?;
         return Err(ApiError::unauthorized(Code::BadCredentials, "wrong username or password"));
@@ -331,12 +333,14 @@ pub(crate) async fn login(
     let expires_at = state.now() + chrono::Duration::hours(SESSION_HOURS);
     state.storage().put_session(&sha256_hex(token.as_bytes()), &account.username, expires_at).await?;
     audit(&state, &format!("{}:{}", account.role.as_str(), account.username), "login", &account.username).await?;
+    let client = state.known_client_token(&account.username);
     Ok(wants.reply(&LoginResponse {
         token,
         username: account.username,
         role: account.role,
         station: account.station,
         expires_at,
+        client,
     }))
 }
 
@@ -756,12 +760,6 @@ pub(crate) async fn households(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_unknown_account_is_checked_against_a_real_argon2id_hash() {
-        let hash = argon2::password_hash::PasswordHash::new(dummy_hash()).expect("a PHC string");
-        assert_eq!(hash.algorithm.as_str(), "argon2id");
-    }
 
     #[test]
     fn the_list_masks_id_numbers_and_names() {
