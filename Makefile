@@ -7,10 +7,11 @@ CARGO ?= cargo
 # end-to-end tests (with tauri-driver, installed by cargo); fonts-noto-cjk: Chinese on screen and
 # in the printed agreement (beibao-print embeds a subset); poppler-utils: its tests read the PDF back;
 # fonts-dejavu-core: the Latin-only font its tests refuse; chromium: the console's browser tests
-# (driven by playwright-core from ui/, which never downloads a browser of its own).
+# (driven by playwright-core from ui/, which never downloads a browser of its own); python3-venv:
+# schemathesis, the API fuzzer of make test, in .cache/schemathesis.
 APT_PACKAGES := build-essential pkg-config libssl-dev postgresql \
 	libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev xvfb webkit2gtk-driver fonts-noto-cjk \
-	poppler-utils fonts-dejavu-core chromium
+	poppler-utils fonts-dejavu-core chromium python3-venv
 
 .PHONY: help deps ui build test lint fmt demo demo-cli demo-en bench bench-app bench-core bench-store bench-sync bench-server bench-export crash-long faults-long fixtures clean
 
@@ -46,6 +47,9 @@ deps:
 		else echo "npm not found: install Node.js 20+"; exit 1; fi; }
 	cd ui && npm ci --no-audit --no-fund
 	@command -v tauri-driver >/dev/null || [ -x "$$HOME/.cargo/bin/tauri-driver" ] || $(CARGO) install tauri-driver --locked
+	# Schemathesis (PyPI, pinned with its dependencies) for the API fuzz test of make test.
+	[ -x .cache/schemathesis/bin/pip ] || python3 -m venv .cache/schemathesis
+	.cache/schemathesis/bin/pip install -q --disable-pip-version-check -r tests/schemathesis/requirements.txt
 
 # The app's UI, built into ui/dist (the Tauri shell embeds it at compile time).
 ui:

@@ -360,7 +360,7 @@ fn every_failure_answers_with_its_code_in_the_one_error_shape() {
     let mut op7 = op.clone();
     op7.seq = 7;
     let batch = wire::PushRequest { device_id: device.clone(), batch_id: "b".into(), ops: vec![op.clone(), op7] };
-    expect(raw.post("/sync/push", Some(&token), json, push(&batch)), 400, "invalid_batch");
+    expect(raw.post("/sync/push", Some(&token), json, push(&batch)), 422, "invalid_batch");
     let batch = wire::PushRequest { device_id: device.clone(), batch_id: "b".into(), ops: vec![op] };
     let gap = expect(raw.post("/sync/push", Some(&token), json, push(&batch)), 409, "seq_gap");
     assert_eq!(gap.expect_seq, Some(1));

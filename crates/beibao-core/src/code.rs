@@ -10,7 +10,6 @@ macro_rules! codes {
         /// A stable error code.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum Code {
             $($(#[doc = $doc])* #[serde(rename = $text)] $variant,)*
             /// A code this build does not know (sent by a newer peer).
@@ -40,6 +39,25 @@ macro_rules! codes {
         }
     };
 }
+
+// The OpenAPI schema by hand: utoipa's derive does not see a `rename` that comes through a
+// macro fragment, and named the values by their Rust variants (`"Required"`) where the wire
+// carries `"required"`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Code {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let values = Code::ALL.iter().map(|c| c.as_str()).chain(["unknown"]);
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("A stable error code (snake_case); a client reads one it does not know as `unknown`."))
+            .enum_values(Some(values))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Code {}
 
 codes! {
     // --- input rules (core) ---

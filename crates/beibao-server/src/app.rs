@@ -420,7 +420,48 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(wire::API_PREFIX, api).split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    document_common_answers(&mut doc);
     (router, doc)
+}
+
+/// The answers any operation may give, written into each operation that does not list them
+/// already (the HTTP layer gives them before a handler runs, so they hold for every route,
+/// present and future): 429 (rate limits), 503 (storage, a busy password queue); with a body,
+/// 400, 408, 413 and 415; behind a bearer token, 401.
+fn document_common_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations =
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.delete, &mut item.patch, &mut item.head];
+        for op in operations.into_iter().flatten() {
+            let mut answers = vec![("429", "`rate_limited`"), ("503", "`storage_unavailable` (retry later)")];
+            if op.request_body.is_some() {
+                answers.extend([
+                    ("400", "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`, `incomplete_body`"),
+                    ("408", "`body_too_slow`: the body came in below the server's minimum rate"),
+                    ("413", "`payload_too_large`"),
+                    ("415", "`unsupported_media_type`, `unsupported_encoding`"),
+                ]);
+            }
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                answers.push(("401", "`unauthenticated`, `token_expired`, `session_expired`, `revoked`"));
+            }
+            for (status, description) in answers {
+                op.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description));
+            }
+        }
+    }
 }
 
 /// The OpenAPI document of the API.

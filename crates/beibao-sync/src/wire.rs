@@ -49,10 +49,12 @@ pub struct EnrollRequest {
     /// The one-time enrollment code an administrator issued.
     pub code: String,
     /// The device id the tablet made at init (every record carries it).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"\S"))]
     pub device_id: String,
     /// The officer the tablet was set up for; must match the code's.
     pub officer_id: String,
     /// The tablet's Ed25519 public key, hex.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub public_key: String,
 }
 
@@ -164,6 +166,8 @@ pub struct TokenResponse {
 #[serde(deny_unknown_fields)]
 pub struct WireOp {
     /// Per-device sequence number.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    #[serde(deserialize_with = "integral::i64")]
     pub seq: i64,
     /// Unique op id.
     pub op_id: String,
@@ -202,8 +206,10 @@ pub struct PushRequest {
     /// The device (must be the authenticated one).
     pub device_id: String,
     /// A fresh id per attempt; echoed in the answer.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub batch_id: String,
     /// The ops, in `seq` order without gaps.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5000))]
     pub ops: Vec<WireOp>,
 }
 
@@ -440,6 +446,39 @@ pub fn public_key(hex_key: &str) -> Result<VerifyingKey, String> {
     VerifyingKey::from_bytes(&pk).map_err(|e| format!("public key: {e}"))
 }
 
+/// Integers as JSON has them: `1433` and `1433.0` are the same number (JSON Schema's `integer`
+/// takes both), so a whole number written with a fraction of zero reads as the integer; `1.5`,
+/// or a number past the type's range, is refused.
+pub mod integral {
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Number {
+        Int(i64),
+        Float(f64),
+    }
+
+    fn whole<E: serde::de::Error>(n: Number) -> Result<i64, E> {
+        match n {
+            Number::Int(i) => Ok(i),
+            // i64::MAX as f64 rounds up to 2^63, itself out of range: the bound is exclusive.
+            Number::Float(f) if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) => Ok(f as i64),
+            Number::Float(f) => Err(E::custom(format!("invalid type: {f} is not a whole number, expected i64"))),
+        }
+    }
+
+    /// An `i64` from a whole JSON number.
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        whole(Number::deserialize(d)?)
+    }
+
+    /// An optional `i64` from a whole JSON number.
+    pub fn option_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Option::<Number>::deserialize(d)?.map(whole).transpose()
+    }
+}
+
 /// Verify a hex signature with a hex public key.
 pub fn verify(public_key_hex: &str, msg: &[u8], signature: &str) -> Result<(), String> {
     let pk = public_key(public_key_hex)?;
@@ -498,6 +537,23 @@ pub fn decompress(body: &[u8], limit: usize) -> Result<Vec<u8>, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_whole_number_reads_as_an_integer_whatever_its_notation() {
+        #[derive(serde::Deserialize)]
+        struct S {
+            #[serde(deserialize_with = "super::integral::i64")]
+            n: i64,
+        }
+        let read = |j: &str| serde_json::from_str::<S>(j).map(|s| s.n).map_err(|e| e.to_string());
+        assert_eq!(read(r#"{"n":1433}"#), Ok(1433));
+        assert_eq!(read(r#"{"n":1433.0}"#), Ok(1433));
+        assert_eq!(read(r#"{"n":-2}"#), Ok(-2));
+        assert_eq!(read(r#"{"n":9223372036854775807}"#), Ok(i64::MAX));
+        assert!(read(r#"{"n":1.5}"#).is_err());
+        assert!(read(r#"{"n":1e30}"#).is_err());
+        assert!(read(r#"{"n":"7"}"#).is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -43,7 +43,8 @@ pub struct CodeRequest {
     /// The officer whose tablet it enrolls.
     pub officer_id: String,
     /// Hours it stays valid (1–72; default 24).
-    #[serde(default)]
+    #[schema(minimum = 1, maximum = 72)]
+    #[serde(default, deserialize_with = "beibao_sync::wire::integral::option_i64")]
     pub hours: Option<i64>,
 }
 

@@ -19,7 +19,7 @@ fn check_sha(sha: &str) -> Result<(), ApiError> {
     }
 }
 
-#[utoipa::path(get, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, description = "SHA-256, lower-case hex")),
+#[utoipa::path(get, path = "/blobs/{sha256}", tag = "blobs", params(("sha256" = String, Path, description = "SHA-256, lower-case hex", pattern = "^[0-9a-f]{64}$")),
     security(("bearer" = [])),
     responses((status = 200, body = BlobStatus), (status = 400, description = "`bad_sha256`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
 pub(crate) async fn blob_status(
@@ -35,6 +35,23 @@ pub(crate) async fn blob_status(
     Ok(wants.reply(&status))
 }
 
+/// A chunk's bytes, as the document names them (a string of bytes, not an array of numbers).
+#[derive(Debug)]
+pub struct ChunkBytes;
+
+impl utoipa::PartialSchema for ChunkBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("The chunk's bytes, from `offset`."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ChunkBytes {}
+
 /// Query of a chunk upload.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -42,13 +59,14 @@ pub(crate) async fn blob_status(
 pub struct ChunkQuery {
     /// Where the chunk starts.
     pub offset: u64,
-    /// The blob's whole size.
+    /// The blob's whole size (1 byte to 20 MiB).
+    #[param(minimum = 1, maximum = 20_971_520)]
     pub size: u64,
 }
 
 #[utoipa::path(put, path = "/blobs/{sha256}", tag = "blobs",
-    params(("sha256" = String, Path, description = "SHA-256, lower-case hex"), ChunkQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"), security(("bearer" = [])),
+    params(("sha256" = String, Path, description = "SHA-256, lower-case hex", pattern = "^[0-9a-f]{64}$"), ChunkQuery),
+    request_body(content = inline(ChunkBytes), content_type = "application/octet-stream"), security(("bearer" = [])),
     responses((status = 200, body = BlobStatus),
         (status = 409, description = "`blob_offset` with the `offset` held", body = ErrorBody),
         (status = 422, description = "`blob_hash_mismatch`, `blob_size`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]

@@ -200,10 +200,8 @@ fn service_name(state: &AppState, code: &str) -> Option<LocalText> {
 #[serde(deny_unknown_fields)]
 pub struct DeskMove {
     /// The state the desk saw.
-    #[schema(value_type = String)]
     pub from: RequestState,
     /// The state to move to.
-    #[schema(value_type = String)]
     pub to: RequestState,
     /// Why (required to reject).
     #[serde(default)]
@@ -247,7 +245,6 @@ pub struct DeskMoved {
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only requests in this state (e.g. `carried_back`).
-    #[param(value_type = Option<String>)]
     pub state: Option<RequestState>,
     /// At most this many (default 200, at most 1,000).
     pub limit: Option<usize>,
@@ -351,7 +348,12 @@ pub(crate) async fn logout(
     Bearer(token): Bearer,
     wants: Wants,
 ) -> Result<Response, ApiError> {
-    state.storage().drop_session(&sha256_hex(token.as_bytes())).await?;
+    // A token that names no session is refused like everywhere else (an expired one still ends).
+    let hash = sha256_hex(token.as_bytes());
+    if state.storage().session(&hash).await?.is_none() {
+        return Err(ApiError::unauthorized(Code::Unauthenticated, "unknown or ended session"));
+    }
+    state.storage().drop_session(&hash).await?;
     Ok(wants.reply(&serde_json::json!({ "ended": true })))
 }
 
@@ -611,9 +613,11 @@ pub const MAX_HOUSEHOLD_HITS: usize = 20;
 
 /// A search's text.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdQuery {
     /// 2 to 50 characters: an address fragment, a member's name, digits of an ID number.
+    #[param(min_length = 2, max_length = 50)]
     pub q: String,
 }
 

@@ -27,8 +27,12 @@ pub(crate) async fn enroll(
     if !state.admit(crate::app::Limited::Enrollment) {
         return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, Code::RateLimited, "too many enrollment attempts"));
     }
-    wire::public_key(&body.public_key).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, Code::BadPublicKey, e))?;
-    if body.device_id.trim().is_empty() || body.device_id.len() > 100 {
+    // Not 64 hex digits is a malformed body (400, as the schema says); 64 hex digits that are
+    // not a point of the curve are a key the server cannot take (422).
+    let hex_shaped = body.public_key.len() == 64 && body.public_key.bytes().all(|b| b.is_ascii_hexdigit());
+    let status = if hex_shaped { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST };
+    wire::public_key(&body.public_key).map_err(|e| ApiError::new(status, Code::BadPublicKey, e))?;
+    if body.device_id.trim().is_empty() || body.device_id.chars().count() > 100 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::BadDeviceId, "device id must be 1–100 characters"));
     }
     let e = Enrollment {

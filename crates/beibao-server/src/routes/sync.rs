@@ -22,7 +22,7 @@ pub(crate) async fn last_seq(DeviceAuth(device): DeviceAuth, wants: Wants) -> Re
     responses((status = 200, description = "per-op results and the signed receipt", body = PushResponse),
         (status = 403, description = "`wrong_device`", body = ErrorBody),
         (status = 409, description = "`seq_gap` with `expect_seq`", body = ErrorBody),
-        (status = 400, description = "`invalid_batch`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+        (status = 400, description = "`invalid_batch`: no ops, more than 5,000, a seq below 1", body = ErrorBody), (status = 422, description = "`invalid_batch`: seqs not contiguous", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 pub(crate) async fn push(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
@@ -32,11 +32,17 @@ pub(crate) async fn push(
     if batch.device_id != device.id {
         return Err(ApiError::new(StatusCode::FORBIDDEN, Code::WrongDevice, "the batch names another device"));
     }
-    if batch.batch_id.is_empty() || batch.batch_id.len() > 100 {
+    if batch.batch_id.is_empty() || batch.batch_id.chars().count() > 100 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "batch_id must be 1–100 characters"));
     }
     if let Err(BatchError::Invalid(m)) = crate::plan::check_shape(&batch.ops) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, m));
+        // What the schema states (1 to 5,000 ops, seqs from 1) is a malformed body; seqs that
+        // are not contiguous are a batch of the right shape the server cannot take.
+        let shape = batch.ops.is_empty()
+            || batch.ops.len() > beibao_sync::wire::MAX_BATCH_OPS
+            || batch.ops.iter().any(|o| o.seq < 1);
+        let status = if shape { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
+        return Err(ApiError::new(status, Code::InvalidBatch, m));
     }
     let now = state.now();
     // Everything an op can be judged on alone (payload hashes, agreement signatures, catalog
@@ -79,8 +85,9 @@ pub(crate) async fn push(
 #[serde(deny_unknown_fields)]
 pub struct PullQuery {
     /// Cursor to read after.
+    #[param(minimum = 0)]
     pub cursor: i64,
-    /// Page size.
+    /// Page size (1 to the server's largest page; outside it, the nearest).
     pub limit: Option<usize>,
 }
 
