@@ -47,7 +47,7 @@ deps:
 		else echo "npm not found: install Node.js 20+"; exit 1; fi; }
 	cd ui && npm ci --no-audit --no-fund
 	@command -v tauri-driver >/dev/null || [ -x "$$HOME/.cargo/bin/tauri-driver" ] || $(CARGO) install tauri-driver --locked
-	# Schemathesis (PyPI, pinned with its dependencies) for the API fuzz test of make test.
+	@# Schemathesis (PyPI, pinned with its dependencies) for the API fuzz test of make test.
 	[ -x .cache/schemathesis/bin/pip ] || python3 -m venv .cache/schemathesis
 	.cache/schemathesis/bin/pip install -q --disable-pip-version-check -r tests/schemathesis/requirements.txt
 

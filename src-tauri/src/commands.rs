@@ -69,7 +69,7 @@ pub async fn status(app: State<'_, App>) -> Result<TabletStatus, FieldError> {
             status.reason = *reason;
         }
         Phase::Locked => {
-            status.lockout_until = beibao_store::key::lockout(&app.store_path(), chrono::Utc::now())?;
+            status.lockout_until = beibao_store::Store::lockout(&app.store_path(), chrono::Utc::now())?;
         }
         Phase::Unlocked(u) => {
             let session = &u.session;

@@ -222,4 +222,46 @@ fn main() {
         percentile(&searches, 0.5),
         percentile(&searches, 0.99),
     );
+    pin_guess_cost();
+}
+
+/// What one offline guess of the PIN costs someone holding the key file (the KDF and the AEAD
+/// check, as `KeyFile::unwrap_key` does them), under the old and the current KDF, and what that
+/// makes of every 6- and 8-digit PIN on one core.
+fn pin_guess_cost() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut costs = Vec::new();
+    for (name, kdf) in [("v1", KdfParams::V1), ("recommended", KdfParams::RECOMMENDED)] {
+        let path = dir.path().join(format!("{name}.db"));
+        Store::create(&path, "246810", kdf, &mut Counting(9)).expect("create").lock().expect("lock");
+        let file = beibao_store::key::KeyFile::load(&path).expect("key file");
+        let guard = beibao_store::key::guard(&path).expect("guard");
+        let mut samples: Vec<f64> = (0..7)
+            .map(|i| {
+                let start = Instant::now();
+                let opened = file.unwrap_key(&format!("{:06}", 100_000 + i), &*guard).expect("guess");
+                assert!(opened.is_none());
+                start.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        costs.push((name, kdf, samples[samples.len() / 2]));
+    }
+    for (name, kdf, ms) in &costs {
+        println!(
+            "pin guess ({name}: {} MiB, t={}): {ms:.1} ms; every 6-digit PIN {:.1} core-hours, every 8-digit PIN {:.0} core-days",
+            kdf.m_kib / 1024,
+            kdf.t,
+            ms * 1e6 / 3.6e6,
+            ms * 1e8 / 8.64e7
+        );
+    }
+    println!(
+        "pin_kdf: v1_guess_ms={:.1} recommended_guess_ms={:.1} six_digit_core_hours_v1={:.1} six_digit_core_hours={:.1} eight_digit_core_days={:.0}",
+        costs[0].2,
+        costs[1].2,
+        costs[0].2 * 1e6 / 3.6e6,
+        costs[1].2 * 1e6 / 3.6e6,
+        costs[1].2 * 1e8 / 8.64e7
+    );
 }

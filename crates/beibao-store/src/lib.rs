@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use crate::error::StoreError;
-use crate::key::{DbKey, Entropy, KdfParams, KeyFile, key_path, unlock_key};
+use crate::key::{DbKey, Entropy, KdfParams, KeyFile, Moment, SoftwareGuard, guard_path, key_path, unlock_key};
 
 /// An open, unlocked store.
 #[derive(Debug)]
@@ -35,14 +35,15 @@ pub struct Store {
     key: DbKey,
 }
 
-/// Every file of a store: the database, its key file, and SQLite's WAL and shared-memory files.
-fn store_files(path: &Path) -> [PathBuf; 4] {
+/// Every file of a store: the database, its key file, its guard's file, and SQLite's WAL and
+/// shared-memory files.
+fn store_files(path: &Path) -> [PathBuf; 5] {
     let beside = |suffix: &str| {
         let mut name = path.as_os_str().to_owned();
         name.push(suffix);
         PathBuf::from(name)
     };
-    [path.to_owned(), key_path(path), beside("-wal"), beside("-shm")]
+    [path.to_owned(), key_path(path), guard_path(path), beside("-wal"), beside("-shm")]
 }
 
 impl Store {
@@ -56,7 +57,8 @@ impl Store {
         entropy.fill(&mut raw);
         let db_key = DbKey(raw);
         raw.iter_mut().for_each(|b| *b = 0);
-        let file = KeyFile::wrap(&db_key, pin, kdf, entropy)?;
+        let guard = SoftwareGuard::for_store(path, entropy)?;
+        let file = KeyFile::wrap(&db_key, pin, kdf, entropy, &guard)?;
         let store = Store::open_with_key(path, &db_key, true)?;
         // The key file is written last: a crash before it leaves a database nobody can open, which
         // `create` refuses to overwrite, rather than a key without its database.
@@ -95,13 +97,25 @@ impl Store {
         Ok(())
     }
 
-    /// Unlock with the officer's PIN. A wrong PIN is counted; five in a row lock the store.
+    /// Unlock with the officer's PIN. A wrong PIN is counted; five in a row lock the store (the
+    /// lockout waited out in the platform's uptime: see [`key`]).
     pub fn unlock(path: &Path, pin: &str, now: DateTime<Utc>) -> Result<Store, StoreError> {
+        Store::unlock_at(path, pin, &Moment::at(now))
+    }
+
+    /// [`Store::unlock`] at a given moment (both clocks injected: tests of the lockout).
+    pub fn unlock_at(path: &Path, pin: &str, m: &Moment) -> Result<Store, StoreError> {
         if !path.exists() {
             return Err(StoreError::NotFound(path.to_owned()));
         }
-        let db_key = unlock_key(path, pin, now)?;
+        let db_key = unlock_key(path, pin, m, &*key::guard(path)?)?;
         Store::open_with_key(path, &db_key, false)
+    }
+
+    /// When the store accepts a PIN again, if wrong ones locked it (no PIN needed: the unlock
+    /// screen shows the time left, also after a restart).
+    pub fn lockout(path: &Path, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        key::lockout(path, &Moment::at(now), &*key::guard(path)?)
     }
 
     /// Re-wrap the key under a new PIN (the database itself is not rewritten).
@@ -113,9 +127,10 @@ impl Store {
         entropy: &mut dyn Entropy,
     ) -> Result<(), StoreError> {
         key::check_pin_format(new_pin)?;
-        let db_key = unlock_key(path, old_pin, now)?;
+        let guard = key::guard(path)?;
+        let db_key = unlock_key(path, old_pin, &Moment::at(now), &*guard)?;
         let kdf = KeyFile::load(path)?.kdf;
-        KeyFile::wrap(&db_key, new_pin, kdf, entropy)?.save(path)
+        KeyFile::wrap(&db_key, new_pin, kdf, entropy, &*guard)?.save(path)
     }
 
     fn open_with_key(path: &Path, db_key: &DbKey, create: bool) -> Result<Store, StoreError> {

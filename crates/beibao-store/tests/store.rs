@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use beibao_core::canonical::sha256_hex;
 use beibao_core::visit::{ProofVerdict, Visit, VisitOutcome, VisitPurpose, VisitTarget};
-use beibao_store::key::{KdfParams, KeyFile, key_path};
+use beibao_store::key::{KdfParams, KeyFile, Moment, key_path};
 use beibao_store::outbox::{self, OpKind};
 use beibao_store::records::{self, StoredVisit};
 use beibao_store::registry;
@@ -17,6 +17,11 @@ use uuid::Uuid;
 
 fn t0() -> DateTime<Utc> {
     beibao_testkit::t0() + chrono::Duration::hours(1)
+}
+
+/// A moment on a platform without an uptime clock.
+fn wall(at: DateTime<Utc>) -> Moment {
+    Moment { wall: at, uptime: None }
 }
 
 fn new_store(dir: &Path) -> (PathBuf, Store) {
@@ -106,23 +111,24 @@ fn five_wrong_pins_lock_the_store_for_a_growing_delay_that_survives_restarts() {
     store.lock().expect("lock");
     let db_before = file_hash(&path);
     for left in (1..=4).rev() {
-        match Store::unlock(&path, "000000", t0()) {
+        match Store::unlock_at(&path, "000000", &wall(t0())) {
             Err(StoreError::WrongPin { attempts_left }) => assert_eq!(attempts_left, left),
             other => panic!("a wrong PIN must be refused, got {other:?}"),
         }
     }
-    match Store::unlock(&path, "000000", t0()) {
+    match Store::unlock_at(&path, "000000", &wall(t0())) {
         Err(StoreError::LockedOut { until }) => {
             assert_eq!(until, t0() + Duration::minutes(1), "the 5th wrong PIN locks for 1 min")
         }
         other => panic!("the 5th wrong PIN locks, got {other:?}"),
     }
-    // A restart is a new call with only the files: the lockout is on disk.
-    match Store::unlock(&path, "246810", t0() + Duration::seconds(59)) {
+    // A restart is a new call with only the files: the lockout is on disk. (A platform without an
+    // uptime clock: the wall clock counts; tests/lockout.rs has the uptime's rules.)
+    match Store::unlock_at(&path, "246810", &wall(t0() + Duration::seconds(59))) {
         Err(StoreError::LockedOut { .. }) => {}
         other => panic!("even the right PIN waits out the lockout, got {other:?}"),
     }
-    match Store::unlock(&path, "000000", t0() + Duration::seconds(61)) {
+    match Store::unlock_at(&path, "000000", &wall(t0() + Duration::seconds(61))) {
         Err(StoreError::LockedOut { until }) => {
             assert_eq!(
                 until,
@@ -135,7 +141,7 @@ fn five_wrong_pins_lock_the_store_for_a_growing_delay_that_survives_restarts() {
     assert_eq!(KeyFile::load(&path).expect("key file").failed_attempts, 6);
     assert_eq!(file_hash(&path), db_before, "wrong PINs never touch the database file");
     let later = t0() + Duration::minutes(10);
-    Store::unlock(&path, "246810", later).expect("the right PIN after the lockout");
+    Store::unlock_at(&path, "246810", &wall(later)).expect("the right PIN after the lockout");
     assert_eq!(KeyFile::load(&path).expect("key file").failed_attempts, 0, "success resets the count");
     assert_eq!(KeyFile::lockout_for(30), Some(Duration::hours(24)), "the delay is capped at a day");
 }
