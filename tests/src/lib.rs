@@ -62,6 +62,7 @@ pub struct Server {
     pub clock: Arc<FixedClock>,
     task: tokio::task::JoinHandle<()>,
     own: Option<KillSwitch>,
+    tls: bool,
 }
 
 /// Kills a server that runs on a runtime of its own: the runtime is shut down, so every task is
@@ -101,6 +102,28 @@ impl Server {
         seed: u64,
         console: Option<PathBuf>,
     ) -> Server {
+        Server::start_full(rt, storage, limits, seed, console, None)
+    }
+
+    /// [`Server::start`] over TLS (see `beibao_server::http::tls_config`): its URL is `https://`.
+    pub fn start_tls(
+        rt: &Runtime,
+        storage: Arc<dyn Storage>,
+        limits: Limits,
+        seed: u64,
+        tls: Arc<beibao_server::rustls::ServerConfig>,
+    ) -> Server {
+        Server::start_full(rt, storage, limits, seed, None, Some(tls))
+    }
+
+    fn start_full(
+        rt: &Runtime,
+        storage: Arc<dyn Storage>,
+        limits: Limits,
+        seed: u64,
+        console: Option<PathBuf>,
+        tls: Option<Arc<beibao_server::rustls::ServerConfig>>,
+    ) -> Server {
         let clock = Arc::new(FixedClock::new(t0()));
         let registry = &fixtures().registry;
         // Stations and officers only (desk scopes, enrollment checks): the places would be written
@@ -128,10 +151,14 @@ impl Server {
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let serving = state.clone();
+        let tls_on = tls.is_some();
         let task = rt.spawn(async move {
-            let _ = serve(listener, serving).await;
+            let _ = match tls {
+                Some(config) => beibao_server::serve_tls(listener, serving, config).await,
+                None => serve(listener, serving).await,
+            };
         });
-        Server { addr, state, clock, task, own: None }
+        Server { addr, state, clock, task, own: None, tls: tls_on }
     }
 
     /// Start a server on a runtime of its own, so it can be killed outright (see
@@ -165,7 +192,8 @@ impl Server {
 
     /// Its base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// A one-time enrollment code for an officer.

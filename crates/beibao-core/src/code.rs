@@ -245,6 +245,8 @@ codes! {
     RateLimited = "rate_limited",
     /// The storage is unavailable; try again.
     StorageUnavailable = "storage_unavailable",
+    /// The https server's certificate is not the bureau's or not the one pinned at enrollment.
+    ServerUntrusted = "server_untrusted",
     /// The server is busy (password checks queued past their deadline); try again shortly.
     Busy = "busy",
     /// The body arrived too slowly (below the server's minimum rate).

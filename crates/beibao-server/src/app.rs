@@ -495,6 +495,23 @@ pub fn app(state: AppState) -> Router {
 
 /// Serve the app on a bound listener until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_with(listener, state, None).await
+}
+
+/// Serve the app over TLS (see [`crate::http::tls_config`]) until the task is dropped.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Arc<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    serve_with(listener, state, Some(tokio_rustls::TlsAcceptor::from(tls))).await
+}
+
+async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<()> {
     // Catalogs published while serving are taken in every `catalog_poll`; a failed look (the
     // database away for a moment) is retried at the next tick.
     let watcher = state.clone();
@@ -511,7 +528,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         }
     });
     let limits = state.limits();
-    let served = crate::http::conn::serve_connections(listener, app(state), limits).await;
+    let served = crate::http::conn::serve_connections(listener, app(state), limits, tls).await;
     poll.abort();
     served
 }

@@ -28,7 +28,9 @@ pub mod routes;
 pub mod sqlite;
 pub mod storage;
 
-pub use app::{AppState, app, serve};
+pub use app::{AppState, app, serve, serve_tls};
 pub use routes::desk;
+/// The TLS library the server's configuration is made with (see [`http::tls_config`]).
+pub use rustls;
 pub use sqlite::Sqlite;
 pub use storage::Storage;

@@ -92,6 +92,13 @@ enum Cmd {
         /// Connections held at once (past it, new ones wait to be accepted).
         #[arg(long, default_value_t = 1024)]
         max_connections: usize,
+        /// Serve https with this certificate chain (PEM; the bureau's CA issues it). Its
+        /// fingerprint is printed at start: tablets pin it at enrollment.
+        #[arg(long, requires = "tls_key", env = "BEIBAO_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, requires = "tls_cert", env = "BEIBAO_TLS_KEY")]
+        tls_key: Option<PathBuf>,
     },
     /// Seed from a fixtures directory: its stations and officers kept by the server, its registry
     /// (towns, villages, households, enterprises, assignments) offered to pull, its catalog published.
@@ -279,7 +286,7 @@ async fn main() -> ExitCode {
     let now = Utc::now();
     let result: Result<(), StorageError> = async {
         match cli.cmd {
-            Cmd::Serve { listen, rate, console, behind_proxy, max_connections } => {
+            Cmd::Serve { listen, rate, console, behind_proxy, max_connections, tls_cert, tls_key } => {
                 if let Some(dir) = &console {
                     beibao_server::routes::console::is_built(dir)
                         .map_err(|m| StorageError::refused(Code::InvalidArgument, m))?;
@@ -304,8 +311,27 @@ async fn main() -> ExitCode {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .map_err(|e| StorageError::refused(Code::InvalidArgument, format!("{listen}: {e}")))?;
-                tracing::info!(backend = state.storage().backend(), "listening on http://{listen} (console: /console/)");
-                beibao_server::serve(listener, state).await.map_err(|e| StorageError::Db(e.to_string()))?;
+                let tls = match (tls_cert, tls_key) {
+                    (Some(cert), Some(key)) => {
+                        let read = |p: &PathBuf| {
+                            std::fs::read(p).map_err(|e| {
+                                StorageError::refused(Code::InvalidArgument, format!("{}: {e}", p.display()))
+                            })
+                        };
+                        let (config, pin) = beibao_server::http::tls_config(&read(&cert)?, &read(&key)?)
+                            .map_err(|m| StorageError::refused(Code::InvalidArgument, m))?;
+                        println!("证书指纹 / certificate fingerprint (tablets pin it): sha256/{pin}");
+                        Some(config)
+                    }
+                    _ => None,
+                };
+                let scheme = if tls.is_some() { "https" } else { "http" };
+                tracing::info!(backend = state.storage().backend(), "listening on {scheme}://{listen} (console: /console/)");
+                let served = match tls {
+                    Some(config) => beibao_server::serve_tls(listener, state, config).await,
+                    None => beibao_server::serve(listener, state).await,
+                };
+                served.map_err(|e| StorageError::Db(e.to_string()))?;
             }
             Cmd::Seed { fixtures } => {
                 let f = beibao_fixtures::load(&fixtures).map_err(|e| StorageError::refused(Code::Fixtures, e.to_string()))?;

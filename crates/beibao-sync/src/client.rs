@@ -9,6 +9,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::trust::Trust;
 use crate::wire::{
     self, API_PREFIX, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollCheckRequest, EnrollCheckResponse,
     EnrollRequest, EnrollResponse, ErrorBody, LastSeqResponse, MAX_JSON_BYTES, PullResponse, PushRequest, PushResponse,
@@ -47,6 +48,10 @@ pub enum SyncError {
     /// The pass took longer than the watchdog allows.
     #[error("sync stalled for {0:?}; restarted")]
     Stalled(Duration),
+    /// The https server is not trusted: its certificate is not the bureau's, or not the one
+    /// pinned at enrollment (a captive portal, a man in the middle, a misconfigured proxy).
+    #[error("the server is not trusted: {0}")]
+    Untrusted(String),
 }
 
 impl SyncError {
@@ -61,15 +66,19 @@ impl SyncError {
             SyncError::NotEnrolled => Code::NotEnrolled,
             SyncError::Revoked => Code::Revoked,
             SyncError::Stalled(_) => Code::Stalled,
+            SyncError::Untrusted(_) => Code::ServerUntrusted,
         }
     }
 
     /// Worth retrying after a pause.
     pub fn is_retryable(&self) -> bool {
         match self {
-            SyncError::Transport(_) | SyncError::NotOurServer(_) | SyncError::Receipt(_) | SyncError::Stalled(_) => {
-                true
-            }
+            // Untrusted: a captive portal intercepting https passes; retried with backoff.
+            SyncError::Transport(_)
+            | SyncError::NotOurServer(_)
+            | SyncError::Receipt(_)
+            | SyncError::Stalled(_)
+            | SyncError::Untrusted(_) => true,
             SyncError::Server { status, .. } => *status >= 500 || matches!(*status, 408 | 409 | 429 | 401),
             SyncError::Local(_) | SyncError::NotEnrolled | SyncError::Revoked => false,
         }
@@ -94,7 +103,35 @@ impl LocalError {
 }
 
 fn transport(e: reqwest::Error) -> SyncError {
-    SyncError::Transport(e.to_string())
+    // A refused certificate is told apart from a link that failed.
+    match refused_certificate(&e) {
+        Some(tls) => SyncError::Untrusted(tls.to_string()),
+        None => SyncError::Transport(format!("{e}{}", chain(&e))),
+    }
+}
+
+/// The certificate refusal under an error, if that is what it is. rustls's error travels inside
+/// io::Errors, whose `source` skips what they wrap: each is looked into.
+fn refused_certificate<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+        return matches!(tls, rustls::Error::InvalidCertificate(_) | rustls::Error::General(_)).then_some(tls);
+    }
+    if let Some(inner) = err.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        return refused_certificate(inner);
+    }
+    err.source().and_then(refused_certificate)
+}
+
+/// The causes under an error, `: a: b` (reqwest's own message is only its top line).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = String::new();
+    let mut source = e.source();
+    while let Some(err) = source {
+        out.push_str(": ");
+        out.push_str(&err.to_string());
+        source = err.source();
+    }
+    out
 }
 
 /// A client of one server.
@@ -107,15 +144,32 @@ pub struct Client {
 
 impl Client {
     /// A client of the server at `base` (e.g. `http://127.0.0.1:8440`); every request gives up
-    /// after `timeout` (the stall watchdog of a single request).
+    /// after `timeout` (the stall watchdog of a single request). An `https://` server needs
+    /// [`Client::with_trust`].
     pub fn new(base: &str, timeout: Duration) -> Result<Client, SyncError> {
-        let http = reqwest::Client::builder()
+        Client::with_trust(base, timeout, &Trust::default())
+    }
+
+    /// A client of the server at `base` that trusts an https server only by `trust` (the
+    /// bureau's CA, the pinned certificate: see [`crate::trust`]); no built-in roots.
+    pub fn with_trust(base: &str, timeout: Duration, trust: &Trust) -> Result<Client, SyncError> {
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
             .pool_max_idle_per_host(1)
-            .build()
-            .map_err(transport)?;
-        Ok(Client { base: base.trim_end_matches('/').to_owned(), http, token: None })
+            .tls_built_in_root_certs(false)
+            .https_only(false);
+        let base = base.trim_end_matches('/').to_owned();
+        // Always a configuration of our own (reqwest would otherwise look for a process-wide
+        // crypto provider): for plain http one that trusts nothing, should anything redirect.
+        let tls = if base.starts_with("https://") {
+            trust.client_config().map_err(SyncError::Untrusted)?
+        } else {
+            crate::trust::trusting_nothing().map_err(SyncError::Untrusted)?
+        };
+        builder = builder.use_preconfigured_tls(tls);
+        let http = builder.build().map_err(transport)?;
+        Ok(Client { base, http, token: None })
     }
 
     /// The server's base address.

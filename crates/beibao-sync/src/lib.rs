@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod engine;
+pub mod trust;
 pub mod wire;
 
 pub use client::{Client, LocalError, SyncError};

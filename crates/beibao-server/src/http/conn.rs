@@ -5,8 +5,8 @@
 //! dropped. Bodies are held to a minimum rate where they are read ([`super::body`]). Each request
 //! carries its peer address ([`ClientAddr`]).
 //!
-//! HTTP/1.1 only: the tablets (reqwest) and the console speak it; HTTP/2 belongs to the TLS
-//! terminator in front, if there is one.
+//! HTTP/1.1 only, over TLS when the server is given a certificate ([`tls_config`]) or behind a
+//! TLS terminator: the tablets (reqwest) and the console speak it.
 
 use std::future::Future;
 use std::io;
@@ -29,8 +29,14 @@ use tower::ServiceExt;
 
 use crate::app::{AppState, Limits};
 
-/// Serve `router` on `listener` within `limits` until the future is dropped.
-pub(crate) async fn serve_connections(listener: TcpListener, router: Router, limits: Limits) -> io::Result<()> {
+/// Serve `router` on `listener` within `limits` until the future is dropped; over TLS when
+/// `tls` is given (the handshake, too, within the header timeout).
+pub(crate) async fn serve_connections(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> io::Result<()> {
     let cap = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
         let Ok(permit) = Arc::clone(&cap).acquire_owned().await else { return Ok(()) };
@@ -44,23 +50,60 @@ pub(crate) async fn serve_connections(listener: TcpListener, router: Router, lim
             }
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
+        let (router, tls) = (router.clone(), tls.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(req.map(Body::new))
-            });
-            let served = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(Stalling::new(stream, limits.write_stall)), service)
-                .await;
-            if let Err(e) = served {
-                tracing::debug!(error = %e, %peer, "connection closed");
+            let io = Stalling::new(stream, limits.write_stall);
+            match tls {
+                None => serve_one(io, router, peer, limits).await,
+                Some(acceptor) => match tokio::time::timeout(limits.header_timeout, acceptor.accept(io)).await {
+                    Ok(Ok(io)) => serve_one(io, router, peer, limits).await,
+                    Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
             drop(permit);
         });
     }
+}
+
+/// One connection's requests, each knowing its peer.
+async fn serve_one<IO>(io: IO, router: Router, peer: SocketAddr, limits: Limits)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        router.clone().oneshot(req.map(Body::new))
+    });
+    let served = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+    if let Err(e) = served {
+        tracing::debug!(error = %e, %peer, "connection closed");
+    }
+}
+
+/// The server's TLS configuration from a PEM certificate chain and its PEM private key, with the
+/// leaf certificate's SHA-256 fingerprint (what tablets pin at enrollment).
+pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<(Arc<rustls::ServerConfig>, String), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("the certificate: {e}"))?;
+    let leaf = chain.first().ok_or("the certificate file holds no certificate")?;
+    let fingerprint = beibao_sync::trust::fingerprint(leaf.as_ref());
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("the private key: {e}"))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("the certificate and key: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((Arc::new(config), fingerprint))
 }
 
 /// A TCP stream whose writes fail once they have waited `limit` for the client to take bytes.

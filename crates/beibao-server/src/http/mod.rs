@@ -11,6 +11,6 @@ mod trace;
 
 pub use auth::{AdminAuth, Bearer, DeskAuth, DeviceAuth, SupervisorAuth};
 pub use body::{Json, Octets, Wants};
-pub use conn::ClientAddr;
+pub use conn::{ClientAddr, tls_config};
 pub use error::ApiError;
 pub use trace::{REQUEST_ID, request_id};
