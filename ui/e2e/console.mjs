@@ -147,6 +147,8 @@ try {
     await page.click(`[data-testid="device-${device}"] [data-testid=revoke]`);
     await page.click(`[data-testid="device-${device}"] [data-testid=confirm-revoke]`);
     await page.waitForSelector('[data-testid=admin-done]');
+    // The list is read again after the answer: wait for the row to show the revocation.
+    await page.waitForSelector(`tr.revoked[data-testid="device-${device}"]`);
     seen.row = (await page.locator(`[data-testid="device-${device}"]`).textContent()).replace(/\s+/g, ' ').trim();
     await page.screenshot({ path: join(out, 'console-admin-devices.png'), fullPage: true });
     // A village given to the officer while serving, then taken back.
