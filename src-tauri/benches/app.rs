@@ -120,7 +120,7 @@ fn seed(fx: &Fixture, dir: &std::path::Path, registry: &Registry, village: &str)
     // is printed), with one signed mediation draft per run waiting on Today.
     clock.set(chrono::Utc::now());
     let mut syncer = session.syncer().expect("syncer");
-    fx.rt.block_on(syncer.enroll(&fx.server.url(), &fx.code(OFFICER))).expect("enroll");
+    fx.rt.block_on(syncer.enroll(&fx.server.url(), &fx.code(OFFICER), &Default::default())).expect("enroll");
     for run in 0..RUNS as u64 {
         let pngs = [work::png(3 * run), work::png(3 * run + 1), work::png(3 * run + 2)];
         work::signed_mediation_draft(&mut session, &clock, &pngs);

@@ -86,8 +86,12 @@ pub async fn status(app: State<'_, App>) -> Result<TabletStatus, FieldError> {
 
 /// Whom an enrollment code is for (the code stays unused).
 #[tauri::command]
-pub async fn check_enrollment(server_url: String, code: String) -> Result<EnrollCheckResponse, FieldError> {
-    beibao_field::check_enrollment(&server_url, &code).await
+pub async fn check_enrollment(
+    server_url: String,
+    code: String,
+    server_pin: Option<String>,
+) -> Result<EnrollCheckResponse, FieldError> {
+    beibao_field::check_enrollment(&server_url, &code, server_pin.as_deref()).await
 }
 
 /// Make the store for the confirmed officer under the PIN and enroll it.

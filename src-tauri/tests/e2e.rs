@@ -783,7 +783,7 @@ fn seed_people_mediation(fx: &Fixture, dir: &std::path::Path) {
     )
     .expect("store");
     let mut syncer = session.syncer().expect("syncer");
-    fx.rt.block_on(syncer.enroll(&fx.server.url(), &fx.code(OFFICER))).expect("enroll");
+    fx.rt.block_on(syncer.enroll(&fx.server.url(), &fx.code(OFFICER), &Default::default())).expect("enroll");
     work::signed_mediation_draft(&mut session, &clock, &[work::png(1), work::png(2), work::png(3)]);
     session.lock().expect("lock");
 }

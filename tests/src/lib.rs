@@ -105,15 +105,17 @@ impl Server {
         Server::start_full(rt, storage, limits, seed, console, None)
     }
 
-    /// [`Server::start`] over TLS (see `beibao_server::http::tls_config`): its URL is `https://`.
+    /// [`Server::start`] over TLS (see `beibao_server::http::tls_config`): its URL is `https://`;
+    /// its enrollment codes carry `pin`.
     pub fn start_tls(
         rt: &Runtime,
         storage: Arc<dyn Storage>,
         limits: Limits,
         seed: u64,
         tls: Arc<beibao_server::rustls::ServerConfig>,
+        pin: String,
     ) -> Server {
-        Server::start_full(rt, storage, limits, seed, None, Some(tls))
+        Server::start_full(rt, storage, limits, seed, None, Some((tls, pin)))
     }
 
     fn start_full(
@@ -122,7 +124,7 @@ impl Server {
         limits: Limits,
         seed: u64,
         console: Option<PathBuf>,
-        tls: Option<Arc<beibao_server::rustls::ServerConfig>>,
+        tls: Option<(Arc<beibao_server::rustls::ServerConfig>, String)>,
     ) -> Server {
         let clock = Arc::new(FixedClock::new(t0()));
         let registry = &fixtures().registry;
@@ -147,6 +149,10 @@ impl Server {
         let state = match console {
             Some(dir) => state.with_console(dir),
             None => state,
+        };
+        let (state, tls) = match tls {
+            Some((config, pin)) => (state.with_tls_pin(pin), Some(config)),
+            None => (state, None),
         };
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -267,7 +273,7 @@ impl Tablet {
         code: &str,
     ) -> Result<beibao_store::sync::EnrollmentRow, beibao_field::FieldError> {
         let mut syncer = self.session.syncer()?;
-        rt.block_on(syncer.enroll(url, code))
+        rt.block_on(syncer.enroll(url, code, &Default::default()))
     }
 
     /// Sync now on `rt`.

@@ -719,13 +719,13 @@ fn a_first_run_names_the_codes_officer_then_makes_and_enrolls_the_store_or_leave
     let server = Server::sqlite(&rt, &server_db(dir.path()), 1);
     let code = server.code(&rt, OFFICER);
     let spaced = format!("{} {}", &code[..4], &code[4..]);
-    let who = rt.block_on(check_enrollment(&format!("{}/", server.url()), &spaced)).expect("check");
+    let who = rt.block_on(check_enrollment(&format!("{}/", server.url()), &spaced, None)).expect("check");
     let officer = beibao_tests::fixtures().registry.officers.iter().find(|o| o.id == OFFICER).expect("officer");
     assert_eq!((who.officer_id.as_str(), who.officer_name.as_str()), (OFFICER, officer.name.as_str()));
     assert!(who.station_name.ends_with("派出所"), "{}", who.station_name);
-    let wrong = rt.block_on(check_enrollment(&server.url(), "00000000")).expect_err("no such code");
+    let wrong = rt.block_on(check_enrollment(&server.url(), "00000000", None)).expect_err("no such code");
     assert_eq!(wrong.code(), Code::EnrollmentCodeInvalid);
-    let bad_url = rt.block_on(check_enrollment("10.0.0.1", &code)).expect_err("no scheme");
+    let bad_url = rt.block_on(check_enrollment("10.0.0.1", &code, None)).expect_err("no scheme");
     assert_eq!(bad_url.code(), Code::Invalid);
 
     let path = dir.path().join("tablet").join("beibao.db");
@@ -740,6 +740,7 @@ fn a_first_run_names_the_codes_officer_then_makes_and_enrolls_the_store_or_leave
         code: code.clone(),
         officer_id: officer.to_owned(),
         pin: "135790".into(),
+        server_pin: None,
     };
     let kdf = beibao_store::key::KdfParams::TEST_ONLY;
     let refused = rt.block_on(first_run(&path, &input("OF-01-01"), kdf, &mut entropy, env(1)));
@@ -750,6 +751,6 @@ fn a_first_run_names_the_codes_officer_then_makes_and_enrolls_the_store_or_leave
         rt.block_on(first_run(&path, &input(OFFICER), kdf, &mut entropy, env(2))).expect("first run");
     assert_eq!(session.officer_id(), OFFICER);
     assert_eq!(enrolled.server_url, server.url());
-    let used = rt.block_on(check_enrollment(&server.url(), &code)).expect_err("used now");
+    let used = rt.block_on(check_enrollment(&server.url(), &code, None)).expect_err("used now");
     assert_eq!(used.code(), Code::EnrollmentCodeUsed);
 }

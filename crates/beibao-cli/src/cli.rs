@@ -628,7 +628,7 @@ pub fn run(args: Args, rt: &tokio::runtime::Runtime) -> Result<String, CliError>
             })
         }
         Command::Enroll { server, code } => {
-            let e = rt.block_on(open(&args, &env)?.syncer()?.enroll(server, code))?;
+            let e = rt.block_on(open(&args, &env)?.syncer()?.enroll(server, code, &Default::default()))?;
             out(json, &e, |e| {
                 format!(
                     "已注册到 {} · 协议书编号段 {}{:06}–{:06}",

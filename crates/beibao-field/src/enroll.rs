@@ -8,6 +8,7 @@ use beibao_store::Store;
 use beibao_store::key::{Entropy, KdfParams};
 use beibao_store::registry as reg;
 use beibao_store::sync::EnrollmentRow;
+use beibao_sync::trust::Trust;
 use beibao_sync::wire::{EnrollCheckRequest, EnrollCheckResponse};
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +109,24 @@ pub struct FirstRunInput {
     pub officer_id: String,
     /// The PIN, typed twice on screen (6 digits).
     pub pin: String,
+    /// For an https server: its certificate's SHA-256 fingerprint from the enrollment QR; the
+    /// tablet trusts that certificate only, from the first request on.
+    #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub server_pin: Option<String>,
+}
+
+/// How the tablet trusts an https server: the pin from the QR (checked for shape), and the
+/// bureau's CA when the build carries one (`BEIBAO_BUREAU_CA`, PEM, at compile time).
+fn trust_for(server_pin: Option<&str>) -> Result<Trust, FieldError> {
+    let pin_sha256 = match server_pin.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(beibao_sync::trust::normalize_pin(p).ok_or_else(|| {
+            FieldError::invalid(beibao_core::code::Code::Invalid, "server_pin", "not a SHA-256 certificate fingerprint")
+        })?),
+        None => None,
+    };
+    let ca_pem = option_env!("BEIBAO_BUREAU_CA").map(str::to_owned);
+    Ok(Trust { ca_pem, pin_sha256 })
 }
 
 /// The code as typed: spaces and dashes people put between groups are not part of it.
@@ -128,9 +147,14 @@ fn clean_url(url: &str) -> Result<String, FieldError> {
     Ok(url.to_owned())
 }
 
-/// Whom an enrollment code is for; the code stays unused.
-pub async fn check_enrollment(server_url: &str, code: &str) -> Result<EnrollCheckResponse, FieldError> {
-    let client = beibao_sync::Client::new(&clean_url(server_url)?, FIRST_RUN_TIMEOUT)?;
+/// Whom an enrollment code is for; the code stays unused. An https server must present the
+/// pinned certificate (or one of the bureau's CA).
+pub async fn check_enrollment(
+    server_url: &str,
+    code: &str,
+    server_pin: Option<&str>,
+) -> Result<EnrollCheckResponse, FieldError> {
+    let client = beibao_sync::Client::with_trust(&clean_url(server_url)?, FIRST_RUN_TIMEOUT, &trust_for(server_pin)?)?;
     Ok(client.enroll_check(&EnrollCheckRequest { code: clean_code(code) }).await?)
 }
 
@@ -146,7 +170,8 @@ pub async fn first_run(
     let url = clean_url(&input.server_url)?;
     // The server says again whom the code is for: the officer on screen must be that one, and
     // their name, badge and station are kept for the app's header.
-    let who = check_enrollment(&url, &input.code).await?;
+    let trust = trust_for(input.server_pin.as_deref())?;
+    let who = check_enrollment(&url, &input.code, input.server_pin.as_deref()).await?;
     if who.officer_id != input.officer_id {
         return Err(FieldError::invalid(
             beibao_core::code::Code::OfficerMismatch,
@@ -156,7 +181,7 @@ pub async fn first_run(
     }
     let (mut session, _) = crate::init(path, &input.pin, &input.officer_id, kdf, entropy, env)?;
     let enrolled = match session.syncer() {
-        Ok(mut syncer) => syncer.enroll(&url, &clean_code(&input.code)).await,
+        Ok(mut syncer) => syncer.enroll(&url, &clean_code(&input.code), &trust).await,
         Err(e) => Err(e),
     };
     let enrolled = match enrolled {

@@ -11,6 +11,7 @@ use beibao_core::code::Code;
 use beibao_store::registry as reg;
 use beibao_store::sync::{self as local, Acked, EnrollmentRow, Pulled};
 use beibao_store::{Store, StoreError, outbox};
+use beibao_sync::trust::Trust;
 use beibao_sync::wire::{EnrollResponse, PullResponse, PushResponse, WireOp};
 use beibao_sync::{Backlog, DrainReport, Engine, Identity, LocalError, Progress, Settings, SyncError, Tablet};
 use chrono::{DateTime, Utc};
@@ -50,7 +51,13 @@ impl Tablet for Syncer {
         Ok(Identity { device_id: self.device_id.clone(), officer_id: self.officer_id.clone(), key, server_key })
     }
 
-    fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse, now: DateTime<Utc>) -> Result<(), LocalError> {
+    fn save_enrollment(
+        &mut self,
+        server_url: &str,
+        trust: &Trust,
+        e: &EnrollResponse,
+        now: DateTime<Utc>,
+    ) -> Result<(), LocalError> {
         let row = EnrollmentRow {
             server_url: server_url.to_owned(),
             server_key: e.server_key.clone(),
@@ -58,6 +65,8 @@ impl Tablet for Syncer {
             serial_prefix: e.serials.prefix.clone(),
             serial_next: e.serials.start,
             serial_end: e.serials.end,
+            tls_pin: trust.pin_sha256.clone(),
+            tls_ca: trust.ca_pem.clone(),
         };
         let officer = self.officer_id.clone();
         self.store
@@ -207,10 +216,10 @@ impl Session {
 }
 
 impl Syncer {
-    fn engine(&self, server_url: &str, settings: Settings) -> Result<Engine, FieldError> {
+    fn engine(&self, server_url: &str, trust: &Trust, settings: Settings) -> Result<Engine, FieldError> {
         // The jitter's seed comes from the injected ids, so a test's backoff is reproducible.
         let seed = self.ids.next_id().as_u128() as u64;
-        Ok(Engine::new(server_url, settings, seed, self.clock.clone(), self.ids.clone())?)
+        Ok(Engine::with_trust(server_url, trust, settings, seed, self.clock.clone(), self.ids.clone())?)
     }
 
     /// Run `work` unless the session locks first; a lock (or the session dropped) ends it with
@@ -226,9 +235,10 @@ impl Syncer {
         }
     }
 
-    /// Enroll this tablet with a server using a one-time code.
-    pub async fn enroll(&mut self, server_url: &str, code: &str) -> Result<EnrollmentRow, FieldError> {
-        let mut engine = self.engine(server_url, Settings::default())?;
+    /// Enroll this tablet with a server using a one-time code; an https server is trusted by
+    /// `trust` from then on (kept with the enrollment).
+    pub async fn enroll(&mut self, server_url: &str, code: &str, trust: &Trust) -> Result<EnrollmentRow, FieldError> {
+        let mut engine = self.engine(server_url, trust, Settings::default())?;
         let mut locked = self.locked.clone();
         Syncer::until_locked(&mut locked, async {
             engine.enroll(self, code).await?;
@@ -246,8 +256,9 @@ impl Syncer {
         max_failures: u64,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<SyncSummary, FieldError> {
-        let server = local::enrollment(self.store.conn())?.ok_or(SyncError::NotEnrolled)?.server_url;
-        let mut engine = self.engine(&server, settings)?;
+        let enrolled = local::enrollment(self.store.conn())?.ok_or(SyncError::NotEnrolled)?;
+        let trust = Trust { pin_sha256: enrolled.tls_pin, ca_pem: enrolled.tls_ca };
+        let mut engine = self.engine(&enrolled.server_url, &trust, settings)?;
         let mut locked = self.locked.clone();
         let report =
             Syncer::until_locked(&mut locked, async { Ok(engine.drain(self, progress, max_failures).await?) }).await?;

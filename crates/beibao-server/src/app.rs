@@ -123,6 +123,9 @@ struct Inner {
     passwords: crate::passwords::Passwords,
     /// The built console (`ui/dist`: `console.html` and its assets), served under `/console/`.
     console: Option<std::path::PathBuf>,
+    /// The SHA-256 fingerprint of the certificate clients reach this server by (its own, or the
+    /// TLS terminator's given with `--tls-pin`): enrollment codes carry it for tablets to pin.
+    tls_pin: Option<String>,
     /// The working days a request's on-time count is judged by (the bundled calendar: the one a
     /// tablet holds until a newer one is published).
     calendar: Arc<WorkCalendar>,
@@ -158,6 +161,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 calendar: Arc::new(calendar),
                 console: None,
+                tls_pin: None,
                 storage,
                 key: SigningKey::from_bytes(&seed),
                 clock,
@@ -201,6 +205,21 @@ impl AppState {
             None => tracing::warn!("the console was set on a shared state: not served"),
         }
         self
+    }
+
+    /// Name the fingerprint of the certificate clients reach this server by (enrollment codes
+    /// carry it). Call before the state is shared.
+    pub fn with_tls_pin(mut self, pin: String) -> AppState {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.tls_pin = Some(pin),
+            None => tracing::warn!("the TLS pin was set on a shared state: not given out"),
+        }
+        self
+    }
+
+    /// The fingerprint enrollment codes carry, if any.
+    pub fn tls_pin(&self) -> Option<String> {
+        self.inner.tls_pin.clone()
     }
 
     /// The working-day calendar.

@@ -99,6 +99,10 @@ enum Cmd {
         /// The certificate's private key (PEM).
         #[arg(long, requires = "tls_cert", env = "BEIBAO_TLS_KEY")]
         tls_key: Option<PathBuf>,
+        /// Behind a TLS terminator: the SHA-256 fingerprint of the certificate it presents, for
+        /// enrollment codes to carry (tablets pin it). Taken from --tls-cert when that is given.
+        #[arg(long, conflicts_with = "tls_cert", env = "BEIBAO_TLS_PIN")]
+        tls_pin: Option<String>,
     },
     /// Seed from a fixtures directory: its stations and officers kept by the server, its registry
     /// (towns, villages, households, enterprises, assignments) offered to pull, its catalog published.
@@ -286,7 +290,7 @@ async fn main() -> ExitCode {
     let now = Utc::now();
     let result: Result<(), StorageError> = async {
         match cli.cmd {
-            Cmd::Serve { listen, rate, console, behind_proxy, max_connections, tls_cert, tls_key } => {
+            Cmd::Serve { listen, rate, console, behind_proxy, max_connections, tls_cert, tls_key, tls_pin } => {
                 if let Some(dir) = &console {
                     beibao_server::routes::console::is_built(dir)
                         .map_err(|m| StorageError::refused(Code::InvalidArgument, m))?;
@@ -321,10 +325,17 @@ async fn main() -> ExitCode {
                         let (config, pin) = beibao_server::http::tls_config(&read(&cert)?, &read(&key)?)
                             .map_err(|m| StorageError::refused(Code::InvalidArgument, m))?;
                         println!("证书指纹 / certificate fingerprint (tablets pin it): sha256/{pin}");
+                        state = state.with_tls_pin(pin);
                         Some(config)
                     }
                     _ => None,
                 };
+                if let Some(pin) = tls_pin {
+                    let pin = beibao_sync::trust::normalize_pin(&pin).ok_or_else(|| {
+                        StorageError::refused(Code::InvalidArgument, format!("--tls-pin `{pin}` is not a SHA-256 fingerprint"))
+                    })?;
+                    state = state.with_tls_pin(pin);
+                }
                 let scheme = if tls.is_some() { "https" } else { "http" };
                 tracing::info!(backend = state.storage().backend(), "listening on {scheme}://{listen} (console: /console/)");
                 let served = match tls {

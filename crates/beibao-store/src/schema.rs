@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_after_agreement.sql"),
     include_str!("migrations/0010_collection_and_clues.sql"),
     include_str!("migrations/0011_phoned_in.sql"),
+    include_str!("migrations/0012_enrollment_trust.sql"),
 ];
 
 /// The schema version this binary writes.

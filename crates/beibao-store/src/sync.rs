@@ -46,27 +46,31 @@ pub struct EnrollmentRow {
     pub serial_next: i64,
     /// Last serial of the block.
     pub serial_end: i64,
+    /// The https server's certificate fingerprint pinned at enrollment (SHA-256, hex).
+    #[serde(default)]
+    pub tls_pin: Option<String>,
+    /// The bureau's CA given at enrollment (PEM).
+    #[serde(default)]
+    pub tls_ca: Option<String>,
 }
 
 /// The enrollment, if any.
 pub fn enrollment(conn: &Connection) -> Result<Option<EnrollmentRow>, StoreError> {
     let row = conn
         .query_row(
-            "SELECT server_url, server_key, enrolled_at, serial_prefix, serial_next, serial_end FROM enrollment WHERE id = 1",
+            "SELECT server_url, server_key, enrolled_at, serial_prefix, serial_next, serial_end, tls_pin, tls_ca
+             FROM enrollment WHERE id = 1",
             [],
             |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    (r.get::<_, String>(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?),
+                    (r.get::<_, Option<String>>(6)?, r.get::<_, Option<String>>(7)?),
                 ))
             },
         )
         .optional()?;
-    row.map(|(server_url, server_key, at, serial_prefix, serial_next, serial_end)| {
+    row.map(|((server_url, server_key, at), (serial_prefix, serial_next, serial_end), (tls_pin, tls_ca))| {
         Ok(EnrollmentRow {
             server_url,
             server_key,
@@ -74,6 +78,8 @@ pub fn enrollment(conn: &Connection) -> Result<Option<EnrollmentRow>, StoreError
             serial_prefix,
             serial_next,
             serial_end,
+            tls_pin,
+            tls_ca,
         })
     })
     .transpose()
@@ -82,9 +88,19 @@ pub fn enrollment(conn: &Connection) -> Result<Option<EnrollmentRow>, StoreError
 /// Save (or replace) the enrollment.
 pub fn save_enrollment(tx: &Transaction<'_>, e: &EnrollmentRow) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT OR REPLACE INTO enrollment (id, server_url, server_key, enrolled_at, serial_prefix, serial_next, serial_end)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-        params![e.server_url, e.server_key, e.enrolled_at.to_rfc3339(), e.serial_prefix, e.serial_next, e.serial_end],
+        "INSERT OR REPLACE INTO enrollment
+           (id, server_url, server_key, enrolled_at, serial_prefix, serial_next, serial_end, tls_pin, tls_ca)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            e.server_url,
+            e.server_key,
+            e.enrolled_at.to_rfc3339(),
+            e.serial_prefix,
+            e.serial_next,
+            e.serial_end,
+            e.tls_pin,
+            e.tls_ca
+        ],
     )?;
     Ok(())
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 
 use crate::client::{Client, LocalError, SyncError};
+use crate::trust::Trust;
 use crate::wire::{EnrollResponse, PullResponse, PushRequest, PushResponse, WireOp};
 
 /// Who the tablet is, as far as sync is concerned.
@@ -56,8 +57,14 @@ pub struct Backlog {
 pub trait Tablet: Send {
     /// Who the tablet is.
     fn identity(&self) -> Result<Identity, LocalError>;
-    /// Save the server's answer to an enrollment.
-    fn save_enrollment(&mut self, server_url: &str, e: &EnrollResponse, now: DateTime<Utc>) -> Result<(), LocalError>;
+    /// Save the server's answer to an enrollment, with how the server is trusted over https.
+    fn save_enrollment(
+        &mut self,
+        server_url: &str,
+        trust: &Trust,
+        e: &EnrollResponse,
+        now: DateTime<Utc>,
+    ) -> Result<(), LocalError>;
     /// The oldest pending ops, in seq order, up to `max_bytes` of payload (at least one op).
     fn batch(&mut self, max_bytes: usize) -> Result<Vec<WireOp>, LocalError>;
     /// Record an acknowledged push (results and receipt) in one transaction.
@@ -194,6 +201,7 @@ pub struct DrainReport {
 /// The sync engine of one tablet against one server.
 pub struct Engine {
     client: Client,
+    trust: Trust,
     settings: Settings,
     batch_bytes: usize,
     rng: u64,
@@ -221,8 +229,21 @@ impl Engine {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
     ) -> Result<Engine, SyncError> {
+        Engine::with_trust(base_url, &Trust::default(), settings, seed, clock, ids)
+    }
+
+    /// [`Engine::new`] for a server trusted over https by `trust` (see [`crate::trust`]).
+    pub fn with_trust(
+        base_url: &str,
+        trust: &Trust,
+        settings: Settings,
+        seed: u64,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> Result<Engine, SyncError> {
         Ok(Engine {
-            client: Client::new(base_url, settings.request_timeout)?,
+            client: Client::with_trust(base_url, settings.request_timeout, trust)?,
+            trust: trust.clone(),
             batch_bytes: settings.batch_bytes,
             settings,
             rng: seed | 1,
@@ -255,7 +276,7 @@ impl Engine {
         if resp.device_id != req.device_id || resp.officer_id != req.officer_id {
             return Err(SyncError::NotOurServer("enrollment answer names another device".into()));
         }
-        tablet.save_enrollment(self.client.base(), &resp, self.clock.now()).map_err(local)?;
+        tablet.save_enrollment(self.client.base(), &self.trust, &resp, self.clock.now()).map_err(local)?;
         Ok(resp)
     }
 

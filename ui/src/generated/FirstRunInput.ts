@@ -19,4 +19,9 @@ officer_id: string,
 /**
  * The PIN, typed twice on screen (6 digits).
  */
-pin: string, };
+pin: string, 
+/**
+ * For an https server: its certificate's SHA-256 fingerprint from the enrollment QR; the
+ * tablet trusts that certificate only, from the first request on.
+ */
+server_pin?: string, };

@@ -5,7 +5,7 @@
  */
 export type IssuedCode = { 
 /**
- * The code to type, or to scan as `beibao:enroll?server=…&code=…`.
+ * The code to type, or to scan as `beibao:enroll?server=…&code=…[&pin=…]`.
  */
 code: string, 
 /**
@@ -19,4 +19,9 @@ officer_name: string,
 /**
  * When it stops being valid.
  */
-expires_at: string, };
+expires_at: string, 
+/**
+ * The SHA-256 fingerprint of the server's https certificate, for the QR: the tablet pins it
+ * (none when the server was not told its certificate).
+ */
+server_pin: string | null, };

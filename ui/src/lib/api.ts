@@ -45,8 +45,8 @@ import type { VisitTarget } from '../generated/VisitTarget';
 
 export const api = {
   status: () => invoke<TabletStatus>('status'),
-  checkEnrollment: (serverUrl: string, code: string) =>
-    invoke<EnrollCheckResponse>('check_enrollment', { serverUrl, code }),
+  checkEnrollment: (serverUrl: string, code: string, serverPin: string | null) =>
+    invoke<EnrollCheckResponse>('check_enrollment', { serverUrl, code, serverPin }),
   firstRun: (input: FirstRunInput) => invoke<TabletStatus>('first_run', { input }),
   unlock: (pin: string) => invoke<TabletStatus>('unlock', { pin }),
   lock: () => invoke<void>('lock'),

@@ -32,7 +32,7 @@ describe('enrollment from a QR image', () => {
   it('reads a link that carries the server address too', () => {
     const { data, size } = draw('beibao:enroll?server=http%3A%2F%2F10.0.0.2%3A8440&code=K94K-UFT2-8FR8');
     const text = decodePixels(data, size, size);
-    expect(parseEnrollment(text!)).toEqual({ code: 'K94K-UFT2-8FR8', server: 'http://10.0.0.2:8440' });
+    expect(parseEnrollment(text!)).toEqual({ code: 'K94K-UFT2-8FR8', server: 'http://10.0.0.2:8440', pin: null });
   });
 
   it('finds nothing in an image without a code', () => {
@@ -44,6 +44,14 @@ describe('enrollment from a QR image', () => {
     expect(parseEnrollment('https://example.com/phish')).toBeNull();
     expect(parseEnrollment('beibao:enroll?code=K94K&server=javascript:alert(1)')).toBeNull();
     expect(parseEnrollment('beibao:enroll?server=http://a.b')).toBeNull();
-    expect(parseEnrollment(' 1234 5678 ')).toEqual({ code: '1234 5678', server: null });
+    expect(parseEnrollment(' 1234 5678 ')).toEqual({ code: '1234 5678', server: null, pin: null });
+    // An https server's certificate fingerprint travels with the code; anything else is refused.
+    const pin = 'ab'.repeat(32);
+    expect(parseEnrollment(`beibao:enroll?server=https%3A%2F%2Fsync.sd.gov&code=K94K-UFT2&pin=${pin.toUpperCase()}`)).toEqual({
+      code: 'K94K-UFT2',
+      server: 'https://sync.sd.gov',
+      pin,
+    });
+    expect(parseEnrollment('beibao:enroll?server=https%3A%2F%2Fa.b&code=K94K-UFT2&pin=abc')).toBeNull();
   });
 });

@@ -1,12 +1,15 @@
 // Reading an enrollment code from a QR image the officer chooses (a photo or a screenshot of the
 // code the administrator issued): the image's pixels decoded by jsQR, then the text read as a
-// code, or as `beibao:enroll?server=…&code=…` which fills the server address too.
+// code, or as `beibao:enroll?server=…&code=…[&pin=…]` which fills the server address too, and
+// for an https server the SHA-256 fingerprint of its certificate, which the tablet pins.
 import jsQR from 'jsqr';
 
 /** What a QR image told first run. */
 export interface Enrollment {
   code: string;
   server: string | null;
+  /** The server certificate's SHA-256 (64 hex digits), for an https server. */
+  pin: string | null;
 }
 
 /** The QR's text as an enrollment: a bare code, or a `beibao:enroll` link; null when neither. */
@@ -16,11 +19,13 @@ export function parseEnrollment(text: string): Enrollment | null {
     const q = new URLSearchParams(t.slice('beibao:enroll?'.length));
     const code = q.get('code')?.trim() ?? '';
     const server = q.get('server')?.trim() || null;
+    const pin = q.get('pin')?.trim().toLowerCase() || null;
     if (!/^[0-9A-Za-z-]{4,64}$/.test(code)) return null;
     if (server !== null && !/^https?:\/\//.test(server)) return null;
-    return { code, server };
+    if (pin !== null && !/^[0-9a-f]{64}$/.test(pin)) return null;
+    return { code, server, pin };
   }
-  return /^[0-9A-Za-z -]{4,64}$/.test(t) ? { code: t, server: null } : null;
+  return /^[0-9A-Za-z -]{4,64}$/.test(t) ? { code: t, server: null, pin: null } : null;
 }
 
 /** The text of the QR code in an RGBA image (`data` 4 bytes per pixel), or null. */

@@ -52,7 +52,7 @@ pub struct CodeRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IssuedCode {
-    /// The code to type, or to scan as `beibao:enroll?server=…&code=…`.
+    /// The code to type, or to scan as `beibao:enroll?server=…&code=…[&pin=…]`.
     pub code: String,
     /// Its officer.
     pub officer_id: String,
@@ -60,6 +60,9 @@ pub struct IssuedCode {
     pub officer_name: String,
     /// When it stops being valid.
     pub expires_at: DateTime<Utc>,
+    /// The SHA-256 fingerprint of the server's https certificate, for the QR: the tablet pins it
+    /// (none when the server was not told its certificate).
+    pub server_pin: Option<String>,
 }
 
 /// A revocation's outcome.
@@ -178,6 +181,7 @@ pub(crate) async fn issue_code(
         officer_id: officer.id,
         officer_name: officer.name,
         expires_at: state.now() + ttl,
+        server_pin: state.tls_pin(),
     }))
 }
 
