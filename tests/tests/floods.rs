@@ -59,6 +59,24 @@ fn code(v: &serde_json::Value) -> Code {
     serde_json::from_value::<ErrorBody>(v.clone()).expect("the one error shape").code
 }
 
+/// `n` logins at once for names nobody has: each answer's status and code.
+fn flood(rt: &Runtime, base: &str, n: usize) -> Vec<(u16, Code)> {
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let (http, base) = (http.clone(), base.to_owned());
+            set.spawn(async move { login(&http, &base, &format!("nobody-{i}"), "guess-123456", None, None).await });
+        }
+        let mut out = Vec::new();
+        while let Some(r) = set.join_next().await {
+            let (status, v) = r.expect("task");
+            out.push((status, code(&v)));
+        }
+        out
+    })
+}
+
 /// The process's peak resident memory (VmHWM), MiB: each test runs in a process of its own.
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
@@ -86,20 +104,7 @@ fn a_flood_of_logins_for_unknown_names_keeps_the_servers_memory_flat() {
     let server = start(&rt, &dir, limits);
     let base = server.url();
     let before = peak_rss_mib();
-    let statuses = rt.block_on(async {
-        let http = reqwest::Client::new();
-        let mut set = tokio::task::JoinSet::new();
-        for i in 0..200 {
-            let (http, base) = (http.clone(), base.clone());
-            set.spawn(async move { login(&http, &base, &format!("nobody-{i}"), "guess-123456", None, None).await });
-        }
-        let mut out = Vec::new();
-        while let Some(r) = set.join_next().await {
-            let (status, v) = r.expect("task");
-            out.push((status, code(&v)));
-        }
-        out
-    });
+    let statuses = flood(&rt, &base, 200);
     let after = peak_rss_mib();
     eprintln!("login_flood: logins=200 peak_rss_before_mib={before:.0} peak_rss_after_mib={after:.0}");
     assert!(statuses.iter().all(|s| *s == (401, Code::BadCredentials)), "every one refused, none lost: {statuses:?}");
@@ -120,20 +125,7 @@ fn past_the_password_queue_a_login_is_told_the_server_is_busy() {
         Limits { login_address_burst: 1e9, password_slots: 1, password_wait: Duration::ZERO, ..Limits::default() };
     let server = start(&rt, &dir, limits);
     let base = server.url();
-    let answers = rt.block_on(async {
-        let http = reqwest::Client::new();
-        let mut set = tokio::task::JoinSet::new();
-        for i in 0..20 {
-            let (http, base) = (http.clone(), base.clone());
-            set.spawn(async move { login(&http, &base, &format!("nobody-{i}"), "guess-123456", None, None).await });
-        }
-        let mut out = Vec::new();
-        while let Some(r) = set.join_next().await {
-            let (status, v) = r.expect("task");
-            out.push((status, code(&v)));
-        }
-        out
-    });
+    let answers = flood(&rt, &base, 20);
     let busy = answers.iter().filter(|a| **a == (503, Code::Busy)).count();
     let checked = answers.iter().filter(|a| **a == (401, Code::BadCredentials)).count();
     assert_eq!(busy + checked, 20, "{answers:?}");

@@ -355,6 +355,11 @@ impl Limited<'_> {
             Limited::Account(name) => format!("account:{name}"),
             Limited::Login(name) => format!("login:{name}"),
             Limited::Enrollment => "enrollment".to_owned(),
+            // An IPv6 client holds a /64 at least: it counts as one address.
+            Limited::Address(std::net::IpAddr::V6(ip)) => {
+                let s = ip.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
             Limited::Address(ip) => format!("address:{ip}"),
             Limited::KnownClient(id) => format!("client:{id}"),
         }
@@ -564,5 +569,17 @@ mod tests {
         assert_ne!(Limited::Device("account:ann").key(), Limited::Account("ann").key());
         assert_ne!(Limited::Login("x").key(), Limited::Account("x").key());
         assert_ne!(Limited::Device("enrollment").key(), Limited::Enrollment.key());
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_and_an_ipv4_one_as_itself() {
+        let a: std::net::IpAddr = "2001:db8:1:2::1".parse().expect("ip");
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff::9".parse().expect("ip");
+        let c: std::net::IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(Limited::Address(a).key(), Limited::Address(b).key());
+        assert_ne!(Limited::Address(a).key(), Limited::Address(c).key());
+        let (d, e): (std::net::IpAddr, std::net::IpAddr) =
+            ("10.0.0.1".parse().expect("ip"), "10.0.0.2".parse().expect("ip"));
+        assert_ne!(Limited::Address(d).key(), Limited::Address(e).key());
     }
 }

@@ -115,6 +115,10 @@ impl Store {
     /// When the store accepts a PIN again, if wrong ones locked it (no PIN needed: the unlock
     /// screen shows the time left, also after a restart).
     pub fn lockout(path: &Path, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // No key file, no store: nothing is made beside it (the guard would be).
+        if !key_path(path).exists() {
+            return Err(StoreError::NotFound(path.to_owned()));
+        }
         key::lockout(path, &Moment::at(now), &*key::guard(path)?)
     }
 

@@ -294,9 +294,9 @@ pub(crate) async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
     // Guessing passwords: a browser that logged in to this account before (its known-client
-    // token) has an allowance of its own; any other attempt counts against its address (10
-    // at once, then one every 5 s: password spraying across accounts) and the account (10,
-    // then one every 6 s). A stranger emptying the account's allowance does not lock out its
+    // token) has an allowance of its own; any other attempt counts against its address
+    // (`Limits::login_address_*`: 30 at once, then one every 5 s — password spraying across
+    // accounts) and the account (10, then one every 6 s). A stranger emptying the account's allowance does not lock out its
     // owner's browser.
     let known = body.client.as_deref().and_then(|t| state.known_client(&body.username, t));
     let limits = state.limits();
