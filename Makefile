@@ -92,7 +92,7 @@ bench: bench-core bench-store bench-sync bench-server
 # The release app driven through WebDriver under Xvfb (needs `make deps`); not part of `make bench`,
 # which measures the engine.
 bench-app: ui
-	$(CARGO) bench --locked -p beibao-app --bench app
+	$(CARGO) bench --locked -p beibao-app --bench app --profile dist
 
 bench-core:
 	$(CARGO) bench --locked -p beibao-core --bench rules
