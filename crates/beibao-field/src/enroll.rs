@@ -154,7 +154,12 @@ pub async fn check_enrollment(
     code: &str,
     server_pin: Option<&str>,
 ) -> Result<EnrollCheckResponse, FieldError> {
-    let client = beibao_sync::Client::with_trust(&clean_url(server_url)?, FIRST_RUN_TIMEOUT, &trust_for(server_pin)?)?;
+    check_with(&clean_url(server_url)?, code, &trust_for(server_pin)?).await
+}
+
+/// [`check_enrollment`] with the trust already made (the first run keeps it for the enrollment).
+async fn check_with(url: &str, code: &str, trust: &Trust) -> Result<EnrollCheckResponse, FieldError> {
+    let client = beibao_sync::Client::with_trust(url, FIRST_RUN_TIMEOUT, trust)?;
     Ok(client.enroll_check(&EnrollCheckRequest { code: clean_code(code) }).await?)
 }
 
@@ -171,7 +176,7 @@ pub async fn first_run(
     // The server says again whom the code is for: the officer on screen must be that one, and
     // their name, badge and station are kept for the app's header.
     let trust = trust_for(input.server_pin.as_deref())?;
-    let who = check_enrollment(&url, &input.code, input.server_pin.as_deref()).await?;
+    let who = check_with(&url, &input.code, &trust).await?;
     if who.officer_id != input.officer_id {
         return Err(FieldError::invalid(
             beibao_core::code::Code::OfficerMismatch,
