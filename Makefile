@@ -24,7 +24,7 @@ help:
 	@echo "make bench     run every benchmark (prints figures): bench-core bench-store bench-sync bench-server"
 	@echo "make bench-export  a county-year on SQLite and PostgreSQL: totals by village, XLSX, CSV (prints export_bench: …)"
 	@echo "make bench-app the release app through WebDriver on a 500-household village (prints app_bench: …)"
-	@echo "make faults-long  the seeded sync fault loop: 10,000 scenarios on SQLite, 1,000 on PostgreSQL (make test: 200 and 40)"
+	@echo "make faults-long  the seeded sync fault loop: 10,000 scenarios on SQLite, 1,000 on PostgreSQL, 1,000 on two instances (make test: 200, 40, 20)"
 	@echo "make fixtures  regenerate fixtures/geo and fixtures/registry from the fixed seed"
 
 deps:
@@ -115,7 +115,7 @@ bench-export:
 
 # The sync fault loop with 10,000 seeded scenarios on SQLite and 1,000 on PostgreSQL (make test: 200 and 40).
 faults-long:
-	BEIBAO_FAULT_RUNS=10000 BEIBAO_FAULT_RUNS_PG=1000 $(CARGO) test --release --locked -p beibao-tests --test faults -- --nocapture --test-threads 1
+	BEIBAO_FAULT_RUNS=10000 BEIBAO_FAULT_RUNS_PG=1000 BEIBAO_FAULT_RUNS_PG2=1000 $(CARGO) test --release --locked -p beibao-tests --test faults -- --nocapture --test-threads 1
 
 # The crash test with 2,000 kills instead of 200.
 crash-long:

@@ -29,7 +29,7 @@ for account in "chief supervisor" "xiji-chief supervisor $station" "desk-xiji de
   BEIBAO_ACCOUNT_PASSWORD=$PASSWORD "$srv" create-account --username "$1" --role "$2" ${3:+--station "$3"} >/dev/null
 done
 echo "Seeding a month of field work from every officer's tablet (a minute or two)…"
-"$bin/demo-month" --server "http://127.0.0.1:$port" --database "$BEIBAO_DATABASE" --days 30 --per-day 4 2>"$dir/demo-month.log"
+"$bin/demo-month" --database "$BEIBAO_DATABASE" --days 30 --per-day 4 2>"$dir/demo-month.log"
 
 echo
 echo "管理平台 (web console): http://127.0.0.1:$port/console/"

@@ -347,20 +347,32 @@ fn publicity_a_hazard_a_clue_a_correction_and_an_enterprise_visit_are_logged_cou
     app.wait_text("total-information_collected", "1 条");
     app.screenshot("03-totals");
 
-    // Change the PIN: the old one, the new one twice; the new one unlocks.
+    // Change the PIN for a longer passcode: the old one, then 10 digits twice, each entered with
+    // 确定; the unlock screen opens on the long pad, and the new passcode unlocks.
+    let long = "2468013579";
     app.click("nav-settings");
     app.click("change-pin");
     app.pin(PIN);
     app.wait_text("pin-change-step", "新的");
-    app.pin("246802");
+    app.click("pin-kind");
+    app.wait_text("pin-change-step", "8–12位");
+    app.pin(long);
+    app.click("pin-ok");
     app.wait_text("pin-change-step", "再输入");
-    app.pin("246802");
+    app.pin(long);
+    app.click("pin-ok");
     app.wait("pin-changed");
     app.click("nav-lock");
     app.wait("unlock");
+    app.wait("pin-pad[data-kind=\"long\"]");
     app.pin(PIN);
+    assert_eq!(app.count("pin-ok[disabled]"), 1, "six digits are not a long passcode");
+    app.pin("00");
+    app.screenshot("03b-unlock-long-passcode");
+    app.click("pin-ok");
     app.wait_text("unlock-error", "还可尝试");
-    app.pin("246802");
+    app.pin(long);
+    app.click("pin-ok");
     app.wait("today");
 
     app.sync();

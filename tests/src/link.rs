@@ -4,6 +4,10 @@
 //! (the server committed, the answer is lost); a captive portal answers `200 OK` with a login page
 //! without reaching the server. Complete requests are recorded so a test can replay them later,
 //! as a duplicated or reordered batch.
+//!
+//! [`Link::balanced`] is a load balancer in front of several servers instead: each request goes
+//! to the next server in turn (a tablet's kept-alive connection is moved to the next one between
+//! requests), with the same faults per connection.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -53,6 +57,10 @@ struct Shared {
     faults: VecDeque<Fault>,
     shape: Shape,
     upstream: Option<SocketAddr>,
+    /// Balanced: the servers requests go to in turn, and how many went so far.
+    pool: Vec<Option<SocketAddr>>,
+    turn: usize,
+    served: Vec<u64>,
     recorded: Vec<Recorded>,
     connections: u64,
     bytes_up: u64,
@@ -74,19 +82,45 @@ const PORTAL: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Le
 impl Link {
     /// Start a proxy to `upstream`.
     pub fn start(rt: &Runtime, upstream: SocketAddr) -> Link {
+        Link::listen(rt, Shared { upstream: Some(upstream), ..Shared::default() }, false)
+    }
+
+    /// A load balancer: each request to the next of `servers` in turn (one that is down, see
+    /// [`Link::pool_member`], is skipped). Latency and bandwidth shaping do not apply.
+    pub fn balanced(rt: &Runtime, servers: &[SocketAddr]) -> Link {
+        let pool = servers.iter().copied().map(Some).collect();
+        let served = vec![0; servers.len()];
+        Link::listen(rt, Shared { upstream: servers.first().copied(), pool, served, ..Shared::default() }, true)
+    }
+
+    fn listen(rt: &Runtime, shared: Shared, balanced: bool) -> Link {
         let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind proxy");
         let addr = listener.local_addr().expect("addr");
-        let shared = Arc::new(Mutex::new(Shared { upstream: Some(upstream), ..Shared::default() }));
+        let shared = Arc::new(Mutex::new(shared));
         let (epoch, _) = tokio::sync::watch::channel(0u64);
         let epoch = Arc::new(epoch);
         let (s, e) = (shared.clone(), epoch.clone());
         rt.spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let (s, cut) = (s.clone(), e.subscribe());
-                tokio::spawn(async move { handle(client, s, cut).await });
+                if balanced {
+                    tokio::spawn(async move { balance(client, s, cut).await });
+                } else {
+                    tokio::spawn(async move { handle(client, s, cut).await });
+                }
             }
         });
         Link { addr, shared, epoch }
+    }
+
+    /// Balanced: set server `i` of the pool (`None` while it is down: skipped).
+    pub fn pool_member(&self, i: usize, addr: Option<SocketAddr>) {
+        self.with(|s| s.pool[i] = addr);
+    }
+
+    /// Balanced: how many requests each server of the pool was sent.
+    pub fn served(&self) -> Vec<u64> {
+        self.with(|s| s.served.clone())
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Shared) -> T) -> T {
@@ -148,7 +182,13 @@ impl Link {
 
     /// Send a recorded request again, straight to the server; returns the status code.
     pub fn replay(&self, rt: &Runtime, req: &Recorded) -> u16 {
-        let upstream = self.with(|s| s.upstream).expect("upstream");
+        // Balanced: to the server whose turn it is.
+        let upstream = self
+            .with(|s| {
+                let live: Vec<SocketAddr> = s.pool.iter().flatten().copied().collect();
+                if live.is_empty() { s.upstream } else { Some(live[s.turn % live.len()]) }
+            })
+            .expect("upstream");
         let bytes = req.bytes.clone();
         rt.block_on(async move {
             let Ok(mut conn) = TcpStream::connect(upstream).await else { return 0 };
@@ -206,6 +246,96 @@ async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: toki
         _ = up => {}
         _ = down => {}
         _ = cut.changed() => {}
+    }
+}
+
+/// A balanced connection: read one whole request from the tablet, send it to the next server
+/// of the pool, relay that server's answer until the tablet sends its next request (HTTP/1.1
+/// without pipelining: the answer is complete by then), and so on. A cut counts bytes over the
+/// whole connection, as in [`handle`].
+async fn balance(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: tokio::sync::watch::Receiver<u64>) {
+    let fault = {
+        let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+        s.connections += 1;
+        s.faults.pop_front().unwrap_or_default()
+    };
+    cut.mark_unchanged();
+    match fault {
+        Fault::Refuse => return,
+        Fault::Portal => {
+            let mut buf = [0u8; 4096];
+            let _ = client.read(&mut buf).await;
+            let _ = client.write_all(PORTAL).await;
+            return;
+        }
+        _ => {}
+    }
+    let _ = client.set_nodelay(true);
+    let (mut up_left, mut down_left) = match fault {
+        Fault::CutUp(n) => (n, usize::MAX),
+        Fault::CutDown(n) => (usize::MAX, n),
+        _ => (usize::MAX, usize::MAX),
+    };
+    let mut parser = RequestParser::default();
+    let mut waiting: VecDeque<Recorded> = VecDeque::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        // One whole request from the tablet.
+        while waiting.is_empty() {
+            let n = tokio::select! {
+                r = client.read(&mut buf) => match r { Ok(0) | Err(_) => return, Ok(n) => n },
+                _ = cut.changed() => return,
+            };
+            waiting.extend(parser.feed(&buf[..n]));
+        }
+        let Some(request) = waiting.pop_front() else { return };
+        let server = {
+            let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+            s.bytes_up += request.bytes.len() as u64;
+            s.recorded.push(request.clone());
+            let live: Vec<usize> = (0..s.pool.len()).filter(|&i| s.pool[i].is_some()).collect();
+            let pick = (!live.is_empty()).then(|| live[s.turn % live.len()]);
+            s.turn += 1;
+            pick.and_then(|i| {
+                s.served[i] += 1;
+                s.pool[i]
+            })
+        };
+        let Some(server) = server else { return };
+        let Ok(mut server) = TcpStream::connect(server).await else { return };
+        let _ = server.set_nodelay(true);
+        if request.bytes.len() >= up_left {
+            let _ = server.write_all(&request.bytes[..up_left]).await;
+            return;
+        }
+        up_left -= request.bytes.len();
+        if server.write_all(&request.bytes).await.is_err() {
+            return;
+        }
+        // The answer, until the server closes or the tablet starts its next request.
+        let mut answer = vec![0u8; 16 * 1024];
+        loop {
+            tokio::select! {
+                r = server.read(&mut answer) => {
+                    let n = match r { Ok(0) | Err(_) => return, Ok(n) => n };
+                    let give = n.min(down_left);
+                    if client.write_all(&answer[..give]).await.is_err() {
+                        return;
+                    }
+                    shared.lock().unwrap_or_else(|p| p.into_inner()).bytes_down += give as u64;
+                    down_left -= give;
+                    if down_left == 0 {
+                        return;
+                    }
+                }
+                r = client.read(&mut buf) => {
+                    let n = match r { Ok(0) | Err(_) => return, Ok(n) => n };
+                            waiting.extend(parser.feed(&buf[..n]));
+                    break;
+                }
+                _ = cut.changed() => return,
+            }
+        }
     }
 }
 

@@ -340,6 +340,10 @@ impl Catalogs for Tripwire {
         self.inner.catalogs().await
     }
 
+    async fn catalog_count(&self) -> Result<usize, StorageError> {
+        self.inner.catalog_count().await
+    }
+
     async fn publish_calendar(
         &self,
         calendar: &PublishedCalendar,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use beibao_core::activity::{PublicitySession, PublicityTopic};
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::{FeeQuote, Mode};
+use beibao_core::clock::Received;
 use beibao_core::code::Code;
 use beibao_core::ops::RequestEvent;
 use beibao_core::service_request::{RequestState, ServiceRequest, Transition};
@@ -53,9 +54,13 @@ impl Pusher {
     async fn push(&self, s: &dyn Storage, ops: Vec<WireOp>) -> Vec<OpResult> {
         let device = s.device(&self.device).await.expect("device").expect("enrolled");
         let f = fixtures();
-        let checks = beibao_server::plan::check_all(&ops, &device, std::slice::from_ref(&f.catalog), &f.calendar);
+        // Received a week on: the records of these tests are stamped over the days after t0.
+        let now = t0() + chrono::Duration::days(7);
+        let received = Received { at: now, device_now: None, enrolled_at: device.enrolled_at };
+        let checks =
+            beibao_server::plan::check_all(&ops, &device, std::slice::from_ref(&f.catalog), &f.calendar, &received);
         let batch = format!("{}-{}", self.device, ops[0].seq);
-        s.push(&self.device, &batch, ops, checks, t0())
+        s.push(&self.device, &batch, ops, checks, now)
             .await
             .expect("a push answers, whatever its ops")
             .expect("no gap")

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use beibao_core::activity::{PublicitySession, PublicityTopic};
 use beibao_core::canonical::sha256_hex;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody, RequestStateChange};
+use beibao_core::clock::Received;
 use beibao_core::registry::Officer;
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition};
 use beibao_server::app::code_hash;
@@ -61,8 +62,14 @@ async fn enroll(s: &dyn Storage, device: &str, officer: &str, code: &str) -> Res
 
 async fn push(s: &dyn Storage, batch_id: &str, ops: &[WireOp]) -> Result<Result<Pushed, BatchError>, StorageError> {
     let device = s.device(DEV).await?.expect("enrolled");
-    let checks =
-        beibao_server::plan::check_all(ops, &device, std::slice::from_ref(&fixtures().catalog), &fixtures().calendar);
+    let received = Received { at: t0(), device_now: None, enrolled_at: device.enrolled_at };
+    let checks = beibao_server::plan::check_all(
+        ops,
+        &device,
+        std::slice::from_ref(&fixtures().catalog),
+        &fixtures().calendar,
+        &received,
+    );
     s.push(DEV, batch_id, ops.to_vec(), checks, t0()).await
 }
 
@@ -594,6 +601,7 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
             &device,
             std::slice::from_ref(&fixtures().catalog),
             &fixtures().calendar,
+            &Received { at: t0(), device_now: None, enrolled_at: device.enrolled_at },
         );
         // Another transaction holds the device's row, so the push's BEGIN and lock are sent and
         // it cannot finish (on loopback a free push can complete within a single poll).

@@ -2,7 +2,7 @@
 //! the server parses and checks with the same rules. One type per [`OpKind`].
 
 use crate::code::Code;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -240,6 +240,76 @@ fn parse_as<T: serde::de::DeserializeOwned>(payload: &str) -> Result<Box<T>, Rej
 }
 
 impl OpRecord {
+    /// The times the device stamped on the record with its own clock, that counts and deadlines
+    /// are read from (not dates the officer entered as content, like when a dispute arose).
+    pub fn device_times(&self) -> Vec<DateTime<Utc>> {
+        match self {
+            OpRecord::Visit(v) => {
+                let v = &v.visit;
+                let mut out = vec![v.started_at, v.ended_at];
+                out.extend(v.fix.as_ref().map(|f| f.taken_at));
+                out.extend(v.pin.as_ref().map(|p| p.placed_at));
+                out
+            }
+            OpRecord::ServiceRequest(r) => vec![r.accepted_at],
+            OpRecord::RequestEvent(e) => vec![e.at],
+            OpRecord::Mediation(c) => std::iter::once(c.opened_at).chain(c.finalized_at).collect(),
+            OpRecord::MediationFollowup(_) => Vec::new(),
+            OpRecord::Publicity(p) => vec![p.held_at],
+            OpRecord::Hazard(h) => std::iter::once(h.found_at).chain(h.fixed_at).collect(),
+            OpRecord::Rating(r) => vec![r.rated_at],
+            OpRecord::JudicialConfirmation(j) => vec![j.recorded_at],
+            OpRecord::Recurrence(r) => vec![r.recorded_at],
+            OpRecord::RegistryProposal(p) => vec![p.proposed_at],
+            OpRecord::ClueReport(c) => vec![c.reported_at],
+        }
+    }
+
+    /// Move every time of [`OpRecord::device_times`] by `by` (and a mediation's acceptance day
+    /// with its opening): the record as the server counts it when the device clock was wrong
+    /// (see [`crate::clock::Received::correction`]). The body stored is the one sent.
+    pub fn shift_device_times(&mut self, by: Duration) {
+        // Checked: a device may send any time; a move that leaves chrono's range leaves it be.
+        let mv = |t: &mut DateTime<Utc>| *t = t.checked_add_signed(by).unwrap_or(*t);
+        match self {
+            OpRecord::Visit(v) => {
+                let v = &mut v.visit;
+                mv(&mut v.started_at);
+                mv(&mut v.ended_at);
+                if let Some(f) = &mut v.fix {
+                    mv(&mut f.taken_at);
+                }
+                if let Some(p) = &mut v.pin {
+                    mv(&mut p.placed_at);
+                }
+            }
+            OpRecord::ServiceRequest(r) => mv(&mut r.accepted_at),
+            OpRecord::RequestEvent(e) => mv(&mut e.at),
+            OpRecord::Mediation(c) => {
+                let opened = crate::calendar::china_date(c.opened_at);
+                mv(&mut c.opened_at);
+                let days = crate::calendar::china_date(c.opened_at) - opened;
+                c.accepted_on = c.accepted_on.checked_add_signed(days).unwrap_or(c.accepted_on);
+                if let Some(t) = &mut c.finalized_at {
+                    mv(t);
+                }
+            }
+            OpRecord::MediationFollowup(_) => {}
+            OpRecord::Publicity(p) => mv(&mut p.held_at),
+            OpRecord::Hazard(h) => {
+                mv(&mut h.found_at);
+                if let Some(t) = &mut h.fixed_at {
+                    mv(t);
+                }
+            }
+            OpRecord::Rating(r) => mv(&mut r.rated_at),
+            OpRecord::JudicialConfirmation(j) => mv(&mut j.recorded_at),
+            OpRecord::Recurrence(r) => mv(&mut r.recorded_at),
+            OpRecord::RegistryProposal(p) => mv(&mut p.proposed_at),
+            OpRecord::ClueReport(c) => mv(&mut c.reported_at),
+        }
+    }
+
     /// Parse a payload of a kind.
     pub fn parse(kind: OpKind, payload: &str) -> Result<OpRecord, Rejection> {
         Ok(match kind {

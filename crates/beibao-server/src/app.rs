@@ -182,11 +182,15 @@ impl AppState {
         }
     }
 
-    /// Take in catalogs published since the last look (by `beibao-server publish-catalog`, from
-    /// another process). Returns the versions now held, oldest first.
+    /// Take in catalogs published since the last look (by `beibao-server publish-catalog`, or
+    /// by another server instance on the same database). Returns the versions now held, oldest
+    /// first. Costs one count when nothing is new.
     pub async fn refresh_catalogs(&self) -> Result<Vec<String>, StorageError> {
-        let stored = self.inner.storage.catalogs().await?;
         let held = self.catalogs();
+        if self.inner.storage.catalog_count().await? <= held.len() {
+            return Ok(held.iter().map(|c| c.version.clone()).collect());
+        }
+        let stored = self.inner.storage.catalogs().await?;
         if stored.len() > held.len() {
             let fresh = Arc::new(stored);
             match self.inner.catalogs.write() {

@@ -10,6 +10,7 @@ use beibao_core::calendar::WorkCalendar;
 use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
+use beibao_core::clock::Received;
 use beibao_core::ops::{OpKind, OpRecord, Rejection};
 use beibao_core::registry::Officer;
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
@@ -33,6 +34,8 @@ pub struct Device {
     pub last_seq: i64,
     /// Revoked.
     pub revoked: bool,
+    /// When it was enrolled (server clock): no record of it is older.
+    pub enrolled_at: DateTime<Utc>,
 }
 
 /// A request as the server holds it.
@@ -413,7 +416,17 @@ pub struct Checked {
 /// it, or an earlier one does: a tablet offline for days handles services under the catalog it
 /// holds, and work done at a villager's door under a version since replaced is not refused for
 /// it. The refusal given is the newest catalog's.
-pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog], calendar: &WorkCalendar) -> Check {
+///
+/// Times the device stamped are believed when they could be true; a record stamped under a
+/// clock that was wrong is counted (its days, a request's deadline) at the times `received`
+/// puts it (see [`beibao_core::clock::Received::correction`]); its body is stored as sent.
+pub fn check_op(
+    op: &WireOp,
+    device: &Device,
+    catalogs: &[Catalog],
+    calendar: &WorkCalendar,
+    received: &Received,
+) -> Check {
     if op.payload.get().len() > wire::MAX_OP_BYTES {
         return Err(Rejection::new(Code::OpTooLarge, format!("payload over {} bytes", wire::MAX_OP_BYTES)));
     }
@@ -421,7 +434,7 @@ pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog], calendar: &W
         return Err(Rejection::new(Code::HashMismatch, "the payload does not hash to its sha256"));
     }
     let kind = OpKind::parse(&op.kind).ok_or_else(|| Rejection::new(Code::UnknownKind, format!("`{}`", op.kind)))?;
-    let rec = OpRecord::parse(kind, op.payload.get())?;
+    let mut rec = OpRecord::parse(kind, op.payload.get())?;
     if let Some((dev, officer)) = rec.author()
         && (dev != device.id || officer != device.officer_id)
     {
@@ -454,6 +467,14 @@ pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog], calendar: &W
         wire::verify(&device.public_key, &wire::agreement_message(hash), sig)
             .map_err(|e| Rejection::new(Code::BadAgreementSignature, e))?;
     }
+    // Judged as sent (its times against each other); counted where its times could be true.
+    let stamps = rec.device_times();
+    if let (Some(earliest), Some(latest)) = (stamps.iter().min(), stamps.iter().max()) {
+        let by = received.correction(*earliest, *latest);
+        if !by.is_zero() {
+            rec.shift_device_times(by);
+        }
+    }
     let due = match &rec {
         OpRecord::ServiceRequest(r) => catalogs.iter().rev().find_map(|c| tally::due_on(r, c, calendar)),
         _ => None,
@@ -461,9 +482,21 @@ pub fn check_op(op: &WireOp, device: &Device, catalogs: &[Catalog], calendar: &W
     Ok(Checked { record: rec, due })
 }
 
+/// Whether a refusal comes from the catalog (a service or a way of handling it that the
+/// catalogs held do not know): a newer published version may allow it.
+pub fn by_catalog(code: Code) -> bool {
+    matches!(code, Code::UnknownService | Code::ModeNotAllowed)
+}
+
 /// [`check_op`] for every op of a batch.
-pub fn check_all(ops: &[WireOp], device: &Device, catalogs: &[Catalog], calendar: &WorkCalendar) -> Vec<Check> {
-    ops.iter().map(|op| check_op(op, device, catalogs, calendar)).collect()
+pub fn check_all(
+    ops: &[WireOp],
+    device: &Device,
+    catalogs: &[Catalog],
+    calendar: &WorkCalendar,
+    received: &Received,
+) -> Vec<Check> {
+    ops.iter().map(|op| check_op(op, device, catalogs, calendar, received)).collect()
 }
 
 /// The effects of a checked record, given the requests and mediations as they stand (earlier ops
@@ -848,6 +881,7 @@ mod tests {
             public_key: String::new(),
             last_seq: 0,
             revoked: false,
+            enrolled_at: at(0),
         };
         let (mine, theirs, nowhere) = (uuid::Uuid::from_u128(1), uuid::Uuid::from_u128(2), uuid::Uuid::from_u128(3));
         let followup = |mediation: uuid::Uuid, n: u128| {

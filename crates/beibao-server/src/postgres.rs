@@ -53,15 +53,22 @@ fn pool_err(e: impl std::fmt::Display) -> StorageError {
 }
 
 async fn get_device(c: &impl GenericClient, id: &str) -> Result<Option<Device>, StorageError> {
-    let sql = "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL FROM devices WHERE id = $1";
+    let sql =
+        "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL, enrolled_at FROM devices WHERE id = $1";
     let row = c.query_opt(sql, &[&id]).await?;
-    Ok(row.map(|r| Device {
+    Ok(row.map(|r| device_of(&r)))
+}
+
+/// A [`Device`] from the first six columns: id, officer, key, last seq, revoked, enrolled at.
+fn device_of(r: &tokio_postgres::Row) -> Device {
+    Device {
         id: r.get(0),
         officer_id: r.get(1),
         public_key: r.get(2),
         last_seq: r.get(3),
         revoked: r.get(4),
-    }))
+        enrolled_at: r.get(5),
+    }
 }
 
 async fn insert_change(
@@ -142,7 +149,7 @@ impl Postgres {
     }
 }
 
-const DEVICE_FOR_UPDATE: &str = "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL,
+const DEVICE_FOR_UPDATE: &str = "SELECT id, officer_id, public_key, last_seq, revoked_at IS NOT NULL, enrolled_at,
             coalesce((SELECT station FROM officers o WHERE o.id = d.officer_id), '')
      FROM devices d WHERE id = $1 FOR UPDATE";
 const STORED_RESULTS: &str = "SELECT seq, op_id, status, code, message FROM ops WHERE device_id = $1 AND seq = ANY($2)";
@@ -284,10 +291,9 @@ async fn begin_lock_and_read(
         async { if all.events.is_empty() { no_rows().await } else { c.query(&held_events, &[&all.events]).await } },
     )?;
     let Some(r) = device else { return Ok(None) };
-    let device =
-        Device { id: r.get(0), officer_id: r.get(1), public_key: r.get(2), last_seq: r.get(3), revoked: r.get(4) };
+    let device = device_of(&r);
     let mut known = Prefetched::default();
-    known.stations.insert(device.officer_id.clone(), r.get(5));
+    known.stations.insert(device.officer_id.clone(), r.get(6));
     for r in households {
         known.households.insert(r.get(0), r.get(1));
     }
@@ -1144,23 +1150,12 @@ impl Devices for Postgres {
         let c = self.client().await?;
         let st = c
             .prepare_cached(
-                "SELECT d.id, d.officer_id, d.public_key, d.last_seq, d.revoked_at IS NOT NULL, t.expires_at
+                "SELECT d.id, d.officer_id, d.public_key, d.last_seq, d.revoked_at IS NOT NULL, d.enrolled_at, t.expires_at
                  FROM tokens t JOIN devices d ON d.id = t.device_id WHERE t.token_hash = $1",
             )
             .await?;
         let row = c.query_opt(&st, &[&token_hash]).await?;
-        Ok(row.map(|r| {
-            (
-                Device {
-                    id: r.get(0),
-                    officer_id: r.get(1),
-                    public_key: r.get(2),
-                    last_seq: r.get(3),
-                    revoked: r.get(4),
-                },
-                r.get(5),
-            )
-        }))
+        Ok(row.map(|r| (device_of(&r), r.get(6))))
     }
 }
 
@@ -1589,6 +1584,12 @@ impl Catalogs for Postgres {
             .iter()
             .map(|r| Catalog::from_json(r.get(0)).map_err(|e| StorageError::Db(format!("stored catalog: {e}"))))
             .collect()
+    }
+
+    async fn catalog_count(&self) -> Result<usize, StorageError> {
+        let c = self.client().await?;
+        let n: i64 = c.query_one("SELECT count(*) FROM catalogs", &[]).await?.get(0);
+        Ok(n as usize)
     }
 }
 

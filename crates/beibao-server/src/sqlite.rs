@@ -288,12 +288,17 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         public_key: r.get(2)?,
         last_seq: r.get(3)?,
         revoked: r.get::<_, Option<String>>(4)?.is_some(),
+        enrolled_at: {
+            let at: String = r.get(5)?;
+            at.parse()
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e)))?
+        },
     })
 }
 
 fn get_device(c: &Connection, id: &str) -> Result<Option<Device>, StorageError> {
     Ok(c.query_row(
-        "SELECT id, officer_id, public_key, last_seq, revoked_at FROM devices WHERE id = ?1",
+        "SELECT id, officer_id, public_key, last_seq, revoked_at, enrolled_at FROM devices WHERE id = ?1",
         [id],
         device_row,
     )
@@ -1169,10 +1174,10 @@ impl Devices for Sqlite {
         self.run(move |c| {
             let row = c
                 .prepare_cached(
-                    "SELECT d.id, d.officer_id, d.public_key, d.last_seq, d.revoked_at, t.expires_at
+                    "SELECT d.id, d.officer_id, d.public_key, d.last_seq, d.revoked_at, d.enrolled_at, t.expires_at
                      FROM tokens t JOIN devices d ON d.id = t.device_id WHERE t.token_hash = ?1",
                 )?
-                .query_row([h], |r| Ok((device_row(r)?, r.get::<_, String>(5)?)))
+                .query_row([h], |r| Ok((device_row(r)?, r.get::<_, String>(6)?)))
                 .optional()?;
             row.map(|(d, e)| Ok((d, parse_ts(&e)?))).transpose()
         })
@@ -1587,6 +1592,10 @@ impl Catalogs for Sqlite {
                 .collect()
         })
         .await
+    }
+
+    async fn catalog_count(&self) -> Result<usize, StorageError> {
+        self.run(|c| Ok(c.query_row("SELECT count(*) FROM catalogs", [], |r| r.get::<_, i64>(0))? as usize)).await
     }
 }
 

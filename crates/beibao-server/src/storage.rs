@@ -539,6 +539,9 @@ pub trait Catalogs: Send + Sync {
     /// Every published catalog, oldest first.
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError>;
 
+    /// How many catalog versions are published (a cheap look before [`Catalogs::catalogs`]).
+    async fn catalog_count(&self) -> Result<usize, StorageError>;
+
     /// Offer a working-day calendar to every device, unless that version was published before
     /// (then `None`): the last one published is the one tablets keep.
     async fn publish_calendar(

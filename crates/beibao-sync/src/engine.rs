@@ -347,7 +347,12 @@ impl Engine {
             if ops.is_empty() {
                 break;
             }
-            let batch = PushRequest { device_id: id.device_id.clone(), batch_id: self.ids.next_id().to_string(), ops };
+            let batch = PushRequest {
+                device_id: id.device_id.clone(),
+                batch_id: self.ids.next_id().to_string(),
+                ops,
+                sent_at: Some(self.clock.now()),
+            };
             report.pushes += 1;
             let ack = match self.client.push(&batch).await {
                 Ok(ack) => ack,

@@ -211,6 +211,11 @@ pub struct PushRequest {
     /// The ops, in `seq` order without gaps.
     #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5000))]
     pub ops: Vec<WireOp>,
+    /// What the device's clock showed when it sent the batch: the server measures the clock's
+    /// error by it and counts records stamped under a wrong clock on the days they were made
+    /// (`beibao_core::clock::Received`). Absent from tablets before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// What became of one op.

@@ -116,6 +116,9 @@ impl App {
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("DISPLAY", &display)
             .env("BEIBAO_DATA_DIR", data_dir.path())
+            // The WebView's own storage (localStorage: the language, the kind of PIN) with the
+            // test's data, not shared between tests.
+            .env("XDG_DATA_HOME", data_dir.path().join("webview"))
             .env("BEIBAO_SERVER_URL", fx.server.url())
             .env("LANG", "zh_CN.UTF-8")
             // Background passes only when a test asks (unlock, the network back, "sync now"),

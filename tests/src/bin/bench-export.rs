@@ -16,6 +16,7 @@ use std::time::Instant;
 use beibao_core::calendar::WorkCalendar;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::{Catalog, FeeQuote, Mode};
+use beibao_core::clock::Received;
 use beibao_core::mediation::agreement::Agreement;
 use beibao_core::mediation::eligibility::EligibilityInput;
 use beibao_core::mediation::{MediationKind, Outcome};
@@ -166,7 +167,10 @@ fn push(
             })
             .collect();
         let device = rt.block_on(storage.device(&o.device)).expect("device").expect("enrolled");
-        let checks = beibao_server::plan::check_all(&wire_ops, &device, catalogs, calendar);
+        // Received as the year ends (the pushes of a year, seeded at once).
+        let received =
+            Received { at: at(364, 0) + Duration::days(2), device_now: None, enrolled_at: device.enrolled_at };
+        let checks = beibao_server::plan::check_all(&wire_ops, &device, catalogs, calendar, &received);
         let batch = format!("{}-b{}", o.device, o.seq);
         let pushed = rt
             .block_on(storage.push(&o.device, &batch, wire_ops, checks, t0()))
@@ -201,9 +205,13 @@ fn seed(rt: &tokio::runtime::Runtime, storage: &Arc<dyn Storage>, scale: u64) ->
             }
         })
         .collect();
+    // The tablets were enrolled before the year they work through (the server counts no record
+    // from before its device's enrollment: see `beibao_core::clock::Received`).
+    let enrolled = at(0, 0) - Duration::days(1);
     for (i, o) in officers.iter().enumerate() {
         let code = format!("BENCH-{i:04}");
-        rt.block_on(storage.issue_code(&code_hash(&code), &o.id, t0() + Duration::hours(1), t0())).expect("code");
+        rt.block_on(storage.issue_code(&code_hash(&code), &o.id, enrolled + Duration::hours(1), enrolled))
+            .expect("code");
         let key = wire::signing_key(&[(i % 251) as u8 + 1; 32]);
         let e = Enrollment {
             code_hash: code_hash(&code),
@@ -211,7 +219,7 @@ fn seed(rt: &tokio::runtime::Runtime, storage: &Arc<dyn Storage>, scale: u64) ->
             officer_id: o.id.clone(),
             public_key: wire::public_hex(&key),
         };
-        rt.block_on(storage.enroll(&e, t0())).expect("enroll");
+        rt.block_on(storage.enroll(&e, enrolled)).expect("enroll");
     }
     let (visits, services, mediations) = (1_000_000 / scale, 100_000 / scale, 5_000 / scale);
     let catalogs = vec![f.catalog.clone()];

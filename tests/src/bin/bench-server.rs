@@ -108,6 +108,7 @@ fn bench(name: &str, shape: Shape, open: impl FnOnce(&tokio::runtime::Runtime) -
                         device_id: device.clone(),
                         batch_id: format!("{device}-b{b}"),
                         ops: batch_ops,
+                        sent_at: None,
                     })
                 })
                 .collect();

@@ -106,15 +106,16 @@ pub fn tls_config(cert_pem: &[u8], key_pem: &[u8]) -> Result<(Arc<rustls::Server
     Ok((Arc::new(config), fingerprint))
 }
 
-/// A TCP stream whose writes fail once they have waited `limit` for the client to take bytes.
-struct Stalling {
-    io: TcpStream,
+/// A connection (a TCP stream) whose writes fail once they have waited `limit` for the client to
+/// take bytes.
+struct Stalling<IO> {
+    io: IO,
     limit: Duration,
     stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
-impl Stalling {
-    fn new(io: TcpStream, limit: Duration) -> Stalling {
+impl<IO> Stalling<IO> {
+    fn new(io: IO, limit: Duration) -> Stalling<IO> {
         Stalling { io, limit, stalled: None }
     }
 
@@ -140,13 +141,13 @@ impl Stalling {
     }
 }
 
-impl AsyncRead for Stalling {
+impl<IO: AsyncRead + Unpin> AsyncRead for Stalling<IO> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for Stalling {
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Stalling<IO> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let polled = Pin::new(&mut this.io).poll_write(cx, buf);
@@ -203,5 +204,43 @@ impl FromRequestParts<AppState> for ClientAddr {
         }
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         Ok(ClientAddr(peer.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stalling;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A client that stops taking the answer: the write waits, then fails after the limit (and not
+    /// before); a client that takes bytes, however slowly, resets the wait.
+    #[tokio::test(start_paused = true)]
+    async fn a_write_the_client_does_not_take_fails_after_the_limit() {
+        let (server, mut client) = tokio::io::duplex(1024);
+        let mut io = Stalling::new(server, Duration::from_secs(30));
+        let answer = vec![7u8; 64 * 1024];
+        let start = tokio::time::Instant::now();
+        // The client takes 1 KiB every 20 s (under the limit each time): the write goes on.
+        let mut taken = 0;
+        let writing = io.write_all(&answer[..8 * 1024]);
+        tokio::pin!(writing);
+        loop {
+            tokio::select! {
+                done = &mut writing => { done.expect("a slow client is not dropped"); break; }
+                _ = tokio::time::sleep(Duration::from_secs(20)) => {
+                    let mut buf = [0u8; 1024];
+                    taken += client.read(&mut buf).await.expect("read");
+                }
+            }
+        }
+        assert!(taken >= 6 * 1024, "the client took {taken} bytes along the way");
+        // Now it takes nothing: the write fails once it has waited 30 s.
+        let stalled = tokio::time::Instant::now();
+        let err = io.write_all(&answer).await.expect_err("a stalled client is dropped");
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        let waited = stalled.elapsed();
+        assert!(waited >= Duration::from_secs(30) && waited < Duration::from_secs(31), "{waited:?}");
+        assert!(start.elapsed() > Duration::from_secs(100));
     }
 }

@@ -653,7 +653,13 @@ pub(crate) async fn phone_in(
     Json(body): Json<DeskPhoneIn>,
 ) -> Result<Response, ApiError> {
     let unprocessable = |code: Code, message: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
-    if service_name(&state, &body.service).is_none() {
+    // A service unknown here may be in a version published a moment ago through another
+    // instance: look before refusing.
+    let known = service_name(&state, &body.service).is_some() || {
+        state.refresh_catalogs().await?;
+        service_name(&state, &body.service).is_some()
+    };
+    if !known {
         return Err(unprocessable(Code::UnknownService, format!("no service {} in the catalog", body.service)));
     }
     if body.note.chars().count() > MAX_PHONE_NOTE {

@@ -5,12 +5,13 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use beibao_core::clock::Received;
 use beibao_core::code::Code;
-use beibao_sync::wire::{ErrorBody, LastSeqResponse, PullResponse, PushRequest, PushResponse, Receipt};
+use beibao_sync::wire::{ErrorBody, LastSeqResponse, PullResponse, PushRequest, PushResponse, Receipt, WireOp};
 
 use crate::app::AppState;
 use crate::http::{ApiError, DeviceAuth, Json, Wants};
-use crate::plan::BatchError;
+use crate::plan::{BatchError, Device};
 
 #[utoipa::path(get, path = "/sync/last-seq", tag = "sync", security(("bearer" = [])),
     responses((status = 200, body = LastSeqResponse), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
@@ -48,13 +49,17 @@ pub(crate) async fn push(
     // Everything an op can be judged on alone (payload hashes, agreement signatures, catalog
     // rules) is checked outside the storage transaction and off the async workers: up to 5,000
     // ops of CPU work.
-    let (catalogs, calendar, checked) = (state.catalogs(), state.calendar(), device.clone());
-    let (ops, checks) = tokio::task::spawn_blocking(move || {
-        let checks = crate::plan::check_all(&batch.ops, &checked, &catalogs, &calendar);
-        (batch.ops, checks)
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("checker: {e}")))?;
+    let held = state.catalogs().len();
+    let received = Received { at: now, device_now: batch.sent_at, enrolled_at: device.enrolled_at };
+    let (mut ops, mut checks) = check(&state, &device, batch.ops, received).await?;
+    // A refusal by the catalog may only mean this process has not yet looked at a version
+    // published a moment ago (through another instance, or `publish-catalog`), one a tablet may
+    // already hold: a rejection is final, so look before giving it.
+    if checks.iter().any(|c| c.as_ref().is_err_and(|r| crate::plan::by_catalog(r.code)))
+        && state.refresh_catalogs().await?.len() > held
+    {
+        (ops, checks) = check(&state, &device, ops, received).await?;
+    }
     let first_seq = ops[0].seq;
     let pushed = match state.storage().push(&device.id, &batch.batch_id, ops, checks, now).await? {
         Ok(p) => p,
@@ -77,6 +82,22 @@ pub(crate) async fn push(
         receipt,
     };
     Ok(wants.reply(&resp))
+}
+
+/// [`crate::plan::check_all`] off the async workers, against the catalogs held now.
+async fn check(
+    state: &AppState,
+    device: &Device,
+    ops: Vec<WireOp>,
+    received: Received,
+) -> Result<(Vec<WireOp>, Vec<crate::plan::Check>), ApiError> {
+    let (catalogs, calendar, checked) = (state.catalogs(), state.calendar(), device.clone());
+    tokio::task::spawn_blocking(move || {
+        let checks = crate::plan::check_all(&ops, &checked, &catalogs, &calendar, &received);
+        (ops, checks)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("checker: {e}")))
 }
 
 /// Query of a pull.
