@@ -62,6 +62,21 @@ fn an_officer_enrolls_sets_a_pin_syncs_sees_the_day_and_unlocks_after_a_wrong_pi
     app.pin("135790");
     app.wait("today");
 
+    // The tablet's clock two days behind the server's (as after a flat battery): a sync says so,
+    // on the sync screen and on Today; set right, the warning goes.
+    let now = fx.server.clock.now();
+    fx.server.clock.set(now + chrono::Duration::days(2));
+    app.sync();
+    app.wait_text("clock-warning", "慢约2天");
+    app.click("nav-today");
+    app.wait_text("clock-warning", "校准日期和时间");
+    app.screenshot("06-today-clock-behind");
+    fx.server.clock.set(now);
+    app.sync();
+    app.click("nav-today");
+    app.wait("place");
+    assert_eq!(app.count("clock-warning"), 0, "the clock is right again");
+
     let devices = fx.rt.block_on(fx.server.state.storage().counts()).expect("counts").devices;
     assert_eq!(devices, 1, "the tablet is enrolled on the server");
     app.quit();

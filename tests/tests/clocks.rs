@@ -12,6 +12,9 @@
 //! on the days the clock showed; the service's working-day deadline run from Wednesday, so
 //! Thursday's close is on time. Where the clock was set right before the sync, the evidence of
 //! when is gone: the work is counted no earlier than the enrollment and no later than receipt.
+//! The tablet itself learns its clock's error from the server's answers (`Date`) and shows it
+//! (`SyncStatus::clock_error_seconds`), also offline once the clock shows a time before the server
+//! was last seen at.
 
 use std::collections::BTreeMap;
 
@@ -167,6 +170,13 @@ fn wrong_clock(wrong: Wrong, seed: u64) {
     server.clock.set(shanting(2, 20));
     t.clock.set(wrong.at_sync(shanting(2, 20)));
     t.sync(&rt, fast, 0, &mut |_| {}).expect("Wednesday's sync");
+    // The tablet knows its clock is off (the server's answers carry its time), and says so.
+    let error = t.session.sync_status().expect("status").clock_error_seconds;
+    let off = (shanting(2, 20) - wrong.at_sync(shanting(2, 20))).num_seconds();
+    match wrong {
+        Wrong::SetRightBeforeSync => assert_eq!(error, None),
+        _ => assert_eq!(error, Some(off), "{wrong:?}"),
+    }
 
     // Thursday, the clock right: the service moved along to closed.
     server.clock.set(shanting(3, 10));
@@ -179,6 +189,13 @@ fn wrong_clock(wrong: Wrong, seed: u64) {
     server.clock.set(shanting(3, 20));
     t.clock.set(shanting(3, 20));
     t.sync(&rt, fast, 0, &mut |_| {}).expect("Thursday's sync");
+    assert_eq!(t.session.sync_status().expect("status").clock_error_seconds, None, "{wrong:?}: right again");
+    // Back at 1970 after the sync, offline: the clock shows a time before the server was last
+    // seen at, so it is wrong by at least that much.
+    t.clock.set(DateTime::<Utc>::UNIX_EPOCH);
+    let behind = t.session.sync_status().expect("status").clock_error_seconds;
+    assert_eq!(behind, Some((shanting(3, 20) - DateTime::<Utc>::UNIX_EPOCH).num_seconds()), "{wrong:?}");
+    t.clock.set(shanting(3, 21));
 
     // Nothing lost, duplicated or stuck, in the device's order.
     let verdict = work::check(&rt, &t, &server, 0);

@@ -136,6 +136,10 @@ impl Tablet for Syncer {
         Ok(())
     }
 
+    fn server_time(&mut self, server: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), LocalError> {
+        self.store.write(|tx| local::server_time(tx, server, now)).map_err(local)
+    }
+
     fn blobs_to_upload(&self) -> Result<Vec<(String, u64)>, LocalError> {
         local::blobs_to_upload(self.store.conn()).map_err(local)
     }
@@ -211,7 +215,7 @@ impl Session {
 
     /// Where sync stands.
     pub fn sync_status(&self) -> Result<local::SyncStatus, FieldError> {
-        Ok(local::status(self.store.conn())?)
+        Ok(local::status(self.store.conn(), self.clock.now())?)
     }
 }
 

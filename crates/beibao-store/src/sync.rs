@@ -357,10 +357,13 @@ pub struct SyncStatus {
     pub pull_cursor: i64,
     /// When a sync last completed (pushed, uploaded and pulled everything).
     pub last_success: Option<DateTime<Utc>>,
+    /// How far the tablet's clock is off, as far as the tablet can tell (server minus tablet, in
+    /// seconds; see [`clock_error`]); `None` when nothing says it is wrong.
+    pub clock_error_seconds: Option<i64>,
 }
 
-/// Where sync stands.
-pub fn status(conn: &Connection) -> Result<SyncStatus, StoreError> {
+/// Where sync stands, with the tablet's clock showing `now`.
+pub fn status(conn: &Connection, now: DateTime<Utc>) -> Result<SyncStatus, StoreError> {
     let p = crate::outbox::pending_stats(conn)?;
     let rejected: i64 = conn.query_row("SELECT count(*) FROM outbox WHERE state = 'rejected'", [], |r| r.get(0))?;
     let last_success = reg::meta(conn, "last_sync_at")?
@@ -377,7 +380,34 @@ pub fn status(conn: &Connection) -> Result<SyncStatus, StoreError> {
         rejected: rejected as u64,
         pull_cursor: pull_cursor(conn)?,
         last_success,
+        clock_error_seconds: clock_error(conn, now)?,
     })
+}
+
+/// The server's clock said `server` when the tablet's said `now` (a sync's last answer): kept,
+/// with the clock's error then.
+pub fn server_time(tx: &Transaction<'_>, server: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    reg::set_meta(tx, "clock_offset_seconds", &(server - now).num_seconds().to_string())?;
+    reg::set_meta(tx, "server_time_last", &server.to_rfc3339())
+}
+
+/// How far the tablet's clock is off (server minus tablet, seconds), as far as the tablet can
+/// tell with its clock showing `now`: what the last sync measured, when beyond the tolerance the
+/// server allows ([`beibao_core::clock::CLOCK_TOLERANCE`]); else, when the clock shows a time
+/// before the server's at that sync (set back, or back at 1970 after a flat battery since), at
+/// least that much. `None` when nothing says it is wrong.
+pub fn clock_error(conn: &Connection, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+    let tolerance = beibao_core::clock::CLOCK_TOLERANCE;
+    let offset = reg::meta(conn, "clock_offset_seconds")?.and_then(|v| v.parse::<i64>().ok());
+    if let Some(o) = offset
+        && o.abs() > tolerance.num_seconds()
+    {
+        return Ok(Some(o));
+    }
+    let seen = reg::meta(conn, "server_time_last")?
+        .map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)).map_err(corrupt))
+        .transpose()?;
+    Ok(seen.filter(|seen| now < *seen - tolerance).map(|seen| (seen - now).num_seconds()))
 }
 
 /// Record that a sync completed.

@@ -4,6 +4,8 @@
 use beibao_core::code::Code;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
@@ -140,6 +142,8 @@ pub struct Client {
     base: String,
     http: reqwest::Client,
     token: Option<String>,
+    /// The `Date` of the server's last successful answer (its clock, to the second).
+    server_date: std::sync::Arc<std::sync::Mutex<Option<DateTime<Utc>>>>,
 }
 
 impl Client {
@@ -169,7 +173,7 @@ impl Client {
         };
         builder = builder.use_preconfigured_tls(tls);
         let http = builder.build().map_err(transport)?;
-        Ok(Client { base, http, token: None })
+        Ok(Client { base, http, token: None, server_date: Default::default() })
     }
 
     /// The server's base address.
@@ -192,6 +196,12 @@ impl Client {
         self.token = None;
     }
 
+    /// The server's clock as its last successful answer gave it (HTTP `Date`): what the tablet
+    /// measures its own clock against.
+    pub fn server_date(&self) -> Option<DateTime<Utc>> {
+        *self.server_date.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{API_PREFIX}{path}", self.base)
     }
@@ -203,6 +213,12 @@ impl Client {
         };
         let resp = req.header("accept-encoding", "zstd").send().await.map_err(transport)?;
         let status = resp.status();
+        let date = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+            .map(|d| d.with_timezone(&Utc));
         let zstd = resp.headers().get(CONTENT_ENCODING).is_some_and(|v| v == "zstd");
         let json = resp
             .headers()
@@ -218,7 +234,13 @@ impl Client {
             if !json {
                 return Err(SyncError::NotOurServer(format!("{status} without a JSON body")));
             }
-            return serde_json::from_slice(&body).map_err(|e| SyncError::NotOurServer(format!("{status}: {e}")));
+            let answer =
+                serde_json::from_slice(&body).map_err(|e| SyncError::NotOurServer(format!("{status}: {e}")))?;
+            // Only our server's answers (not a portal's) say what time it is.
+            if let Some(date) = date {
+                *self.server_date.lock().unwrap_or_else(|p| p.into_inner()) = Some(date);
+            }
+            return Ok(answer);
         }
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(body) => Err(SyncError::Server { status: status.as_u16(), body }),

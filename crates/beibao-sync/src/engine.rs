@@ -88,6 +88,11 @@ pub trait Tablet: Send {
     fn blob_uploaded(&mut self, sha256: &str) -> Result<(), LocalError>;
     /// The device was revoked: wipe the key material and the enrollment.
     fn wipe_keys(&mut self) -> Result<(), LocalError>;
+    /// The server's clock said `server` when the tablet's said `now` (after a pass's pull).
+    fn server_time(&mut self, server: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), LocalError> {
+        let _ = (server, now);
+        Ok(())
+    }
 }
 
 /// Where the engine stands, reported as it goes.
@@ -407,6 +412,9 @@ impl Engine {
             if !page.more {
                 break;
             }
+        }
+        if let Some(server) = self.client.server_date() {
+            tablet.server_time(server, self.clock.now()).map_err(local)?;
         }
         report_progress(tablet, Phase::Done);
         Ok(report)

@@ -43,4 +43,9 @@ pull_cursor: number,
 /**
  * When a sync last completed (pushed, uploaded and pulled everything).
  */
-last_success: string | null, };
+last_success: string | null, 
+/**
+ * How far the tablet's clock is off, as far as the tablet can tell (server minus tablet, in
+ * seconds; see [`clock_error`]); `None` when nothing says it is wrong.
+ */
+clock_error_seconds: number | null, };

@@ -77,3 +77,17 @@ describe('days since the last visit', () => {
     expect(sinceVisit(12, 'zh-CN')).toBe('12 天前走访');
   });
 });
+
+describe('the tablet clock warning', () => {
+  it('says how far and which way, roughly', async () => {
+    const { clockWarning, roughSpan } = await import('./format');
+    expect(clockWarning(null, 'zh-CN')).toBe('');
+    expect(roughSpan(56 * 365 * 86400 + 3000, 'zh-CN')).toBe('56年');
+    expect(roughSpan(-3 * 86400, 'en')).toBe('3 days');
+    expect(roughSpan(3600, 'en')).toBe('1 hour');
+    expect(clockWarning(1_766_000_000, 'zh-CN')).toContain('慢约56年');
+    expect(roughSpan(2 * 86400 - 20, 'zh-CN')).toBe('2天');
+    expect(clockWarning(-365 * 86400, 'zh-CN')).toContain('快约1年');
+    expect(clockWarning(-900, 'en')).toContain('about 15 minutes ahead');
+  });
+});

@@ -56,6 +56,32 @@ export function duration(ms: number, lang: Lang): string {
   return zh ? `${s}秒` : `${s} s`;
 }
 
+/** How far a clock is off, roughly (rounded in the largest unit it reaches): 56年 / 3天 / 2小时 / 15分钟. */
+export function roughSpan(seconds: number, lang: Lang): string {
+  const s = Math.abs(seconds);
+  const zh = lang !== 'en';
+  const units: [number, string, string][] = [
+    [365 * 86400, '年', 'year'],
+    [86400, '天', 'day'],
+    [3600, '小时', 'hour'],
+    [60, '分钟', 'minute'],
+  ];
+  for (const [size, z, e] of units) {
+    if (s < size) continue;
+    const n = Math.round(s / size);
+    return zh ? `${n}${z}` : `${n} ${e}${n === 1 ? '' : 's'}`;
+  }
+  return zh ? '1分钟' : '1 minute';
+}
+
+/** What to tell the officer about the tablet's clock (its error: server minus tablet, seconds),
+ * or '' when nothing says it is wrong. */
+export function clockWarning(errorSeconds: number | null, lang: Lang): string {
+  if (errorSeconds === null || errorSeconds === 0) return '';
+  const key = errorSeconds > 0 ? 'clock.behind' : 'clock.ahead';
+  return translate(lang, key, { amount: roughSpan(errorSeconds, lang) });
+}
+
 /** A number of working days: 3个工作日 / 3 working days. */
 export function workingDays(n: number, lang: Lang): string {
   if (lang === 'en') return `${n} working day${n === 1 ? '' : 's'}`;

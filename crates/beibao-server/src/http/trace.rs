@@ -42,6 +42,12 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
+    // The answer's `Date` is the server's clock (the one it judges records by; hyper would write
+    // the system's): tablets measure their own clocks against it.
+    let date = state.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        resp.headers_mut().insert(axum::http::header::DATE, v);
+    }
     resp
 }
 
