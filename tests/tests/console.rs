@@ -161,7 +161,8 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
         .expect("state");
     assert_eq!(state, "submitted");
     // The call the desk took in the page reached the officer's Today with that pull.
-    assert!(seen["phoned"].as_str().is_some_and(|p| p.contains(OFFICER)), "{seen}");
+    let officer = &fixtures().registry.officers.iter().find(|o| o.id == OFFICER).expect("officer").name;
+    assert!(seen["phoned"].as_str().is_some_and(|p| p.contains(officer.as_str())), "the officer by name: {seen}");
     assert!(seen["calls"].as_str().is_some_and(|c| c.contains("待民警上门")), "{seen}");
     let items = t.session.day().expect("day");
     let call = items.iter().find(|i| i.kind == "phoned_in").expect("the phoned-in call is on Today");

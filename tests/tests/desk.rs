@@ -66,6 +66,11 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     let list: DeskRequests = c.ok("GET", "/desk/requests?state=carried_back", tok, None);
     assert_eq!(list.station, station);
     assert_eq!(list.requests.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec![id.as_str()]);
+    // Officers and the station by name, as the roster holds them.
+    let officer = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer");
+    let station_name = f.registry.stations.iter().find(|s| s.code == station).expect("station").name.clone();
+    assert_eq!(list.requests[0].officer_name.as_deref(), Some(officer.name.as_str()));
+    assert_eq!(list.station_name, Some(station_name));
     let shown = &list.requests[0].applicant;
     assert_ne!(shown, &applicant, "the list masks the applicant");
     let name = &f.registry.households.iter().flat_map(|h| &h.members).find(|m| m.id == applicant).expect("member").name;
@@ -75,6 +80,7 @@ fn the_station_desk_moves_a_carried_back_application_and_the_officer_pulls_it() 
     // Opened: in full.
     let one: DeskRequestDetail = c.ok("GET", &format!("/desk/requests/{id}"), tok, None);
     assert_eq!((one.request.applicant.as_str(), one.state), (applicant.as_str(), RequestState::CarriedBack));
+    assert_eq!(one.officer_name.as_deref(), Some(officer.name.as_str()));
 
     // Moved forward by the merge rule; repeating is harmless; rejecting needs a reason.
     let step = |from: &str, to: &str| Some(json!({ "from": from, "to": to }));

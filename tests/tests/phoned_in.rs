@@ -74,6 +74,8 @@ fn phoned_in(server: &Server, rt: &Runtime) {
         Some(json!({ "service": "HZ01", "household": h.id, "applicant": h.members[0].id, "note": "下午三点后在家" })),
     );
     assert_eq!((taken.officer_id.as_str(), taken.village.as_str()), (OFFICER, h.village.as_str()));
+    let officer = f.registry.officers.iter().find(|o| o.id == OFFICER).expect("officer");
+    assert_eq!(taken.officer_name.as_deref(), Some(officer.name.as_str()), "the officer by name");
     assert_eq!(taken.address, h.address);
     assert_eq!(taken.request, None);
     assert!(taken.service_name.is_some());

@@ -34,6 +34,10 @@ address: string,
  */
 officer_id: string, 
 /**
+ * Their name.
+ */
+officer_name: string | null, 
+/**
  * What the caller said.
  */
 note: string, 

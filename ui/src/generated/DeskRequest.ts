@@ -32,6 +32,10 @@ service_name: LocalText | null,
  */
 officer_id: string, 
 /**
+ * Their name, as the server's roster holds it.
+ */
+officer_name: string | null, 
+/**
  * The applicant, masked (ID number: first 6 and last 4; name: surname).
  */
 applicant: string, 

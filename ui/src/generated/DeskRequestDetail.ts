@@ -30,6 +30,10 @@ request: ServiceRequest,
  */
 service_name: LocalText | null, 
 /**
+ * The name of the officer who accepted it, as the server's roster holds it.
+ */
+officer_name: string | null, 
+/**
  * The materials received, by the catalog's names (the code where it has none).
  */
 material_names: Array<LocalText>, 

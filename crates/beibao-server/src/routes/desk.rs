@@ -3,6 +3,8 @@
 //! rule; the request's officer pulls the new state. Every read of personal data and every move
 //! is written to the audit log before the answer.
 
+use std::collections::HashMap;
+
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -78,6 +80,8 @@ pub struct DeskRequest {
     pub service_name: Option<LocalText>,
     /// The officer who accepted it.
     pub officer_id: String,
+    /// Their name, as the server's roster holds it.
+    pub officer_name: Option<String>,
     /// The applicant, masked (ID number: first 6 and last 4; name: surname).
     pub applicant: String,
     /// When the officer accepted it (tablet clock).
@@ -95,6 +99,9 @@ pub struct DeskRequest {
 pub struct DeskRequests {
     /// The station.
     pub station: String,
+    /// Its name.
+    #[schema(value_type = Option<Object>)]
+    pub station_name: Option<LocalText>,
     /// Oldest first.
     pub requests: Vec<DeskRequest>,
 }
@@ -117,6 +124,8 @@ pub struct DeskRequestDetail {
     /// The service's name (the newest catalog's).
     #[schema(value_type = Option<Object>)]
     pub service_name: Option<LocalText>,
+    /// The name of the officer who accepted it, as the server's roster holds it.
+    pub officer_name: Option<String>,
     /// The materials received, by the catalog's names (the code where it has none).
     #[schema(value_type = Vec<Object>)]
     pub material_names: Vec<LocalText>,
@@ -188,6 +197,13 @@ fn material_names(state: &AppState, service: &str, codes: &[String]) -> Vec<Loca
                 .map_or_else(|| LocalText::new(code.clone(), code.clone()), |m| m.name.clone())
         })
         .collect()
+}
+
+/// A station's name and its officers' names by id (lists name officers, not their ids).
+async fn roster(state: &AppState, station: &str) -> Result<(Option<LocalText>, HashMap<String, String>), ApiError> {
+    let officers = state.storage().officers_of(station).await?;
+    let name = state.storage().stations().await?.into_iter().find(|s| s.code == station).map(|s| s.name);
+    Ok((name, officers.into_iter().map(|o| (o.id, o.name)).collect()))
 }
 
 fn service_name(state: &AppState, code: &str) -> Option<LocalText> {
@@ -384,6 +400,7 @@ pub(crate) async fn list(
         }
         parsed.push(req);
     }
+    let (station_name, officers) = roster(&state, &desk.station).await?;
     let requests = rows
         .iter()
         .zip(parsed)
@@ -400,6 +417,7 @@ pub(crate) async fn list(
                 mode: r.mode,
                 state: r.state,
                 officer_id: r.officer_id.clone(),
+                officer_name: officers.get(&r.officer_id).cloned(),
                 applicant: person.map_or_else(|| mask_applicant(&req.applicant), |p| mask_name(&p.name)),
                 accepted_at: req.accepted_at,
                 received_at: r.received_at,
@@ -410,7 +428,7 @@ pub(crate) async fn list(
     let shown = q.state.map_or_else(|| "*".to_owned(), crate::sqlite::name);
     let subject = format!("{} state={shown} n={}", desk.station, requests.len());
     audit(&state, &desk.actor(), "list_requests", &subject).await?;
-    Ok(wants.reply(&DeskRequests { station: desk.station, requests }))
+    Ok(wants.reply(&DeskRequests { station: desk.station, station_name, requests }))
 }
 
 #[utoipa::path(get, path = "/desk/requests/{id}", tag = "console", params(("id" = String, Path, description = "request id")), security(("bearer" = [])),
@@ -455,6 +473,7 @@ pub(crate) async fn detail(
         received_at: row.received_at,
         updated_at: row.updated_at,
         service_name: service_name(&state, &row.service),
+        officer_name: state.storage().officer(&row.officer_id).await?.map(|o| o.name),
         material_names: material_names(&state, &row.service, &request.materials),
         applicant_person,
         address: household.map(|h| h.address),
@@ -536,6 +555,8 @@ pub struct DeskPhonedIn {
     pub address: String,
     /// The officer it went to (the village's).
     pub officer_id: String,
+    /// Their name.
+    pub officer_name: Option<String>,
     /// What the caller said.
     pub note: String,
     /// When the desk took the call.
@@ -553,6 +574,9 @@ pub struct DeskPhonedIn {
 pub struct DeskPhonedInList {
     /// The desk's station.
     pub station: String,
+    /// Its name.
+    #[schema(value_type = Option<Object>)]
+    pub station_name: Option<LocalText>,
     /// The calls.
     pub calls: Vec<DeskPhonedIn>,
     /// The newest catalog's services, in its order.
@@ -624,8 +648,13 @@ pub struct HouseholdQuery {
 /// The longest note a phoned-in request keeps.
 pub const MAX_PHONE_NOTE: usize = 500;
 
-fn phoned_in_view(state: &AppState, r: crate::storage::PhonedInRow) -> DeskPhonedIn {
+fn phoned_in_view(
+    state: &AppState,
+    officers: &HashMap<String, String>,
+    r: crate::storage::PhonedInRow,
+) -> DeskPhonedIn {
     DeskPhonedIn {
+        officer_name: officers.get(&r.officer).cloned(),
         service_name: service_name(state, &r.call.service),
         id: r.call.id,
         service: r.call.service,
@@ -704,7 +733,8 @@ pub(crate) async fn phone_in(
         request: None,
     };
     state.storage().phone_in(&row, state.now()).await?;
-    Ok(wants.reply(&phoned_in_view(&state, row)))
+    let (_, officers) = roster(&state, &desk.station).await?;
+    Ok(wants.reply(&phoned_in_view(&state, &officers, row)))
 }
 
 #[utoipa::path(get, path = "/desk/phoned-in", tag = "console", security(("bearer" = [])),
@@ -717,13 +747,14 @@ pub(crate) async fn phoned_in(
     wants: Wants,
 ) -> Result<Response, ApiError> {
     let rows = state.storage().phoned_in_at(&desk.station, 200).await?;
-    let calls = rows.into_iter().map(|r| phoned_in_view(&state, r)).collect();
+    let (station_name, officers) = roster(&state, &desk.station).await?;
+    let calls = rows.into_iter().map(|r| phoned_in_view(&state, &officers, r)).collect();
     let services = state
         .catalogs()
         .last()
         .map(|c| c.services.iter().map(|s| ServiceChoice { code: s.code.clone(), name: s.name.clone() }).collect())
         .unwrap_or_default();
-    Ok(wants.reply(&DeskPhonedInList { station: desk.station, calls, services }))
+    Ok(wants.reply(&DeskPhonedInList { station: desk.station, station_name, calls, services }))
 }
 
 #[utoipa::path(get, path = "/desk/households", tag = "console", params(HouseholdQuery), security(("bearer" = [])),
