@@ -344,6 +344,10 @@ impl Catalogs for Tripwire {
         self.inner.catalog_count().await
     }
 
+    async fn calendar(&self) -> Result<Option<beibao_core::calendar::PublishedCalendar>, StorageError> {
+        self.inner.calendar().await
+    }
+
     async fn publish_calendar(
         &self,
         calendar: &PublishedCalendar,

@@ -680,6 +680,15 @@ fn a_calendar_and_assignments_changed_by_the_administrator_reach_the_officers_ta
     }
     let calendar = PublishedCalendar::new(years).expect("a valid calendar");
     rt.block_on(storage.publish_calendar(&calendar, server.clock.now())).expect("publish").expect("a new version");
+    // The server counts deadlines by it too: taken in at its next look (the serve loop's poll),
+    // and a server started afterwards starts with it.
+    assert!(server.state.calendar().is_working_day(day), "not looked yet");
+    let counted = rt.block_on(server.state.refresh_calendar()).expect("refresh");
+    assert_eq!(counted.as_deref(), Some(calendar.version.as_str()));
+    assert!(!server.state.calendar().is_working_day(day), "the server's deadlines skip the new holiday");
+    let another = Server::start(&rt, storage.clone(), beibao_server::app::Limits::default(), 2);
+    assert!(!another.state.calendar().is_working_day(day), "a server started later counts by it");
+    drop(another);
 
     // A village assigned by the administrator: it, its households and the assignment are pulled.
     let reg = &beibao_tests::fixtures().registry;

@@ -126,9 +126,9 @@ struct Inner {
     /// The SHA-256 fingerprint of the certificate clients reach this server by (its own, or the
     /// TLS terminator's given with `--tls-pin`): enrollment codes carry it for tablets to pin.
     tls_pin: Option<String>,
-    /// The working days a request's on-time count is judged by (the bundled calendar: the one a
-    /// tablet holds until a newer one is published).
-    calendar: Arc<WorkCalendar>,
+    /// The working days a request's on-time count is judged by: the last calendar published
+    /// (the one tablets hold), by its version; the bundled one until one is.
+    calendar: std::sync::RwLock<(Option<String>, Arc<WorkCalendar>)>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -155,11 +155,16 @@ impl AppState {
             storage.publish_catalog(catalog, clock.now()).await?;
             catalogs.push(catalog.clone());
         }
-        let calendar =
-            beibao_core::bundled::calendar().map_err(|e| StorageError::Db(format!("bundled calendar: {e}")))?;
+        let calendar = match storage.calendar().await? {
+            Some(published) => (Some(published.version.clone()), published.calendar()),
+            None => (
+                None,
+                beibao_core::bundled::calendar().map_err(|e| StorageError::Db(format!("bundled calendar: {e}")))?,
+            ),
+        };
         Ok(AppState {
             inner: Arc::new(Inner {
-                calendar: Arc::new(calendar),
+                calendar: std::sync::RwLock::new((calendar.0, Arc::new(calendar.1))),
                 console: None,
                 tls_pin: None,
                 storage,
@@ -228,7 +233,31 @@ impl AppState {
 
     /// The working-day calendar.
     pub fn calendar(&self) -> Arc<WorkCalendar> {
-        Arc::clone(&self.inner.calendar)
+        match self.inner.calendar.read() {
+            Ok(c) => Arc::clone(&c.1),
+            Err(p) => Arc::clone(&p.into_inner().1),
+        }
+    }
+
+    /// Take in a calendar published since the last look (by `beibao-server publish-calendar`,
+    /// from another process). Returns the version now counted by (`None`: the bundled one).
+    /// Costs one query when nothing is new.
+    pub async fn refresh_calendar(&self) -> Result<Option<String>, StorageError> {
+        let held = match self.inner.calendar.read() {
+            Ok(c) => c.0.clone(),
+            Err(p) => p.into_inner().0.clone(),
+        };
+        let stored = self.inner.storage.calendar_version().await?;
+        if stored.is_none() || stored == held {
+            return Ok(held);
+        }
+        let Some(published) = self.inner.storage.calendar().await? else { return Ok(held) };
+        let fresh = (Some(published.version.clone()), Arc::new(published.calendar()));
+        match self.inner.calendar.write() {
+            Ok(mut c) => *c = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
+        Ok(Some(published.version))
     }
 
     /// The storage.
@@ -552,6 +581,9 @@ async fn serve_with(
             tick.tick().await;
             if let Err(e) = watcher.refresh_catalogs().await {
                 tracing::warn!(error = %e, "catalog refresh failed; retried at the next tick");
+            }
+            if let Err(e) = watcher.refresh_calendar().await {
+                tracing::warn!(error = %e, "calendar refresh failed; retried at the next tick");
             }
         }
     });

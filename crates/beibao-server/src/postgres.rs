@@ -1577,6 +1577,13 @@ impl Catalogs for Postgres {
         Ok(row.map(|r| r.get(0)))
     }
 
+    async fn calendar(&self) -> Result<Option<PublishedCalendar>, StorageError> {
+        let c = self.client().await?;
+        let row =
+            c.query_opt("SELECT body FROM changes WHERE kind = 'calendar' ORDER BY cursor DESC LIMIT 1", &[]).await?;
+        row.map(|r| crate::sqlite::stored_calendar(r.get(0))).transpose()
+    }
+
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {
         let c = self.client().await?;
         c.query("SELECT body FROM catalogs ORDER BY cursor", &[])

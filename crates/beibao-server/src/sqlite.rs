@@ -95,6 +95,14 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// A published calendar as a `calendar` change holds it (its version checked against its years).
+pub(crate) fn stored_calendar(body: &str) -> Result<PublishedCalendar, StorageError> {
+    serde_json::from_str::<PublishedCalendar>(body)
+        .map_err(|e| StorageError::Db(format!("stored calendar: {e}")))?
+        .checked()
+        .map_err(|e| StorageError::Db(format!("stored calendar: {e}")))
+}
+
 fn parse_ts(s: &str) -> Result<DateTime<Utc>, StorageError> {
     s.parse().map_err(|e| StorageError::Db(format!("bad timestamp `{s}`: {e}")))
 }
@@ -1580,6 +1588,20 @@ impl Catalogs for Sqlite {
             .optional()?)
         })
         .await
+    }
+
+    async fn calendar(&self) -> Result<Option<PublishedCalendar>, StorageError> {
+        let body: Option<String> = self
+            .run(|c| {
+                Ok(c.query_row(
+                    "SELECT body FROM changes WHERE kind = 'calendar' ORDER BY cursor DESC LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            })
+            .await?;
+        body.map(|b| stored_calendar(&b)).transpose()
     }
 
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {

@@ -552,6 +552,9 @@ pub trait Catalogs: Send + Sync {
 
     /// The version of the last calendar published, if any.
     async fn calendar_version(&self) -> Result<Option<String>, StorageError>;
+
+    /// The last calendar published, if any (the one tablets keep, and the server counts by).
+    async fn calendar(&self) -> Result<Option<PublishedCalendar>, StorageError>;
 }
 
 /// The supervisors' reports: SQL aggregates over the facts each record added to the counts
