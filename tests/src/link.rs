@@ -208,7 +208,13 @@ impl Link {
     }
 }
 
-async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: tokio::sync::watch::Receiver<u64>) {
+/// A new connection: counted and given the next fault; a refusal or a captive portal is
+/// answered here (`None`: the connection is done).
+async fn admit(
+    client: &mut TcpStream,
+    shared: &Mutex<Shared>,
+    cut: &mut tokio::sync::watch::Receiver<u64>,
+) -> Option<(Fault, Shape, Option<SocketAddr>)> {
     let (fault, shape, upstream) = {
         let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
         s.connections += 1;
@@ -216,15 +222,19 @@ async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: toki
     };
     cut.mark_unchanged();
     match fault {
-        Fault::Refuse => return,
+        Fault::Refuse => None,
         Fault::Portal => {
             let mut buf = [0u8; 4096];
             let _ = client.read(&mut buf).await;
             let _ = client.write_all(PORTAL).await;
-            return;
+            None
         }
-        _ => {}
+        _ => Some((fault, shape, upstream)),
     }
+}
+
+async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: tokio::sync::watch::Receiver<u64>) {
+    let Some((fault, shape, upstream)) = admit(&mut client, &shared, &mut cut).await else { return };
     let Some(upstream) = upstream else { return };
     let Ok(server) = TcpStream::connect(upstream).await else { return };
     let _ = client.set_nodelay(true);
@@ -254,22 +264,7 @@ async fn handle(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: toki
 /// without pipelining: the answer is complete by then), and so on. A cut counts bytes over the
 /// whole connection, as in [`handle`].
 async fn balance(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: tokio::sync::watch::Receiver<u64>) {
-    let fault = {
-        let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
-        s.connections += 1;
-        s.faults.pop_front().unwrap_or_default()
-    };
-    cut.mark_unchanged();
-    match fault {
-        Fault::Refuse => return,
-        Fault::Portal => {
-            let mut buf = [0u8; 4096];
-            let _ = client.read(&mut buf).await;
-            let _ = client.write_all(PORTAL).await;
-            return;
-        }
-        _ => {}
-    }
+    let Some((fault, _, _)) = admit(&mut client, &shared, &mut cut).await else { return };
     let _ = client.set_nodelay(true);
     let (mut up_left, mut down_left) = match fault {
         Fault::CutUp(n) => (n, usize::MAX),
