@@ -310,19 +310,20 @@ impl Desk for Tripwire {
 
 #[async_trait]
 impl Blobs for Tripwire {
-    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
-        self.inner.blob(sha256).await
+    async fn blob(&self, sha256: &str, device: &str) -> Result<Option<BlobRow>, StorageError> {
+        self.inner.blob(sha256, device).await
     }
 
     async fn blob_append(
         &self,
         sha256: &str,
+        device: &str,
         total: u64,
         offset: u64,
         chunk: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Appended, StorageError> {
-        self.inner.blob_append(sha256, total, offset, chunk, now).await
+        self.inner.blob_append(sha256, device, total, offset, chunk, now).await
     }
 
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {

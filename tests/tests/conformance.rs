@@ -380,34 +380,47 @@ async fn conformance(s: Arc<dyn Storage>) {
     // Blobs: chunks resume from the server's offset; a wrong hash is discarded.
     let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
     let sha = sha256_hex(&bytes);
-    assert!(s.blob(&sha).await.expect("blob").is_none());
-    let a = s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await.expect("chunk");
+    let (me, other) = (DEV, "dev-other-uploader");
+    assert!(s.blob(&sha, me).await.expect("blob").is_none());
+    let a = s.blob_append(&sha, me, 10_000, 0, &bytes[..4000], now).await.expect("chunk");
     assert!(matches!(a, Appended::Stored(r) if r.offset == 4000 && !r.complete));
     assert_eq!(
-        s.blob_append(&sha, 10_000, 0, &bytes[..4000], now).await.expect("chunk"),
+        s.blob_append(&sha, me, 10_000, 0, &bytes[..4000], now).await.expect("chunk"),
         Appended::Elsewhere(4000),
         "a chunk at the wrong offset is refused with the held offset"
     );
-    assert_eq!(refused(s.blob_append(&sha, 9_999, 4000, &bytes[4000..], now).await), Code::BlobSize);
-    assert_eq!(refused(s.blob_append(&sha, 10_000, 4000, &[0; 6001], now).await), Code::BlobSize);
-    let a = s.blob_append(&sha, 10_000, 4000, &bytes[4000..], now).await.expect("chunk");
+    assert_eq!(refused(s.blob_append(&sha, me, 9_999, 4000, &bytes[4000..], now).await), Code::BlobSize);
+    assert_eq!(refused(s.blob_append(&sha, me, 10_000, 4000, &[0; 6001], now).await), Code::BlobSize);
+    // An unfinished upload is its device's own: another device neither sees it nor writes into
+    // it (junk at the same offset starts nothing of its own: it holds no bytes yet).
+    assert!(s.blob(&sha, other).await.expect("blob").is_none(), "another device's upload is not shown");
+    assert_eq!(s.blob_append(&sha, other, 10_000, 4000, &[0; 6000], now).await.expect("junk"), Appended::Elsewhere(0));
+    let a = s.blob_append(&sha, me, 10_000, 4000, &bytes[4000..], now).await.expect("chunk");
     assert!(matches!(a, Appended::Stored(r) if r.complete));
     assert_eq!(s.blob_bytes(&sha).await.expect("bytes").as_deref(), Some(&bytes[..]));
+    // Whole, it is everyone's.
+    assert!(s.blob(&sha, other).await.expect("blob").is_some_and(|r| r.complete));
+    assert!(matches!(
+        s.blob_append(&sha, other, 10_000, 0, &bytes[..10], now).await.expect("whole"),
+        Appended::Stored(r) if r.complete
+    ));
     // A device that declares a wrong size for a hash first (and sends junk) does not bind the
-    // real upload: it starts from byte 0 with its own size and completes.
+    // real upload: it starts from byte 0 with its own size and completes; the squatter's
+    // unfinished upload stays its own and is dropped once the blob is whole.
     let photo: Vec<u8> = (0..3_000u32).map(|i| (i % 13) as u8).collect();
     let photo_sha = sha256_hex(&photo);
-    let squat = s.blob_append(&photo_sha, 999_999, 0, &[0; 100], now).await.expect("squat");
+    let squat = s.blob_append(&photo_sha, other, 999_999, 0, &[0; 100], now).await.expect("squat");
     assert!(matches!(squat, Appended::Stored(r) if r.offset == 100 && !r.complete));
-    let real = s.blob_append(&photo_sha, 3_000, 0, &photo[..1000], now).await.expect("the real first chunk");
+    let real = s.blob_append(&photo_sha, me, 3_000, 0, &photo[..1000], now).await.expect("the real first chunk");
     assert!(matches!(real, Appended::Stored(r) if r.offset == 1000 && !r.complete), "{real:?}");
-    assert_eq!(refused(s.blob_append(&photo_sha, 999_999, 1000, &[0; 10], now).await), Code::BlobSize);
-    let real = s.blob_append(&photo_sha, 3_000, 1000, &photo[1000..], now).await.expect("the rest");
+    assert_eq!(refused(s.blob_append(&photo_sha, me, 999_999, 1000, &[0; 10], now).await), Code::BlobSize);
+    let real = s.blob_append(&photo_sha, me, 3_000, 1000, &photo[1000..], now).await.expect("the rest");
     assert!(matches!(real, Appended::Stored(r) if r.complete));
     assert_eq!(s.blob_bytes(&photo_sha).await.expect("bytes").as_deref(), Some(&photo[..]));
+    assert!(s.blob(&photo_sha, other).await.expect("blob").is_some_and(|r| r.complete && r.total == 3_000));
     let wrong = "ab".repeat(32);
-    assert_eq!(s.blob_append(&wrong, 3, 0, b"abc", now).await.expect("chunk"), Appended::HashMismatch);
-    assert!(s.blob(&wrong).await.expect("blob").is_none(), "a mismatching blob is discarded");
+    assert_eq!(s.blob_append(&wrong, me, 3, 0, b"abc", now).await.expect("chunk"), Appended::HashMismatch);
+    assert!(s.blob(&wrong, me).await.expect("blob").is_none(), "a mismatching blob is discarded");
 
     // Catalog versions are immutable once published.
     let c = s.publish_catalog(catalog, now).await.expect("publish");

@@ -1425,13 +1425,18 @@ impl Desk for Postgres {
 
 #[async_trait]
 impl Blobs for Postgres {
-    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
-        blob_row(&self.client().await?, sha256).await
+    async fn blob(&self, sha256: &str, device: &str) -> Result<Option<BlobRow>, StorageError> {
+        let c = self.client().await?;
+        match blob_row(&c, sha256).await? {
+            Some(whole) if whole.complete => Ok(Some(whole)),
+            _ => blob_row(&c, &crate::storage::upload_key(sha256, device)).await,
+        }
     }
 
     async fn blob_append(
         &self,
-        sha256: &str,
+        whole: &str,
+        device: &str,
         total: u64,
         offset: u64,
         chunk: &[u8],
@@ -1439,6 +1444,12 @@ impl Blobs for Postgres {
     ) -> Result<Appended, StorageError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
+        if let Some(row) = blob_row(&tx, whole).await?.filter(|r| r.complete) {
+            return Ok(Appended::Stored(row));
+        }
+        // This device's unfinished upload.
+        let key = crate::storage::upload_key(whole, device);
+        let sha256 = key.as_str();
         // Made (and locked) first so two first chunks of one blob queue on its row; a refusal
         // rolls the new row back.
         tx.execute(
@@ -1483,12 +1494,38 @@ impl Blobs for Postgres {
             let hash = tokio::task::spawn_blocking(move || sha256_hex(&bytes))
                 .await
                 .map_err(|e| StorageError::Db(format!("worker: {e}")))?;
-            if hash != sha256 {
+            if hash != whole {
                 tx.execute("DELETE FROM blob_chunks WHERE sha256 = $1", &[&sha256]).await?;
                 tx.execute("DELETE FROM blobs WHERE sha256 = $1", &[&sha256]).await?;
                 tx.commit().await?;
                 return Ok(Appended::HashMismatch);
             }
+            // The upload becomes the blob under its hash, unless another device's did at the
+            // same moment (then this one's bytes go); an unfinished upload kept under the hash
+            // from before uploads were per device gives way.
+            tx.execute(
+                "DELETE FROM blob_chunks WHERE sha256 = $1 AND EXISTS (SELECT 1 FROM blobs WHERE sha256 = $1 AND NOT complete)",
+                &[&whole],
+            )
+            .await?;
+            tx.execute("DELETE FROM blobs WHERE sha256 = $1 AND NOT complete", &[&whole]).await?;
+            let made = tx
+                .execute(
+                    "INSERT INTO blobs (sha256, total, received, complete, created_at) VALUES ($1, $2, $2, true, $3)
+                     ON CONFLICT (sha256) DO NOTHING",
+                    &[&whole, &(total as i64), &now],
+                )
+                .await?;
+            if made == 1 {
+                tx.execute("UPDATE blob_chunks SET sha256 = $1 WHERE sha256 = $2", &[&whole, &sha256]).await?;
+            }
+            // Every device's unfinished upload of it goes, this one's too when another device's
+            // made the blob (their keys sort between these).
+            let (from, to) = (format!("{whole}@"), format!("{whole}A"));
+            tx.execute("DELETE FROM blob_chunks WHERE sha256 > $1 AND sha256 < $2", &[&from, &to]).await?;
+            tx.execute("DELETE FROM blobs WHERE sha256 > $1 AND sha256 < $2", &[&from, &to]).await?;
+            tx.commit().await?;
+            return Ok(Appended::Stored(BlobRow { total, offset: total, complete: true }));
         }
         tx.execute(
             "UPDATE blobs SET received = $2, complete = $3 WHERE sha256 = $1",

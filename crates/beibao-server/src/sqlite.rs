@@ -1464,21 +1464,30 @@ impl Desk for Sqlite {
 
 #[async_trait]
 impl Blobs for Sqlite {
-    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError> {
-        let sha = sha256.to_owned();
-        self.run(move |c| blob_row(c, &sha)).await
+    async fn blob(&self, sha256: &str, device: &str) -> Result<Option<BlobRow>, StorageError> {
+        let (sha, key) = (sha256.to_owned(), crate::storage::upload_key(sha256, device));
+        self.run(move |c| match blob_row(c, &sha)? {
+            Some(whole) if whole.complete => Ok(Some(whole)),
+            _ => blob_row(c, &key),
+        })
+        .await
     }
 
     async fn blob_append(
         &self,
         sha256: &str,
+        device: &str,
         total: u64,
         offset: u64,
         chunk: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Appended, StorageError> {
-        let (sha, chunk) = (sha256.to_owned(), chunk.to_vec());
+        let (whole, chunk) = (sha256.to_owned(), chunk.to_vec());
+        let sha = crate::storage::upload_key(sha256, device);
         self.write(move |tx| {
+            if let Some(row) = blob_row(tx, &whole)?.filter(|r| r.complete) {
+                return Ok(Appended::Stored(row));
+            }
             let (create, received, last) =
                 match plan::blob_chunk(blob_row(tx, &sha)?, total, offset, chunk.len() as u64)? {
                     plan::Chunk::Whole(row) => return Ok(Appended::Stored(row)),
@@ -1506,10 +1515,26 @@ impl Blobs for Sqlite {
                     params![sha, offset as i64, chunk],
                 )?;
             }
-            if last && sha256_hex(&assemble(tx, &sha)?) != sha {
+            if last && sha256_hex(&assemble(tx, &sha)?) != whole {
                 tx.execute("DELETE FROM blob_chunks WHERE sha256 = ?1", [&sha])?;
                 tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&sha])?;
                 return Ok(Appended::HashMismatch);
+            }
+            if last {
+                // The upload becomes the blob under its hash (an unfinished upload kept there
+                // from before uploads were per device gives way).
+                tx.execute("DELETE FROM blob_chunks WHERE sha256 = ?1", [&whole])?;
+                tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&whole])?;
+                tx.execute(
+                    "INSERT INTO blobs (sha256, total, received, complete, created_at) VALUES (?1, ?2, ?2, 1, ?3)",
+                    params![whole, total as i64, ts(now)],
+                )?;
+                tx.execute("UPDATE blob_chunks SET sha256 = ?1 WHERE sha256 = ?2", [&whole, &sha])?;
+                // Every device's unfinished upload of it goes (their keys sort between these).
+                let (from, to) = (format!("{whole}@"), format!("{whole}A"));
+                tx.execute("DELETE FROM blob_chunks WHERE sha256 > ?1 AND sha256 < ?2", [&from, &to])?;
+                tx.execute("DELETE FROM blobs WHERE sha256 > ?1 AND sha256 < ?2", [&from, &to])?;
+                return Ok(Appended::Stored(BlobRow { total, offset: total, complete: true }));
             }
             tx.execute(
                 "UPDATE blobs SET received = ?2, complete = ?3 WHERE sha256 = ?1",

@@ -507,19 +507,29 @@ pub trait Desk: Send + Sync {
     async fn phoned_in_at(&self, station: &str, limit: usize) -> Result<Vec<PhonedInRow>, StorageError>;
 }
 
+/// The name a device's unfinished upload of a blob is kept under (in the blob tables, beside
+/// the whole blobs named by their hash alone).
+pub fn upload_key(sha256: &str, device: &str) -> String {
+    format!("{sha256}@{device}")
+}
+
 /// Blobs, uploaded in resumable chunks.
 #[async_trait]
 pub trait Blobs: Send + Sync {
-    /// A blob's status.
-    async fn blob(&self, sha256: &str) -> Result<Option<BlobRow>, StorageError>;
+    /// A blob's status for `device`: the whole blob when anyone completed it, else that device's
+    /// own unfinished upload.
+    async fn blob(&self, sha256: &str, device: &str) -> Result<Option<BlobRow>, StorageError>;
 
-    /// Append a chunk at `offset` of a blob of `total` bytes, as [`crate::plan::blob_chunk`]
-    /// decides. When the last byte arrives the whole is hashed: a mismatch discards it. A chunk
-    /// at another offset than the server holds is refused with `blob_offset` (see
-    /// [`Appended::Elsewhere`]).
+    /// Append a chunk of `device`'s upload at `offset` of a blob of `total` bytes, as
+    /// [`crate::plan::blob_chunk`] decides. Unfinished uploads are each device's own (kept under
+    /// [`upload_key`]): another device's declared size or bytes never enter this one's. When the
+    /// last byte arrives the whole is hashed: a mismatch discards the upload; a match makes it the
+    /// blob, for everyone. A chunk at another offset than the upload holds is refused with
+    /// `blob_offset` (see [`Appended::Elsewhere`]).
     async fn blob_append(
         &self,
         sha256: &str,
+        device: &str,
         total: u64,
         offset: u64,
         chunk: &[u8],

@@ -24,12 +24,12 @@ fn check_sha(sha: &str) -> Result<(), ApiError> {
     responses((status = 200, body = BlobStatus), (status = 400, description = "`bad_sha256`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
 pub(crate) async fn blob_status(
     State(state): State<AppState>,
-    _: DeviceAuth,
+    DeviceAuth(device): DeviceAuth,
     wants: Wants,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     check_sha(&sha)?;
-    let row = state.storage().blob(&sha).await?;
+    let row = state.storage().blob(&sha, &device.id).await?;
     let status =
         BlobStatus { sha256: sha, offset: row.map_or(0, |r| r.offset), complete: row.is_some_and(|r| r.complete) };
     Ok(wants.reply(&status))
@@ -72,7 +72,7 @@ pub struct ChunkQuery {
         (status = 422, description = "`blob_hash_mismatch`, `blob_size`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 pub(crate) async fn blob_put(
     State(state): State<AppState>,
-    _: DeviceAuth,
+    DeviceAuth(device): DeviceAuth,
     wants: Wants,
     Path(sha): Path<String>,
     query: Result<Query<ChunkQuery>, QueryRejection>,
@@ -88,7 +88,7 @@ pub(crate) async fn blob_put(
             format!("blobs are 1 to {} bytes", wire::MAX_BLOB_BYTES),
         ));
     }
-    match state.storage().blob_append(&sha, q.size, q.offset, &bytes, state.now()).await? {
+    match state.storage().blob_append(&sha, &device.id, q.size, q.offset, &bytes, state.now()).await? {
         Appended::Stored(row) => {
             Ok(wants.reply(&BlobStatus { sha256: sha, offset: row.offset, complete: row.complete }))
         }
