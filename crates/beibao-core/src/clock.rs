@@ -106,12 +106,9 @@ impl Received {
     ///    receive time, no earlier than the enrollment.
     pub fn correction(&self, earliest: DateTime<Utc>, latest: DateTime<Utc>) -> Duration {
         let (earliest, latest) = (earliest.min(latest), earliest.max(latest));
-        let zero = Duration::zero();
         let offset = self.offset().filter(|o| o.abs() > CLOCK_TOLERANCE);
-        let mut readings = vec![zero];
-        readings.extend(offset);
-        let best = readings
-            .into_iter()
+        let best = std::iter::once(Duration::zero())
+            .chain(offset)
             .filter(|d| self.possible(earliest, latest, *d))
             .min_by_key(|d| ((self.at - latest) - *d).abs());
         match best {

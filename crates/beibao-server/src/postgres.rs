@@ -1618,7 +1618,7 @@ impl Catalogs for Postgres {
         let c = self.client().await?;
         let row =
             c.query_opt("SELECT body FROM changes WHERE kind = 'calendar' ORDER BY cursor DESC LIMIT 1", &[]).await?;
-        row.map(|r| crate::sqlite::stored_calendar(r.get(0))).transpose()
+        row.map(|r| crate::storage::stored_calendar(r.get(0))).transpose()
     }
 
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {

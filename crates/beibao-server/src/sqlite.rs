@@ -95,14 +95,6 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// A published calendar as a `calendar` change holds it (its version checked against its years).
-pub(crate) fn stored_calendar(body: &str) -> Result<PublishedCalendar, StorageError> {
-    serde_json::from_str::<PublishedCalendar>(body)
-        .map_err(|e| StorageError::Db(format!("stored calendar: {e}")))?
-        .checked()
-        .map_err(|e| StorageError::Db(format!("stored calendar: {e}")))
-}
-
 fn parse_ts(s: &str) -> Result<DateTime<Utc>, StorageError> {
     s.parse().map_err(|e| StorageError::Db(format!("bad timestamp `{s}`: {e}")))
 }
@@ -1626,7 +1618,7 @@ impl Catalogs for Sqlite {
                 .optional()?)
             })
             .await?;
-        body.map(|b| stored_calendar(&b)).transpose()
+        body.map(|b| crate::storage::stored_calendar(&b)).transpose()
     }
 
     async fn catalogs(&self) -> Result<Vec<Catalog>, StorageError> {

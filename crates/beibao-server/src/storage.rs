@@ -540,6 +540,15 @@ pub trait Blobs: Send + Sync {
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError>;
 }
 
+/// A published calendar as a `calendar` change holds it (its version checked against its
+/// years), for both backends.
+pub(crate) fn stored_calendar(body: &str) -> Result<PublishedCalendar, StorageError> {
+    serde_json::from_str::<PublishedCalendar>(body)
+        .map_err(|e| StorageError::Db(format!("stored calendar: {e}")))?
+        .checked()
+        .map_err(|e| StorageError::Db(format!("stored calendar: {e}")))
+}
+
 /// Published catalog versions.
 #[async_trait]
 pub trait Catalogs: Send + Sync {

@@ -1,6 +1,7 @@
 //! A request id for every request: taken from the client's `x-request-id` when it is a sane
 //! token (so a tablet's log and the server's can be matched), made otherwise, sent back in the
 //! answer, and carried by every log line written while the request is served (a `tracing` span).
+//! Every answer also carries the server's clock as its `Date` ([`server_date`]).
 
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -42,13 +43,18 @@ pub async fn request_id(State(state): State<AppState>, mut req: Request, next: N
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(REQUEST_ID, v);
     }
-    // The answer's `Date` is the server's clock (the one it judges records by; hyper would write
-    // the system's): tablets measure their own clocks against it.
+    server_date(&state, &mut resp);
+    resp
+}
+
+/// The answer's `Date` is the server's clock, the one it judges records by (hyper would write
+/// the system's, which an injected clock does not move): tablets measure their own clocks
+/// against it. Set in the outermost middleware, so every answer has it.
+fn server_date(state: &AppState, resp: &mut Response) {
     let date = state.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
     if let Ok(v) = HeaderValue::from_str(&date) {
         resp.headers_mut().insert(axum::http::header::DATE, v);
     }
-    resp
 }
 
 #[cfg(test)]
