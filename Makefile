@@ -115,7 +115,7 @@ bench-export:
 
 # The sync fault loop with 10,000 seeded scenarios on SQLite and 1,000 on PostgreSQL (make test: 200 and 40).
 faults-long:
-	BEIBAO_FAULT_RUNS=10000 BEIBAO_FAULT_RUNS_PG=1000 BEIBAO_FAULT_RUNS_PG2=1000 $(CARGO) test --release --locked -p beibao-tests --test faults -- --nocapture --test-threads 1
+	BEIBAO_FAULT_RUNS=10000 BEIBAO_FAULT_RUNS_PG=1000 BEIBAO_FAULT_RUNS_PG2=1000 $(CARGO) test --release --locked -p beibao-tests --test it faults:: -- --nocapture --test-threads 1
 
 # The crash test with 2,000 kills instead of 200.
 crash-long:

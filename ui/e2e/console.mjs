@@ -1,5 +1,5 @@
 // The web console in headless Chromium (Debian's, driven by playwright-core; no browser is ever
-// downloaded). Run by `tests/tests/console.rs`, which starts a real beibao-server with seeded
+// downloaded). Run by `tests/tests/it/console.rs`, which starts a real beibao-server with seeded
 // tablets' work, as: node ui/e2e/console.mjs <phase> <base-url> <out-dir> [<json args>].
 // Each phase prints one JSON line of what it saw and exits non-zero on the first failed check;
 // screenshots go to <out-dir>.

@@ -1,7 +1,7 @@
 //! The TypeScript types the UI and the console use (`ui/src/generated/`) are generated from the
 //! Rust types of the use cases and the HTTP API. This test regenerates them and fails when the
 //! committed files drift from the Rust types. To update them after changing a type:
-//! `BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test ts_types`.
+//! `BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test it ts_types`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -120,12 +120,12 @@ fn the_committed_typescript_types_are_the_ones_the_rust_types_generate() {
     assert_eq!(
         names(&committed),
         names(&generated),
-        "ui/src/generated lists other types than Rust generates: run BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test ts_types"
+        "ui/src/generated lists other types than Rust generates: run BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test it ts_types"
     );
     for (name, text) in &generated {
         assert_eq!(
             &committed[name], text,
-            "ui/src/generated/{name} drifted from its Rust type: run BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test ts_types"
+            "ui/src/generated/{name} drifted from its Rust type: run BEIBAO_WRITE_TS=1 cargo test -p beibao-tests --test it ts_types"
         );
     }
 }
