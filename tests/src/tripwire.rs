@@ -376,6 +376,16 @@ impl Reports for Tripwire {
         self.inner.villages_in_scope(level, scope).await
     }
 
+    async fn mediation_due(
+        &self,
+        scope: &Scope,
+        on: NaiveDate,
+        until: NaiveDate,
+        limit: usize,
+    ) -> Result<(Vec<beibao_server::due::VillageDueRow>, Vec<beibao_server::due::DueCaseRow>), StorageError> {
+        self.inner.mediation_due(scope, on, until, limit).await
+    }
+
     async fn coverage(
         &self,
         scope: &Scope,

@@ -50,6 +50,12 @@ try {
     await page.locator(`[data-testid="village-${args.village}"]`).dispatchEvent('click');
     seen.picked = (await page.locator('[data-testid=coverage-picked]').textContent()).replace(/\s+/g, ' ').trim();
     await page.locator('[data-testid=coverage]').screenshot({ path: join(out, 'console-coverage.png') });
+    // The mediation deadlines: the officer's agreement, its follow-up due within the week.
+    await page.waitForSelector('[data-testid=due-cases] tbody tr');
+    const cells = async (row) => (await row.locator('th, td').allTextContents()).map((c) => c.trim()).join(' | ');
+    seen.due_village = await cells(page.locator('[data-testid=due-villages] tbody tr').first());
+    seen.due_case = await cells(page.locator('[data-testid=due-cases] tbody tr').first());
+    await page.locator('[data-testid=mediation-due]').screenshot({ path: join(out, 'console-mediations.png') });
     // Drill down: the station, its town, a village with visits, its officers.
     await page.click(`[data-testid="row-${args.station}"] button.drill`);
     await page.waitForFunction(() => document.querySelector('[data-testid=report] thead th')?.textContent?.includes('镇街'));

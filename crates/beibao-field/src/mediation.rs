@@ -7,7 +7,7 @@ use beibao_core::mediation::agreement::{
     Agreement, AgreementForm, AgreementGps, GuardianRule, Incident, Mark, Mediator, Party, Performance,
     SignatureCapture, Signer, StrokePoint, guardian_rule,
 };
-use beibao_core::mediation::deadlines::judicial_confirmation_deadline;
+use beibao_core::mediation::deadlines::for_case;
 use beibao_core::mediation::eligibility::{Eligibility, EligibilityInput, check};
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_print::AgreementDocument;
@@ -22,11 +22,9 @@ use uuid::Uuid;
 
 use crate::{FieldError, Session};
 
-/// Whether 司法确认 applies: a finalized written 人民调解 agreement.
+/// Whether 司法确认 applies: a finalized written 人民调解 agreement (it has a window to apply in).
 fn confirmable(case: &MediationCase) -> bool {
-    case.status == CaseStatus::Finalized
-        && case.kind == MediationKind::People
-        && case.outcome == Some(Outcome::WrittenAgreement)
+    for_case(case).is_some_and(|d| d.judicial_confirmation.is_some())
 }
 
 /// One change to a draft agreement.
@@ -276,7 +274,7 @@ impl Session {
         } else {
             (None, None, Vec::new())
         };
-        let judicial_last_day = confirmable(&case).then(|| judicial_confirmation_deadline(china_date(a.concluded_at)));
+        let judicial_last_day = for_case(&case).and_then(|d| d.judicial_confirmation);
         Ok(MediationScreen {
             village_zh: village.map(|v| v.name.zh).unwrap_or_default(),
             issues,

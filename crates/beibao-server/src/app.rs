@@ -419,7 +419,7 @@ pub fn code_hash(code: &str) -> String {
 /// The OpenAPI document's frame; the paths come from the handlers as they are routed.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Beibao API", version = "1", description = "Sync protocol v1 (enrollment, device auth, push, pull, blobs) and the console: login, the station desk (requests, moves), supervisors (reports, trend, coverage, CSV/XLSX exports) and administrators (devices, enrollment codes, accounts). Every failure answers `{code, message}`."),
+    info(title = "Beibao API", version = "1", description = "Sync protocol v1 (enrollment, device auth, push, pull, blobs) and the console: login, the station desk (requests, moves), supervisors (reports, trend, coverage, mediation deadlines, CSV/XLSX exports) and administrators (devices, enrollment codes, accounts). Every failure answers `{code, message}`."),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -466,6 +466,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(supervisor::trend))
         .routes(routes!(supervisor::export))
         .routes(routes!(supervisor::coverage))
+        .routes(routes!(supervisor::mediations))
         .routes(routes!(admin::devices))
         .routes(routes!(admin::revoke))
         .routes(routes!(admin::issue_code))

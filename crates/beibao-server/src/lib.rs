@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod app;
 pub mod buckets;
+pub mod due;
 pub mod export;
 pub mod http;
 pub mod migrations;

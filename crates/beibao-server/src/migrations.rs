@@ -69,6 +69,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0007_phoned_in.sql"),
         postgres: include_str!("schema/postgres/0007_phoned_in.sql"),
     },
+    Migration {
+        version: 8,
+        name: "mediation_due",
+        sqlite: include_str!("schema/sqlite/0008_mediation_due.sql"),
+        postgres: include_str!("schema/postgres/0008_mediation_due.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

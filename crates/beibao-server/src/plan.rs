@@ -11,6 +11,8 @@ use beibao_core::catalog::Catalog;
 use beibao_core::catalog::Mode;
 use beibao_core::change::{AssignmentChange, AssignmentKind, ChangeBody};
 use beibao_core::clock::Received;
+use beibao_core::mediation::MediationKind;
+use beibao_core::mediation::deadlines::{self, AgreementDeadlines};
 use beibao_core::ops::{OpKind, OpRecord, Rejection};
 use beibao_core::registry::Officer;
 use beibao_core::service_request::{MergeOutcome, RequestState, Transition, merge};
@@ -64,6 +66,56 @@ pub struct MediationFacts {
     pub village: String,
     /// The agreement's performance deadline ([`beibao_core::tally::performance_deadline`]).
     pub deadline: Option<NaiveDate>,
+}
+
+/// What a record changes in the supervisors' list of mediation deadlines (`mediation_due`, one
+/// row per finalized case): a case sets what it leaves to do; a follow-up or a 司法确认 marks it
+/// done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Due {
+    /// A finalized case (the record itself, in its village): what it leaves to do, by when.
+    Case {
+        /// 人民调解 or 治安调解.
+        kind: MediationKind,
+        /// The day the agreement was concluded.
+        concluded_on: NaiveDate,
+        /// Its deadlines ([`beibao_core::mediation::deadlines::for_case`]).
+        deadlines: AgreementDeadlines,
+    },
+    /// A follow-up of a case: the day it was checked, and whether it found the agreement performed.
+    FollowedUp {
+        /// The mediation.
+        mediation: String,
+        /// Day checked.
+        on: NaiveDate,
+        /// Performed.
+        performed: bool,
+    },
+    /// The parties applied for 司法确认 of a case's agreement.
+    Confirmed {
+        /// The mediation.
+        mediation: String,
+        /// Day applied.
+        on: NaiveDate,
+    },
+}
+
+/// What a record changes in the list of mediation deadlines, if anything.
+pub fn due_of(rec: &OpRecord) -> Option<Due> {
+    match rec {
+        OpRecord::Mediation(c) => deadlines::for_case(c).map(|deadlines| Due::Case {
+            kind: c.kind,
+            concluded_on: beibao_core::calendar::china_date(c.agreement.concluded_at),
+            deadlines,
+        }),
+        OpRecord::MediationFollowup(f) => {
+            Some(Due::FollowedUp { mediation: f.mediation.to_string(), on: f.checked_on, performed: f.performed })
+        }
+        OpRecord::JudicialConfirmation(j) => {
+            Some(Due::Confirmed { mediation: j.mediation.to_string(), on: j.applied_on })
+        }
+        _ => None,
+    }
 }
 
 /// What the storage read before deciding, inside its transaction.
@@ -123,6 +175,8 @@ pub enum Effect {
         /// For a record without a village of its own (a rating): the record or request whose
         /// village its facts count in.
         about: Option<String>,
+        /// What it changes in the supervisors' list of mediation deadlines.
+        due: Option<Due>,
     },
     /// A new service request.
     Request {
@@ -539,6 +593,7 @@ fn effects(op: &WireOp, checked: &Checked, device: &Device, held: &mut Held) -> 
         village: village.map(str::to_owned),
         facts,
         about: about_of(rec),
+        due: due_of(rec),
     };
     let facts = tally::of_record(rec);
     Ok(match rec {

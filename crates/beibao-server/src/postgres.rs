@@ -21,6 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::due;
 use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
 use crate::report::{self, Aggregate, Level, Period, Scope};
@@ -129,6 +130,15 @@ impl Postgres {
             tx.batch_execute(m.postgres)
                 .await
                 .map_err(|e| StorageError::Db(format!("schema migration {} ({}): {e}", m.version, m.name)))?;
+            if m.version == 8 {
+                let rows = tx
+                    .query(due::BACKFILL_SELECT, &[])
+                    .await?
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+                    .collect();
+                write_due(&tx, &due::backfill(rows)?).await?;
+            }
             tx.execute(
                 "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)",
                 &[&m.version, &m.name, &Utc::now().to_rfc3339()],
@@ -436,7 +446,8 @@ async fn write_and_commit(
         c.prepare_cached(MOVE_LAST_SEQ),
     )?;
     let none = || async { Ok::<u64, tokio_postgres::Error>(0) };
-    let in_order = fresh.iter().any(|d| d.effects.iter().any(|e| !matches!(e, Effect::Record { .. })));
+    let in_order =
+        !placed.due.is_empty() || fresh.iter().any(|d| d.effects.iter().any(|e| !matches!(e, Effect::Record { .. })));
     tokio::try_join!(
         biased;
         async {
@@ -501,7 +512,45 @@ async fn write_and_commit(
             }
         }
     }
+    write_due(c, &placed.due).await?;
     c.batch_execute("COMMIT").await?;
+    Ok(())
+}
+
+/// Changes to the list of mediation deadlines, in order ([`crate::due`]).
+async fn write_due(c: &impl GenericClient, changes: &[rollup::PlacedDue]) -> Result<(), StorageError> {
+    use crate::due::write;
+    for p in changes {
+        match &p.change {
+            plan::Due::Case { kind, concluded_on, deadlines } => {
+                let st = c.prepare_cached(write::CASE_POSTGRES).await?;
+                c.execute(
+                    &st,
+                    &[
+                        &p.mediation,
+                        &p.station,
+                        &p.town(),
+                        &p.village,
+                        &p.officer,
+                        &due::kind_name(*kind),
+                        concluded_on,
+                        &deadlines.performance,
+                        &deadlines.follow_up,
+                        &deadlines.judicial_confirmation,
+                    ],
+                )
+                .await?;
+            }
+            plan::Due::FollowedUp { on, performed, .. } => {
+                let st = c.prepare_cached(write::FOLLOWED_UP_POSTGRES).await?;
+                c.execute(&st, &[&p.mediation, on, performed]).await?;
+            }
+            plan::Due::Confirmed { on, .. } => {
+                let st = c.prepare_cached(write::CONFIRMED_POSTGRES).await?;
+                c.execute(&st, &[&p.mediation, on]).await?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -1744,6 +1793,51 @@ impl Reports for Postgres {
                 special_not_visited: r.get(4),
             })
             .collect())
+    }
+
+    async fn mediation_due(
+        &self,
+        scope: &Scope,
+        on: NaiveDate,
+        until: NaiveDate,
+        limit: usize,
+    ) -> Result<(Vec<due::VillageDueRow>, Vec<due::DueCaseRow>), StorageError> {
+        let c = self.client().await?;
+        let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&on, &until];
+        params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
+        let st = c.prepare_cached(&due::villages_sql(&filter, true)).await?;
+        let villages = c
+            .query(&st, &params)
+            .await?
+            .iter()
+            .map(|r| due::VillageDueRow {
+                village: r.get(0),
+                overdue: r.get(1),
+                due_soon: r.get(2),
+                closing: r.get(3),
+                not_performed: r.get(4),
+            })
+            .collect();
+        params.push(&limit);
+        let st = c.prepare_cached(&due::cases_sql(&filter, true, params.len())).await?;
+        let cases = c
+            .query(&st, &params)
+            .await?
+            .iter()
+            .map(|r| due::DueCaseRow {
+                mediation: r.get(0),
+                village: r.get(1),
+                officer: r.get(2),
+                kind: r.get(3),
+                concluded_on: r.get(4),
+                performance_on: r.get(5),
+                follow_up_on: r.get(6),
+                confirm_by: r.get(7),
+            })
+            .collect();
+        Ok((villages, cases))
     }
 
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {

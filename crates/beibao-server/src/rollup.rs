@@ -19,7 +19,7 @@ use beibao_core::tally::{self, Fact};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{Decision, Effect};
+use crate::plan::{Decision, Due, Effect};
 use crate::storage::StorageError;
 
 /// A fact where it counts: the officer's station when it was written, the town (the village
@@ -147,6 +147,32 @@ pub struct PlacedBatch {
     pub request_villages: HashMap<String, Option<String>>,
     /// The rollups' change.
     pub rollup: Rollup,
+    /// The changes to the list of mediation deadlines, in the batch's order.
+    pub due: Vec<PlacedDue>,
+}
+
+/// A change to the list of mediation deadlines (`mediation_due`) with where its case is listed:
+/// its village, its officer and the officer's station when it was written (a follow-up or a
+/// 司法确认 only marks its case, wherever that is listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedDue {
+    /// The mediation.
+    pub mediation: String,
+    /// Station ('' when the officer has none).
+    pub station: String,
+    /// Village.
+    pub village: String,
+    /// Officer.
+    pub officer: String,
+    /// The change.
+    pub change: Due,
+}
+
+impl PlacedDue {
+    /// Town: the village code's first nine digits.
+    pub fn town(&self) -> &str {
+        crate::report::town_of(&self.village)
+    }
 }
 
 /// Place every fact of the batch's fresh decisions, pushed by `officer`'s device: records count
@@ -176,7 +202,7 @@ pub fn place_batch<L: Lookup>(
     for d in decisions.iter().filter(|d| !d.replay) {
         for e in &d.effects {
             match e {
-                Effect::Record { kind, id, village, facts, about } => {
+                Effect::Record { kind, id, village, facts, about, due } => {
                     let village = match (village, about) {
                         (None, Some(about)) => match villages.get(about) {
                             Some(v) => v.clone(),
@@ -195,6 +221,19 @@ pub fn place_batch<L: Lookup>(
                         out.rollup.add(&before, -1);
                     }
                     out.rollup.add(&placed, 1);
+                    if let Some(change) = due {
+                        let mediation = match change {
+                            Due::Case { .. } => id.clone(),
+                            Due::FollowedUp { mediation, .. } | Due::Confirmed { mediation, .. } => mediation.clone(),
+                        };
+                        out.due.push(PlacedDue {
+                            mediation,
+                            station: s.clone(),
+                            village: village.clone().unwrap_or_default(),
+                            officer: officer.to_owned(),
+                            change: change.clone(),
+                        });
+                    }
                     if village.is_some() {
                         villages.insert(id.clone(), village);
                     }

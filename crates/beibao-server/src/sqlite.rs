@@ -20,6 +20,7 @@ use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::due;
 use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
 use crate::report::{self, Aggregate, Level, Period, Scope};
@@ -180,6 +181,14 @@ fn migrate(c: &mut Connection, now: DateTime<Utc>) -> Result<(), StorageError> {
             tx.execute_batch(m.sqlite)
         };
         step.map_err(|e| StorageError::Db(format!("schema migration {} ({}): {e}", m.version, m.name)))?;
+        if m.version == 8 {
+            let mut stmt = tx.prepare(due::BACKFILL_SELECT)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                .collect::<Result<Vec<due::BackfillRow>, _>>()?;
+            drop(stmt);
+            write_due(&tx, &due::backfill(rows)?)?;
+        }
         tx.execute(
             "INSERT INTO schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)",
             params![m.version, m.name, ts(now)],
@@ -459,6 +468,7 @@ fn write_decisions(
         }
     }
     write_rollup(tx, &placed.rollup)?;
+    write_due(tx, &placed.due)?;
     let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
     tx.prepare_cached("UPDATE devices SET last_seq = ?2 WHERE id = ?1")?.execute(params![device.id, last])?;
     Ok(())
@@ -521,6 +531,41 @@ impl rollup::Lookup for Live<'_, '_> {
 }
 
 /// Fold a push's (or a desk move's) facts into the rollups; rows left with no facts go.
+/// Changes to the list of mediation deadlines, in order ([`crate::due`]).
+fn write_due(tx: &Transaction<'_>, changes: &[rollup::PlacedDue]) -> Result<(), StorageError> {
+    use crate::due::write;
+    let day = |d: Option<NaiveDate>| d.map(|d| d.to_string());
+    for p in changes {
+        match &p.change {
+            plan::Due::Case { kind, concluded_on, deadlines } => {
+                tx.prepare_cached(write::CASE_SQLITE)?.execute(params![
+                    p.mediation,
+                    p.station,
+                    p.town(),
+                    p.village,
+                    p.officer,
+                    due::kind_name(*kind),
+                    concluded_on.to_string(),
+                    day(deadlines.performance),
+                    day(deadlines.follow_up),
+                    day(deadlines.judicial_confirmation)
+                ])?;
+            }
+            plan::Due::FollowedUp { on, performed, .. } => {
+                tx.prepare_cached(write::FOLLOWED_UP_SQLITE)?.execute(params![
+                    p.mediation,
+                    on.to_string(),
+                    performed
+                ])?;
+            }
+            plan::Due::Confirmed { on, .. } => {
+                tx.prepare_cached(write::CONFIRMED_SQLITE)?.execute(params![p.mediation, on.to_string()])?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn write_rollup(tx: &Transaction<'_>, r: &Rollup) -> Result<(), StorageError> {
     let mut sums = tx.prepare_cached(
         "INSERT INTO tally (day, station, town, village, officer, key, week, value, n)
@@ -1780,6 +1825,58 @@ impl Reports for Sqlite {
                 });
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn mediation_due(
+        &self,
+        scope: &Scope,
+        on: NaiveDate,
+        until: NaiveDate,
+        limit: usize,
+    ) -> Result<(Vec<due::VillageDueRow>, Vec<due::DueCaseRow>), StorageError> {
+        let scope = scope.clone();
+        self.run(move |c| {
+            let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
+            let (on, until, limit) = (on.to_string(), until.to_string(), i64::try_from(limit).unwrap_or(i64::MAX));
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&on, &until];
+            for v in &values {
+                params.push(v);
+            }
+            let mut villages = Vec::new();
+            let mut stmt = c.prepare_cached(&due::villages_sql(&filter, false))?;
+            let mut rows = stmt.query(params.as_slice())?;
+            while let Some(r) = rows.next()? {
+                villages.push(due::VillageDueRow {
+                    village: r.get(0)?,
+                    overdue: r.get(1)?,
+                    due_soon: r.get(2)?,
+                    closing: r.get(3)?,
+                    not_performed: r.get(4)?,
+                });
+            }
+            drop(rows);
+            params.push(&limit);
+            let mut cases = Vec::new();
+            let mut stmt = c.prepare_cached(&due::cases_sql(&filter, false, params.len()))?;
+            let mut rows = stmt.query(params.as_slice())?;
+            let day = |d: Option<String>| {
+                d.map(|d| d.parse().map_err(|e| StorageError::Db(format!("stored day `{d}`: {e}")))).transpose()
+            };
+            while let Some(r) = rows.next()? {
+                cases.push(due::DueCaseRow {
+                    mediation: r.get(0)?,
+                    village: r.get(1)?,
+                    officer: r.get(2)?,
+                    kind: r.get(3)?,
+                    concluded_on: day(r.get(4)?)?.ok_or_else(|| StorageError::Db("a case without its day".into()))?,
+                    performance_on: day(r.get(5)?)?,
+                    follow_up_on: day(r.get(6)?)?,
+                    confirm_by: day(r.get(7)?)?,
+                });
+            }
+            Ok((villages, cases))
         })
         .await
     }

@@ -595,6 +595,17 @@ pub trait Reports: Send + Sync {
     /// visited since `since` counted (the coverage map).
     async fn coverage(&self, scope: &Scope, since: NaiveDate) -> Result<Vec<CoverageRow>, StorageError>;
 
+    /// The mediation deadlines of a scope on day `on` looking to `until` ([`crate::due`]): per
+    /// village with any, its counts; and the open cases (follow-up due by `until`, or 司法确认
+    /// window closing from `on` to `until`), the earliest first, at most `limit`.
+    async fn mediation_due(
+        &self,
+        scope: &Scope,
+        on: NaiveDate,
+        until: NaiveDate,
+        limit: usize,
+    ) -> Result<(Vec<crate::due::VillageDueRow>, Vec<crate::due::DueCaseRow>), StorageError>;
+
     /// The names of groups at a level, by code (unknown codes left out).
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError>;
 }

@@ -187,6 +187,7 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         ("GET", "/supervisor/trend?period=2026-11".into(), None, Role::Supervisor),
         ("GET", "/supervisor/export?period=2026-11&format=csv".into(), None, Role::Supervisor),
         ("GET", "/supervisor/coverage".into(), None, Role::Supervisor),
+        ("GET", "/supervisor/mediations".into(), None, Role::Supervisor),
         ("GET", "/desk/requests".into(), None, Role::Desk),
         ("GET", "/desk/requests/no-such".into(), None, Role::Desk),
         ("POST", "/desk/requests/no-such/moves".into(), Some(&move_body), Role::Desk),

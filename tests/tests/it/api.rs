@@ -451,6 +451,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "get /api/v1/health",
             "get /api/v1/supervisor/coverage",
             "get /api/v1/supervisor/export",
+            "get /api/v1/supervisor/mediations",
             "get /api/v1/supervisor/report",
             "get /api/v1/supervisor/trend",
             "get /api/v1/sync/last-seq",

@@ -93,6 +93,8 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
         work::visit(&mut t, &mut rng);
     }
     work::service(&mut t, &mut rng, 1);
+    // A written 人民调解 agreement to be performed by 11-25: its follow-up is due 11-26.
+    work::signed_mediation(&mut t, &mut rng);
     let fast = Settings { backoff_base: std::time::Duration::from_millis(1), ..Settings::default() };
     t.sync(&rt, fast, 0, &mut |_| {}).expect("sync");
     let request: String = t
@@ -117,6 +119,10 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     assert_eq!(seen["period"], "2026年11月");
     assert_eq!(seen["villages_drawn"].as_u64(), Some(f.registry.villages.len() as u64), "every village on the map");
     assert!(seen["picked"].as_str().is_some_and(|p| p.contains("距上次走访")), "{seen}");
+    // Village, overdue, due within 7 days, closing, not performed.
+    assert!(seen["due_village"].as_str().is_some_and(|v| v.ends_with("| 0 | 1 | 0 | 0")), "{seen}");
+    let case = seen["due_case"].as_str().expect("a case");
+    assert!(case.contains("人民调解") && case.contains("2026-11-25") && case.contains("2026-11-26"), "{case}");
     let crumbs = seen["crumbs"].as_str().expect("crumbs");
     assert!(crumbs.starts_with("全区 ›"), "{crumbs}");
     assert_ne!(seen["officer_households"], "0", "the officer's visits reach the village's row");

@@ -13,6 +13,7 @@ mod faults;
 mod floods;
 mod http_layer;
 mod instances;
+mod mediations;
 mod phoned_in;
 mod reports;
 mod schemathesis;

@@ -3,9 +3,10 @@
 use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::MediationKind;
 use super::agreement::{Agreement, Effect};
+use super::{MediationKind, Outcome};
 use crate::calendar::{WorkCalendar, china_date};
+use crate::ops::{CaseStatus, MediationCase};
 
 /// 治安调解: a case needing no injury or valuation assessment is mediated within 3 working days of
 /// acceptance; one needing it, within 3 working days after the assessment is issued (Art.9).
@@ -60,4 +61,19 @@ pub fn for_agreement(agreement: &Agreement, effect: Effect) -> AgreementDeadline
         _ => None,
     };
     AgreementDeadlines { performance, follow_up, judicial_confirmation }
+}
+
+/// What a case leaves to do and by when, once finalized: the agreement's performance deadline, the
+/// follow-up that checks it, and — for a written 人民调解 agreement — the last day to apply for
+/// 司法确认, counted from the day it was concluded. The tablet's reminders and the supervisors'
+/// list of deadlines both read this. `None` for a draft or a case ended without an agreement.
+pub fn for_case(case: &MediationCase) -> Option<AgreementDeadlines> {
+    if case.status != CaseStatus::Finalized {
+        return None;
+    }
+    let mut d = for_agreement(&case.agreement, Effect::SealPending);
+    if case.kind == MediationKind::People && case.outcome == Some(Outcome::WrittenAgreement) {
+        d.judicial_confirmation = Some(judicial_confirmation_deadline(china_date(case.agreement.concluded_at)));
+    }
+    Some(d)
 }

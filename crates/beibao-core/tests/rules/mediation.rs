@@ -4,7 +4,7 @@ use beibao_core::mediation::agreement::{
     MediatorRole, Party, PartyRole, Performance, Proxy, SignatureCapture, Signer, StrokePoint, effect, guardian_rule,
 };
 use beibao_core::mediation::deadlines::{
-    for_agreement, judicial_confirmation_deadline, people_mediation_due, performance_check_due,
+    for_agreement, for_case, judicial_confirmation_deadline, people_mediation_due, performance_check_due,
     public_security_mediation_due, second_session_due,
 };
 use beibao_core::mediation::eligibility::{BlockReason, CaseType, Eligibility, EligibilityInput, OnTheSpot, check};
@@ -430,33 +430,71 @@ fn outcomes_by_template() {
     assert!(Outcome::ReferredToCommittee.applies_to(MediationKind::PublicSecurity));
 }
 
+/// A case of `agreement`'s kind and village, accepted, opened and finalized on 2026-11-20.
+fn mediation_case(
+    agreement: &Agreement,
+    status: beibao_core::ops::CaseStatus,
+    outcome: Outcome,
+) -> beibao_core::ops::MediationCase {
+    beibao_core::ops::MediationCase {
+        id: uuid::Uuid::nil(),
+        device_id: "dev".into(),
+        officer_id: "OF-03-01".into(),
+        kind: agreement.kind,
+        village: agreement.village.clone(),
+        accepted_on: date("2026-11-20"),
+        opened_at: at("2026-11-20T01:00:00Z"),
+        eligibility: input(agreement.kind),
+        status,
+        outcome: Some(outcome),
+        agreement: agreement.clone(),
+        content_hash: None,
+        finalized_at: Some(at("2026-11-20T03:00:00Z")),
+        device_signature: None,
+        document: None,
+    }
+}
+
+/// What a case leaves to do (the tablet's reminders, the supervisors' list): only a finalized
+/// case; 司法确认 only for a written 人民调解 agreement, 30 days from the day it was concluded.
+#[test]
+fn what_a_case_leaves_to_do_and_by_when() {
+    use beibao_core::ops::CaseStatus;
+    let people = people_agreement();
+    let concluded = beibao_core::calendar::china_date(people.concluded_at);
+    let d = for_case(&mediation_case(&people, CaseStatus::Finalized, Outcome::WrittenAgreement)).expect("finalized");
+    assert_eq!(d.performance, Some(date("2026-12-20")));
+    assert_eq!(d.follow_up, Some(date("2026-12-21")), "the day after the performance deadline");
+    assert_eq!(d.judicial_confirmation, Some(judicial_confirmation_deadline(concluded)), "30 days (Art.33)");
+    let oral = for_case(&mediation_case(&people, CaseStatus::Finalized, Outcome::OralAgreement)).expect("finalized");
+    assert_eq!(oral.judicial_confirmation, None, "司法确认 is of a written agreement");
+    assert_eq!(for_case(&mediation_case(&people, CaseStatus::Ended, Outcome::PartyRefused)), None, "nothing follows");
+    let security = security_agreement();
+    let s = for_case(&mediation_case(&security, CaseStatus::Finalized, Outcome::SettledAndApproved)).expect("done");
+    assert_eq!(s.follow_up, Some(date("2026-12-23")), "治安: checked within 3 days after the deadline");
+    assert_eq!(s.judicial_confirmation, None, "司法确认 is for 人民调解");
+    let mut unbound = people.clone();
+    unbound.performance = None;
+    let u = for_case(&mediation_case(&unbound, CaseStatus::Finalized, Outcome::WrittenAgreement)).expect("finalized");
+    assert_eq!((u.performance, u.follow_up), (None, None), "no deadline, no follow-up date");
+}
+
 /// The printed agreement a pushed case names: the SHA-256 of a PDF blob, on a finalized case only.
 #[test]
 fn a_pushed_case_names_its_printed_agreement_only_when_finalized_and_by_sha256() {
     use beibao_core::code::Code;
-    use beibao_core::ops::{CaseStatus, MediationCase, OpRecord};
+    use beibao_core::ops::{CaseStatus, OpRecord};
     let catalog = beibao_core::bundled::catalog().expect("catalog");
     let agreement = people_agreement();
     let hash = agreement.content_hash().expect("hash");
     let case = |status: CaseStatus, document: Option<&str>| {
         let finalized = status == CaseStatus::Finalized;
-        OpRecord::Mediation(Box::new(MediationCase {
-            id: uuid::Uuid::nil(),
-            device_id: "dev".into(),
-            officer_id: "OF-03-01".into(),
-            kind: MediationKind::People,
-            village: agreement.village.clone(),
-            accepted_on: date("2026-11-20"),
-            opened_at: at("2026-11-20T01:00:00Z"),
-            eligibility: input(MediationKind::People),
-            status,
-            outcome: Some(if finalized { Outcome::WrittenAgreement } else { Outcome::PartyRefused }),
-            agreement: agreement.clone(),
-            content_hash: finalized.then(|| hash.clone()),
-            finalized_at: Some(at("2026-11-20T03:00:00Z")),
-            device_signature: finalized.then(|| "ab".repeat(64)),
-            document: document.map(str::to_owned),
-        }))
+        let outcome = if finalized { Outcome::WrittenAgreement } else { Outcome::PartyRefused };
+        let mut c = mediation_case(&agreement, status, outcome);
+        c.content_hash = finalized.then(|| hash.clone());
+        c.device_signature = finalized.then(|| "ab".repeat(64));
+        c.document = document.map(str::to_owned);
+        OpRecord::Mediation(Box::new(c))
     };
     let pdf = "0f".repeat(32);
     assert_eq!(case(CaseStatus::Finalized, None).check(&catalog), Ok(()), "a tablet that did not print");

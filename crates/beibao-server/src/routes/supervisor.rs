@@ -12,11 +12,13 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use beibao_core::code::Code;
+use beibao_core::mediation::MediationKind;
 use beibao_core::text::LocalText;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::due;
 use crate::http::{ApiError, SupervisorAuth, Wants};
 use crate::report::{self, Level, Period, Report, Scope, Trend};
 use crate::storage::{AuditEntry, StorageError};
@@ -234,6 +236,145 @@ pub(crate) async fn coverage(
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(wants.reply(&Coverage { today, scope, villages }))
+}
+
+/// A scope's mediation deadlines as of today (REFERENCE §2: the follow-up after the performance
+/// deadline, the 30-day window for 司法确认): per village, and the open cases, earliest first.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct MediationDeadlines {
+    /// Today in Shanting.
+    pub today: NaiveDate,
+    /// The last day "due soon" looks to (today + 7 days).
+    pub until: NaiveDate,
+    /// The scope.
+    #[schema(value_type = Object)]
+    pub scope: Scope,
+    /// The villages with anything to count, by code.
+    pub villages: Vec<VillageDue>,
+    /// The open cases: a follow-up due by `until` (or overdue), or a 司法确认 window closing by it.
+    pub cases: Vec<DueCase>,
+    /// More cases are open than listed (the counts are whole).
+    pub more: bool,
+}
+
+/// A village's mediation deadlines.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VillageDue {
+    /// Code.
+    pub code: String,
+    /// Name.
+    #[schema(value_type = Object)]
+    pub name: LocalText,
+    /// Follow-ups past their day and not done.
+    pub follow_ups_overdue: i64,
+    /// Follow-ups due from today to `until`.
+    pub follow_ups_due: i64,
+    /// 司法确认 windows closing from today to `until`, not applied for.
+    pub confirmations_closing: i64,
+    /// Agreements their last follow-up found not performed.
+    pub not_performed: i64,
+}
+
+/// An open case: ids, place, officer and dates only (no party's name).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DueCase {
+    /// The mediation.
+    pub mediation: String,
+    /// Village code.
+    pub village: String,
+    /// Its name.
+    #[schema(value_type = Object)]
+    pub village_name: LocalText,
+    /// Officer id.
+    pub officer: String,
+    /// Their name.
+    #[schema(value_type = Object)]
+    pub officer_name: LocalText,
+    /// 人民调解 or 治安调解.
+    #[schema(value_type = String)]
+    pub kind: MediationKind,
+    /// The day the agreement was concluded.
+    pub concluded_on: NaiveDate,
+    /// Its performance deadline.
+    pub performance_on: Option<NaiveDate>,
+    /// The follow-up's day, while not done.
+    pub follow_up_on: Option<NaiveDate>,
+    /// The last day to apply for 司法确认, while not applied for.
+    pub confirm_by: Option<NaiveDate>,
+    /// The follow-up's day has passed.
+    pub overdue: bool,
+}
+
+#[utoipa::path(get, path = "/supervisor/mediations", tag = "console", params(ReportQuery), security(("bearer" = [])),
+    responses((status = 200, body = MediationDeadlines),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden`", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn mediations(
+    State(state): State<AppState>,
+    who: SupervisorAuth,
+    wants: Wants,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = parse_query(query)?;
+    if q.period.is_some() || q.from.is_some() || q.to.is_some() || q.level.is_some() || q.format.is_some() {
+        return Err(ApiError::bad_query("mediation deadlines are as of today: only station= town= village= officer="));
+    }
+    let scope = q.scope(&who)?;
+    let today = beibao_core::calendar::china_date(state.now());
+    let until = today + chrono::Days::new(due::HORIZON_DAYS);
+    let storage = state.storage();
+    let (rows, mut open) = storage.mediation_due(&scope, today, until, due::MAX_CASES + 1).await?;
+    let more = open.len() > due::MAX_CASES;
+    open.truncate(due::MAX_CASES);
+    let mut village_codes: Vec<String> = rows.iter().map(|r| r.village.clone()).collect();
+    village_codes.extend(open.iter().map(|c| c.village.clone()));
+    village_codes.sort();
+    village_codes.dedup();
+    let mut officer_codes: Vec<String> = open.iter().map(|c| c.officer.clone()).collect();
+    officer_codes.sort();
+    officer_codes.dedup();
+    let (villages, officers) =
+        tokio::try_join!(storage.names(Level::Village, &village_codes), storage.names(Level::Officer, &officer_codes))?;
+    let named = |names: &std::collections::HashMap<String, LocalText>, code: &str| {
+        names.get(code).cloned().unwrap_or_else(|| LocalText::new(code, code))
+    };
+    let villages_due = rows
+        .into_iter()
+        .map(|r| VillageDue {
+            name: named(&villages, &r.village),
+            code: r.village,
+            follow_ups_overdue: r.overdue,
+            follow_ups_due: r.due_soon,
+            confirmations_closing: r.closing,
+            not_performed: r.not_performed,
+        })
+        .collect();
+    let cases = open
+        .into_iter()
+        .map(|c| {
+            let kind = serde_json::from_value(serde_json::Value::String(c.kind.clone()))
+                .map_err(|e| StorageError::Db(format!("stored mediation kind `{}`: {e}", c.kind)))?;
+            Ok(DueCase {
+                village_name: named(&villages, &c.village),
+                officer_name: named(&officers, &c.officer),
+                overdue: c.follow_up_on.is_some_and(|d| d < today),
+                mediation: c.mediation,
+                village: c.village,
+                officer: c.officer,
+                kind,
+                concluded_on: c.concluded_on,
+                performance_on: c.performance_on,
+                follow_up_on: c.follow_up_on,
+                confirm_by: c.confirm_by,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    Ok(wants.reply(&MediationDeadlines { today, until, scope, villages: villages_due, cases, more }))
 }
 
 /// The levels an export's workbook has a sheet for: the one asked for and every level below.
