@@ -36,7 +36,10 @@ fn phoned_in(server: &Server, rt: &Runtime) {
     t.sync(rt, fast, 0, &mut |_| {}).expect("first sync");
 
     let c = Console::new(rt, server.url());
-    let token = c.login("desk-phone", "window-password-1").token;
+    let session = c.login("desk-phone", "window-password-1");
+    let own = f.registry.stations.iter().find(|s| s.code == station).expect("station");
+    assert_eq!(session.station_name.as_ref(), Some(&own.name), "the console's header names the station");
+    let token = session.token;
     let h = work::households()[0];
     let call = |body: serde_json::Value| c.fails("POST", "/desk/phoned-in", Some(&token), Some(body));
     // What the desk cannot take, each with its code; nothing is offered to the officer for them.

@@ -54,6 +54,11 @@ pub struct LoginResponse {
     pub role: Role,
     /// The desk's station code.
     pub station: Option<String>,
+    /// Its name, as the registry holds it (absent before a registry is published).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[schema(value_type = Option<Object>)]
+    pub station_name: Option<LocalText>,
     /// When the session ends.
     pub expires_at: DateTime<Utc>,
     /// A known-client token to give at the next login (kept by the browser for this account).
@@ -347,11 +352,16 @@ pub(crate) async fn login(
     state.storage().put_session(&sha256_hex(token.as_bytes()), &account.username, expires_at).await?;
     audit(&state, &format!("{}:{}", account.role.as_str(), account.username), "login", &account.username).await?;
     let client = state.known_client_token(&account.username);
+    let station_name = match &account.station {
+        Some(code) => state.storage().stations().await?.into_iter().find(|s| &s.code == code).map(|s| s.name),
+        None => None,
+    };
     Ok(wants.reply(&LoginResponse {
         token,
         username: account.username,
         role: account.role,
         station: account.station,
+        station_name,
         expires_at,
         client,
     }))
