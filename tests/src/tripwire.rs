@@ -329,6 +329,10 @@ impl Blobs for Tripwire {
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
         self.inner.blob_bytes(sha256).await
     }
+
+    async fn sweep_uploads(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
+        self.inner.sweep_uploads(before).await
+    }
 }
 
 #[async_trait]

@@ -239,6 +239,13 @@ impl AppState {
         }
     }
 
+    /// Delete the unfinished blob uploads older than [`crate::storage::UPLOAD_TTL_DAYS`] (by the
+    /// server's clock). Returns how many went.
+    pub async fn sweep_uploads(&self) -> Result<u64, StorageError> {
+        let before = self.now() - chrono::Duration::days(crate::storage::UPLOAD_TTL_DAYS);
+        self.inner.storage.sweep_uploads(before).await
+    }
+
     /// Take in a calendar published since the last look (by `beibao-server publish-calendar`,
     /// from another process). Returns the version now counted by (`None`: the bundled one).
     /// Costs one query when nothing is new.
@@ -571,9 +578,12 @@ async fn serve_with(
     tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> std::io::Result<()> {
     // Catalogs published while serving are taken in every `catalog_poll`; a failed look (the
-    // database away for a moment) is retried at the next tick.
+    // database away for a moment) is retried at the next tick. Once an hour, abandoned blob
+    // uploads are swept.
     let watcher = state.clone();
     let poll = tokio::spawn(async move {
+        const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+        let mut swept_at: Option<tokio::time::Instant> = None;
         let every = watcher.inner.limits.catalog_poll;
         // The first look one period after start (the state was built with the current list).
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -585,6 +595,14 @@ async fn serve_with(
             }
             if let Err(e) = watcher.refresh_calendar().await {
                 tracing::warn!(error = %e, "calendar refresh failed; retried at the next tick");
+            }
+            if swept_at.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
+                match watcher.sweep_uploads().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(uploads = n, "abandoned blob uploads swept"),
+                    Err(e) => tracing::warn!(error = %e, "blob upload sweep failed; tried again in an hour"),
+                }
+                swept_at = Some(tokio::time::Instant::now());
             }
         }
     });

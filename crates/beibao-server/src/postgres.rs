@@ -1585,6 +1585,19 @@ impl Blobs for Postgres {
         Ok(Appended::Stored(BlobRow { total, offset: received, complete: last }))
     }
 
+    async fn sweep_uploads(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "DELETE FROM blob_chunks WHERE sha256 IN (SELECT sha256 FROM blobs WHERE NOT complete AND created_at < $1)",
+            &[&before],
+        )
+        .await?;
+        let n = tx.execute("DELETE FROM blobs WHERE NOT complete AND created_at < $1", &[&before]).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let c = self.client().await?;
         match blob_row(&c, sha256).await? {

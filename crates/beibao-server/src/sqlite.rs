@@ -1582,6 +1582,18 @@ impl Blobs for Sqlite {
         .await
     }
 
+    async fn sweep_uploads(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
+        self.write(move |tx| {
+            let before = ts(before);
+            tx.execute(
+                "DELETE FROM blob_chunks WHERE sha256 IN (SELECT sha256 FROM blobs WHERE complete = 0 AND created_at < ?1)",
+                [&before],
+            )?;
+            Ok(tx.execute("DELETE FROM blobs WHERE complete = 0 AND created_at < ?1", [&before])? as u64)
+        })
+        .await
+    }
+
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let sha = sha256.to_owned();
         self.run(move |c| match blob_row(c, &sha)? {

@@ -538,7 +538,16 @@ pub trait Blobs: Send + Sync {
 
     /// A complete blob's bytes.
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Delete the unfinished uploads begun before `before`, with their chunks (a device that
+    /// never came back to finish one: it would start again from byte 0 anyway). Whole blobs are
+    /// never touched. Returns how many were deleted.
+    async fn sweep_uploads(&self, before: DateTime<Utc>) -> Result<u64, StorageError>;
 }
+
+/// How long an unfinished upload is kept ([`Storage::sweep_uploads`]): a tablet resumes within
+/// its next few syncs, and a blob is at most 20 MiB.
+pub const UPLOAD_TTL_DAYS: i64 = 7;
 
 /// A published calendar as a `calendar` change holds it (its version checked against its
 /// years), for both backends.

@@ -421,6 +421,17 @@ async fn conformance(s: Arc<dyn Storage>) {
     let wrong = "ab".repeat(32);
     assert_eq!(s.blob_append(&wrong, me, 3, 0, b"abc", now).await.expect("chunk"), Appended::HashMismatch);
     assert!(s.blob(&wrong, me).await.expect("blob").is_none(), "a mismatching blob is discarded");
+    // Abandoned uploads are swept after their time; whole blobs and fresher uploads stay.
+    let (old, fresh) = (b"abandoned upload".to_vec(), b"an upload still going".to_vec());
+    let week_ago = now - chrono::Duration::days(8);
+    s.blob_append(&sha256_hex(&old), me, 100, 0, &old, week_ago).await.expect("old chunk");
+    s.blob_append(&sha256_hex(&fresh), me, 100, 0, &fresh, now).await.expect("fresh chunk");
+    assert_eq!(s.sweep_uploads(now - chrono::Duration::days(7)).await.expect("sweep"), 1);
+    assert!(s.blob(&sha256_hex(&old), me).await.expect("blob").is_none(), "the abandoned one is gone");
+    assert!(s.blob(&sha256_hex(&fresh), me).await.expect("blob").is_some_and(|r| r.offset == fresh.len() as u64));
+    assert_eq!(s.blob_bytes(&photo_sha).await.expect("bytes").as_deref(), Some(&photo[..]), "whole blobs stay");
+    let a = s.blob_append(&sha256_hex(&old), me, 100, 0, &old, now).await.expect("starts again from 0");
+    assert!(matches!(a, Appended::Stored(r) if r.offset == old.len() as u64));
 
     // Catalog versions are immutable once published.
     let c = s.publish_catalog(catalog, now).await.expect("publish");
@@ -639,7 +650,7 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
 /// no facts.
 const BACK_TO_UNVERSIONED: &str = "DROP TABLE schema_version; DROP TABLE assignments; DROP TABLE places;
     DROP TABLE officers; DROP TABLE stations; DROP TABLE tally; DROP TABLE tally_subjects; DROP TABLE towns; DROP TABLE phoned_in;
-    ALTER TABLE records DROP COLUMN facts; DROP INDEX request_events_request;
+    DROP TABLE mediation_due; ALTER TABLE records DROP COLUMN facts; DROP INDEX request_events_request;
     DROP INDEX ops_device_rejected; DROP INDEX ops_device_op_id;
     CREATE UNIQUE INDEX ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
     ALTER TABLE requests DROP COLUMN accepted_on; ALTER TABLE requests DROP COLUMN due_on;
@@ -667,7 +678,10 @@ fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_an
     rt.block_on(s.put_registry(reg, &[], t0())).expect("the registry tables are there");
     drop(s);
     let names: Vec<String> = versions(&path).into_iter().map(|v| v.1).collect();
-    assert_eq!(names, ["initial", "registry", "assignments", "facts", "rollups", "op_ids_per_device", "phoned_in"]);
+    assert_eq!(
+        names,
+        ["initial", "registry", "assignments", "facts", "rollups", "op_ids_per_device", "phoned_in", "mediation_due"]
+    );
     // A database a newer build wrote is refused, with the versions named, and left as it was.
     rusqlite::Connection::open(&path)
         .expect("open by hand")
@@ -714,7 +728,7 @@ fn back_to_facts(postgres: bool) -> String {
     let create = &sql[start..=start + sql[start..].find(';').expect("its end")];
     format!(
         "DROP TABLE tally; DROP TABLE tally_subjects; ALTER TABLE records DROP COLUMN facts; DROP TABLE phoned_in;
-         DROP INDEX ops_device_op_id; CREATE UNIQUE INDEX ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
+         DROP TABLE mediation_due; DROP INDEX ops_device_op_id; CREATE UNIQUE INDEX ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
          DELETE FROM schema_version WHERE version >= 5; {create}"
     )
 }
