@@ -125,10 +125,11 @@ pub fn cases_sql(filter: &str, dollar: bool, limit: usize) -> String {
     )
 }
 
-/// Writes a change: the statement and which of its parameters it takes, for both backends.
+/// The statements that write a change, with SQLite's placeholders ([`write::dollars`] gives
+/// PostgreSQL's).
 pub mod write {
     /// A case listed (or listed again: what marked it done stays).
-    pub const CASE_SQLITE: &str = "
+    pub const CASE: &str = "
 INSERT INTO mediation_due (mediation, station, town, village, officer, kind, concluded_on, performance_on,
                            follow_up_on, confirm_by)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -136,23 +137,14 @@ ON CONFLICT (mediation) DO UPDATE SET station = excluded.station, town = exclude
     officer = excluded.officer, kind = excluded.kind, concluded_on = excluded.concluded_on,
     performance_on = excluded.performance_on, follow_up_on = excluded.follow_up_on, confirm_by = excluded.confirm_by";
     /// A follow-up: the day and what it found.
-    pub const FOLLOWED_UP_SQLITE: &str =
-        "UPDATE mediation_due SET followed_up_on = ?2, performed = ?3 WHERE mediation = ?1";
+    pub const FOLLOWED_UP: &str = "UPDATE mediation_due SET followed_up_on = ?2, performed = ?3 WHERE mediation = ?1";
     /// 司法确认 applied for.
-    pub const CONFIRMED_SQLITE: &str = "UPDATE mediation_due SET confirmed_on = ?2 WHERE mediation = ?1";
-    /// The same for PostgreSQL.
-    pub const CASE_POSTGRES: &str = "
-INSERT INTO mediation_due (mediation, station, town, village, officer, kind, concluded_on, performance_on,
-                           follow_up_on, confirm_by)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-ON CONFLICT (mediation) DO UPDATE SET station = excluded.station, town = excluded.town, village = excluded.village,
-    officer = excluded.officer, kind = excluded.kind, concluded_on = excluded.concluded_on,
-    performance_on = excluded.performance_on, follow_up_on = excluded.follow_up_on, confirm_by = excluded.confirm_by";
-    /// A follow-up.
-    pub const FOLLOWED_UP_POSTGRES: &str =
-        "UPDATE mediation_due SET followed_up_on = $2, performed = $3 WHERE mediation = $1";
-    /// 司法确认 applied for.
-    pub const CONFIRMED_POSTGRES: &str = "UPDATE mediation_due SET confirmed_on = $2 WHERE mediation = $1";
+    pub const CONFIRMED: &str = "UPDATE mediation_due SET confirmed_on = ?2 WHERE mediation = ?1";
+
+    /// A statement with PostgreSQL's placeholders (`$n` for `?n`; these hold no other `?`).
+    pub fn dollars(sql: &str) -> String {
+        sql.replace('?', "$")
+    }
 }
 
 /// A kind as the list stores it (its wire name).

@@ -523,7 +523,7 @@ async fn write_due(c: &impl GenericClient, changes: &[rollup::PlacedDue]) -> Res
     for p in changes {
         match &p.change {
             plan::Due::Case { kind, concluded_on, deadlines } => {
-                let st = c.prepare_cached(write::CASE_POSTGRES).await?;
+                let st = c.prepare_cached(&write::dollars(write::CASE)).await?;
                 c.execute(
                     &st,
                     &[
@@ -542,11 +542,11 @@ async fn write_due(c: &impl GenericClient, changes: &[rollup::PlacedDue]) -> Res
                 .await?;
             }
             plan::Due::FollowedUp { on, performed, .. } => {
-                let st = c.prepare_cached(write::FOLLOWED_UP_POSTGRES).await?;
+                let st = c.prepare_cached(&write::dollars(write::FOLLOWED_UP)).await?;
                 c.execute(&st, &[&p.mediation, on, performed]).await?;
             }
             plan::Due::Confirmed { on, .. } => {
-                let st = c.prepare_cached(write::CONFIRMED_POSTGRES).await?;
+                let st = c.prepare_cached(&write::dollars(write::CONFIRMED)).await?;
                 c.execute(&st, &[&p.mediation, on]).await?;
             }
         }

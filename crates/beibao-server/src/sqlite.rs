@@ -538,7 +538,7 @@ fn write_due(tx: &Transaction<'_>, changes: &[rollup::PlacedDue]) -> Result<(), 
     for p in changes {
         match &p.change {
             plan::Due::Case { kind, concluded_on, deadlines } => {
-                tx.prepare_cached(write::CASE_SQLITE)?.execute(params![
+                tx.prepare_cached(write::CASE)?.execute(params![
                     p.mediation,
                     p.station,
                     p.town(),
@@ -552,14 +552,10 @@ fn write_due(tx: &Transaction<'_>, changes: &[rollup::PlacedDue]) -> Result<(), 
                 ])?;
             }
             plan::Due::FollowedUp { on, performed, .. } => {
-                tx.prepare_cached(write::FOLLOWED_UP_SQLITE)?.execute(params![
-                    p.mediation,
-                    on.to_string(),
-                    performed
-                ])?;
+                tx.prepare_cached(write::FOLLOWED_UP)?.execute(params![p.mediation, on.to_string(), performed])?;
             }
             plan::Due::Confirmed { on, .. } => {
-                tx.prepare_cached(write::CONFIRMED_SQLITE)?.execute(params![p.mediation, on.to_string()])?;
+                tx.prepare_cached(write::CONFIRMED)?.execute(params![p.mediation, on.to_string()])?;
             }
         }
     }
