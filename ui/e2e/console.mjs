@@ -85,6 +85,7 @@ try {
   } else if (phase === 'desk') {
     await login('desk', args.password);
     await page.waitForSelector('[data-testid=inbox]');
+    seen.who = (await page.locator('[data-testid=who]').textContent()).replace(/\s+/g, ' ').trim();
     const item = page.locator(`[data-testid="request-${args.request}"]`);
     await item.click();
     await page.waitForSelector('[data-testid=timeline]');

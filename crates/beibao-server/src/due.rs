@@ -72,8 +72,8 @@ pub struct DueCaseRow {
     pub village: String,
     /// Officer.
     pub officer: String,
-    /// `people` or `public_security`.
-    pub kind: String,
+    /// 人民调解 or 治安调解.
+    pub kind: MediationKind,
     /// The day the agreement was concluded.
     pub concluded_on: NaiveDate,
     /// Performance deadline.
@@ -144,25 +144,5 @@ ON CONFLICT (mediation) DO UPDATE SET station = excluded.station, town = exclude
     /// A statement with PostgreSQL's placeholders (`$n` for `?n`; these hold no other `?`).
     pub fn dollars(sql: &str) -> String {
         sql.replace('?', "$")
-    }
-}
-
-/// A kind as the list stores it (its wire name).
-pub fn kind_name(kind: MediationKind) -> &'static str {
-    match kind {
-        MediationKind::People => "people",
-        MediationKind::PublicSecurity => "public_security",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kinds_are_stored_by_their_wire_names() {
-        for k in [MediationKind::People, MediationKind::PublicSecurity] {
-            assert_eq!(serde_json::to_value(k).expect("json"), kind_name(k));
-        }
     }
 }

@@ -532,7 +532,7 @@ async fn write_due(c: &impl GenericClient, changes: &[rollup::PlacedDue]) -> Res
                         &p.town(),
                         &p.village,
                         &p.officer,
-                        &due::kind_name(*kind),
+                        &name(*kind),
                         concluded_on,
                         &deadlines.performance,
                         &deadlines.follow_up,
@@ -1839,17 +1839,19 @@ impl Reports for Postgres {
             .query(&st, &params)
             .await?
             .iter()
-            .map(|r| due::DueCaseRow {
-                mediation: r.get(0),
-                village: r.get(1),
-                officer: r.get(2),
-                kind: r.get(3),
-                concluded_on: r.get(4),
-                performance_on: r.get(5),
-                follow_up_on: r.get(6),
-                confirm_by: r.get(7),
+            .map(|r| {
+                Ok(due::DueCaseRow {
+                    mediation: r.get(0),
+                    village: r.get(1),
+                    officer: r.get(2),
+                    kind: from_name(r.get::<_, &str>(3))?,
+                    concluded_on: r.get(4),
+                    performance_on: r.get(5),
+                    follow_up_on: r.get(6),
+                    confirm_by: r.get(7),
+                })
             })
-            .collect();
+            .collect::<Result<_, StorageError>>()?;
         Ok((villages, cases))
     }
 

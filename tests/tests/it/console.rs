@@ -157,6 +157,8 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
         .expect("the applicant");
     assert!(seen["applicant"].as_str().is_some_and(|a| a.contains(&member.name)), "{seen}");
     assert!(seen["timeline"].as_str().is_some_and(|s| s.contains("已带回")), "{seen}");
+    let own = f.registry.stations.iter().find(|s| s.code == station).expect("station");
+    assert!(seen["who"].as_str().is_some_and(|w| w.contains(&own.name.zh)), "the header names the station: {seen}");
     assert_eq!(seen["supervisor_status"], "403 forbidden");
     t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the move");
     let state: String = t

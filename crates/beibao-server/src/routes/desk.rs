@@ -204,10 +204,15 @@ fn material_names(state: &AppState, service: &str, codes: &[String]) -> Vec<Loca
         .collect()
 }
 
+/// A station's name, as the registry holds it.
+async fn station_name(state: &AppState, station: &str) -> Result<Option<LocalText>, ApiError> {
+    Ok(state.storage().stations().await?.into_iter().find(|s| s.code == station).map(|s| s.name))
+}
+
 /// A station's name and its officers' names by id (lists name officers, not their ids).
 async fn roster(state: &AppState, station: &str) -> Result<(Option<LocalText>, HashMap<String, String>), ApiError> {
     let officers = state.storage().officers_of(station).await?;
-    let name = state.storage().stations().await?.into_iter().find(|s| s.code == station).map(|s| s.name);
+    let name = station_name(state, station).await?;
     Ok((name, officers.into_iter().map(|o| (o.id, o.name)).collect()))
 }
 
@@ -353,7 +358,7 @@ pub(crate) async fn login(
     audit(&state, &format!("{}:{}", account.role.as_str(), account.username), "login", &account.username).await?;
     let client = state.known_client_token(&account.username);
     let station_name = match &account.station {
-        Some(code) => state.storage().stations().await?.into_iter().find(|s| &s.code == code).map(|s| s.name),
+        Some(code) => station_name(&state, code).await?,
         None => None,
     };
     Ok(wants.reply(&LoginResponse {

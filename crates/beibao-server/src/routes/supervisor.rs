@@ -356,24 +356,20 @@ pub(crate) async fn mediations(
         .collect();
     let cases = open
         .into_iter()
-        .map(|c| {
-            let kind = serde_json::from_value(serde_json::Value::String(c.kind.clone()))
-                .map_err(|e| StorageError::Db(format!("stored mediation kind `{}`: {e}", c.kind)))?;
-            Ok(DueCase {
-                village_name: named(&villages, &c.village),
-                officer_name: named(&officers, &c.officer),
-                overdue: c.follow_up_on.is_some_and(|d| d < today),
-                mediation: c.mediation,
-                village: c.village,
-                officer: c.officer,
-                kind,
-                concluded_on: c.concluded_on,
-                performance_on: c.performance_on,
-                follow_up_on: c.follow_up_on,
-                confirm_by: c.confirm_by,
-            })
+        .map(|c| DueCase {
+            village_name: named(&villages, &c.village),
+            officer_name: named(&officers, &c.officer),
+            overdue: c.follow_up_on.is_some_and(|d| d < today),
+            mediation: c.mediation,
+            village: c.village,
+            officer: c.officer,
+            kind: c.kind,
+            concluded_on: c.concluded_on,
+            performance_on: c.performance_on,
+            follow_up_on: c.follow_up_on,
+            confirm_by: c.confirm_by,
         })
-        .collect::<Result<Vec<_>, StorageError>>()?;
+        .collect();
     Ok(wants.reply(&MediationDeadlines { today, until, scope, villages: villages_due, cases, more }))
 }
 
