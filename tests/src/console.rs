@@ -45,6 +45,20 @@ impl<'a> Console<'a> {
         })
     }
 
+    /// A GET whose answer is a file: the status, the content type and the bytes.
+    pub fn file(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+        self.rt.block_on(async {
+            let mut req = self.http.get(format!("{}/api/v1{path}", self.base));
+            if let Some(t) = token {
+                req = req.header("authorization", format!("Bearer {t}"));
+            }
+            let resp = req.send().await.expect("send");
+            let status = resp.status().as_u16();
+            let kind = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            (status, kind, resp.bytes().await.expect("body").to_vec())
+        })
+    }
+
     /// A call that must answer 200, its answer read as `T`.
     pub fn ok<T: serde::de::DeserializeOwned>(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> T {
         let (status, v) = self.call(method, path, Some(token), body);

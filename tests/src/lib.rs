@@ -315,3 +315,10 @@ impl beibao_core::clock::IdSource for SeededIds {
 pub fn server_db(dir: &Path) -> PathBuf {
     dir.join("server").join("beibao.db")
 }
+
+/// Undoes schema migration 9 (records' day and station, requests' station), both backends: for
+/// the tests that take a database back to what an older server left.
+pub const UNDO_DETAIL: &str =
+    "DROP INDEX records_day; DROP INDEX requests_accepted; ALTER TABLE records DROP COLUMN day;
+    ALTER TABLE records DROP COLUMN station; ALTER TABLE requests DROP COLUMN station;
+    DELETE FROM schema_version WHERE version = 9;";

@@ -401,6 +401,17 @@ impl Reports for Tripwire {
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {
         self.inner.names(level, codes).await
     }
+
+    async fn detail_page(
+        &self,
+        of: beibao_server::detail::DetailKind,
+        period: Period,
+        scope: &Scope,
+        after: Option<(NaiveDate, String)>,
+        limit: usize,
+    ) -> Result<Vec<beibao_server::detail::DetailRow>, StorageError> {
+        self.inner.detail_page(of, period, scope, after, limit).await
+    }
 }
 
 #[async_trait]

@@ -376,6 +376,14 @@ pub fn mask_id_number(id: &str) -> String {
     }
 }
 
+/// Mask an applicant as a request names them (an ID number or a name given at the door): an ID
+/// number keeps its first 6 and last 4, a name its surname.
+pub fn mask_applicant(applicant: &str) -> String {
+    let a = applicant.trim();
+    let id_like = matches!(a.chars().count(), 15 | 18) && a.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x');
+    if id_like { mask_id_number(a) } else { mask_name(a) }
+}
+
 /// Mask a mobile number: first 3 and last 4 kept (`138****5678`).
 pub fn mask_mobile(number: &str) -> String {
     let chars: Vec<char> = number.chars().collect();

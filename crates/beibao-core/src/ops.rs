@@ -128,6 +128,18 @@ pub enum CaseStatus {
     Ended,
 }
 
+impl CaseStatus {
+    /// The status's name.
+    pub fn name(self) -> crate::text::LocalText {
+        let (zh, en) = match self {
+            CaseStatus::Draft => ("草稿", "Draft"),
+            CaseStatus::Finalized => ("已签协议", "Agreement signed"),
+            CaseStatus::Ended => ("已终结", "Ended"),
+        };
+        crate::text::LocalText::new(zh, en)
+    }
+}
+
 /// A mediation case on the tablet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

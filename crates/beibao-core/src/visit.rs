@@ -67,6 +67,18 @@ pub enum VisitOutcome {
     Declined,
 }
 
+impl VisitOutcome {
+    /// The outcome's name.
+    pub fn name(self) -> LocalText {
+        let (zh, en) = match self {
+            VisitOutcome::Met => ("已见面", "Met"),
+            VisitOutcome::NobodyHome => ("无人在家", "Nobody home"),
+            VisitOutcome::Declined => ("拒绝接待", "Declined"),
+        };
+        LocalText::new(zh, en)
+    }
+}
+
 /// A GPS fix as the tablet reports it (WGS-84).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

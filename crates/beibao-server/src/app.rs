@@ -129,7 +129,13 @@ struct Inner {
     /// The working days a request's on-time count is judged by: the last calendar published
     /// (the one tablets hold), by its version; the bundled one until one is.
     calendar: std::sync::RwLock<(Option<String>, Arc<WorkCalendar>)>,
+    /// Detail exports running (each reads a range page by page and writes a file): at most
+    /// [`DETAIL_EXPORTS`] at once.
+    exports: Arc<tokio::sync::Semaphore>,
 }
+
+/// Detail exports one server runs at once; more are refused with `rate_limited`.
+pub const DETAIL_EXPORTS: usize = 2;
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -175,6 +181,7 @@ impl AppState {
                 passwords: crate::passwords::Passwords::new(limits.password_slots, limits.password_wait),
                 limits,
                 buckets: Mutex::new(crate::buckets::Buckets::new(MAX_BUCKETS)),
+                exports: Arc::new(tokio::sync::Semaphore::new(DETAIL_EXPORTS)),
             }),
         })
     }
@@ -270,6 +277,11 @@ impl AppState {
     /// The storage.
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.inner.storage
+    }
+
+    /// A slot for a detail export, held while it runs; `None` when [`DETAIL_EXPORTS`] run.
+    pub fn export_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.inner.exports).try_acquire_owned().ok()
     }
 
     /// The server's public key (hex): receipts verify with it.
@@ -472,6 +484,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(supervisor::report))
         .routes(routes!(supervisor::trend))
         .routes(routes!(supervisor::export))
+        .routes(routes!(supervisor::detail))
+        .routes(routes!(supervisor::admin_detail))
         .routes(routes!(supervisor::coverage))
         .routes(routes!(supervisor::mediations))
         .routes(routes!(admin::devices))

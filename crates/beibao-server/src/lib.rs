@@ -11,11 +11,13 @@
 //!   whose schemas move forward by numbered [`migrations`];
 //! - [`report`]: the supervisors' periods, levels, scopes and reports from SQL aggregates;
 //! - [`export`]: a report as CSV and XLSX;
+//! - [`detail`]: the detail exports (a line per visit, service request or mediation), masked;
 //! - [`admin`]: what the `beibao-server` verbs share with the tests.
 
 pub mod admin;
 pub mod app;
 pub mod buckets;
+pub mod detail;
 pub mod due;
 pub mod export;
 pub mod http;

@@ -75,6 +75,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0008_mediation_due.sql"),
         postgres: include_str!("schema/postgres/0008_mediation_due.sql"),
     },
+    Migration {
+        version: 9,
+        name: "detail",
+        sqlite: include_str!("schema/sqlite/0009_detail.sql"),
+        postgres: include_str!("schema/postgres/0009_detail.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

@@ -21,6 +21,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
+use crate::detail;
 use crate::due;
 use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
@@ -221,11 +222,14 @@ const INSERT_OPS: &str =
     "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
      SELECT $1, u.* , $10, $11 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
                                            $7::text[], $8::text[], $9::text[]) AS u";
-const UPSERT_RECORDS: &str = "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at, facts)
-     SELECT u.kind, u.id, $5, u.seq, $6, u.village, $7, u.facts
-     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $8::text[]) AS u(kind, id, village, seq, facts)
+const UPSERT_RECORDS: &str =
+    "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at, facts, day, station)
+     SELECT u.kind, u.id, $5, u.seq, $6, u.village, $7, u.facts, u.day, u.station
+     FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $8::text[], $9::date[], $10::text[])
+          AS u(kind, id, village, seq, facts, day, station)
      ON CONFLICT (kind, id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq,
-                                          received_at = excluded.received_at, facts = excluded.facts";
+                                          received_at = excluded.received_at, facts = excluded.facts,
+                                          day = excluded.day, station = excluded.station";
 /// A device's records of a kind with their bodies (the payload of the op that wrote each last).
 #[cfg(feature = "test-support")]
 const RECORDS_OF_DEVICE: &str =
@@ -240,9 +244,9 @@ ALTER TABLE records DROP COLUMN body;
 ";
 const INSERT_REQUEST: &str =
     "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at, updated_at, due_on,
-                           village, accepted_on)
+                           village, accepted_on, station)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, (SELECT parent FROM places WHERE kind = 'household' AND code = $10),
-             $11)";
+             $11, $12)";
 const INSERT_REQUEST_EVENT: &str = "INSERT INTO request_events (id, request, outcome, new_state, by, body, at)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const MOVE_REQUEST: &str = "UPDATE requests SET state = $2, updated_at = $3 WHERE id = $1";
@@ -437,8 +441,11 @@ async fn write_and_commit(
     let r_ids: Vec<&str> = records.iter().map(|r| r.1).collect();
     let r_villages: Vec<Option<&str>> = records.iter().map(|r| r.2).collect();
     let r_seqs: Vec<i64> = records.iter().map(|r| r.3).collect();
-    let r_facts: Vec<Option<&str>> =
-        records.iter().map(|r| placed.records.get(&(r.0, r.1.to_owned())).map(String::as_str)).collect();
+    let kept: Vec<Option<&rollup::KeptRecord>> =
+        records.iter().map(|r| placed.records.get(&(r.0, r.1.to_owned()))).collect();
+    let r_facts: Vec<Option<&str>> = kept.iter().map(|k| k.map(|k| k.facts.as_str())).collect();
+    let r_days: Vec<Option<NaiveDate>> = kept.iter().map(|k| k.map(|k| k.day)).collect();
+    let r_stations: Vec<Option<&str>> = kept.iter().map(|k| k.map(|k| k.station.as_str())).collect();
     let last = decisions.iter().map(|d| d.seq).max().unwrap_or(device.last_seq).max(device.last_seq);
     let (insert_ops, upsert_records, move_last_seq) = tokio::try_join!(
         c.prepare_cached(INSERT_OPS),
@@ -466,7 +473,7 @@ async fn write_and_commit(
             }
             c.execute(
                 &upsert_records,
-                &[&r_kinds, &r_ids, &r_villages, &r_seqs, &device.id, &device.officer_id, &now, &r_facts],
+                &[&r_kinds, &r_ids, &r_villages, &r_seqs, &device.id, &device.officer_id, &now, &r_facts, &r_days, &r_stations],
             )
             .await
         },
@@ -497,6 +504,7 @@ async fn write_and_commit(
                             due_on,
                             household,
                             accepted_on,
+                            &placed.request_stations.get(id),
                         ],
                     )
                     .await?;
@@ -1853,6 +1861,41 @@ impl Reports for Postgres {
             })
             .collect::<Result<_, StorageError>>()?;
         Ok((villages, cases))
+    }
+
+    async fn detail_page(
+        &self,
+        of: detail::DetailKind,
+        period: Period,
+        scope: &Scope,
+        after: Option<(NaiveDate, String)>,
+        limit: usize,
+    ) -> Result<Vec<detail::DetailRow>, StorageError> {
+        let c = self.client().await?;
+        let (filter, values) = report::scope_filter(scope, 5, true, detail::scope_columns(of));
+        let (day, id) = after.unwrap_or((period.from, String::new()));
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&period.from, &period.to, &day, &id];
+        for v in &values {
+            params.push(v);
+        }
+        params.push(&limit);
+        let stmt = c.prepare_cached(&detail::page_sql(of, &filter, true, params.len())).await?;
+        Ok(c.query(&stmt, &params)
+            .await?
+            .into_iter()
+            .map(|r| detail::DetailRow {
+                day: r.get(0),
+                id: r.get(1),
+                station: r.get(2),
+                village: r.get(3),
+                officer: r.get(4),
+                body: r.get(5),
+                household: r.get(6),
+                state: r.get(7),
+                due_on: r.get(8),
+            })
+            .collect())
     }
 
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError> {

@@ -141,14 +141,29 @@ pub trait Lookup {
 /// change.
 #[derive(Debug, Default)]
 pub struct PlacedBatch {
-    /// `records.facts` of each record the batch writes (its last write's; none without facts).
-    pub records: HashMap<(OpKind, String), String>,
+    /// What each record the batch writes keeps of its facts (its last write's; none without
+    /// facts).
+    pub records: HashMap<(OpKind, String), KeptRecord>,
     /// The village each new request counts in (its household's).
     pub request_villages: HashMap<String, Option<String>>,
+    /// The station of each new request's officer ('' when none).
+    pub request_stations: HashMap<String, String>,
     /// The rollups' change.
     pub rollup: Rollup,
     /// The changes to the list of mediation deadlines, in the batch's order.
     pub due: Vec<PlacedDue>,
+}
+
+/// What a record keeps of its facts: `records.facts` (JSON), and the day it counts on (its first
+/// fact's) and its station, by which the detail exports page and scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptRecord {
+    /// `records.facts`.
+    pub facts: String,
+    /// `records.day`.
+    pub day: NaiveDate,
+    /// `records.station` ('' when the officer has none).
+    pub station: String,
 }
 
 /// A change to the list of mediation deadlines (`mediation_due`) with where its case is listed:
@@ -237,9 +252,11 @@ pub fn place_batch<L: Lookup>(
                     if village.is_some() {
                         villages.insert(id.clone(), village);
                     }
-                    match keep(&placed)? {
-                        Some(json) => out.records.insert(key.clone(), json),
-                        None => out.records.remove(&key),
+                    match (keep(&placed)?, placed.first()) {
+                        (Some(facts), Some(first)) => out
+                            .records
+                            .insert(key.clone(), KeptRecord { facts, day: first.day, station: first.station.clone() }),
+                        _ => out.records.remove(&key),
                     };
                     held.insert(key, placed);
                 }
@@ -253,6 +270,7 @@ pub fn place_batch<L: Lookup>(
                     villages.insert(id.clone(), village.clone());
                     requests.insert(id.clone(), (officer.to_owned(), village.clone()));
                     out.request_villages.insert(id.clone(), village);
+                    out.request_stations.insert(id.clone(), s);
                 }
                 Effect::RequestEvent { request, facts, .. } => {
                     if facts.is_empty() {

@@ -20,6 +20,7 @@ use beibao_sync::wire::{Change, OpResult, OpStatus, WireOp};
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::detail;
 use crate::due;
 use crate::migrations;
 use crate::plan::{self, BatchError, Decision, Effect, Facts, MediationFacts, RequestFacts};
@@ -415,11 +416,13 @@ fn write_decisions(
         for e in &d.effects {
             match e {
                 Effect::Record { kind, id, village, .. } => {
+                    let kept = placed.records.get(&(*kind, id.clone()));
                     tx.prepare_cached(
-                        "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at, facts)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                        "INSERT INTO records (kind, id, device_id, seq, officer_id, village, received_at, facts, day, station)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                          ON CONFLICT(kind, id) DO UPDATE SET device_id = excluded.device_id, seq = excluded.seq,
-                                                              received_at = excluded.received_at, facts = excluded.facts",
+                                                              received_at = excluded.received_at, facts = excluded.facts,
+                                                              day = excluded.day, station = excluded.station",
                     )?
                     .execute(params![
                         kind.as_str(),
@@ -429,15 +432,17 @@ fn write_decisions(
                         device.officer_id,
                         village,
                         at,
-                        placed.records.get(&(*kind, id.clone()))
+                        kept.map(|k| &k.facts),
+                        kept.map(|k| k.day.to_string()),
+                        kept.map(|k| &k.station)
                     ])?;
                 }
                 Effect::Request { id, service, mode, state, body, accepted_on, due_on, .. } => {
                     let village = placed.request_villages.get(id).cloned().flatten();
                     tx.prepare_cached(
                         "INSERT INTO requests (id, device_id, officer_id, service, mode, state, body, received_at,
-                                               updated_at, due_on, village, accepted_on)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11)",
+                                               updated_at, due_on, village, accepted_on, station)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12)",
                     )?
                     .execute(params![
                         id,
@@ -450,7 +455,8 @@ fn write_decisions(
                         at,
                         due_on.map(|d| d.to_string()),
                         village,
-                        accepted_on.to_string()
+                        accepted_on.to_string(),
+                        placed.request_stations.get(id)
                     ])?;
                 }
                 Effect::RequestEvent { id, request, outcome, new_state, body, .. } => {
@@ -1885,6 +1891,52 @@ impl Reports for Sqlite {
                 });
             }
             Ok((villages, cases))
+        })
+        .await
+    }
+
+    async fn detail_page(
+        &self,
+        of: detail::DetailKind,
+        period: Period,
+        scope: &Scope,
+        after: Option<(NaiveDate, String)>,
+        limit: usize,
+    ) -> Result<Vec<detail::DetailRow>, StorageError> {
+        let scope = scope.clone();
+        self.run(move |c| {
+            let (filter, values) = report::scope_filter(&scope, 5, false, detail::scope_columns(of));
+            let (day, id) = after.unwrap_or((period.from, String::new()));
+            let (from, to, day, limit) = (
+                period.from.to_string(),
+                period.to.to_string(),
+                day.to_string(),
+                i64::try_from(limit).unwrap_or(i64::MAX),
+            );
+            let mut params: Vec<&dyn rusqlite::ToSql> = vec![&from, &to, &day, &id];
+            for v in &values {
+                params.push(v);
+            }
+            params.push(&limit);
+            let mut stmt = c.prepare_cached(&detail::page_sql(of, &filter, false, params.len()))?;
+            let mut rows = stmt.query(params.as_slice())?;
+            let date =
+                |d: String| d.parse::<NaiveDate>().map_err(|e| StorageError::Db(format!("stored day `{d}`: {e}")));
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(detail::DetailRow {
+                    day: date(r.get(0)?)?,
+                    id: r.get(1)?,
+                    station: r.get(2)?,
+                    village: r.get(3)?,
+                    officer: r.get(4)?,
+                    body: r.get(5)?,
+                    household: r.get(6)?,
+                    state: r.get(7)?,
+                    due_on: r.get::<_, Option<String>>(8)?.map(date).transpose()?,
+                });
+            }
+            Ok(out)
         })
         .await
     }

@@ -617,6 +617,17 @@ pub trait Reports: Send + Sync {
 
     /// The names of groups at a level, by code (unknown codes left out).
     async fn names(&self, level: Level, codes: &[String]) -> Result<HashMap<String, LocalText>, StorageError>;
+
+    /// One page of a detail export ([`crate::detail`]): the records (or requests) of a kind whose
+    /// day is in the period, within the scope, in (day, id) order after `after`, at most `limit`.
+    async fn detail_page(
+        &self,
+        of: crate::detail::DetailKind,
+        period: Period,
+        scope: &Scope,
+        after: Option<(NaiveDate, String)>,
+        limit: usize,
+    ) -> Result<Vec<crate::detail::DetailRow>, StorageError>;
 }
 
 /// What an administrator (and a test) looks at.

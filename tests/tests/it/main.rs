@@ -9,6 +9,7 @@ mod clocks;
 mod conformance;
 mod console;
 mod desk;
+mod details;
 mod faults;
 mod floods;
 mod http_layer;

@@ -191,7 +191,11 @@ fn mediation_deadlines_on_sqlite_and_after_an_upgrade() {
     server.kill();
     // The database as a server before the list left it: the list is filled in on upgrade.
     let c = rusqlite::Connection::open(&path).expect("open");
-    c.execute_batch("DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;").expect("rewind");
+    c.execute_batch(&format!(
+        "{} DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;",
+        beibao_tests::UNDO_DETAIL
+    ))
+    .expect("rewind");
     drop(c);
     let server = Server::sqlite(&rt, &path, 42);
     at(&server, "2026-12-15");
@@ -212,7 +216,10 @@ fn mediation_deadlines_on_postgres_and_after_an_upgrade() {
         let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
         let task = tokio::spawn(conn);
         client
-            .batch_execute("DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;")
+            .batch_execute(&format!(
+                "{} DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;",
+                beibao_tests::UNDO_DETAIL
+            ))
             .await
             .expect("rewind");
         drop(client);

@@ -82,6 +82,7 @@ fn export(dir: &Path) {
         beibao_server::report::Trend,
         beibao_server::routes::supervisor::Coverage,
         beibao_server::routes::supervisor::MediationDeadlines,
+        beibao_server::detail::DetailKind,
         beibao_server::routes::admin::AdminDevices,
         beibao_server::routes::admin::AdminAccounts,
         beibao_server::routes::admin::IssuedCode,

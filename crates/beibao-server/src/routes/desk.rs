@@ -12,7 +12,7 @@ use axum::response::Response;
 use beibao_core::canonical::sha256_hex;
 use beibao_core::catalog::Mode;
 use beibao_core::code::Code;
-use beibao_core::identity::{mask_id_number, mask_name};
+use beibao_core::identity::{mask_applicant, mask_name};
 use beibao_core::service_request::{
     ConflictReason, MergeOutcome, RequestState, ServiceRequest, Transition, next_states,
 };
@@ -288,14 +288,6 @@ async fn audit(state: &AppState, actor: &str, action: &str, subject: &str) -> Re
 fn parse(row: &RequestRow) -> Result<ServiceRequest, ApiError> {
     serde_json::from_str(&row.body)
         .map_err(|e| ApiError::from(StorageError::Db(format!("stored request {}: {e}", row.id))))
-}
-
-/// An applicant as the list shows it: an ID number keeps its first 6 and last 4, a name its
-/// surname.
-pub fn mask_applicant(applicant: &str) -> String {
-    let a = applicant.trim();
-    let id_like = matches!(a.chars().count(), 15 | 18) && a.chars().all(|c| c.is_ascii_digit() || c == 'X' || c == 'x');
-    if id_like { mask_id_number(a) } else { mask_name(a) }
 }
 
 /// The request if it belongs to the station (else `not_found`: another station's requests are

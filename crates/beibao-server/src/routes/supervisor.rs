@@ -18,8 +18,9 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::detail::{self, DetailKind};
 use crate::due;
-use crate::http::{ApiError, SupervisorAuth, Wants};
+use crate::http::{AdminAuth, ApiError, SupervisorAuth, Wants};
 use crate::report::{self, Level, Period, Report, Scope, Trend};
 use crate::storage::{AuditEntry, StorageError};
 
@@ -54,7 +55,7 @@ pub struct ReportQuery {
 const MAX_CODE: usize = 64;
 
 impl ReportQuery {
-    fn period(&self) -> Result<Period, ApiError> {
+    pub(crate) fn period(&self) -> Result<Period, ApiError> {
         let p = match (&self.period, self.from, self.to) {
             (Some(name), None, None) => Period::parse(name),
             (None, Some(from), Some(to)) => Period::range(from, to),
@@ -63,7 +64,8 @@ impl ReportQuery {
         p.map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, m))
     }
 
-    fn scope(&self, who: &SupervisorAuth) -> Result<Scope, ApiError> {
+    /// The scope asked for, within `station` for an account held to one.
+    pub(crate) fn scope(&self, station: Option<&str>) -> Result<Scope, ApiError> {
         for v in [&self.station, &self.town, &self.village, &self.officer].into_iter().flatten() {
             if v.is_empty() || v.len() > MAX_CODE {
                 return Err(ApiError::bad_query(format!("a scope code is 1–{MAX_CODE} characters")));
@@ -75,7 +77,7 @@ impl ReportQuery {
             village: self.village.clone(),
             officer: self.officer.clone(),
         };
-        Ok(scope.within(who.station.as_deref())?)
+        Ok(scope.within(station)?)
     }
 }
 
@@ -126,7 +128,7 @@ pub(crate) async fn report(
     if q.format.is_some() {
         return Err(ApiError::bad_query("format= is for /supervisor/export"));
     }
-    let (period, scope) = (q.period()?, q.scope(&who)?);
+    let (period, scope) = (q.period()?, q.scope(who.station.as_deref())?);
     let report = build_report(&state, period, q.level.unwrap_or(Level::Station), scope).await?;
     Ok(wants.reply(&report))
 }
@@ -147,7 +149,7 @@ pub(crate) async fn trend(
     if q.format.is_some() || q.level.is_some() {
         return Err(ApiError::bad_query("a trend is of the whole scope: no level=, no format="));
     }
-    let (period, scope) = (q.period()?, q.scope(&who)?);
+    let (period, scope) = (q.period()?, q.scope(who.station.as_deref())?);
     let storage = state.storage();
     let (weekly, villages) =
         tokio::try_join!(storage.weekly(period, &scope), storage.villages_in_scope(Level::Station, &scope))?;
@@ -214,7 +216,7 @@ pub(crate) async fn coverage(
     {
         return Err(ApiError::bad_query("coverage is as of today, by village: only station= town= village="));
     }
-    let scope = q.scope(&who)?;
+    let scope = q.scope(who.station.as_deref())?;
     let today = beibao_core::calendar::china_date(state.now());
     let since = today.checked_sub_days(chrono::Days::new(SPECIAL_GROUP_DAYS)).unwrap_or(today);
     let rows = state.storage().coverage(&scope, since).await?;
@@ -324,7 +326,7 @@ pub(crate) async fn mediations(
     if q.period.is_some() || q.from.is_some() || q.to.is_some() || q.level.is_some() || q.format.is_some() {
         return Err(ApiError::bad_query("mediation deadlines are as of today: only station= town= village= officer="));
     }
-    let scope = q.scope(&who)?;
+    let scope = q.scope(who.station.as_deref())?;
     let today = beibao_core::calendar::china_date(state.now());
     let until = today + chrono::Days::new(due::HORIZON_DAYS);
     let storage = state.storage();
@@ -394,7 +396,7 @@ pub(crate) async fn export(
     query: Result<Query<ReportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = parse_query(query)?;
-    let (period, scope) = (q.period()?, q.scope(&who)?);
+    let (period, scope) = (q.period()?, q.scope(who.station.as_deref())?);
     let level = q.level.unwrap_or(Level::Station);
     let xlsx = match q.format.as_deref() {
         Some("csv") => false,
@@ -443,7 +445,7 @@ pub(crate) async fn export(
 }
 
 /// The names of a scope's fields, for the sheets' heading.
-async fn scope_names(state: &AppState, scope: &Scope) -> Result<Vec<(Level, String)>, StorageError> {
+pub(crate) async fn scope_names(state: &AppState, scope: &Scope) -> Result<Vec<(Level, String)>, StorageError> {
     let mut out = Vec::new();
     let fields = [
         (Level::Station, &scope.station),
@@ -458,4 +460,183 @@ async fn scope_names(state: &AppState, scope: &Scope) -> Result<Vec<(Level, Stri
         }
     }
     Ok(out)
+}
+
+// --- detail exports: a line per visit, service request or mediation (crate::detail) ---
+
+/// What a detail export is of. The administrator's (unmasked) export takes the same query, so
+/// both handlers are here.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DetailQuery {
+    /// `visits`, `services` or `mediations`.
+    #[param(value_type = String)]
+    pub of: DetailKind,
+    /// A named period (as for reports), or give `from` and `to`.
+    pub period: Option<String>,
+    /// First day of a custom period (with `to`).
+    pub from: Option<NaiveDate>,
+    /// Last day of a custom period (with `from`).
+    pub to: Option<NaiveDate>,
+    /// Only this station.
+    pub station: Option<String>,
+    /// Only this town.
+    pub town: Option<String>,
+    /// Only this village.
+    pub village: Option<String>,
+    /// Only this officer.
+    pub officer: Option<String>,
+    /// `csv` or `xlsx`.
+    pub format: Option<String>,
+    /// Administrators only: names, ID numbers, phones and addresses in full, with the free text.
+    pub unmasked: Option<bool>,
+    /// Why the export is unmasked (required with `unmasked=true`; kept in the audit log).
+    pub reason: Option<String>,
+}
+
+/// The shortest and longest reason an unmasked export takes, in characters.
+pub const REASON_CHARS: (usize, usize) = (4, 200);
+
+impl DetailQuery {
+    fn report(&self) -> ReportQuery {
+        ReportQuery {
+            period: self.period.clone(),
+            from: self.from,
+            to: self.to,
+            level: None,
+            station: self.station.clone(),
+            town: self.town.clone(),
+            village: self.village.clone(),
+            officer: self.officer.clone(),
+            format: None,
+        }
+    }
+}
+
+fn parse_detail(query: Result<Query<DetailQuery>, QueryRejection>) -> Result<DetailQuery, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| {
+        ApiError::bad_query(format!(
+            "?of=visits|services|mediations&period=…|from=…&to=…&format=csv|xlsx[&station=…&town=…&village=…&officer=…]: {}",
+            e.body_text()
+        ))
+    })
+}
+
+#[utoipa::path(get, path = "/supervisor/detail", tag = "console", params(DetailQuery), security(("bearer" = [])),
+    responses((status = 200, description = "a line per visit, service request or mediation, masked (names keep the surname, ID numbers their first 6 and last 4, no free text), as `text/csv` (UTF-8 with BOM) or XLSX; streamed"),
+        (status = 400, description = "`bad_query`", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden` (not a supervisor, another station, or `unmasked`: only an administrator)", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited` (two detail exports already running)", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    who: SupervisorAuth,
+    query: Result<Query<DetailQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = parse_detail(query)?;
+    if q.unmasked.is_some() || q.reason.is_some() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            Code::Forbidden,
+            "a supervisor's detail export is masked; an administrator exports it unmasked, with a reason",
+        ));
+    }
+    detail_export(state, who.actor(), who.station.as_deref(), q).await
+}
+
+#[utoipa::path(get, path = "/admin/detail", tag = "console", params(DetailQuery), security(("bearer" = [])),
+    responses((status = 200, description = "as `/supervisor/detail`, district-wide; with `unmasked=true` and a `reason`, personal data in full and the free text (audited with the reason)"),
+        (status = 400, description = "`bad_query` (`unmasked` without a reason of 4–200 characters)", body = beibao_sync::wire::ErrorBody),
+        (status = 401, description = "`unauthenticated`, `session_expired`", body = beibao_sync::wire::ErrorBody),
+        (status = 403, description = "`forbidden` (not an administrator)", body = beibao_sync::wire::ErrorBody),
+        (status = 429, description = "`rate_limited`", body = beibao_sync::wire::ErrorBody)))]
+pub(crate) async fn admin_detail(
+    State(state): State<AppState>,
+    who: AdminAuth,
+    query: Result<Query<DetailQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = parse_detail(query)?;
+    let reason = q.reason.as_deref().map(str::trim).unwrap_or_default();
+    let n = reason.chars().count();
+    if q.unmasked == Some(true) && !(REASON_CHARS.0..=REASON_CHARS.1).contains(&n) {
+        return Err(ApiError::bad_query(format!(
+            "an unmasked export needs a reason of {}–{} characters (reason=…): it is kept in the audit log",
+            REASON_CHARS.0, REASON_CHARS.1
+        )));
+    }
+    if q.unmasked != Some(true) && q.reason.is_some() {
+        return Err(ApiError::bad_query("reason= goes with unmasked=true"));
+    }
+    detail_export(state, format!("admin:{}", who.account.username), None, q).await
+}
+
+/// Check the query, write the audit entry, and answer with the file as it is made.
+async fn detail_export(
+    state: AppState,
+    actor: String,
+    station: Option<&str>,
+    q: DetailQuery,
+) -> Result<Response, ApiError> {
+    let r = q.report();
+    let (period, scope) = (r.period()?, r.scope(station)?);
+    let xlsx = match q.format.as_deref() {
+        Some("csv") => false,
+        Some("xlsx") => true,
+        _ => return Err(ApiError::bad_query("format=csv or format=xlsx")),
+    };
+    let masked = q.unmasked != Some(true);
+    let Some(slot) = state.export_slot() else {
+        return Err(ApiError::rate_limited("two detail exports are running; try again when one is done"));
+    };
+    let cx = detail::context(&state, masked).await?;
+    let ext = if xlsx { "xlsx" } else { "csv" };
+    let subject = format!(
+        "{ext} of={} {}..{} station={} town={} village={} officer={} {}",
+        q.of.as_str(),
+        period.from,
+        period.to,
+        scope.station.as_deref().unwrap_or("*"),
+        scope.town.as_deref().unwrap_or("*"),
+        scope.village.as_deref().unwrap_or("*"),
+        scope.officer.as_deref().unwrap_or("*"),
+        if masked {
+            "masked".to_owned()
+        } else {
+            format!("unmasked reason={}", q.reason.as_deref().unwrap_or("").trim())
+        },
+    );
+    let entry = AuditEntry { at: state.now(), actor, action: "export_detail".into(), subject };
+    state.storage().audit(&entry).await?;
+    let heading = format!(
+        "统计期间：{} 至 {}　　范围：{}　　{}",
+        period.from,
+        period.to,
+        crate::export::scope_text(&scope_names(&state, &scope).await?),
+        if masked { "已脱敏" } else { "未脱敏（含个人信息，注意保密）" }
+    );
+    let file = format!(
+        "beibao-{}-{}-{}{}.{ext}",
+        q.of.as_str(),
+        period.from,
+        period.to,
+        if masked { "" } else { "-unmasked" }
+    );
+    let job = detail::Job { state: state.clone(), of: q.of, period, scope, cx, heading, generated_at: state.now() };
+    let body = if xlsx { detail::stream_xlsx(job, slot) } else { detail::stream_csv(job, slot) };
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(if xlsx {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        } else {
+            "text/csv; charset=utf-8"
+        }),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
 }
