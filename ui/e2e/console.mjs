@@ -75,6 +75,13 @@ try {
     await download.saveAs(file);
     await page.waitForSelector('[data-testid=exported]');
     seen.xlsx = file;
+    // The visits of the month line by line, masked.
+    await page.selectOption('[data-testid=detail-kind]', 'visits');
+    const [detail] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=detail-xlsx]')]);
+    seen.detail_xlsx = join(out, detail.suggestedFilename());
+    await detail.saveAs(seen.detail_xlsx);
+    await page.waitForSelector('[data-testid=detail-done]');
+    await page.locator('[data-testid=detail-export]').screenshot({ path: join(out, 'console-detail.png') });
     seen.total_households = await page.locator('[data-testid=row-total] td[data-code=households_visited]').textContent();
     // English on demand.
     await page.click('header .lang');
@@ -180,6 +187,18 @@ try {
     await page.setInputFiles('[data-testid=catalog-file]', args.catalog);
     seen.published = await page.locator('[data-testid=admin-done]').textContent();
     await page.screenshot({ path: join(out, 'console-admin-catalog.png'), fullPage: true });
+    // The month's visits unmasked: refused without a reason, then given one.
+    await page.click('[data-testid=tab-exports]');
+    await page.fill('[data-testid=export-month]', '2026-11');
+    await page.check('[data-testid=detail-unmasked]');
+    await page.click('[data-testid=detail-csv]');
+    seen.no_reason = await page.locator('[data-testid=detail-error]').textContent();
+    await page.fill('[data-testid=detail-reason]', args.reason);
+    const [detail] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=detail-csv]')]);
+    seen.detail_csv = join(out, detail.suggestedFilename());
+    await detail.saveAs(seen.detail_csv);
+    await page.waitForSelector('[data-testid=detail-done]');
+    await page.screenshot({ path: join(out, 'console-admin-exports.png'), fullPage: true });
   } else if (phase === 'tour') {
     // `make demo`: the pages as the demo accounts see them, for the README and the reader.
     await login(args.supervisor, args.password);

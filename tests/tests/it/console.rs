@@ -20,6 +20,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Value, json};
 
+/// Why the administrator unmasks the detail export.
+const REASON: &str = "区法院协查函（2026）第12号";
 const PASSWORD: &str = "window-password-1";
 
 fn ui_dir() -> PathBuf {
@@ -131,6 +133,15 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     let mut book: Xlsx<_> = calamine::open_workbook(seen["xlsx"].as_str().expect("file")).expect("the XLSX opens");
     assert_eq!(book.sheet_names(), ["派出所", "镇街", "村（社区）", "民警"]);
     assert!(book.worksheet_range("民警").expect("sheet").rows().count() > 4);
+    // The detail workbook: a line per visit, masked (no note column).
+    let mut detail: Xlsx<_> =
+        calamine::open_workbook(seen["detail_xlsx"].as_str().expect("file")).expect("the detail XLSX opens");
+    assert_eq!(detail.sheet_names(), ["走访明细"]);
+    let lines = detail.worksheet_range("走访明细").expect("sheet");
+    let head: Vec<String> = lines.rows().nth(3).expect("header").iter().map(|d| d.to_string()).collect();
+    assert_eq!(head, beibao_server::detail::headers(beibao_server::detail::DetailKind::Visits, true));
+    let visits = t.session.store().conn().query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0)).expect("n");
+    assert_eq!(lines.rows().skip(4).count() as i64, visits, "every visit of the month, one line each");
 
     // The desk moves the carried-back application; the officer's tablet pulls it.
     let called = work::households()[0];
@@ -187,7 +198,7 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     let (mut child, mut lines) = talking_phase(
         "admin",
         &base,
-        &json!({ "password": PASSWORD, "officer": OFFICER, "village": given.code, "catalog": catalog_file }),
+        &json!({ "password": PASSWORD, "officer": OFFICER, "village": given.code, "catalog": catalog_file, "reason": REASON }),
     );
     let first = lines.next().expect("a line").expect("read");
     let code = first.strip_prefix("CODE ").expect("the code the page shows").to_owned();
@@ -213,6 +224,16 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     assert!(seen["unassigned"].as_str().is_some_and(|a| a.contains("已结束")), "{seen}");
     assert!(seen["published"].as_str().is_some_and(|p| p.contains(next["version"].as_str().unwrap())), "{seen}");
     assert_eq!(server.state.catalogs().last().map(|c| c.version.clone()).as_deref(), next["version"].as_str());
+    // The unmasked detail: refused in the page without a reason, then made with one, audited.
+    assert!(seen["no_reason"].as_str().is_some_and(|m| m.contains("导出原因")), "{seen}");
+    let bytes = std::fs::read(seen["detail_csv"].as_str().expect("file")).expect("the CSV");
+    let text = String::from_utf8(bytes[beibao_server::export::BOM.len()..].to_vec()).expect("utf-8");
+    assert!(text.lines().next().is_some_and(|h| h.contains("备注")), "unmasked: the notes: {text}");
+    let log = rt.block_on(server.state.storage().audit_log(500)).expect("audit");
+    assert!(
+        log.iter().any(|e| e.action == "export_detail" && e.actor == "admin:root" && e.subject.ends_with(REASON)),
+        "the reason in the audit log"
+    );
     t.sync(&rt, fast, 0, &mut |_| {}).expect("pull the end");
     assert!(!serves(&t), "taken back in the page, off the tablet's day");
     let err = second.sync(&rt, fast, 0, &mut |_| {}).expect_err("revoked");

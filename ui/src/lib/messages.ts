@@ -775,6 +775,21 @@ export const zh = {
   'admin.catalog_not_json': '所选文件不是 JSON',
   'admin.catalog_published': '已发布服务目录 {version}（{n} 项），平板下次同步后使用',
   'admin.catalog_note': '发布前按与命令行相同的规则校验；已发布的版本不能以不同内容再次发布。',
+  'detail.title': '明细导出',
+  'detail.kind': '明细类型',
+  'detail.kind_visits': '走访明细（每次走访一行）',
+  'detail.kind_services': '服务明细（每件申请一行）',
+  'detail.kind_mediations': '调解明细（每起纠纷一行）',
+  'detail.masked_note': '已脱敏：姓名只留姓，身份证号只留前6位和后4位，电话只留前3位和后4位，地址到组，不含备注和纠纷事实',
+  'detail.unmasked_note': '不脱敏：含完整个人信息和备注，导出原因记入审计日志，请妥善保管文件',
+  'detail.unmask': '不脱敏导出',
+  'detail.reason': '导出原因',
+  'detail.reason_hint': '如：区法院协查函（2026）第12号，必填，4–200字',
+  'detail.reason_needed': '不脱敏导出须填写导出原因（至少4个字），原因记入审计日志',
+  'detail.export_xlsx': '导出明细 Excel',
+  'detail.export_csv': '导出明细 CSV',
+  'admin.tab_exports': '明细导出',
+  'admin.export_month': '月份',
 } as const;
 
 export type MessageKey = keyof typeof zh;
@@ -1553,6 +1568,21 @@ export const en: Record<MessageKey, string> = {
   'admin.catalog_not_json': 'The file chosen is not JSON',
   'admin.catalog_published': 'Catalog {version} published ({n} services); tablets use it after their next sync',
   'admin.catalog_note': 'Checked by the same rules as the CLI before it is published; a published version cannot be published again with other content.',
+  'detail.title': 'Detail export',
+  'detail.kind': 'Detail of',
+  'detail.kind_visits': 'Visits (a line per visit)',
+  'detail.kind_services': 'Service requests (a line per request)',
+  'detail.kind_mediations': 'Mediations (a line per dispute)',
+  'detail.masked_note': 'Masked: names keep the surname, ID numbers their first 6 and last 4 digits, phones their first 3 and last 4, addresses stop at the group; no notes or dispute facts',
+  'detail.unmasked_note': 'Unmasked: personal data in full with the notes; the reason goes to the audit log; keep the file safe',
+  'detail.unmask': 'Export unmasked',
+  'detail.reason': 'Reason',
+  'detail.reason_hint': 'e.g. court request no. 12 of 2026; required, 4–200 characters',
+  'detail.reason_needed': 'An unmasked export needs a reason (at least 4 characters); it goes to the audit log',
+  'detail.export_xlsx': 'Export detail (Excel)',
+  'detail.export_csv': 'Export detail (CSV)',
+  'admin.tab_exports': 'Detail exports',
+  'admin.export_month': 'Month',
 };
 
 export const catalogs = { 'zh-CN': zh, en } as const;
