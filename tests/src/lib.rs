@@ -316,6 +316,10 @@ pub fn server_db(dir: &Path) -> PathBuf {
     dir.join("server").join("beibao.db")
 }
 
+/// Undoes schema migration 10 (the month and year rollups), both backends.
+pub const UNDO_COARSE_ROLLUPS: &str = "DROP TABLE tally_month; DROP TABLE tally_subjects_month;
+    DROP TABLE tally_subjects_year; DELETE FROM schema_version WHERE version = 10;";
+
 /// Undoes schema migration 9 (records' day and station, requests' station), both backends: for
 /// the tests that take a database back to what an older server left.
 pub const UNDO_DETAIL: &str =

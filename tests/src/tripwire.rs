@@ -431,4 +431,8 @@ impl Inspect for Tripwire {
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError> {
         self.inner.op_results(device_id).await
     }
+
+    async fn rollup_drift(&self) -> Result<i64, StorageError> {
+        self.inner.rollup_drift().await
+    }
 }

@@ -291,6 +291,11 @@ pub fn check(rt: &Runtime, t: &Tablet, server: &Server, expect_rejected: u64) ->
     if rejected != expect_rejected {
         v.problems.push(format!("{rejected} ops rejected, {expect_rejected} expected"));
     }
+    // The month and year rollups agree with the day rows, whatever was recorded again.
+    let drift = rt.block_on(storage.rollup_drift()).expect("rollups");
+    if drift != 0 {
+        v.problems.push(format!("{drift} month or year rollup rows differ from the day rows folded"));
+    }
     // Records: the last applied payload per entity, per kind, equals the server's body.
     let mut expected: BTreeMap<(String, String), String> = BTreeMap::new();
     for op in ops.iter().filter(|o| o.state == "applied") {

@@ -81,6 +81,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("schema/sqlite/0009_detail.sql"),
         postgres: include_str!("schema/postgres/0009_detail.sql"),
     },
+    Migration {
+        version: 10,
+        name: "coarse_rollups",
+        sqlite: include_str!("schema/sqlite/0010_coarse_rollups.sql"),
+        postgres: include_str!("schema/postgres/0010_coarse_rollups.sql"),
+    },
 ];
 
 /// The version this build brings a database to.

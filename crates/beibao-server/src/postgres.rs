@@ -196,28 +196,37 @@ fn request_facts(r: &tokio_postgres::Row) -> Result<(RequestFacts, String, Optio
 /// A named mediation's owner and village, and the payload it was recorded with (its deadline).
 const MEDIATION_OWNERS: &str = "SELECT r.id, r.device_id, r.village, o.payload FROM records r
      JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq WHERE r.kind = 'mediation' AND r.id = ANY($1)";
-/// The rollups' change in bulk (crate::rollup), both tables in one statement (the subjects in
-/// a data-modifying CTE), and the rows left with no facts taken out.
+/// The rollups' change in bulk (crate::rollup): every table in one statement (all but `tally` in
+/// data-modifying CTEs) — the day rows ($1–$18), then `tally_month` ($19–$26) and the distinct
+/// counts by month ($27–$34) and year ($35–$42).
 const UPSERT_ROLLUPS: &str = "WITH subjects AS (
          INSERT INTO tally_subjects (key, day, subject, station, town, village, officer, week, n)
          SELECT * FROM UNNEST($10::text[], $11::date[], $12::text[], $13::text[], $14::text[], $15::text[],
                               $16::text[], $17::date[], $18::bigint[])
-         ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = tally_subjects.n + excluded.n)
+         ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = tally_subjects.n + excluded.n),
+     months AS (
+         INSERT INTO tally_month (day, station, town, village, officer, key, value, n)
+         SELECT * FROM UNNEST($19::date[], $20::text[], $21::text[], $22::text[], $23::text[], $24::text[],
+                              $25::bigint[], $26::bigint[])
+         ON CONFLICT (day, station, town, village, officer, key)
+         DO UPDATE SET value = tally_month.value + excluded.value, n = tally_month.n + excluded.n),
+     month_subjects AS (
+         INSERT INTO tally_subjects_month (key, day, subject, station, town, village, officer, n)
+         SELECT * FROM UNNEST($27::text[], $28::date[], $29::text[], $30::text[], $31::text[], $32::text[],
+                              $33::text[], $34::bigint[])
+         ON CONFLICT (key, day, subject, station, town, village, officer)
+         DO UPDATE SET n = tally_subjects_month.n + excluded.n),
+     year_subjects AS (
+         INSERT INTO tally_subjects_year (key, day, subject, station, town, village, officer, n)
+         SELECT * FROM UNNEST($35::text[], $36::date[], $37::text[], $38::text[], $39::text[], $40::text[],
+                              $41::text[], $42::bigint[])
+         ON CONFLICT (key, day, subject, station, town, village, officer)
+         DO UPDATE SET n = tally_subjects_year.n + excluded.n)
      INSERT INTO tally (day, station, town, village, officer, key, week, value, n)
      SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[],
                           $8::bigint[], $9::bigint[])
      ON CONFLICT (day, station, town, village, officer, key)
      DO UPDATE SET value = tally.value + excluded.value, n = tally.n + excluded.n";
-const DROP_EMPTY_TALLY: &str = "DELETE FROM tally t
-     USING UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-           AS u(day, station, town, village, officer, key)
-     WHERE t.day = u.day AND t.station = u.station AND t.town = u.town AND t.village = u.village
-       AND t.officer = u.officer AND t.key = u.key AND t.n <= 0";
-const DROP_EMPTY_TALLY_SUBJECTS: &str = "DELETE FROM tally_subjects t
-     USING UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-           AS u(key, day, subject, station, town, village, officer)
-     WHERE t.key = u.key AND t.day = u.day AND t.subject = u.subject AND t.station = u.station
-       AND t.town = u.town AND t.village = u.village AND t.officer = u.officer AND t.n <= 0";
 const INSERT_OPS: &str =
     "INSERT INTO ops (device_id, seq, op_id, kind, sha256, payload, status, code, message, batch_id, received_at)
      SELECT $1, u.* , $10, $11 FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
@@ -562,53 +571,163 @@ async fn write_due(c: &impl GenericClient, changes: &[rollup::PlacedDue]) -> Res
     Ok(())
 }
 
+/// A sums table's rows as columns (for UNNEST).
+#[derive(Default)]
+struct SumColumns<'a> {
+    day: Vec<NaiveDate>,
+    station: Vec<&'a str>,
+    town: Vec<&'a str>,
+    village: Vec<&'a str>,
+    officer: Vec<&'a str>,
+    key: Vec<String>,
+    week: Vec<NaiveDate>,
+    value: Vec<i64>,
+    n: Vec<i64>,
+}
+
+impl<'a> SumColumns<'a> {
+    fn of(rows: &'a rollup::Sums) -> SumColumns<'a> {
+        let mut c = SumColumns::default();
+        for ((d, s, t, v, o, k), (val, count)) in rows {
+            c.day.push(*d);
+            c.station.push(s.as_str());
+            c.town.push(t.as_str());
+            c.village.push(v.as_str());
+            c.officer.push(o.as_str());
+            c.key.push(name(k));
+            c.week.push(crate::report::week_of(*d));
+            c.value.push(*val);
+            c.n.push(*count);
+        }
+        c
+    }
+}
+
+/// A distinct counts table's rows as columns (for UNNEST).
+#[derive(Default)]
+struct SubjectColumns<'a> {
+    key: Vec<String>,
+    day: Vec<NaiveDate>,
+    subject: Vec<&'a str>,
+    station: Vec<&'a str>,
+    town: Vec<&'a str>,
+    village: Vec<&'a str>,
+    officer: Vec<&'a str>,
+    week: Vec<NaiveDate>,
+    n: Vec<i64>,
+}
+
+impl<'a> SubjectColumns<'a> {
+    fn of(rows: &'a rollup::Subjects) -> SubjectColumns<'a> {
+        let mut c = SubjectColumns::default();
+        for ((k, d, subject, s, t, v, o), count) in rows {
+            c.key.push(name(k));
+            c.day.push(*d);
+            c.subject.push(subject.as_str());
+            c.station.push(s.as_str());
+            c.town.push(t.as_str());
+            c.village.push(v.as_str());
+            c.officer.push(o.as_str());
+            c.week.push(crate::report::week_of(*d));
+            c.n.push(*count);
+        }
+        c
+    }
+}
+
+/// Rows of a sums table left with no facts, deleted.
+fn drop_empty_sums(table: &str) -> String {
+    format!(
+        "DELETE FROM {table} t
+         USING UNNEST($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+               AS u(day, station, town, village, officer, key)
+         WHERE t.day = u.day AND t.station = u.station AND t.town = u.town AND t.village = u.village
+           AND t.officer = u.officer AND t.key = u.key AND t.n <= 0"
+    )
+}
+
+/// Rows of a distinct counts table left with no facts, deleted.
+fn drop_empty_subjects(table: &str) -> String {
+    format!(
+        "DELETE FROM {table} t
+         USING UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+               AS u(key, day, subject, station, town, village, officer)
+         WHERE t.key = u.key AND t.day = u.day AND t.subject = u.subject AND t.station = u.station
+           AND t.town = u.town AND t.village = u.village AND t.officer = u.officer AND t.n <= 0"
+    )
+}
+
 /// Fold a push's (or a desk move's) facts into the rollups, in bulk; rows left with no facts go.
 /// Statements are sent one after another on the connection (pipelined when awaited together).
 async fn write_rollup(c: &impl GenericClient, r: &Rollup) -> Result<(), tokio_postgres::Error> {
     if r.is_empty() {
         return Ok(());
     }
-    let (mut day, mut station, mut town, mut village, mut officer, mut key, mut week, mut value, mut n) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    for ((d, s, t, v, o, k), (val, count)) in &r.sums {
-        day.push(*d);
-        station.push(s.as_str());
-        town.push(t.as_str());
-        village.push(v.as_str());
-        officer.push(o.as_str());
-        key.push(name(k));
-        week.push(crate::report::week_of(*d));
-        value.push(*val);
-        n.push(*count);
-    }
-    let (mut s_key, mut s_day, mut s_subject, mut s_station, mut s_town, mut s_village, mut s_officer) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut s_week, mut s_n) = (vec![], vec![]);
-    for ((k, d, subject, s, t, v, o), count) in &r.subjects {
-        s_key.push(name(k));
-        s_day.push(*d);
-        s_subject.push(subject.as_str());
-        s_station.push(s.as_str());
-        s_town.push(t.as_str());
-        s_village.push(v.as_str());
-        s_officer.push(o.as_str());
-        s_week.push(crate::report::week_of(*d));
-        s_n.push(*count);
-    }
+    let (d, s) = (SumColumns::of(&r.sums), SubjectColumns::of(&r.subjects));
+    let m = SumColumns::of(&r.month_sums);
+    let (sm, sy) = (SubjectColumns::of(&r.month_subjects), SubjectColumns::of(&r.year_subjects));
     let st = c.prepare_cached(UPSERT_ROLLUPS).await?;
     c.execute(
         &st,
         &[
-            &day, &station, &town, &village, &officer, &key, &week, &value, &n, &s_key, &s_day, &s_subject, &s_station,
-            &s_town, &s_village, &s_officer, &s_week, &s_n,
+            &d.day,
+            &d.station,
+            &d.town,
+            &d.village,
+            &d.officer,
+            &d.key,
+            &d.week,
+            &d.value,
+            &d.n,
+            &s.key,
+            &s.day,
+            &s.subject,
+            &s.station,
+            &s.town,
+            &s.village,
+            &s.officer,
+            &s.week,
+            &s.n,
+            &m.day,
+            &m.station,
+            &m.town,
+            &m.village,
+            &m.officer,
+            &m.key,
+            &m.value,
+            &m.n,
+            &sm.key,
+            &sm.day,
+            &sm.subject,
+            &sm.station,
+            &sm.town,
+            &sm.village,
+            &sm.officer,
+            &sm.n,
+            &sy.key,
+            &sy.day,
+            &sy.subject,
+            &sy.station,
+            &sy.town,
+            &sy.village,
+            &sy.officer,
+            &sy.n,
         ],
     )
     .await?;
     if r.takes_back() {
-        let st = c.prepare_cached(DROP_EMPTY_TALLY).await?;
-        c.execute(&st, &[&day, &station, &town, &village, &officer, &key]).await?;
-        let st = c.prepare_cached(DROP_EMPTY_TALLY_SUBJECTS).await?;
-        c.execute(&st, &[&s_key, &s_day, &s_subject, &s_station, &s_town, &s_village, &s_officer]).await?;
+        for (table, cols) in [("tally", &d), ("tally_month", &m)] {
+            let st = c.prepare_cached(&drop_empty_sums(table)).await?;
+            c.execute(&st, &[&cols.day, &cols.station, &cols.town, &cols.village, &cols.officer, &cols.key]).await?;
+        }
+        for (table, cols) in [("tally_subjects", &s), ("tally_subjects_month", &sm), ("tally_subjects_year", &sy)] {
+            let st = c.prepare_cached(&drop_empty_subjects(table)).await?;
+            c.execute(
+                &st,
+                &[&cols.key, &cols.day, &cols.subject, &cols.station, &cols.town, &cols.village, &cols.officer],
+            )
+            .await?;
+        }
     }
     Ok(())
 }
@@ -1722,12 +1841,17 @@ fn period_params<'a>(
 impl Reports for Postgres {
     async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
         let c = self.client().await?;
-        let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
+        let (filter, values) =
+            report::scope_filter(scope, report::SPLIT_PARAMS + 1, true, ["station", "town", "village", "officer"]);
+        let days = report::Split::of(period).params();
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+            days.iter().map(|d| d as &(dyn tokio_postgres::types::ToSql + Sync)).collect();
+        params.extend(values.iter().map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)));
         let mut out = Vec::new();
         for group in [Some(level.column()), None] {
-            let sql = report::aggregate_sql(group.unwrap_or("NULL::text"), "$1", "$2", &filter);
+            let sql = report::aggregate_sql(group.unwrap_or("NULL::text"), true, &filter);
             let st = c.prepare_cached(&sql).await?;
-            for r in c.query(&st, &period_params(&period.from, &period.to, &values)).await? {
+            for r in c.query(&st, &params).await? {
                 let key: String = r.get(1);
                 out.push(Aggregate {
                     group: if group.is_some() { r.get(0) } else { Some(report::TOTAL.to_owned()) },
@@ -1743,7 +1867,7 @@ impl Reports for Postgres {
     async fn weekly(&self, period: Period, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
         let c = self.client().await?;
         let (filter, values) = report::scope_filter(scope, 3, true, ["station", "town", "village", "officer"]);
-        let sql = report::aggregate_sql("week", "$1", "$2", &filter);
+        let sql = report::weekly_sql("$1", "$2", &filter);
         let st = c.prepare_cached(&sql).await?;
         let mut out = Vec::new();
         for r in c.query(&st, &period_params(&period.from, &period.to, &values)).await? {
@@ -1977,6 +2101,12 @@ impl Inspect for Postgres {
             c.query(RECORDS_OF_DEVICE, &[&device_id, &kind]).await?
         };
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    #[cfg(feature = "test-support")]
+    async fn rollup_drift(&self) -> Result<i64, StorageError> {
+        let c = self.client().await?;
+        Ok(c.query_one(&rollup::drift_sql(true), &[]).await?.get(0))
     }
 
     #[cfg(feature = "test-support")]

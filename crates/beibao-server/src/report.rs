@@ -192,22 +192,150 @@ pub struct Aggregate {
     pub value: i64,
 }
 
-/// The SQL of a report's aggregates over the rollups (crate::rollup), the same text on both
-/// backends: per group (`group`: a column, `NULL` for the scope's total, or `week`) and count
-/// key, the sum of the summed counts from `tally` and the distinct subjects of the distinct counts
-/// from `tally_subjects`. `from`/`to` are the period's placeholders, `filter` the scope's
-/// conditions ([`scope_filter`]). An absent town or village ('' in the rollups) groups as `NULL`.
-pub fn aggregate_sql(group: &str, from: &str, to: &str, filter: &str) -> String {
+/// The SQL of the weekly trend over the day rollups (crate::rollup), the same text on both
+/// backends: per week and count key, the sum of the summed counts from `tally` and the distinct
+/// subjects of the distinct counts from `tally_subjects`. `from`/`to` are the period's
+/// placeholders, `filter` the scope's conditions ([`scope_filter`]).
+pub fn weekly_sql(from: &str, to: &str, filter: &str) -> String {
+    format!(
+        "SELECT week, key, CAST(sum(value) AS BIGINT) FROM tally
+         WHERE day >= {from} AND day <= {to} AND key NOT IN ({DISTINCT}){filter} GROUP BY week, key
+         UNION ALL
+         SELECT week, key, count(DISTINCT subject) FROM tally_subjects
+         WHERE key IN ({DISTINCT}) AND day >= {from} AND day <= {to}{filter} GROUP BY week, key"
+    )
+}
+
+const fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
+    match NaiveDate::from_ymd_opt(y, m, d) {
+        Some(day) => day,
+        None => NaiveDate::MIN,
+    }
+}
+
+/// An empty range of days (no row's day is in it).
+pub const NO_DAYS: (NaiveDate, NaiveDate) = (ymd(9999, 12, 31), ymd(1, 1, 1));
+
+/// A period cut along the rollups' grains (crate::rollup): the whole months in it, the whole
+/// years in those, and the days left at either end. Sums read the months from `tally_month` and
+/// the ends from `tally`; distinct counts read the years from `tally_subjects_year`, the other
+/// whole months from `tally_subjects_month` and the ends from `tally_subjects` — each subject
+/// counted once over the union. Ranges are first and last row day included (a month's rows are
+/// on its first day, a year's on January 1st); an unused range is [`NO_DAYS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    /// Every whole month.
+    pub months: (NaiveDate, NaiveDate),
+    /// The days before the first whole month.
+    pub days_before: (NaiveDate, NaiveDate),
+    /// The days after the last whole month.
+    pub days_after: (NaiveDate, NaiveDate),
+    /// The whole years.
+    pub years: (NaiveDate, NaiveDate),
+    /// The whole months before the first whole year (every whole month when there is none).
+    pub months_before: (NaiveDate, NaiveDate),
+    /// The whole months after the last whole year.
+    pub months_after: (NaiveDate, NaiveDate),
+}
+
+impl Split {
+    /// Cut a period.
+    pub fn of(p: Period) -> Split {
+        let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let next_month = |d: NaiveDate| first_of(d) + Months::new(1);
+        let jan1 = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(NO_DAYS.1);
+        let dec1 = |y: i32| NaiveDate::from_ymd_opt(y, 12, 1).unwrap_or(NO_DAYS.1);
+        // The first whole month's first day, and the day after the last whole month.
+        let start = if p.from.day() == 1 { p.from } else { next_month(p.from) };
+        let end = if p.to.succ_opt().is_some_and(|d| d.day() == 1) {
+            p.to
+        } else {
+            first_of(p.to).pred_opt().unwrap_or(p.to)
+        };
+        let mut out = Split {
+            months: NO_DAYS,
+            days_before: (p.from, p.to),
+            days_after: NO_DAYS,
+            years: NO_DAYS,
+            months_before: NO_DAYS,
+            months_after: NO_DAYS,
+        };
+        if start > end {
+            return out;
+        }
+        let last_month = first_of(end);
+        out.months = (start, last_month);
+        out.days_before = if p.from < start { (p.from, start.pred_opt().unwrap_or(start)) } else { NO_DAYS };
+        out.days_after = if end < p.to { (end.succ_opt().unwrap_or(end), p.to) } else { NO_DAYS };
+        // Whole years within the whole months.
+        let first_year = if start.month() == 1 { start.year() } else { start.year() + 1 };
+        let last_year = if end.month() == 12 { end.year() } else { end.year() - 1 };
+        if first_year > last_year {
+            out.months_before = out.months;
+            return out;
+        }
+        out.years = (jan1(first_year), jan1(last_year));
+        if start < jan1(first_year) {
+            out.months_before = (start, dec1(first_year - 1));
+        }
+        if last_month > dec1(last_year) {
+            out.months_after = (jan1(last_year + 1), last_month);
+        }
+        out
+    }
+
+    /// The ranges in the order [`aggregate_sql`] numbers them (placeholders 1 to 12).
+    pub fn params(&self) -> [NaiveDate; 12] {
+        let r = [self.months, self.days_before, self.days_after, self.years, self.months_before, self.months_after];
+        let mut out = [NO_DAYS.0; 12];
+        for (i, (a, b)) in r.into_iter().enumerate() {
+            out[2 * i] = a;
+            out[2 * i + 1] = b;
+        }
+        out
+    }
+}
+
+/// The placeholders [`Split::params`] takes; a scope's filter numbers from the next.
+pub const SPLIT_PARAMS: usize = 12;
+
+/// The SQL of a report's aggregates over the rollups (crate::rollup) for a [`Split`] period, the
+/// same text on both backends (`dollar`: PostgreSQL's `$n` placeholders, else SQLite's `?n`):
+/// per group (`group`: a column, or `NULL` for the scope's total) and count key, the sum of the
+/// summed counts and the distinct subjects of the distinct counts. `filter` is the scope's
+/// conditions ([`scope_filter`], numbered from 13). An absent town or village ('' in the
+/// rollups) groups as `NULL`.
+pub fn aggregate_sql(group: &str, dollar: bool, filter: &str) -> String {
     let g = match group {
         "town" | "village" => format!("nullif({group}, '')"),
         other => other.to_owned(),
     };
+    let p = |n: usize| format!("{}{n}", if dollar { '$' } else { '?' });
+    let range = |a: usize| format!("(day >= {} AND day <= {})", p(a), p(a + 1));
+    let ends = format!("({} OR {})", range(3), range(5));
     format!(
-        "SELECT {g}, key, CAST(sum(value) AS BIGINT) FROM tally
-         WHERE day >= {from} AND day <= {to} AND key NOT IN ({DISTINCT}){filter} GROUP BY {g}, key
+        "SELECT grp, key, CAST(sum(value) AS BIGINT) FROM (
+             SELECT {g} AS grp, key, value FROM tally_month
+             WHERE {months} AND key NOT IN ({DISTINCT}){filter}
+             UNION ALL
+             SELECT {g} AS grp, key, value FROM tally
+             WHERE {ends} AND key NOT IN ({DISTINCT}){filter}) s
+         GROUP BY grp, key
          UNION ALL
-         SELECT {g}, key, count(DISTINCT subject) FROM tally_subjects
-         WHERE day >= {from} AND day <= {to}{filter} GROUP BY {g}, key"
+         SELECT grp, key, count(DISTINCT subject) FROM (
+             SELECT {g} AS grp, key, subject FROM tally_subjects_year
+             WHERE key IN ({DISTINCT}) AND {years}{filter}
+             UNION ALL
+             SELECT {g} AS grp, key, subject FROM tally_subjects_month
+             WHERE key IN ({DISTINCT}) AND ({months_before} OR {months_after}){filter}
+             UNION ALL
+             SELECT {g} AS grp, key, subject FROM tally_subjects
+             WHERE key IN ({DISTINCT}) AND {ends}{filter}) d
+         GROUP BY grp, key",
+        months = range(1),
+        years = range(7),
+        months_before = range(9),
+        months_after = range(11),
     )
 }
 
@@ -413,6 +541,58 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
+    }
+
+    /// Every day of a period is read exactly once: from a day row, a month row or (distinct
+    /// counts) a year row.
+    #[test]
+    fn a_period_is_cut_into_whole_years_months_and_the_days_left() {
+        let days =
+            |r: (NaiveDate, NaiveDate)| -> Vec<NaiveDate> { r.0.iter_days().take_while(|d| *d <= r.1).collect() };
+        let months = |r: (NaiveDate, NaiveDate)| -> Vec<NaiveDate> {
+            days(r)
+                .into_iter()
+                .filter(|d| d.day() == 1)
+                .flat_map(|m| days((m, m + Months::new(1) - Days::new(1))))
+                .collect()
+        };
+        let years = |r: (NaiveDate, NaiveDate)| -> Vec<NaiveDate> {
+            days(r)
+                .into_iter()
+                .filter(|d| d.ordinal() == 1)
+                .flat_map(|y| days((y, NaiveDate::from_ymd_opt(y.year(), 12, 31).unwrap())))
+                .collect()
+        };
+        for (from, to) in [
+            ("2026-01-01", "2026-12-31"),
+            ("2026-11-01", "2026-11-30"),
+            ("2026-11-20", "2026-11-20"),
+            ("2026-11-20", "2026-12-10"),
+            ("2026-10-15", "2027-02-14"),
+            ("2025-07-03", "2027-03-31"),
+            ("2024-12-31", "2026-01-01"),
+            ("2026-02-01", "2026-02-28"),
+            ("2024-02-01", "2024-02-28"),
+        ] {
+            let p = Period::range(d(from), d(to)).unwrap();
+            let split = Split::of(p);
+            let all = days((p.from, p.to));
+            let mut summed = months(split.months);
+            summed.extend(days(split.days_before));
+            summed.extend(days(split.days_after));
+            summed.sort();
+            assert_eq!(summed, all, "sums of {from}..{to}: {split:?}");
+            let mut distinct = years(split.years);
+            distinct.extend(months(split.months_before));
+            distinct.extend(months(split.months_after));
+            distinct.extend(days(split.days_before));
+            distinct.extend(days(split.days_after));
+            distinct.sort();
+            assert_eq!(distinct, all, "distinct counts of {from}..{to}: {split:?}");
+        }
+        let year = Split::of(Period::parse("2026").unwrap());
+        assert_eq!(year.years, (d("2026-01-01"), d("2026-01-01")), "a year is one row per subject and place");
+        assert_eq!((year.days_before, year.days_after, year.months_before), (NO_DAYS, NO_DAYS, NO_DAYS));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use beibao_core::indicators::CountKey;
 use beibao_core::ops::OpKind;
 use beibao_core::tally::{self, Fact};
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Decision, Due, Effect};
@@ -71,15 +71,38 @@ pub fn place(facts: &[Fact], officer: &str, station: &str, village: Option<&str>
 pub type SumKey = (NaiveDate, String, String, String, String, CountKey);
 /// The key of a `tally_subjects` row: count key, day, subject, station, town, village, officer.
 pub type SubjectKey = (CountKey, NaiveDate, String, String, String, String, String);
+/// A sums table's change: per row, (value, facts) to add.
+pub type Sums = BTreeMap<SumKey, (i64, i64)>;
+/// A distinct counts table's change: per row, facts to add.
+pub type Subjects = BTreeMap<SubjectKey, i64>;
 
 /// What a push (or a desk move) changes in the rollups, in key order (so two transactions touch
-/// shared rows in the same order).
+/// shared rows in the same order). Each fact counts in its day's rows and again in its month's
+/// (`tally_month`, `tally_subjects_month`: the key's day is the month's first) and, for a
+/// distinct count, its year's (`tally_subjects_year`: January 1st), so a report over whole
+/// months or years reads a few rows per place instead of one per day ([`crate::report::Split`]).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Rollup {
     /// Per row: (value, facts) to add.
-    pub sums: BTreeMap<SumKey, (i64, i64)>,
+    pub sums: Sums,
     /// Per row: facts to add.
-    pub subjects: BTreeMap<SubjectKey, i64>,
+    pub subjects: Subjects,
+    /// `sums` by month.
+    pub month_sums: Sums,
+    /// `subjects` by month.
+    pub month_subjects: Subjects,
+    /// `subjects` by year.
+    pub year_subjects: Subjects,
+}
+
+/// The first day of a day's month.
+pub fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
+}
+
+/// January 1st of a day's year.
+pub fn year_of(day: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(day.year(), 1, 1).unwrap_or(day)
 }
 
 impl Rollup {
@@ -87,40 +110,92 @@ impl Rollup {
     pub fn add(&mut self, facts: &[Placed], sign: i64) {
         for p in facts {
             let town = p.town().to_owned();
-            let s = self
-                .sums
-                .entry((p.day, p.station.clone(), town.clone(), p.village.clone(), p.officer.clone(), p.key))
-                .or_default();
-            s.0 += sign * p.value;
-            s.1 += sign;
+            let sum =
+                |day: NaiveDate| (day, p.station.clone(), town.clone(), p.village.clone(), p.officer.clone(), p.key);
+            for (rows, day) in [(&mut self.sums, p.day), (&mut self.month_sums, month_of(p.day))] {
+                let s = rows.entry(sum(day)).or_default();
+                s.0 += sign * p.value;
+                s.1 += sign;
+            }
             if tally::is_distinct(p.key) {
-                *self
-                    .subjects
-                    .entry((
+                let subject = |day: NaiveDate| {
+                    (
                         p.key,
-                        p.day,
+                        day,
                         p.subject.clone().unwrap_or_default(),
                         p.station.clone(),
-                        town,
+                        town.clone(),
                         p.village.clone(),
                         p.officer.clone(),
-                    ))
-                    .or_default() += sign;
+                    )
+                };
+                for (rows, day) in [
+                    (&mut self.subjects, p.day),
+                    (&mut self.month_subjects, month_of(p.day)),
+                    (&mut self.year_subjects, year_of(p.day)),
+                ] {
+                    *rows.entry(subject(day)).or_default() += sign;
+                }
             }
         }
-        self.sums.retain(|_, v| *v != (0, 0));
-        self.subjects.retain(|_, n| *n != 0);
+        for rows in [&mut self.sums, &mut self.month_sums] {
+            rows.retain(|_, v| *v != (0, 0));
+        }
+        for rows in [&mut self.subjects, &mut self.month_subjects, &mut self.year_subjects] {
+            rows.retain(|_, n| *n != 0);
+        }
     }
 
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.sums.is_empty() && self.subjects.is_empty()
+        self.sum_tables().iter().all(|(_, rows)| rows.is_empty())
+            && self.subject_tables().iter().all(|(_, rows)| rows.is_empty())
     }
 
     /// Some row loses facts: rows left with none are to be deleted.
     pub fn takes_back(&self) -> bool {
-        self.sums.values().any(|v| v.1 < 0) || self.subjects.values().any(|n| *n < 0)
+        self.sum_tables().iter().any(|(_, rows)| rows.values().any(|v| v.1 < 0))
+            || self.subject_tables().iter().any(|(_, rows)| rows.values().any(|n| *n < 0))
     }
+
+    /// The sums' tables with their rows: `tally` (by day), `tally_month`.
+    pub fn sum_tables(&self) -> [(&'static str, &Sums); 2] {
+        [("tally", &self.sums), ("tally_month", &self.month_sums)]
+    }
+
+    /// The distinct counts' tables with their rows: by day, month and year.
+    pub fn subject_tables(&self) -> [(&'static str, &Subjects); 3] {
+        [
+            ("tally_subjects", &self.subjects),
+            ("tally_subjects_month", &self.month_subjects),
+            ("tally_subjects_year", &self.year_subjects),
+        ]
+    }
+}
+
+/// How many rows of the month and year rollups differ from the day rows folded to their month
+/// or year (either way round): 0 when they agree, as every write keeps them (a tests' check).
+pub fn drift_sql(postgres: bool) -> String {
+    let month = if postgres { "date_trunc('month', day)::date" } else { "substr(day, 1, 7) || '-01'" };
+    let year = if postgres { "date_trunc('year', day)::date" } else { "substr(day, 1, 4) || '-01-01'" };
+    let place = "station, town, village, officer";
+    let differ = |folded: String, kept: String| {
+        format!("(SELECT count(*) FROM ({folded} EXCEPT {kept}) a) + (SELECT count(*) FROM ({kept} EXCEPT {folded}) b)")
+    };
+    let sums = differ(
+        format!("SELECT {month} AS d, {place}, key, sum(value), sum(n) FROM tally GROUP BY {month}, {place}, key"),
+        format!("SELECT day, {place}, key, value, n FROM tally_month"),
+    );
+    let subjects = |grain: &str, table: &str| {
+        differ(
+            format!(
+                "SELECT key, {grain} AS d, subject, {place}, sum(n) FROM tally_subjects \
+                 GROUP BY key, {grain}, subject, {place}"
+            ),
+            format!("SELECT key, day, subject, {place}, n FROM {table}"),
+        )
+    };
+    format!("SELECT {sums} + {} + {}", subjects(month, "tally_subjects_month"), subjects(year, "tally_subjects_year"))
 }
 
 /// What placing a batch needs from the database as it stood before the batch.

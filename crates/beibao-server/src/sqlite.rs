@@ -90,6 +90,9 @@ fn connect(path: &Path) -> Result<Connection, StorageError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A push alone prepares some twenty statements (ops, records, requests, five rollup tables,
+    // the mediation list, lookups): keep them all prepared.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
 
@@ -569,39 +572,66 @@ fn write_due(tx: &Transaction<'_>, changes: &[rollup::PlacedDue]) -> Result<(), 
 }
 
 fn write_rollup(tx: &Transaction<'_>, r: &Rollup) -> Result<(), StorageError> {
-    let mut sums = tx.prepare_cached(
-        "INSERT INTO tally (day, station, town, village, officer, key, week, value, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (day, station, town, village, officer, key)
-         DO UPDATE SET value = value + excluded.value, n = n + excluded.n",
-    )?;
-    for ((day, station, town, village, officer, key), (value, n)) in &r.sums {
-        let week = report::week_of(*day).to_string();
-        sums.execute(params![day.to_string(), station, town, village, officer, name(key), week, value, n])?;
+    // The day tables carry the ISO week (the trend reads it); the month and year tables do not.
+    for (table, rows) in r.sum_tables() {
+        let by_day = table == "tally";
+        let mut sums = tx.prepare_cached(&format!(
+            "INSERT INTO {table} (day, station, town, village, officer, key, value, n{week})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8{week_value})
+             ON CONFLICT (day, station, town, village, officer, key)
+             DO UPDATE SET value = value + excluded.value, n = n + excluded.n",
+            week = if by_day { ", week" } else { "" },
+            week_value = if by_day { ", ?9" } else { "" },
+        ))?;
+        for ((day, station, town, village, officer, key), (value, n)) in rows {
+            let week = report::week_of(*day).to_string();
+            let mut p: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(9);
+            let (day, key) = (day.to_string(), name(key));
+            p.extend([&day as &dyn rusqlite::ToSql, station, town, village, officer, &key, value, n]);
+            if by_day {
+                p.push(&week);
+            }
+            sums.execute(p.as_slice())?;
+        }
     }
-    let mut subjects = tx.prepare_cached(
-        "INSERT INTO tally_subjects (key, day, subject, station, town, village, officer, week, n)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-         ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = n + excluded.n",
-    )?;
-    for ((key, day, subject, station, town, village, officer), n) in &r.subjects {
-        let week = report::week_of(*day).to_string();
-        subjects.execute(params![name(key), day.to_string(), subject, station, town, village, officer, week, n])?;
+    for (table, rows) in r.subject_tables() {
+        let by_day = table == "tally_subjects";
+        let mut subjects = tx.prepare_cached(&format!(
+            "INSERT INTO {table} (key, day, subject, station, town, village, officer, n{week})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8{week_value})
+             ON CONFLICT (key, day, subject, station, town, village, officer) DO UPDATE SET n = n + excluded.n",
+            week = if by_day { ", week" } else { "" },
+            week_value = if by_day { ", ?9" } else { "" },
+        ))?;
+        for ((key, day, subject, station, town, village, officer), n) in rows {
+            let week = report::week_of(*day).to_string();
+            let (day, key) = (day.to_string(), name(key));
+            let mut p: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(9);
+            p.extend([&key as &dyn rusqlite::ToSql, &day, subject, station, town, village, officer, n]);
+            if by_day {
+                p.push(&week);
+            }
+            subjects.execute(p.as_slice())?;
+        }
     }
     // Only the rows that lost facts can be left with none.
-    let mut drop_sum = tx.prepare_cached(
-        "DELETE FROM tally WHERE day = ?1 AND station = ?2 AND town = ?3 AND village = ?4 AND officer = ?5
-                               AND key = ?6 AND n <= 0",
-    )?;
-    for ((day, station, town, village, officer, key), _) in r.sums.iter().filter(|(_, v)| v.1 < 0) {
-        drop_sum.execute(params![day.to_string(), station, town, village, officer, name(key)])?;
+    for (table, rows) in r.sum_tables() {
+        let mut drop_sum = tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE day = ?1 AND station = ?2 AND town = ?3 AND village = ?4 AND officer = ?5
+                                     AND key = ?6 AND n <= 0"
+        ))?;
+        for ((day, station, town, village, officer, key), _) in rows.iter().filter(|(_, v)| v.1 < 0) {
+            drop_sum.execute(params![day.to_string(), station, town, village, officer, name(key)])?;
+        }
     }
-    let mut drop_subject = tx.prepare_cached(
-        "DELETE FROM tally_subjects WHERE key = ?1 AND day = ?2 AND subject = ?3 AND station = ?4 AND town = ?5
-                                        AND village = ?6 AND officer = ?7 AND n <= 0",
-    )?;
-    for ((key, day, subject, station, town, village, officer), _) in r.subjects.iter().filter(|(_, n)| **n < 0) {
-        drop_subject.execute(params![name(key), day.to_string(), subject, station, town, village, officer])?;
+    for (table, rows) in r.subject_tables() {
+        let mut drop_subject = tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE key = ?1 AND day = ?2 AND subject = ?3 AND station = ?4 AND town = ?5
+                                     AND village = ?6 AND officer = ?7 AND n <= 0"
+        ))?;
+        for ((key, day, subject, station, town, village, officer), _) in rows.iter().filter(|(_, n)| **n < 0) {
+            drop_subject.execute(params![name(key), day.to_string(), subject, station, town, village, officer])?;
+        }
     }
     Ok(())
 }
@@ -1702,18 +1732,21 @@ impl Reports for Sqlite {
     async fn aggregates(&self, period: Period, level: Level, scope: &Scope) -> Result<Vec<Aggregate>, StorageError> {
         let scope = scope.clone();
         self.run(move |c| {
-            let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
+            let (filter, values) = report::scope_filter(
+                &scope,
+                report::SPLIT_PARAMS + 1,
+                false,
+                ["station", "town", "village", "officer"],
+            );
+            let days: Vec<String> = report::Split::of(period).params().iter().map(ToString::to_string).collect();
+            let mut params: Vec<&dyn rusqlite::ToSql> = days.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
+            for v in &values {
+                params.push(v);
+            }
             let mut out = Vec::new();
             for group in [Some(level.column()), None] {
-                let sql = report::aggregate_sql(group.unwrap_or("NULL"), "?1", "?2", &filter);
+                let sql = report::aggregate_sql(group.unwrap_or("NULL"), false, &filter);
                 let mut stmt = c.prepare_cached(&sql)?;
-                let mut params: Vec<&dyn rusqlite::ToSql> = Vec::new();
-                let (from, to) = (period.from.to_string(), period.to.to_string());
-                params.push(&from);
-                params.push(&to);
-                for v in &values {
-                    params.push(v);
-                }
                 let mut rows = stmt.query(params.as_slice())?;
                 while let Some(r) = rows.next()? {
                     let g: Option<String> = r.get(0)?;
@@ -1735,7 +1768,7 @@ impl Reports for Sqlite {
         let scope = scope.clone();
         self.run(move |c| {
             let (filter, values) = report::scope_filter(&scope, 3, false, ["station", "town", "village", "officer"]);
-            let sql = report::aggregate_sql("week", "?1", "?2", &filter);
+            let sql = report::weekly_sql("?1", "?2", &filter);
             let mut stmt = c.prepare_cached(&sql)?;
             let (from, to) = (period.from.to_string(), period.to.to_string());
             let mut params: Vec<&dyn rusqlite::ToSql> = vec![&from, &to];
@@ -2046,6 +2079,11 @@ impl Inspect for Sqlite {
             Ok(rows)
         })
         .await
+    }
+
+    #[cfg(feature = "test-support")]
+    async fn rollup_drift(&self) -> Result<i64, StorageError> {
+        self.run(|c| Ok(c.query_row(&rollup::drift_sql(false), [], |r| r.get(0))?)).await
     }
 
     #[cfg(feature = "test-support")]

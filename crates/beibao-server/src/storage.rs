@@ -646,6 +646,11 @@ pub trait Inspect: Send + Sync {
     /// Every op result of a device, in seq order (tests).
     #[cfg(feature = "test-support")]
     async fn op_results(&self, device_id: &str) -> Result<Vec<OpResult>, StorageError>;
+
+    /// Rows of the month and year rollups that differ from the day rows folded
+    /// ([`crate::rollup::drift_sql`]); 0 when they agree (tests).
+    #[cfg(feature = "test-support")]
+    async fn rollup_drift(&self) -> Result<i64, StorageError>;
 }
 
 /// A value as a backend stores it (JSON text).

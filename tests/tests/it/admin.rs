@@ -188,6 +188,8 @@ fn the_administrator_enrolls_lists_and_revokes_devices_and_makes_accounts() {
         ("GET", "/supervisor/export?period=2026-11&format=csv".into(), None, Role::Supervisor),
         ("GET", "/supervisor/coverage".into(), None, Role::Supervisor),
         ("GET", "/supervisor/mediations".into(), None, Role::Supervisor),
+        ("GET", "/supervisor/detail?of=visits&period=2026-11&format=csv".into(), None, Role::Supervisor),
+        ("GET", "/admin/detail?of=visits&period=2026-11&format=csv".into(), None, Role::Admin),
         ("GET", "/desk/requests".into(), None, Role::Desk),
         ("GET", "/desk/requests/no-such".into(), None, Role::Desk),
         ("POST", "/desk/requests/no-such/moves".into(), Some(&move_body), Role::Desk),

@@ -441,6 +441,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
         [
             "get /api/v1/admin/accounts",
             "get /api/v1/admin/catalogs",
+            "get /api/v1/admin/detail",
             "get /api/v1/admin/devices",
             "get /api/v1/admin/officers",
             "get /api/v1/blobs/{sha256}",
@@ -450,6 +451,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "get /api/v1/desk/requests/{id}",
             "get /api/v1/health",
             "get /api/v1/supervisor/coverage",
+            "get /api/v1/supervisor/detail",
             "get /api/v1/supervisor/export",
             "get /api/v1/supervisor/mediations",
             "get /api/v1/supervisor/report",

@@ -648,7 +648,8 @@ fn a_postgres_push_dropped_half_way_never_hands_its_connection_to_the_next_push(
 
 /// What the build before numbered migrations left: its tables, no version table, no registry,
 /// no facts.
-const BACK_TO_UNVERSIONED: &str = "DROP INDEX records_day; DROP INDEX requests_accepted;
+const BACK_TO_UNVERSIONED: &str = "DROP TABLE tally_month; DROP TABLE tally_subjects_month; DROP TABLE tally_subjects_year;
+    DROP INDEX records_day; DROP INDEX requests_accepted;
     ALTER TABLE records DROP COLUMN day; ALTER TABLE records DROP COLUMN station; ALTER TABLE requests DROP COLUMN station;
     DROP TABLE schema_version; DROP TABLE assignments; DROP TABLE places;
     DROP TABLE officers; DROP TABLE stations; DROP TABLE tally; DROP TABLE tally_subjects; DROP TABLE towns; DROP TABLE phoned_in;
@@ -691,7 +692,8 @@ fn a_sqlite_database_from_before_numbered_migrations_is_brought_to_the_latest_an
             "op_ids_per_device",
             "phoned_in",
             "mediation_due",
-            "detail"
+            "detail",
+            "coarse_rollups"
         ]
     );
     // A database a newer build wrote is refused, with the versions named, and left as it was.
@@ -739,10 +741,11 @@ fn back_to_facts(postgres: bool) -> String {
     let start = sql.find("CREATE TABLE facts").expect("schema 4 makes the facts table");
     let create = &sql[start..=start + sql[start..].find(';').expect("its end")];
     format!(
-        "{undo_detail} DROP TABLE tally; DROP TABLE tally_subjects; ALTER TABLE records DROP COLUMN facts; DROP TABLE phoned_in;
+        "{undo_coarse} {undo_detail} DROP TABLE tally; DROP TABLE tally_subjects; ALTER TABLE records DROP COLUMN facts; DROP TABLE phoned_in;
          DROP TABLE mediation_due; DROP INDEX ops_device_op_id; CREATE UNIQUE INDEX ops_op_id ON ops (op_id) WHERE status <> 'duplicate';
          DELETE FROM schema_version WHERE version >= 5; {create}",
-        undo_detail = beibao_tests::UNDO_DETAIL
+        undo_detail = beibao_tests::UNDO_DETAIL,
+        undo_coarse = beibao_tests::UNDO_COARSE_ROLLUPS,
     )
 }
 

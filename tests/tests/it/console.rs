@@ -140,7 +140,8 @@ fn the_console_in_a_browser_supervisor_desk_and_an_expired_session() {
     let lines = detail.worksheet_range("走访明细").expect("sheet");
     let head: Vec<String> = lines.rows().nth(3).expect("header").iter().map(|d| d.to_string()).collect();
     assert_eq!(head, beibao_server::detail::headers(beibao_server::detail::DetailKind::Visits, true));
-    let visits = t.session.store().conn().query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0)).expect("n");
+    let visits =
+        t.session.store().conn().query_row("SELECT count(*) FROM visits", [], |r| r.get::<_, i64>(0)).expect("n");
     assert_eq!(lines.rows().skip(4).count() as i64, visits, "every visit of the month, one line each");
 
     // The desk moves the carried-back application; the officer's tablet pulls it.

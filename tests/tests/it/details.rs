@@ -295,7 +295,7 @@ fn detail_exports_on_sqlite_and_after_an_upgrade() {
     let now = server.clock.now();
     server.kill();
     let c = rusqlite::Connection::open(&path).expect("open");
-    c.execute_batch(beibao_tests::UNDO_DETAIL).expect("rewind");
+    c.execute_batch(&format!("{} {}", beibao_tests::UNDO_COARSE_ROLLUPS, beibao_tests::UNDO_DETAIL)).expect("rewind");
     drop(c);
     let server = Server::sqlite(&rt, &path, 52);
     server.clock.set(now);
@@ -314,7 +314,10 @@ fn detail_exports_on_postgres_and_after_an_upgrade() {
     rt.block_on(async {
         let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
         let task = tokio::spawn(conn);
-        client.batch_execute(beibao_tests::UNDO_DETAIL).await.expect("rewind");
+        client
+            .batch_execute(&format!("{} {}", beibao_tests::UNDO_COARSE_ROLLUPS, beibao_tests::UNDO_DETAIL))
+            .await
+            .expect("rewind");
         drop(client);
         let _ = task.await;
     });

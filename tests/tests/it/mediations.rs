@@ -192,7 +192,8 @@ fn mediation_deadlines_on_sqlite_and_after_an_upgrade() {
     // The database as a server before the list left it: the list is filled in on upgrade.
     let c = rusqlite::Connection::open(&path).expect("open");
     c.execute_batch(&format!(
-        "{} DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;",
+        "{} {} DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;",
+        beibao_tests::UNDO_COARSE_ROLLUPS,
         beibao_tests::UNDO_DETAIL
     ))
     .expect("rewind");
@@ -217,7 +218,8 @@ fn mediation_deadlines_on_postgres_and_after_an_upgrade() {
         let task = tokio::spawn(conn);
         client
             .batch_execute(&format!(
-                "{} DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;",
+                "{} {} DROP TABLE mediation_due; DELETE FROM schema_version WHERE version = 8;",
+                beibao_tests::UNDO_COARSE_ROLLUPS,
                 beibao_tests::UNDO_DETAIL
             ))
             .await
