@@ -32,6 +32,7 @@ pub mod identity;
 pub mod indicators;
 pub mod mediation;
 pub mod ops;
+pub mod precision;
 pub mod registry;
 pub mod service_request;
 pub mod tally;

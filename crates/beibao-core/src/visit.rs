@@ -94,6 +94,14 @@ pub struct GpsFix {
     pub taken_at: DateTime<Utc>,
 }
 
+impl GpsFix {
+    /// The fix as kept: a centimetre of position and accuracy ([`crate::precision`]).
+    pub fn rounded(self) -> GpsFix {
+        use crate::precision::{degrees, metres};
+        GpsFix { lat: degrees(self.lat), lon: degrees(self.lon), accuracy_m: metres(self.accuracy_m), ..self }
+    }
+}
+
 /// A position the officer placed by hand on the map when the tablet had no usable fix, with the
 /// reason. It is recorded as such and never proves presence ([`ProofVerdict::ManualPin`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +116,14 @@ pub struct ManualPin {
     pub reason: String,
     /// When the pin was placed (device clock).
     pub placed_at: DateTime<Utc>,
+}
+
+impl ManualPin {
+    /// The pin as kept: a centimetre of position ([`crate::precision`]).
+    pub fn rounded(self) -> ManualPin {
+        use crate::precision::degrees;
+        ManualPin { lat: degrees(self.lat), lon: degrees(self.lon), ..self }
+    }
 }
 
 /// Longest reason for a manual pin, in characters.
@@ -384,13 +400,13 @@ pub fn proof_of_visit(
     if let Some(home) = household {
         let distance_m = Haversine.distance(here, home.to_point());
         if distance_m <= policy.household_radius_m {
-            return ProofVerdict::NearHousehold { distance_m };
+            return ProofVerdict::NearHousehold { distance_m: crate::precision::metres(distance_m) };
         }
     }
     if village.contains(&here) {
         return ProofVerdict::InsideVillage;
     }
-    ProofVerdict::Outside { distance_m: distance_to_polygon_m(here, village) }
+    ProofVerdict::Outside { distance_m: crate::precision::metres(distance_to_polygon_m(here, village)) }
 }
 
 /// Great-circle distance in metres from a point to a polygon's boundary (0 inside).

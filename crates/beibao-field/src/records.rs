@@ -247,8 +247,9 @@ impl Session {
             persons_met: input.persons_met,
             started_at: input.started_at,
             ended_at: input.ended_at,
-            fix: input.fix,
-            pin: input.pin,
+            // Kept (and sent) to the centimetre: what a fix means, not what the platform prints.
+            fix: input.fix.map(GpsFix::rounded),
+            pin: input.pin.map(ManualPin::rounded),
             note: input.note,
         };
         visit.validate()?;

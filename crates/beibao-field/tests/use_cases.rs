@@ -18,7 +18,7 @@ use beibao_core::mediation::eligibility::{BlockReason, CaseType, EligibilityInpu
 use beibao_core::mediation::{MediationKind, Outcome};
 use beibao_core::registry::Household;
 use beibao_core::service_request::RequestState;
-use beibao_core::visit::{GpsFix, ProofVerdict, VisitOutcome, VisitPurpose, VisitTarget};
+use beibao_core::visit::{GpsFix, ManualPin, ProofVerdict, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_field::{
     AcceptInput, AdvanceInput, DeliverInput, DraftKind, Env, FieldError, JudicialInput, MediationEdit, OpenMediation,
     RecurrenceInput, Session, SignatureInput, VisitInput,
@@ -919,7 +919,10 @@ fn a_manual_pin_is_judged_before_saving_and_recorded_as_such() {
         })
         .expect("record");
     assert_eq!(stored.verdict, verdict);
-    assert_eq!(stored.visit.pin, resumed.pin, "recorded with its reason");
+    assert_eq!(stored.visit.pin, resumed.pin.clone().map(ManualPin::rounded), "recorded with its reason");
+    let (kept, given) = (stored.visit.pin.as_ref().expect("pin"), resumed.pin.as_ref().expect("pin"));
+    assert!((kept.lat - given.lat).abs() < 1e-7 && (kept.lon - given.lon).abs() < 1e-7, "to the centimetre");
+    assert_eq!(serde_json::to_string(&kept.lat).expect("json").len(), "34.9721248".len(), "seven decimals sent");
     let mut no_reason = pinned.clone();
     no_reason.id = Uuid::from_u128(99);
     let err = t.session.record_visit(VisitInput {

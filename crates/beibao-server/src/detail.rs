@@ -113,7 +113,8 @@ pub fn scope_columns(of: DetailKind) -> [&'static str; 4] {
     }
 }
 
-/// One page of a kind: days from `?1` to `?2`, after (`?3`, `?4`) in (day, id) order; `filter`
+/// One page of a kind: days from `?1` to `?2`, after (`?3`, `?4`) in (day, id) order (a row
+/// value comparison, which both backends seek in the (day, id) index); `filter`
 /// with placeholders from 5 ([`scope_columns`]); the limit at placeholder `limit`.
 pub fn page_sql(of: DetailKind, filter: &str, dollar: bool, limit: usize) -> String {
     let (from, to, day, id, limit) = (ph(dollar, 1), ph(dollar, 2), ph(dollar, 3), ph(dollar, 4), ph(dollar, limit));
@@ -124,7 +125,7 @@ pub fn page_sql(of: DetailKind, filter: &str, dollar: bool, limit: usize) -> Str
              FROM requests q
              LEFT JOIN places h ON h.kind = 'household' AND h.code = {household}
              WHERE q.accepted_on >= {from} AND q.accepted_on <= {to}
-               AND (q.accepted_on > {day} OR (q.accepted_on = {day} AND q.id > {id})){filter}
+               AND (q.accepted_on, q.id) > ({day}, {id}){filter}
              ORDER BY q.accepted_on, q.id LIMIT {limit}",
             household = json_text("q.body", &["household"], dollar),
         ),
@@ -133,7 +134,7 @@ pub fn page_sql(of: DetailKind, filter: &str, dollar: bool, limit: usize) -> Str
              FROM records r JOIN ops o ON o.device_id = r.device_id AND o.seq = r.seq
              LEFT JOIN places h ON h.kind = 'household' AND {target_kind} = 'household' AND h.code = {target_id}
              WHERE r.kind = '{kind}' AND r.day >= {from} AND r.day <= {to}
-               AND (r.day > {day} OR (r.day = {day} AND r.id > {id})){filter}
+               AND (r.day, r.id) > ({day}, {id}){filter}
              ORDER BY r.day, r.id LIMIT {limit}",
             text = none("text"),
             date = none("date"),

@@ -311,31 +311,37 @@ pub fn aggregate_sql(group: &str, dollar: bool, filter: &str) -> String {
         other => other.to_owned(),
     };
     let p = |n: usize| format!("{}{n}", if dollar { '$' } else { '?' });
-    let range = |a: usize| format!("(day >= {} AND day <= {})", p(a), p(a + 1));
-    let ends = format!("({} OR {})", range(3), range(5));
+    // One arm per table and range, each a single range on the day: an index seek on both
+    // backends (an OR of ranges would read every row of the day tables).
+    let arm = |table: &str, what: &str, keys: &str, first: usize| {
+        format!(
+            "SELECT {g} AS grp, key, {what} FROM {table} WHERE key {keys} AND day >= {} AND day <= {}{filter}",
+            p(first),
+            p(first + 1)
+        )
+    };
+    let summed = format!("NOT IN ({DISTINCT})");
+    let distinct = format!("IN ({DISTINCT})");
+    let sums = [("tally_month", 1), ("tally", 3), ("tally", 5)]
+        .map(|(t, n)| arm(t, "value", &summed, n))
+        .join("\n             UNION ALL ");
+    let subjects = [
+        ("tally_subjects_year", 7),
+        ("tally_subjects_month", 9),
+        ("tally_subjects_month", 11),
+        ("tally_subjects", 3),
+        ("tally_subjects", 5),
+    ]
+    .map(|(t, n)| arm(t, "subject", &distinct, n))
+    .join("\n             UNION ALL ");
     format!(
         "SELECT grp, key, CAST(sum(value) AS BIGINT) FROM (
-             SELECT {g} AS grp, key, value FROM tally_month
-             WHERE {months} AND key NOT IN ({DISTINCT}){filter}
-             UNION ALL
-             SELECT {g} AS grp, key, value FROM tally
-             WHERE {ends} AND key NOT IN ({DISTINCT}){filter}) s
+             {sums}) s
          GROUP BY grp, key
          UNION ALL
          SELECT grp, key, count(DISTINCT subject) FROM (
-             SELECT {g} AS grp, key, subject FROM tally_subjects_year
-             WHERE key IN ({DISTINCT}) AND {years}{filter}
-             UNION ALL
-             SELECT {g} AS grp, key, subject FROM tally_subjects_month
-             WHERE key IN ({DISTINCT}) AND ({months_before} OR {months_after}){filter}
-             UNION ALL
-             SELECT {g} AS grp, key, subject FROM tally_subjects
-             WHERE key IN ({DISTINCT}) AND {ends}{filter}) d
-         GROUP BY grp, key",
-        months = range(1),
-        years = range(7),
-        months_before = range(9),
-        months_after = range(11),
+             {subjects}) d
+         GROUP BY grp, key"
     )
 }
 

@@ -7,7 +7,9 @@
 //! its XLSX (a sheet for villages and one for officers) and CSV. Prints the figures and a final
 //! line exactly like
 //! `export_bench: visits=1000000 sqlite_totals_ms=… postgres_totals_ms=… xlsx_seconds=… csv_seconds=… peak_rss_mb=…`
-//! (the exports timed on SQLite; peak RSS of this process, server included).
+//! (the exports timed on SQLite; peak RSS of this process, server included). Before it, on each
+//! backend, the detail exports of the visits (masked): a month and the year as CSV, the year as
+//! XLSX, with the peak RSS before and after (streamed: it should not grow with the range).
 //! `BEIBAO_EXPORT_SCALE=N` divides the counts by N for a quick run.
 
 use std::sync::Arc;
@@ -272,9 +274,13 @@ fn measure(rt: &tokio::runtime::Runtime, storage: Arc<dyn Storage>, seed: u64) -
     let get = |path: &str| -> (f64, usize) {
         rt.block_on(async {
             let start = Instant::now();
-            let r = http.get(format!("{base}{path}")).bearer_auth(&token).send().await.expect("get");
+            let mut r = http.get(format!("{base}{path}")).bearer_auth(&token).send().await.expect("get");
             assert_eq!(r.status().as_u16(), 200, "{path}");
-            let n = r.bytes().await.expect("body").len();
+            // Read as it comes and counted, not kept: the peak RSS is the server's.
+            let mut n = 0;
+            while let Some(chunk) = r.chunk().await.expect("body") {
+                n += chunk.len();
+            }
             (start.elapsed().as_secs_f64(), n)
         })
     };
@@ -285,6 +291,18 @@ fn measure(rt: &tokio::runtime::Runtime, storage: Arc<dyn Storage>, seed: u64) -
     let (csv, csv_bytes) = get("/supervisor/export?period=2026&level=village&format=csv");
     println!(
         "  totals by village: {totals_ms:.1} ms; xlsx {xlsx:.2} s ({xlsx_bytes} bytes); csv {csv:.3} s ({csv_bytes} bytes)"
+    );
+    // The detail exports stream: a month's visits, then the year's, line by line; the peak RSS
+    // before and after says whether memory stayed flat as the range grew twelvefold.
+    let before = peak_rss_mb();
+    let (month, month_bytes) = get("/supervisor/detail?of=visits&period=2026-11&format=csv");
+    let after_month = peak_rss_mb();
+    let (year, year_bytes) = get("/supervisor/detail?of=visits&period=2026&format=csv");
+    let (year_xlsx, year_xlsx_bytes) = get("/supervisor/detail?of=visits&period=2026&format=xlsx");
+    println!(
+        "  detail (visits, masked): month csv {month:.2} s ({month_bytes} bytes); year csv {year:.2} s ({year_bytes} bytes); \
+         year xlsx {year_xlsx:.2} s ({year_xlsx_bytes} bytes); peak RSS {before:.0} MB before, {after_month:.0} after the month, {:.0} after the year",
+        peak_rss_mb()
     );
     (totals_ms, xlsx, csv)
 }
