@@ -25,7 +25,7 @@ use chrono::{NaiveDate, TimeZone as _};
 use serde::{Deserialize, Serialize};
 
 use axum::body::{Body, Bytes};
-use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::app::AppState;
@@ -592,13 +592,7 @@ fn write_xlsx(
 ) -> Result<std::fs::File, std::io::Error> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold().set_font_size(14);
-    let head_format = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter)
-        .set_background_color(Color::RGB(0xDDE7F3))
-        .set_border(FormatBorder::Thin);
+    let head_format = crate::export::header_format();
     let top = 3u32;
     let mut sheets = 0;
     let mut row = SHEET_ROWS;

@@ -69,19 +69,48 @@ pub fn scope_text(names: &[(Level, String)]) -> String {
     names.iter().map(|(l, n)| format!("{}：{n}", l.label().zh)).collect::<Vec<_>>().join("，")
 }
 
+/// The header cells' format (both the reports' and the detail exports' sheets).
+pub fn header_format() -> Format {
+    Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter)
+        .set_background_color(Color::RGB(0xDDE7F3))
+        .set_border(FormatBorder::Thin)
+}
+
+/// A file answer: its type, not cached, saved under `file`.
+pub fn file_response(
+    body: impl axum::response::IntoResponse,
+    mime: &'static str,
+    file: &str,
+) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        h.insert(CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// The XLSX content type.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The CSV content type.
+pub const CSV: &str = "text/csv; charset=utf-8";
+
 /// A workbook of one sheet per report (one per grouping level, in the order given): a title,
 /// the period, the scope and when it was made, then the table with its header frozen and a
 /// totals row.
 pub fn xlsx(reports: &[Report], scope: &str, generated_at: DateTime<Utc>) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     let title = Format::new().set_bold().set_font_size(14);
-    let head = Format::new()
-        .set_bold()
-        .set_text_wrap()
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter)
-        .set_background_color(Color::RGB(0xDDE7F3))
-        .set_border(FormatBorder::Thin);
+    let head = header_format();
     let body = Format::new().set_border(FormatBorder::Thin);
     let total = Format::new().set_bold().set_border(FormatBorder::Thin).set_background_color(Color::RGB(0xF2F2F2));
     let made = beibao_core::calendar::china_offset().from_utc_datetime(&generated_at.naive_utc());

@@ -8,9 +8,8 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use beibao_core::code::Code;
 use beibao_core::mediation::MediationKind;
 use beibao_core::text::LocalText;
@@ -416,10 +415,10 @@ pub(crate) async fn export(
             .await
             .map_err(|e| failed(format!("export: {e}")))?
             .map_err(|e| failed(format!("xlsx: {e}")))?;
-        (bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+        (bytes, crate::export::XLSX, "xlsx")
     } else {
         let report = build_report(&state, period, level, scope.clone()).await?;
-        (crate::export::csv(&report).map_err(|e| failed(format!("csv: {e}")))?, "text/csv; charset=utf-8", "csv")
+        (crate::export::csv(&report).map_err(|e| failed(format!("csv: {e}")))?, crate::export::CSV, "csv")
     };
     let subject = format!(
         "{ext} level={} {}..{} station={} town={} village={} officer={}",
@@ -434,14 +433,7 @@ pub(crate) async fn export(
     let entry = AuditEntry { at: state.now(), actor: who.actor(), action: "export_totals".into(), subject };
     state.storage().audit(&entry).await?;
     let file = format!("beibao-{}-{}-{}.{ext}", level.column(), period.from, period.to);
-    let mut resp = bytes.into_response();
-    let h = resp.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static(mime));
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
-        h.insert(CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(crate::export::file_response(bytes, mime, &file))
 }
 
 /// The names of a scope's fields, for the sheets' heading.
@@ -624,19 +616,5 @@ async fn detail_export(
     );
     let job = detail::Job { state: state.clone(), of: q.of, period, scope, cx, heading, generated_at: state.now() };
     let body = if xlsx { detail::stream_xlsx(job, slot) } else { detail::stream_csv(job, slot) };
-    let mut resp = body.into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(if xlsx {
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        } else {
-            "text/csv; charset=utf-8"
-        }),
-    );
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
-        h.insert(CONTENT_DISPOSITION, v);
-    }
-    Ok(resp)
+    Ok(crate::export::file_response(body, if xlsx { crate::export::XLSX } else { crate::export::CSV }, &file))
 }
