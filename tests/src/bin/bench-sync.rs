@@ -360,22 +360,38 @@ fn line(f: &Figures) -> String {
 }
 
 fn main() {
+    // `BEIBAO_SYNC_LINKS=main` (or any of synthetic,3g,edge,main) runs only those parts.
+    let only = std::env::var("BEIBAO_SYNC_LINKS").unwrap_or_default();
+    let part = |name: &str| only.is_empty() || only.split(',').any(|p| p.trim() == name);
     let rt = runtime();
     let modem =
         |kbit: u64, rtt_ms: u64| Shape { one_way: Duration::from_millis(rtt_ms / 2), bytes_per_s: kbit * 1000 / 8 };
     println!("sync bench: {RECORDS} realistic records per drain (loopback, emulated links)");
-    let synthetic_run = run(&rt, 104, 1024 * 1024, false, modem(100, 300), synthetic, RECORDS);
-    println!(
-        "synthetic (identical visits), 100 kbit/s 300 ms: seconds={:.1} bytes_per_record={:.0} payload_floor_bytes={:.0} round_trips={}",
-        synthetic_run.seconds,
-        synthetic_run.bytes as f64 / synthetic_run.applied as f64,
-        synthetic_run.floor,
-        synthetic_run.round_trips
-    );
-    let g3 = link_figures(&rt, modem(1000, 150), BASELINE_SAMPLE);
-    println!("3G 1 Mbit/s 150 ms (baseline timed on {BASELINE_SAMPLE} records): {} {}", line(&g3), blobs(&g3));
-    let edge = link_figures(&rt, modem(20, 800), BASELINE_SAMPLE);
-    println!("edge 20 kbit/s 800 ms (baseline timed on {BASELINE_SAMPLE} records): {} {}", line(&edge), blobs(&edge));
+    if part("synthetic") {
+        let synthetic_run = run(&rt, 104, 1024 * 1024, false, modem(100, 300), synthetic, RECORDS);
+        println!(
+            "synthetic (identical visits), 100 kbit/s 300 ms: seconds={:.1} bytes_per_record={:.0} payload_floor_bytes={:.0} round_trips={}",
+            synthetic_run.seconds,
+            synthetic_run.bytes as f64 / synthetic_run.applied as f64,
+            synthetic_run.floor,
+            synthetic_run.round_trips
+        );
+    }
+    if part("3g") {
+        let g3 = link_figures(&rt, modem(1000, 150), BASELINE_SAMPLE);
+        println!("3G 1 Mbit/s 150 ms (baseline timed on {BASELINE_SAMPLE} records): {} {}", line(&g3), blobs(&g3));
+    }
+    if part("edge") {
+        let edge = link_figures(&rt, modem(20, 800), BASELINE_SAMPLE);
+        println!(
+            "edge 20 kbit/s 800 ms (baseline timed on {BASELINE_SAMPLE} records): {} {}",
+            line(&edge),
+            blobs(&edge)
+        );
+    }
+    if !part("main") {
+        return;
+    }
     let main = link_figures(&rt, modem(100, 300), RECORDS);
     println!(
         "100 kbit/s 300 ms: bytes_per_record / payload_floor_bytes = {:.2} {}",
