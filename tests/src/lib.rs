@@ -244,10 +244,19 @@ impl std::fmt::Debug for Tablet {
 impl Tablet {
     /// A new tablet for `officer`, with seeded keys.
     pub fn new(officer: &str, seed: u64) -> Tablet {
+        Tablet::with_ids(officer, seed, |_| Arc::new(SeededIds::new(seed)))
+    }
+
+    /// A new tablet for `officer`, with seeded keys and the ids `ids` makes on its clock.
+    pub fn with_ids(
+        officer: &str,
+        seed: u64,
+        ids: impl FnOnce(Arc<FixedClock>) -> Arc<dyn beibao_core::clock::IdSource>,
+    ) -> Tablet {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("tablet.db");
         let clock = Arc::new(FixedClock::new(t0()));
-        let env = Env { clock: clock.clone(), ids: Arc::new(SeededIds::new(seed)) };
+        let env = Env { clock: clock.clone(), ids: ids(clock.clone()) };
         let mut entropy = SeededEntropy(ChaCha8Rng::seed_from_u64(seed ^ 0x5eed));
         let (session, _) =
             beibao_field::init_from_fixtures(&path, PIN, officer, fixtures(), KdfParams::TEST_ONLY, &mut entropy, env)
@@ -308,6 +317,37 @@ impl beibao_core::clock::IdSource for SeededIds {
         let low = self.n.next_id().as_u128() & 0xffff_ffff_ffff;
         // time_low/time_mid carry the seed; version 7 and variant bits kept.
         uuid::Uuid::from_u128((u128::from(self.prefix) << 80) | 0x7000_8000_0000_0000_0000 | low)
+    }
+}
+
+/// Ids as a tablet makes them (`Uuid::now_v7`): the millisecond of `clock`, then 74 random bits
+/// from a seed — unlike [`SeededIds`], as incompressible as the real ones (a benchmark of bytes
+/// on the wire needs them so).
+pub struct PhoneIds {
+    clock: Arc<FixedClock>,
+    rng: std::sync::Mutex<ChaCha8Rng>,
+}
+
+impl PhoneIds {
+    /// Ids on `clock`, random bits from `seed`.
+    pub fn new(clock: Arc<FixedClock>, seed: u64) -> PhoneIds {
+        PhoneIds { clock, rng: std::sync::Mutex::new(ChaCha8Rng::seed_from_u64(seed)) }
+    }
+}
+
+impl std::fmt::Debug for PhoneIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PhoneIds")
+    }
+}
+
+impl beibao_core::clock::IdSource for PhoneIds {
+    fn next_id(&self) -> uuid::Uuid {
+        use beibao_core::clock::Clock as _;
+        let ms = self.clock.now().timestamp_millis().max(0) as u64;
+        let mut random = [0u8; 10];
+        self.rng.lock().unwrap_or_else(|p| p.into_inner()).fill_bytes(&mut random);
+        uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid()
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Recorded {
     pub line: String,
     /// The raw bytes (head and body).
     pub bytes: Vec<u8>,
+    /// Bytes the server sent back after it (its answer, as long as the tablet makes one request
+    /// at a time, as the sync engine does).
+    pub answer_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -317,7 +320,12 @@ async fn balance(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: tok
                     if client.write_all(&answer[..give]).await.is_err() {
                         return;
                     }
-                    shared.lock().unwrap_or_else(|p| p.into_inner()).bytes_down += give as u64;
+                    let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+                    s.bytes_down += give as u64;
+                    if let Some(last) = s.recorded.last_mut() {
+                        last.answer_bytes += give as u64;
+                    }
+                    drop(s);
                     down_left -= give;
                     if down_left == 0 {
                         return;
@@ -403,6 +411,9 @@ async fn pump(
                     }
                 } else {
                     s.bytes_down += chunk.len() as u64;
+                    if let Some(last) = s.recorded.last_mut() {
+                        last.answer_bytes += chunk.len() as u64;
+                    }
                 }
             }
             if cut {
@@ -441,7 +452,7 @@ impl RequestParser {
                 break;
             }
             let bytes: Vec<u8> = self.buf.drain(..total).collect();
-            out.push(Recorded { line: head.lines().next().unwrap_or("").to_owned(), bytes });
+            out.push(Recorded { line: head.lines().next().unwrap_or("").to_owned(), bytes, answer_bytes: 0 });
         }
         out
     }

@@ -41,6 +41,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The op id an outbox op has unless it says otherwise: a UUID (version 8) made of the first 16
+/// bytes of its payload's SHA-256 (hex). Tablet and server both derive it from the payload, so
+/// in sync protocol v2 it does not travel (`beibao_sync::wire::PushRequestV2`).
+pub fn derived_op_id(sha256_hex: &str) -> String {
+    let mut bytes = [0u8; 16];
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = sha256_hex.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()).unwrap_or(0);
+    }
+    uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
+}
+
 /// SHA-256 (lower-case hex) of the canonical JSON of a value.
 pub fn content_hash<T: Serialize + ?Sized>(value: &T) -> Result<String, CanonicalError> {
     Ok(sha256_hex(to_canonical_json(value)?.as_bytes()))

@@ -438,7 +438,7 @@ pub fn code_hash(code: &str) -> String {
 /// The OpenAPI document's frame; the paths come from the handlers as they are routed.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    info(title = "Beibao API", version = "1", description = "Sync protocol v1 (enrollment, device auth, push, pull, blobs) and the console: login, the station desk (requests, moves), supervisors (reports, trend, coverage, mediation deadlines, CSV/XLSX exports) and administrators (devices, enrollment codes, accounts). Every failure answers `{code, message}`."),
+    info(title = "Beibao API", version = "1", description = "Sync protocols v1 and v2 (enrollment, device auth, push, pull, blobs; v2 is negotiated by the `beibao-sync` header of `last-seq`) and the console: login, the station desk (requests, moves), supervisors (reports, trend, coverage, mediation deadlines, CSV/XLSX exports) and administrators (devices, enrollment codes, accounts). Every failure answers `{code, message}`."),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -472,6 +472,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(devices::token))
         .routes(routes!(sync::last_seq))
         .routes(routes!(sync::push))
+        .routes(routes!(sync::push_v2))
         .routes(routes!(sync::pull))
         .routes(routes!(blobs::blob_status, blobs::blob_put))
         .routes(routes!(desk::login))

@@ -2,7 +2,7 @@
 //! per-device `seq`, an `op_id`, the frozen payload and its SHA-256; they leave the queue only when
 //! the server's acknowledgement is recorded.
 
-use beibao_core::canonical::sha256_hex;
+use beibao_core::canonical::{derived_op_id, sha256_hex};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,9 @@ fn op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Op> {
     })
 }
 
-/// Enqueue an op for a record; returns its `seq`.
+/// Enqueue an op for a record; returns its `seq`. The op's id is derived from its payload
+/// ([`derived_op_id`]: sync protocol v2 need not send it); should an op with the same payload be
+/// queued already, `op_id` names this one apart (and travels with it).
 pub fn enqueue<T: Serialize>(
     tx: &Transaction<'_>,
     op_id: Uuid,
@@ -55,18 +57,16 @@ pub fn enqueue<T: Serialize>(
     now: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     let payload = serde_json::to_string(payload).map_err(corrupt)?;
+    let sha256 = sha256_hex(payload.as_bytes());
+    let derived = derived_op_id(&sha256);
+    let taken: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE op_id = ?1)")?
+        .query_row([&derived], |r| r.get(0))?;
+    let op_id = if taken { op_id.to_string() } else { derived };
     tx.execute(
         "INSERT INTO outbox (op_id, kind, entity_id, payload, sha256, bytes, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            op_id.to_string(),
-            kind.as_str(),
-            entity_id,
-            payload,
-            sha256_hex(payload.as_bytes()),
-            payload.len() as i64,
-            now.to_rfc3339()
-        ],
+        params![op_id, kind.as_str(), entity_id, payload, sha256, payload.len() as i64, now.to_rfc3339()],
     )?;
     Ok(tx.last_insert_rowid())
 }

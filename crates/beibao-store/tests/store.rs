@@ -3,7 +3,7 @@
 use beibao_core::code::Code;
 use std::path::{Path, PathBuf};
 
-use beibao_core::canonical::sha256_hex;
+use beibao_core::canonical::{derived_op_id, sha256_hex};
 use beibao_core::visit::{ProofVerdict, Visit, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_store::key::{KdfParams, KeyFile, Moment, key_path};
 use beibao_store::outbox::{self, OpKind};
@@ -262,9 +262,16 @@ fn a_record_and_its_op_commit_together_or_not_at_all() {
     let s1 = store.write(|tx| records::insert_visit(tx, &visit(1), Uuid::from_u128(1), t0())).expect("first");
     let s2 = store.write(|tx| records::insert_visit(tx, &visit(2), Uuid::from_u128(2), t0())).expect("second");
     assert!(s2 > s1, "seq grows");
-    // Reusing an op id makes the outbox insert fail after the visit row was written: both roll back.
-    let failed = store.write(|tx| records::insert_visit(tx, &visit(3), Uuid::from_u128(2), t0()));
-    assert!(failed.is_err(), "a duplicate op id is refused");
+    // The outbox insert failing after the visit row was written rolls both back.
+    let refuse = format!(
+        "CREATE TEMP TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.entity_id = '{}'
+         BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        visit(3).visit.id
+    );
+    store.conn().execute_batch(&refuse).expect("trigger");
+    let failed = store.write(|tx| records::insert_visit(tx, &visit(3), Uuid::from_u128(3), t0()));
+    assert!(failed.is_err(), "the op's insert is refused");
+    store.conn().execute_batch("DROP TRIGGER refuse").expect("drop trigger");
     assert!(
         records::visit(store.conn(), visit(3).visit.id).expect("read").is_none(),
         "the visit rolled back with its op"
@@ -273,6 +280,24 @@ fn a_record_and_its_op_commit_together_or_not_at_all() {
     assert_eq!(pending.iter().map(|o| o.seq).collect::<Vec<_>>(), vec![s1, s2]);
     assert_eq!(pending[0].kind, OpKind::Visit.as_str());
     assert_eq!(pending[0].sha256, sha256_hex(pending[0].payload.as_bytes()), "the op carries its payload's hash");
+    // Its id is derived from the payload (sync v2 does not send it), not the one passed in.
+    assert_eq!(pending[0].op_id, derived_op_id(&pending[0].sha256));
+    assert_ne!(pending[0].op_id, pending[1].op_id);
+    // The same payload queued again (a record saved twice unchanged) is named apart by the id
+    // passed in: every op the outbox holds is its own.
+    let again = store.write(|tx| records::insert_visit(tx, &visit(1), Uuid::from_u128(9), t0()));
+    assert!(again.is_err(), "a visit is recorded once (its row exists)");
+    let copy = |tx: &rusqlite::Transaction<'_>| {
+        outbox::enqueue(tx, Uuid::from_u128(9), OpKind::Visit, &visit(1).visit.id.to_string(), &visit(1), t0())
+    };
+    let s_copy = store.write(copy).expect("an op with the same payload");
+    let all = outbox::all(store.conn()).expect("all");
+    let copied = all.iter().find(|o| o.seq == s_copy).expect("copied op");
+    assert_eq!(
+        (copied.op_id.as_str(), copied.sha256.as_str()),
+        (Uuid::from_u128(9).to_string().as_str(), pending[0].sha256.as_str())
+    );
+    store.conn().execute("DELETE FROM outbox WHERE seq = ?1", [s_copy]).expect("set aside");
     let stats = outbox::pending_stats(store.conn()).expect("stats");
     assert_eq!(stats.ops, 2);
     assert_eq!(stats.op_bytes as usize, pending.iter().map(|o| o.payload.len()).sum::<usize>());

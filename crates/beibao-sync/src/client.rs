@@ -14,8 +14,8 @@ use serde::de::DeserializeOwned;
 use crate::trust::Trust;
 use crate::wire::{
     self, API_PREFIX, BlobStatus, ChallengeRequest, ChallengeResponse, EnrollCheckRequest, EnrollCheckResponse,
-    EnrollRequest, EnrollResponse, ErrorBody, LastSeqResponse, MAX_JSON_BYTES, PullResponse, PushRequest, PushResponse,
-    TokenRequest, TokenResponse,
+    EnrollRequest, EnrollResponse, ErrorBody, LastSeqResponse, MAX_JSON_BYTES, PullResponse, PushRequest,
+    PushRequestV2, PushResponse, PushResponseV2, TokenRequest, TokenResponse,
 };
 
 /// Why a sync step failed.
@@ -207,12 +207,21 @@ impl Client {
     }
 
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, SyncError> {
+        Ok(self.send_with_headers(req).await?.0)
+    }
+
+    /// [`Client::send`], with the answer's headers.
+    async fn send_with_headers<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(T, reqwest::header::HeaderMap), SyncError> {
         let req = match &self.token {
             Some(t) => req.header(AUTHORIZATION, format!("Bearer {t}")),
             None => req,
         };
         let resp = req.header("accept-encoding", "zstd").send().await.map_err(transport)?;
         let status = resp.status();
+        let headers = resp.headers().clone();
         let date = resp
             .headers()
             .get(reqwest::header::DATE)
@@ -240,7 +249,7 @@ impl Client {
             if let Some(date) = date {
                 *self.server_date.lock().unwrap_or_else(|p| p.into_inner()) = Some(date);
             }
-            return Ok(answer);
+            return Ok((answer, headers));
         }
         match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(body) => Err(SyncError::Server { status: status.as_u16(), body }),
@@ -286,6 +295,25 @@ impl Client {
     /// The server's last seq for the authenticated device.
     pub async fn last_seq(&self) -> Result<LastSeqResponse, SyncError> {
         self.send(self.http.get(self.url("/sync/last-seq"))).await
+    }
+
+    /// The server's last seq for the authenticated device, and whether the server speaks
+    /// protocol v2 (its answer names it in [`wire::PROTOCOLS_HEADER`]).
+    pub async fn last_seq_negotiated(&self) -> Result<(LastSeqResponse, bool), SyncError> {
+        let (answer, headers) = self.send_with_headers(self.http.get(self.url("/sync/last-seq"))).await?;
+        let v2 = headers.get(wire::PROTOCOLS_HEADER).and_then(|v| v.to_str().ok()).is_some_and(wire::speaks_v2);
+        Ok((answer, v2))
+    }
+
+    /// Push a batch in protocol v2 (to a server that announced it).
+    pub async fn push_v2(&self, batch: &PushRequestV2) -> Result<PushResponseV2, SyncError> {
+        let req = self
+            .http
+            .post(self.url("/sync/v2/push"))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header(CONTENT_ENCODING, HeaderValue::from_static("zstd"))
+            .body(wire::encode(batch));
+        self.send(req).await
     }
 
     /// Push a batch.

@@ -13,7 +13,7 @@ use ed25519_dalek::SigningKey;
 
 use crate::client::{Client, LocalError, SyncError};
 use crate::trust::Trust;
-use crate::wire::{EnrollResponse, PullResponse, PushRequest, PushResponse, WireOp};
+use crate::wire::{EnrollResponse, PullResponse, PushRequest, PushRequestV2, PushResponse, PushResponseV2, WireOp};
 
 /// Who the tablet is, as far as sync is concerned.
 #[derive(Clone)]
@@ -145,6 +145,8 @@ pub struct Settings {
     pub pull_page: usize,
     /// Bytes per blob chunk.
     pub blob_chunk: usize,
+    /// Push with protocol v2 when the server announces it (otherwise, and when false, v1).
+    pub protocol_v2: bool,
 }
 
 impl Default for Settings {
@@ -159,6 +161,7 @@ impl Default for Settings {
             pass_timeout: Duration::from_secs(300),
             pull_page: 500,
             blob_chunk: 64 * 1024,
+            protocol_v2: true,
         }
     }
 }
@@ -332,14 +335,15 @@ impl Engine {
             self.auth(tablet, &id.device_id, &key).await?;
         }
         // A reconnect asks the server's high-water mark first.
-        let last = match self.client.last_seq().await {
+        let (last, v2) = match self.client.last_seq_negotiated().await {
             Err(SyncError::Server { status: 401, body }) => {
                 self.on_unauthorized(tablet, body.code)?;
                 self.auth(tablet, &id.device_id, &key).await?;
-                self.client.last_seq().await?
+                self.client.last_seq_negotiated().await?
             }
             other => other?,
         };
+        let v2 = v2 && self.settings.protocol_v2;
         if last.device_id != id.device_id {
             return Err(SyncError::NotOurServer("last-seq answer names another device".into()));
         }
@@ -359,8 +363,14 @@ impl Engine {
                 sent_at: Some(self.clock.now()),
             };
             report.pushes += 1;
-            let ack = match self.client.push(&batch).await {
-                Ok(ack) => ack,
+            let answer = if v2 {
+                let body = PushRequestV2::new(&batch.device_id, &batch.batch_id, &batch.ops, batch.sent_at);
+                self.client.push_v2(&body).await.map(Answer::V2)
+            } else {
+                self.client.push(&batch).await.map(Answer::V1)
+            };
+            let answer = match answer {
+                Ok(answer) => answer,
                 Err(SyncError::Server { status: 409, body }) if body.code == Code::SeqGap => {
                     let expect = body.expect_seq.unwrap_or(1);
                     report.requeued += tablet.requeue_after(expect - 1).map_err(local)?;
@@ -380,7 +390,13 @@ impl Engine {
                     return Err(e);
                 }
             };
-            check_ack(&batch, &ack, &server_key)?;
+            let ack = match answer {
+                Answer::V1(ack) => {
+                    check_ack(&batch, &ack, &server_key)?;
+                    ack
+                }
+                Answer::V2(ack) => check_ack_v2(&batch, &ack, &server_key)?,
+            };
             tablet.acknowledge(&ack, self.clock.now()).map_err(local)?;
             for r in &ack.results {
                 match r.status {
@@ -492,6 +508,37 @@ impl Engine {
             }
         }
     }
+}
+
+/// A push's answer in the protocol it was made in.
+enum Answer {
+    V1(PushResponse),
+    V2(PushResponseV2),
+}
+
+/// [`check_ack`] for a v2 answer: it echoes the device and batch, its ranges and rejections
+/// cover exactly the seqs sent, its receipt signs the digest of the payloads as the tablet holds
+/// them (so the server committed these bytes) and verifies with the server's key. Returns the
+/// answer in v1's form (one result per op, with the tablet's op ids), as the tablet records it.
+pub fn check_ack_v2(batch: &PushRequest, ack: &PushResponseV2, server_key: &str) -> Result<PushResponse, SyncError> {
+    if ack.device_id != batch.device_id || ack.batch_id != batch.batch_id {
+        return Err(SyncError::NotOurServer("the answer does not echo this device and batch".into()));
+    }
+    let results = ack.results_for(&batch.ops).map_err(SyncError::NotOurServer)?;
+    if ack.receipt.device_id != batch.device_id || ack.receipt.batch_id != batch.batch_id {
+        return Err(SyncError::Receipt("receipt names another batch".into()));
+    }
+    if ack.receipt.ops_sha256.as_deref() != Some(crate::wire::ops_digest(&batch.ops).as_str()) {
+        return Err(SyncError::Receipt("the receipt does not sign the payloads sent".into()));
+    }
+    ack.receipt.verify(server_key, &results).map_err(SyncError::Receipt)?;
+    Ok(PushResponse {
+        device_id: ack.device_id.clone(),
+        batch_id: ack.batch_id.clone(),
+        last_seq: ack.last_seq,
+        results,
+        receipt: ack.receipt.clone(),
+    })
 }
 
 /// Only an answer that echoes the device and batch, covers exactly the ops sent, and carries a

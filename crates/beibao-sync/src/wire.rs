@@ -281,6 +281,10 @@ pub struct Receipt {
     pub last_seq: i64,
     /// SHA-256 of the canonical JSON of the results.
     pub results_sha256: String,
+    /// Protocol v2: the digest of the payloads committed ([`ops_digest`]), made from the bytes
+    /// the server stored: the tablet checks it against its own hashes of what it sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ops_sha256: Option<String>,
     /// Server time of the commit.
     pub committed_at: DateTime<Utc>,
     /// Ed25519 signature (hex) over [`Receipt::message`].
@@ -304,20 +308,71 @@ impl Receipt {
         .into_bytes()
     }
 
-    /// Sign a receipt for these results.
+    /// The bytes the server signs for a protocol v2 batch: v1's, and the digest of the payloads.
+    pub fn message_v2(
+        device_id: &str,
+        batch_id: &str,
+        first_seq: i64,
+        last_seq: i64,
+        results_sha256: &str,
+        ops_sha256: &str,
+        at: DateTime<Utc>,
+    ) -> Vec<u8> {
+        format!(
+            "beibao-receipt-v2\n{device_id}\n{batch_id}\n{first_seq}\n{last_seq}\n{results_sha256}\n{ops_sha256}\n{}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        )
+        .into_bytes()
+    }
+
+    /// Sign a receipt for these results (protocol v1).
     pub fn sign(key: &SigningKey, device_id: &str, batch_id: &str, results: &[OpResult], at: DateTime<Utc>) -> Receipt {
+        Receipt::signed(key, device_id, batch_id, results, None, at)
+    }
+
+    /// Sign a receipt for these results and the digest of the payloads committed (protocol v2).
+    pub fn sign_v2(
+        key: &SigningKey,
+        device_id: &str,
+        batch_id: &str,
+        results: &[OpResult],
+        ops_sha256: &str,
+        at: DateTime<Utc>,
+    ) -> Receipt {
+        Receipt::signed(key, device_id, batch_id, results, Some(ops_sha256.to_owned()), at)
+    }
+
+    fn signed(
+        key: &SigningKey,
+        device_id: &str,
+        batch_id: &str,
+        results: &[OpResult],
+        ops_sha256: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Receipt {
         let first_seq = results.first().map_or(0, |r| r.seq);
         let last_seq = results.last().map_or(0, |r| r.seq);
-        let results_sha256 = results_hash(results);
-        let msg = Receipt::message(device_id, batch_id, first_seq, last_seq, &results_sha256, at);
-        Receipt {
+        let mut receipt = Receipt {
             device_id: device_id.to_owned(),
             batch_id: batch_id.to_owned(),
             first_seq,
             last_seq,
-            results_sha256,
+            results_sha256: results_hash(results),
+            ops_sha256,
             committed_at: at,
-            signature: hex::encode(key.sign(&msg).to_bytes()),
+            signature: String::new(),
+        };
+        receipt.signature = hex::encode(key.sign(&receipt.signed_bytes()).to_bytes());
+        receipt
+    }
+
+    /// What the signature covers: v1's message, or v2's when the receipt carries a digest.
+    fn signed_bytes(&self) -> Vec<u8> {
+        let (d, b, f, l, r, at) =
+            (&self.device_id, &self.batch_id, self.first_seq, self.last_seq, &self.results_sha256, self.committed_at);
+        match &self.ops_sha256 {
+            None => Receipt::message(d, b, f, l, r, at),
+            Some(ops) => Receipt::message_v2(d, b, f, l, r, ops, at),
         }
     }
 
@@ -326,15 +381,7 @@ impl Receipt {
         if results_hash(results) != self.results_sha256 {
             return Err("receipt does not cover these results".into());
         }
-        let msg = Receipt::message(
-            &self.device_id,
-            &self.batch_id,
-            self.first_seq,
-            self.last_seq,
-            &self.results_sha256,
-            self.committed_at,
-        );
-        verify(server_key, &msg, &self.signature)
+        verify(server_key, &self.signed_bytes(), &self.signature)
     }
 }
 
@@ -358,6 +405,238 @@ pub struct PushResponse {
     pub results: Vec<OpResult>,
     /// The signed receipt.
     pub receipt: Receipt,
+}
+
+/// The header in which the server's `last-seq` answer names the sync protocols it speaks
+/// (`1, 2`); a tablet uses v2 only when it is named there (a server before v2 says nothing).
+pub const PROTOCOLS_HEADER: &str = "beibao-sync";
+
+/// What a server that speaks protocol v2 puts in [`PROTOCOLS_HEADER`].
+pub const PROTOCOLS: &str = "1, 2";
+
+/// True when a [`PROTOCOLS_HEADER`] value names protocol v2.
+pub fn speaks_v2(header: &str) -> bool {
+    header.split(',').any(|p| p.trim() == "2")
+}
+
+/// The op id an op has unless it says otherwise (protocol v2): the same payload under another
+/// seq is the same op (a duplicate).
+pub use beibao_core::canonical::derived_op_id;
+
+/// The digest of a batch's payloads that a v2 receipt signs: SHA-256 over `seq sha256\n` for
+/// each op, in seq order.
+pub fn ops_digest(ops: &[WireOp]) -> String {
+    let lines: String = ops.iter().map(|o| format!("{} {}\n", o.seq, o.sha256)).collect();
+    sha256_hex(lines.as_bytes())
+}
+
+/// One op in a protocol v2 batch: no seq (the batch's `first_seq` and the op's place give it),
+/// no hash (the server hashes the bytes it stores, the receipt signs them), and the op id only
+/// when it is not the one [`derived_op_id`] gives (ops queued before the tablet spoke v2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WireOpV2 {
+    /// The op kind (`visit`, `service_request`, …).
+    pub kind: String,
+    /// The op id, when it is not derived from the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub op_id: Option<String>,
+    /// The frozen payload, its bytes exactly as the tablet stored them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: Box<RawValue>,
+}
+
+/// A protocol v2 batch: ops contiguous from `first_seq`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushRequestV2 {
+    /// The device (must be the authenticated one).
+    pub device_id: String,
+    /// A fresh id per attempt; echoed in the answer.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
+    pub batch_id: String,
+    /// The seq of the first op; the others follow without gaps.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    #[serde(deserialize_with = "integral::i64")]
+    pub first_seq: i64,
+    /// The ops, in seq order.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 5000))]
+    pub ops: Vec<WireOpV2>,
+    /// What the device's clock showed when it sent the batch (as in v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl PushRequestV2 {
+    /// The v2 form of a batch of ops (contiguous, as the outbox gives them).
+    pub fn new(device_id: &str, batch_id: &str, ops: &[WireOp], sent_at: Option<DateTime<Utc>>) -> PushRequestV2 {
+        PushRequestV2 {
+            device_id: device_id.to_owned(),
+            batch_id: batch_id.to_owned(),
+            first_seq: ops.first().map_or(1, |o| o.seq),
+            ops: ops
+                .iter()
+                .map(|o| WireOpV2 {
+                    kind: o.kind.clone(),
+                    op_id: (o.op_id != derived_op_id(&o.sha256)).then(|| o.op_id.clone()),
+                    payload: o.payload.clone(),
+                })
+                .collect(),
+            sent_at,
+        }
+    }
+
+    /// The ops as the server checks them: seqs from `first_seq`, each payload hashed from its
+    /// bytes, op ids derived where absent. `None` when the seqs would pass `i64::MAX`.
+    pub fn into_ops(self) -> Option<Vec<WireOp>> {
+        let first = self.first_seq;
+        self.ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let seq = first.checked_add(i64::try_from(i).ok()?)?;
+                let sha256 = sha256_hex(o.payload.get().as_bytes());
+                let op_id = o.op_id.unwrap_or_else(|| derived_op_id(&sha256));
+                Some(WireOp { seq, op_id, kind: o.kind, sha256, payload: o.payload })
+            })
+            .collect()
+    }
+}
+
+/// Seqs `first..=last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SeqRange {
+    /// The first.
+    pub first: i64,
+    /// The last (inclusive).
+    pub last: i64,
+}
+
+/// An op refused (protocol v2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RejectedOp {
+    /// Its seq.
+    pub seq: i64,
+    /// The stable code.
+    pub code: Code,
+    /// The reason.
+    pub message: String,
+}
+
+/// The server's answer to a v2 batch: the results as ranges of seqs applied and of duplicates,
+/// and the rejections one by one; every seq of the batch is in exactly one of them. Only an
+/// answer echoing the device and batch ids, whose receipt verifies, is an ack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PushResponseV2 {
+    /// Echo of the device.
+    pub device_id: String,
+    /// Echo of the batch.
+    pub batch_id: String,
+    /// The highest seq the server holds for the device.
+    pub last_seq: i64,
+    /// Seqs applied (now or in an earlier attempt).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied: Vec<SeqRange>,
+    /// Seqs whose op had already been applied under another seq.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicate: Vec<SeqRange>,
+    /// Ops refused, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<RejectedOp>,
+    /// The signed receipt (with the digest of the payloads committed).
+    pub receipt: Receipt,
+}
+
+impl PushResponseV2 {
+    /// The v2 answer for these results (in seq order).
+    pub fn new(device_id: String, batch_id: String, last_seq: i64, results: &[OpResult], receipt: Receipt) -> Self {
+        let mut out = PushResponseV2 {
+            device_id,
+            batch_id,
+            last_seq,
+            applied: vec![],
+            duplicate: vec![],
+            rejected: vec![],
+            receipt,
+        };
+        for r in results {
+            let ranges = match r.status {
+                OpStatus::Applied => &mut out.applied,
+                OpStatus::Duplicate => &mut out.duplicate,
+                OpStatus::Rejected => {
+                    out.rejected.push(RejectedOp {
+                        seq: r.seq,
+                        code: r.code.unwrap_or(Code::Internal),
+                        message: r.message.clone().unwrap_or_default(),
+                    });
+                    continue;
+                }
+            };
+            match ranges.last_mut() {
+                Some(last) if last.last.checked_add(1) == Some(r.seq) => last.last = r.seq,
+                _ => ranges.push(SeqRange { first: r.seq, last: r.seq }),
+            }
+        }
+        out
+    }
+
+    /// The one result per op of `sent` this answer gives, in order, with the tablet's op ids;
+    /// refused unless every seq sent is covered exactly once and nothing else is.
+    pub fn results_for(&self, sent: &[WireOp]) -> Result<Vec<OpResult>, String> {
+        let (Some(first), Some(last)) = (sent.first().map(|o| o.seq), sent.last().map(|o| o.seq)) else {
+            return Err("no ops were sent".into());
+        };
+        let span = last
+            .checked_sub(first)
+            .and_then(|d| usize::try_from(d).ok())
+            .map(|d| d + 1)
+            .ok_or("the ops sent are out of order")?;
+        if span != sent.len() {
+            return Err("the ops sent are not contiguous".into());
+        }
+        // Each slot's op id is the tablet's, set below.
+        let mut results: Vec<Option<OpResult>> = vec![None; span];
+        let mut put = |seq: i64, status: OpStatus, code: Option<Code>, message: Option<String>| {
+            let i = seq.checked_sub(first).and_then(|d| usize::try_from(d).ok()).filter(|&i| i < span);
+            let slot = i.map(|i| &mut results[i]).ok_or_else(|| format!("seq {seq} was not sent"))?;
+            if slot.replace(OpResult { seq, op_id: String::new(), status, code, message }).is_some() {
+                return Err(format!("seq {seq} has two results"));
+            }
+            Ok(())
+        };
+        for (ranges, st) in [(&self.applied, OpStatus::Applied), (&self.duplicate, OpStatus::Duplicate)] {
+            for r in ranges {
+                // A range longer than the batch is refused before it is walked (a hostile answer
+                // naming i64::MIN..i64::MAX must not spin).
+                if r.last.checked_sub(r.first).is_none_or(|len| len < 0 || len >= span as i64) {
+                    return Err(format!("range {}..{} is not within the batch", r.first, r.last));
+                }
+                for seq in r.first..=r.last {
+                    put(seq, st, None, None)?;
+                }
+            }
+        }
+        for r in &self.rejected {
+            put(r.seq, OpStatus::Rejected, Some(r.code), Some(r.message.clone()))?;
+        }
+        sent.iter()
+            .zip(results)
+            .map(|(op, r)| {
+                let mut r = r.ok_or_else(|| format!("seq {} has no result", op.seq))?;
+                r.op_id = op.op_id.clone();
+                Ok(r)
+            })
+            .collect()
+    }
 }
 
 /// The server's high-water mark for a device.
@@ -529,19 +808,26 @@ pub const LEVEL_19_BYTES: usize = 256 * 1024;
 /// Bodies up to this size (and over [`LEVEL_19_BYTES`]) at level 12; bigger ones at 6.
 pub const LEVEL_12_BYTES: usize = 1024 * 1024;
 
-/// zstd at the level for the body's size ([`level_for`]) with this thread's context.
+/// zstd at the level for the body's size ([`level_for`]) with this thread's context. Every
+/// frame carries its content checksum (4 bytes): a body damaged on the way does not decode, so a
+/// batch's integrity does not need a hash per op.
 pub fn compress(bytes: &[u8]) -> Vec<u8> {
     let level = level_for(bytes.len());
     COMPRESSOR.with_borrow_mut(|c| {
         if c.is_none() {
-            *c = zstd::bulk::Compressor::new(level).ok();
+            *c = zstd::bulk::Compressor::new(level).ok().and_then(|mut c| {
+                c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)).ok()?;
+                Some(c)
+            });
         }
         if let Some(c) = c.as_mut()
             && c.set_compression_level(level).is_ok()
         {
             return c.compress(bytes).unwrap_or_default();
         }
-        zstd::bulk::compress(bytes, level).unwrap_or_default()
+        let mut c = zstd::bulk::Compressor::new(level).ok();
+        c.as_mut().map(|c| c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)));
+        c.and_then(|mut c| c.compress(bytes).ok()).unwrap_or_default()
     })
 }
 
@@ -612,5 +898,112 @@ mod tests {
         }
         let small = &text[..200_000];
         assert!(compress(small).len() < zstd::bulk::compress(small, 3).expect("level 3").len(), "19 beats 3");
+    }
+
+    fn op(seq: i64, payload: &str, op_id: Option<&str>) -> WireOp {
+        let sha = sha256_hex(payload.as_bytes());
+        let id = op_id.map_or_else(|| derived_op_id(&sha), str::to_owned);
+        WireOp::new(seq, &id, "visit", &sha, payload).expect("op")
+    }
+
+    #[test]
+    fn a_v2_batch_carries_no_seq_hash_or_derived_op_id_and_reads_back_as_the_ops_sent() {
+        let ops = vec![
+            op(7, r#"{"a":1}"#, Some("0190f4e2-legacy-random-id")),
+            op(8, r#"{"a":2,"note":"走访"}"#, None),
+            op(9, r#"{"b":[1,2]}"#, None),
+        ];
+        let batch = PushRequestV2::new("dev-1", "b-1", &ops, None);
+        assert_eq!(batch.first_seq, 7);
+        assert_eq!(batch.ops[0].op_id.as_deref(), Some("0190f4e2-legacy-random-id"), "an id of its own travels");
+        assert!(batch.ops[1].op_id.is_none() && batch.ops[2].op_id.is_none(), "a derived id does not");
+        let json = serde_json::to_string(&batch).expect("json");
+        assert!(!json.contains("sha256") && !json.contains("\"seq\""), "{json}");
+        // The server reads the same ops back: seqs, ids, hashes of the bytes, the bytes.
+        let back: PushRequestV2 =
+            serde_json::from_slice(&decompress(&encode(&batch), MAX_JSON_BYTES).expect("zstd")).expect("parse");
+        let read = back.into_ops().expect("seqs");
+        let key = |o: &WireOp| (o.seq, o.op_id.clone(), o.sha256.clone(), o.payload.get().to_owned());
+        assert_eq!(read.iter().map(key).collect::<Vec<_>>(), ops.iter().map(key).collect::<Vec<_>>());
+        assert_eq!(ops_digest(&read), ops_digest(&ops));
+        // A batch whose seqs would pass the largest integer is refused.
+        let mut far = PushRequestV2::new("dev-1", "b-2", &ops, None);
+        far.first_seq = i64::MAX - 1;
+        assert!(far.into_ops().is_none());
+        // The derived id is a UUID (version 8) of the hash, stable.
+        let id = derived_op_id(&ops[1].sha256);
+        let parsed = uuid::Uuid::parse_str(&id).expect("uuid");
+        assert_eq!(parsed.get_version_num(), 8);
+        assert_eq!(id, derived_op_id(&sha256_hex(r#"{"a":2,"note":"走访"}"#.as_bytes())));
+        assert_ne!(id, derived_op_id(&ops[2].sha256));
+    }
+
+    fn result(seq: i64, status: OpStatus) -> OpResult {
+        let rejected = status == OpStatus::Rejected;
+        OpResult {
+            seq,
+            op_id: format!("op-{seq}"),
+            status,
+            code: rejected.then_some(Code::WrongDevice),
+            message: rejected.then(|| format!("op {seq} is not yours")),
+        }
+    }
+
+    #[test]
+    fn v2_results_are_ranges_plus_exceptions_and_cover_the_batch_exactly() {
+        use OpStatus::*;
+        let statuses = [Applied, Applied, Applied, Rejected, Applied, Duplicate, Duplicate, Applied];
+        let results: Vec<OpResult> = statuses.iter().enumerate().map(|(i, s)| result(10 + i as i64, *s)).collect();
+        let sent: Vec<WireOp> =
+            results.iter().map(|r| WireOp::new(r.seq, &r.op_id, "visit", &"0".repeat(64), "{}").expect("op")).collect();
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let receipt = Receipt::sign_v2(&key, "dev-1", "b-1", &results, &ops_digest(&sent), at);
+        let ack = PushResponseV2::new("dev-1".into(), "b-1".into(), 17, &results, receipt);
+        let r = |first, last| SeqRange { first, last };
+        assert_eq!(ack.applied, vec![r(10, 12), r(14, 14), r(17, 17)]);
+        assert_eq!(ack.duplicate, vec![r(15, 16)]);
+        assert_eq!(ack.rejected.len(), 1);
+        assert_eq!((ack.rejected[0].seq, ack.rejected[0].code), (13, Code::WrongDevice));
+        // Expanded with the tablet's op ids, the answer is v1's one result per op; the receipt
+        // verifies over them.
+        let expanded = ack.results_for(&sent).expect("covers");
+        assert_eq!(expanded, results);
+        ack.receipt.verify(&public_hex(&key), &expanded).expect("verifies");
+        // A thousand ops applied are one range.
+        let many: Vec<OpResult> = (1..=1000).map(|s| result(s, Applied)).collect();
+        let one = PushResponseV2::new("d".into(), "b".into(), 1000, &many, ack.receipt.clone());
+        assert_eq!(one.applied, vec![r(1, 1000)]);
+        // Answers that do not cover the batch exactly are refused.
+        let broken = |f: &dyn Fn(&mut PushResponseV2)| {
+            let mut a = ack.clone();
+            f(&mut a);
+            a.results_for(&sent)
+        };
+        assert!(broken(&|a| a.applied[2] = r(17, 18)).is_err(), "a seq not sent");
+        assert!(broken(&|a| a.applied.pop().map(drop).unwrap_or(())).is_err(), "a seq without a result");
+        assert!(broken(&|a| a.duplicate.push(r(10, 10))).is_err(), "a seq with two results");
+        assert!(broken(&|a| a.applied[0] = r(12, 10)).is_err(), "a range backwards");
+        assert!(broken(&|a| a.applied[0] = r(i64::MIN, i64::MAX)).is_err(), "a range past the batch");
+        assert!(broken(&|a| a.rejected[0].seq = 99).is_err(), "a rejection of a seq not sent");
+    }
+
+    #[test]
+    fn a_v2_receipt_signs_the_payload_digest_and_a_v1_receipt_stays_as_it_was() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let pk = public_hex(&key);
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let results = vec![result(1, OpStatus::Applied)];
+        let v1 = Receipt::sign(&key, "d", "b", &results, at);
+        assert!(v1.ops_sha256.is_none() && !serde_json::to_string(&v1).expect("json").contains("ops_sha256"));
+        let msg = Receipt::message("d", "b", 1, 1, &v1.results_sha256, at);
+        verify(&pk, &msg, &v1.signature).expect("the v1 message, unchanged");
+        let mut v2 = Receipt::sign_v2(&key, "d", "b", &results, &"ab".repeat(32), at);
+        v2.verify(&pk, &results).expect("verifies");
+        v2.ops_sha256 = Some("cd".repeat(32));
+        assert!(v2.verify(&pk, &results).is_err(), "the digest is signed");
+        v2.ops_sha256 = None;
+        assert!(v2.verify(&pk, &results).is_err(), "a v2 signature is not a v1 one");
+        assert!(speaks_v2("1, 2") && speaks_v2("2") && !speaks_v2("1") && !speaks_v2("12, 3"));
     }
 }

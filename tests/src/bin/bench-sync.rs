@@ -1,22 +1,29 @@
 //! `make bench-sync`: a tablet's outbox of 1,000 records drained through the link emulator,
-//! batched (zstd, sized in bytes), against a baseline that posts the same records one per request
-//! (as OpenRosa/ODK clients do), over the same link in the same run; then the batched drain again
-//! with a connection drop every ~20 s.
+//! batched (protocol v2: zstd, sized in bytes), against a baseline that posts the same records one
+//! per request (as OpenRosa/ODK clients do), over the same link in the same run; then the batched
+//! drain again with every connection cut every 20 s.
 //!
 //! The records are realistic: an officer's days as they go — household visits with notes made of
 //! phrases from real visit notes (REFERENCE §1, the sources), purposes and outcomes varied, GPS
 //! fixes as a phone reports them (fourteen decimals, a float accuracy), services accepted and moved
-//! along, publicity, hazards found and fixed, ratings, now and then a mediation. The old synthetic
-//! set (identical visits) is drained once more for comparison.
+//! along, publicity, hazards found and fixed, ratings, now and then a mediation — with ids as a
+//! phone makes them (UUIDv7: the millisecond, then random bits). The old synthetic set (identical
+//! visits) is drained once more for comparison.
 //!
 //! `payload_floor_bytes` is the records' payloads compressed together as one stream with zstd -19
 //! (long mode), per record: what no encoding of these records gets under. `bytes_per_record`
-//! counts both directions of the records' requests; the mediations' signature images go on the
-//! blob queue and are counted apart (they are in the seconds). Printed for the 100 kbit/s, 300 ms link (the final line, exactly like
-//! `sync_drain: records=1000 seconds=… bytes_per_record=… payload_floor_bytes=… round_trips=…
-//! baseline_seconds=… speedup=… drop_ratio=…`), and for 3G (1 Mbit/s, 150 ms) and the edge of
-//! coverage (20 kbit/s, 800 ms), where the one-per-request baseline is timed on 200 records and
-//! scaled to 1,000 (it is linear in the records: one round trip each).
+//! counts every request of the drain and its answer (authentication, last-seq, pushes, pull),
+//! both directions; `seconds` runs until the last record's receipt. The mediations' signature
+//! images and agreement PDFs go on the blob queue after the records: their bytes, requests and
+//! the time the whole drain ends are printed apart. `drop_ratio` is the clean drain's seconds over
+//! the mean of four drains cut every 20 s, the first cut 2, 7, 12 and 17 s in (so together they
+//! see a cut every 20 s, whatever a drain's length). Printed for the 100 kbit/s, 300 ms link (the
+//! final line, exactly like `sync_drain: records=1000 seconds=… bytes_per_record=…
+//! payload_floor_bytes=… round_trips=… baseline_seconds=… speedup=… drop_ratio=…`), and for 3G
+//! (1 Mbit/s, 150 ms) and the edge of coverage (20 kbit/s, 800 ms), where the one-per-request
+//! baseline is timed on 200 records and scaled to 1,000 (it is linear in the records: one round
+//! trip each). `BEIBAO_SYNC_LINKS=bytes,v1,synthetic,3g,edge,main` picks the parts (all by
+//! default): `bytes` prints one body of the 1,000 ops in each protocol, `v1` the drain in v1.
 
 use std::time::{Duration, Instant};
 
@@ -25,11 +32,13 @@ use beibao_core::clock::Clock as _;
 use beibao_core::visit::{GpsFix, VisitOutcome, VisitPurpose, VisitTarget};
 use beibao_field::VisitInput;
 use beibao_sync::Settings;
-use beibao_tests::link::{Link, Shape};
-use beibao_tests::{OFFICER, Server, Tablet, runtime, server_db, work};
+use beibao_sync::wire::{self, PushRequest, PushRequestV2, WireOp};
+use beibao_tests::link::{Link, Recorded, Shape};
+use beibao_tests::{OFFICER, PhoneIds, Server, Tablet, runtime, server_db, work};
 use chrono::Duration as Span;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 use tokio::runtime::Runtime;
 
 const RECORDS: usize = 1000;
@@ -197,15 +206,19 @@ fn synthetic(t: &mut Tablet, rng: &mut ChaCha8Rng) {
 }
 
 struct Run {
+    /// Until the last record's receipt.
     seconds: f64,
+    /// Until the last signature image and agreement is uploaded too.
+    all_seconds: f64,
+    /// The records' requests and their answers.
     bytes: u64,
     round_trips: u64,
     applied: u64,
     /// The payloads compressed together (zstd -19, long mode), per record.
     floor: f64,
-    /// Bytes of signature images sent on the blob queue (not counted in `bytes`).
+    /// Bytes of the blob queue's requests and answers (signature images, agreement PDFs).
     blob_bytes: u64,
-    /// Blob requests (not counted in `round_trips`).
+    /// Blob requests.
     blob_trips: u64,
 }
 
@@ -237,25 +250,33 @@ fn payload_floor(t: &Tablet, limit: usize) -> f64 {
     enc.finish().expect("finish").len() as f64 / ops.len() as f64
 }
 
-/// A tablet enrolled with its own server, its catalog pulled on a clean link, then its records
-/// made (`make`), the first `limit` of them drained: the link shaped, one drain measured.
-fn run(
-    rt: &Runtime,
+/// How one drain is run.
+#[derive(Clone, Copy)]
+struct Drain {
     seed: u64,
+    /// The engine's largest batch (1 byte: one record per request, the baseline).
     max_batch: usize,
-    drops: bool,
+    /// The first cut of every connection, then one every 20 s.
+    first_drop: Option<Duration>,
     shape: Shape,
     make: fn(&mut Tablet, &mut ChaCha8Rng),
     limit: usize,
-) -> Run {
+    /// Push with protocol v2 (as the server offers it) or v1.
+    v2: bool,
+}
+
+/// A tablet (ids as a phone makes them) enrolled with its own server, its catalog pulled on a
+/// clean link, then its records made, the first `limit` of them drained: the link shaped, one
+/// drain measured.
+fn run(rt: &Runtime, d: Drain) -> Run {
     let dir = tempfile::tempdir().expect("tmp");
-    let server = Server::sqlite(rt, &server_db(dir.path()), seed);
+    let server = Server::sqlite(rt, &server_db(dir.path()), d.seed);
     let link = Link::start(rt, server.addr);
-    let mut t = Tablet::new(OFFICER, seed);
+    let mut t = Tablet::with_ids(OFFICER, d.seed, |clock| Arc::new(PhoneIds::new(clock, d.seed)));
     t.enroll(rt, &link.url(), &server.code(rt, OFFICER)).expect("enroll");
-    t.sync(rt, settings(max_batch), 0, &mut |_| {}).expect("first sync: the catalog");
+    t.sync(rt, settings(d.max_batch), 0, &mut |_| {}).expect("first sync: the catalog");
     let mut rng = ChaCha8Rng::seed_from_u64(42);
-    make(&mut t, &mut rng);
+    (d.make)(&mut t, &mut rng);
     // Exactly `limit` ops are drained: any made past them (a day's last service brings its
     // steps) are set aside as if sent before.
     let cut = t
@@ -265,28 +286,35 @@ fn run(
         .execute(
             "UPDATE outbox SET state = 'applied' WHERE state = 'pending'
                AND seq NOT IN (SELECT seq FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?1)",
-            [limit as i64],
+            [d.limit as i64],
         )
         .expect("sample");
-    let floor = payload_floor(&t, limit);
+    let floor = payload_floor(&t, d.limit);
     // The tablet comes back into coverage now: the server's clock is the tablet's.
     server.clock.set(t.clock.now());
-    link.shape(shape);
-    if drops {
-        link.drop_every(rt, Duration::from_secs(7), Duration::from_secs(20));
+    link.shape(d.shape);
+    if let Some(first) = d.first_drop {
+        link.drop_every(rt, first, Duration::from_secs(20));
     }
-    let (_, up0, down0) = link.counters();
     let reqs0 = link.recorded().len();
     let start = Instant::now();
-    let s = t.sync(rt, settings(max_batch), 100_000, &mut |_| {}).expect("drain");
-    let seconds = start.elapsed().as_secs_f64();
-    let (_, up, down) = link.counters();
-    // The signature images of the mediations travel on the blob queue: their bytes (and round
-    // trips) are counted apart, the records' own are what the targets are about.
+    // The records are done when the outbox is empty (the blob queue goes on after them).
+    let mut records_done: Option<f64> = None;
+    let s = t
+        .sync(rt, Settings { protocol_v2: d.v2, ..settings(d.max_batch) }, 100_000, &mut |p| {
+            if p.left.ops == 0 && records_done.is_none() {
+                records_done = Some(start.elapsed().as_secs_f64());
+            }
+        })
+        .expect("drain");
+    let all_seconds = start.elapsed().as_secs_f64();
+    // Every request is counted with its answer; the blob queue's apart.
     let sent = &link.recorded()[reqs0..];
-    let blob_bytes: u64 =
-        sent.iter().filter(|r| r.line.starts_with("PUT /api/v1/blobs/")).map(|r| r.bytes.len() as u64).sum();
-    let blob_trips = sent.iter().filter(|r| r.line.contains("/api/v1/blobs/")).count() as u64;
+    let blob = |r: &&Recorded| r.line.contains("/api/v1/blobs/");
+    let size = |r: &Recorded| r.bytes.len() as u64 + r.answer_bytes;
+    let blob_bytes: u64 = sent.iter().filter(blob).map(size).sum();
+    let blob_trips = sent.iter().filter(blob).count() as u64;
+    let bytes: u64 = sent.iter().filter(|r| !blob(r)).map(size).sum();
     // Counted in the outbox (a pass that fails after its pushes, e.g. on a cut, does not report
     // what it applied): every one of the `limit` ops left pending.
     let pending: i64 = t
@@ -301,10 +329,11 @@ fn run(
         assert!(v.clean(), "{v:?}");
     }
     Run {
-        seconds,
-        bytes: (up + down - up0 - down0).saturating_sub(blob_bytes),
+        seconds: records_done.unwrap_or(all_seconds),
+        all_seconds,
+        bytes,
         round_trips: sent.len() as u64 - blob_trips,
-        applied: limit as u64,
+        applied: d.limit as u64,
         floor,
         blob_bytes,
         blob_trips,
@@ -314,36 +343,58 @@ fn run(
 struct Figures {
     blob_bytes: u64,
     blob_trips: u64,
+    all_seconds: f64,
     seconds: f64,
     bytes_per_record: f64,
     floor: f64,
     round_trips: u64,
     baseline_seconds: f64,
     drop_ratio: f64,
+    dropped_seconds: Vec<f64>,
 }
 
-/// The batched drain, the drain with drops and the one-per-request baseline on one link.
-fn link_figures(rt: &Runtime, shape: Shape, baseline_records: usize) -> Figures {
-    let clean = run(rt, 101, 1024 * 1024, false, shape, realistic, RECORDS);
+/// Where the first drop falls in each drain with drops: spread over the 20 s period, so the
+/// drains together see a drop every 20 s whatever their length.
+const DROP_PHASES: [u64; 4] = [2, 7, 12, 17];
+
+/// The batched drain, the drains with drops and the one-per-request baseline on one link.
+fn link_figures(rt: &Runtime, shape: Shape, baseline_records: usize, v2: bool) -> Figures {
+    let drain =
+        Drain { seed: 101, max_batch: 1024 * 1024, first_drop: None, shape, make: realistic, limit: RECORDS, v2 };
+    let clean = run(rt, drain);
     let ops = clean.applied as f64;
-    let dropping = run(rt, 103, 1024 * 1024, true, shape, realistic, RECORDS);
-    let baseline = run(rt, 102, 1, false, shape, realistic, baseline_records);
+    let dropped_seconds: Vec<f64> = DROP_PHASES
+        .iter()
+        .map(|&first| run(rt, Drain { seed: 103, first_drop: Some(Duration::from_secs(first)), ..drain }).seconds)
+        .collect();
+    let mean_dropped = dropped_seconds.iter().sum::<f64>() / dropped_seconds.len() as f64;
+    let baseline = run(rt, Drain { seed: 102, max_batch: 1, limit: baseline_records, ..drain });
     let baseline_seconds = baseline.seconds * ops / baseline.applied as f64;
     Figures {
         blob_bytes: clean.blob_bytes,
         blob_trips: clean.blob_trips,
+        all_seconds: clean.all_seconds,
         seconds: clean.seconds,
         bytes_per_record: clean.bytes as f64 / ops,
         floor: clean.floor,
         round_trips: clean.round_trips,
         baseline_seconds,
-        drop_ratio: clean.seconds / dropping.seconds,
+        drop_ratio: clean.seconds / mean_dropped,
+        dropped_seconds,
     }
 }
 
-/// What went on the blob queue besides (in every drain's seconds).
+/// What went on the blob queue besides, and the drains with drops.
 fn blobs(f: &Figures) -> String {
-    format!("(besides: {} bytes of signature images in {} blob requests)", f.blob_bytes, f.blob_trips)
+    let dropped: Vec<String> = f.dropped_seconds.iter().map(|s| format!("{s:.1}")).collect();
+    format!(
+        "(besides: the blob queue's signature images and agreements, {} bytes in {} requests, done at {:.1} s; records with drops from {:?} s on, every 20 s: {} s)",
+        f.blob_bytes,
+        f.blob_trips,
+        f.all_seconds,
+        DROP_PHASES,
+        dropped.join(" / ")
+    )
 }
 
 fn line(f: &Figures) -> String {
@@ -359,6 +410,43 @@ fn line(f: &Figures) -> String {
     )
 }
 
+/// Where a push's bytes go: the outbox's first 1,000 ops as one body in each protocol (wire
+/// zstd), the payloads alone, and the floor — with ids as a phone makes them, and with the
+/// compressible sequential ids of the tests.
+fn bytes_breakdown(rt: &Runtime) {
+    for (name, phone) in [("phone ids", true), ("sequential ids", false)] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let server = Server::sqlite(rt, &server_db(dir.path()), 101);
+        let mut t = if phone {
+            Tablet::with_ids(OFFICER, 101, |clock| Arc::new(PhoneIds::new(clock, 101)))
+        } else {
+            Tablet::new(OFFICER, 101)
+        };
+        t.enroll(rt, &server.url(), &server.code(rt, OFFICER)).expect("enroll");
+        t.sync(rt, settings(1 << 20), 0, &mut |_| {}).expect("catalog");
+        realistic(&mut t, &mut ChaCha8Rng::seed_from_u64(42));
+        let ops: Vec<WireOp> = beibao_store::outbox::pending(t.session.store().conn(), RECORDS)
+            .expect("outbox")
+            .iter()
+            .map(|o| WireOp::new(o.seq, &o.op_id, &o.kind, &o.sha256, &o.payload).expect("op"))
+            .collect();
+        let n = ops.len() as f64;
+        let per = |b: &[u8]| wire::compress(b).len() as f64 / n;
+        let device = t.session.device_id().to_owned();
+        let v1 = PushRequest { device_id: device.clone(), batch_id: "b".into(), ops: ops.clone(), sent_at: None };
+        let v2 = PushRequestV2::new(&device, "b", &ops, None);
+        let payloads: Vec<u8> = ops.iter().flat_map(|o| o.payload.get().bytes().chain([b'\n'])).collect();
+        println!(
+            "bytes per record, one body of {} ops ({name}): v1={:.1} v2={:.1} payloads={:.1} payload_floor={:.1}",
+            ops.len(),
+            per(&serde_json::to_vec(&v1).expect("json")),
+            per(&serde_json::to_vec(&v2).expect("json")),
+            per(&payloads),
+            payload_floor(&t, RECORDS)
+        );
+    }
+}
+
 fn main() {
     // `BEIBAO_SYNC_LINKS=main` (or any of synthetic,3g,edge,main) runs only those parts.
     let only = std::env::var("BEIBAO_SYNC_LINKS").unwrap_or_default();
@@ -368,7 +456,18 @@ fn main() {
         |kbit: u64, rtt_ms: u64| Shape { one_way: Duration::from_millis(rtt_ms / 2), bytes_per_s: kbit * 1000 / 8 };
     println!("sync bench: {RECORDS} realistic records per drain (loopback, emulated links)");
     if part("synthetic") {
-        let synthetic_run = run(&rt, 104, 1024 * 1024, false, modem(100, 300), synthetic, RECORDS);
+        let synthetic_run = run(
+            &rt,
+            Drain {
+                seed: 104,
+                max_batch: 1024 * 1024,
+                first_drop: None,
+                shape: modem(100, 300),
+                make: synthetic,
+                limit: RECORDS,
+                v2: true,
+            },
+        );
         println!(
             "synthetic (identical visits), 100 kbit/s 300 ms: seconds={:.1} bytes_per_record={:.0} payload_floor_bytes={:.0} round_trips={}",
             synthetic_run.seconds,
@@ -377,12 +476,15 @@ fn main() {
             synthetic_run.round_trips
         );
     }
+    if part("bytes") {
+        bytes_breakdown(&rt);
+    }
     if part("3g") {
-        let g3 = link_figures(&rt, modem(1000, 150), BASELINE_SAMPLE);
+        let g3 = link_figures(&rt, modem(1000, 150), BASELINE_SAMPLE, true);
         println!("3G 1 Mbit/s 150 ms (baseline timed on {BASELINE_SAMPLE} records): {} {}", line(&g3), blobs(&g3));
     }
     if part("edge") {
-        let edge = link_figures(&rt, modem(20, 800), BASELINE_SAMPLE);
+        let edge = link_figures(&rt, modem(20, 800), BASELINE_SAMPLE, true);
         println!(
             "edge 20 kbit/s 800 ms (baseline timed on {BASELINE_SAMPLE} records): {} {}",
             line(&edge),
@@ -392,7 +494,27 @@ fn main() {
     if !part("main") {
         return;
     }
-    let main = link_figures(&rt, modem(100, 300), RECORDS);
+    if part("v1") {
+        // The same drain in protocol v1 (a tablet from before v2), for comparison.
+        let d = Drain {
+            seed: 101,
+            max_batch: 1024 * 1024,
+            first_drop: None,
+            shape: modem(100, 300),
+            make: realistic,
+            limit: RECORDS,
+            v2: false,
+        };
+        let v1 = run(&rt, d);
+        println!(
+            "protocol v1, 100 kbit/s 300 ms: seconds={:.1} bytes_per_record={:.0} payload_floor_bytes={:.0} round_trips={}",
+            v1.seconds,
+            v1.bytes as f64 / v1.applied as f64,
+            v1.floor,
+            v1.round_trips
+        );
+    }
+    let main = link_figures(&rt, modem(100, 300), RECORDS, true);
     println!(
         "100 kbit/s 300 ms: bytes_per_record / payload_floor_bytes = {:.2} {}",
         main.bytes_per_record / main.floor,

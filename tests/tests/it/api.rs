@@ -473,6 +473,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "post /api/v1/devices/enroll",
             "post /api/v1/devices/enroll/check",
             "post /api/v1/sync/push",
+            "post /api/v1/sync/v2/push",
             "put /api/v1/blobs/{sha256}",
         ]
     );

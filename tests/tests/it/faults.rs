@@ -31,7 +31,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-fn settings() -> Settings {
+/// The engine's settings; `v2`: push with protocol v2 (the server announces it), else v1 (a
+/// tablet from before v2).
+fn settings(v2: bool) -> Settings {
     Settings {
         batch_bytes: 4 * 1024,
         min_batch_bytes: 512,
@@ -42,6 +44,7 @@ fn settings() -> Settings {
         pass_timeout: Duration::from_secs(60),
         pull_page: 200,
         blob_chunk: 4 * 1024,
+        protocol_v2: v2,
     }
 }
 
@@ -116,6 +119,8 @@ fn scenario(seed: u64, backend: &Backend, instances: usize, totals: &mut Totals)
     t.enroll(&rt, &link.url(), &code).expect("enroll on a clean link");
     link.shape(Shape { one_way: Duration::from_micros(rng.random_range(0..500)), bytes_per_s: 0 });
 
+    // One scenario in four is a tablet from before protocol v2.
+    let v2 = !seed.is_multiple_of(4);
     let rounds = rng.random_range(1..=3);
     let mut bad = 0;
     for _ in 0..rounds {
@@ -132,17 +137,17 @@ fn scenario(seed: u64, backend: &Backend, instances: usize, totals: &mut Totals)
         if kill < 6 {
             let i = rng.random_range(0..instances);
             if kill < 3 {
-                let _ = t.sync(&rt, settings(), 0, &mut |_| {}); // whatever it gets done
+                let _ = t.sync(&rt, settings(v2), 0, &mut |_| {}); // whatever it gets done
             } else {
                 servers[i].1.arm(rng.random_range(1..=3));
-                let _ = t.sync(&rt, settings(), 2, &mut |_| {}); // the server dies under it
+                let _ = t.sync(&rt, settings(v2), 2, &mut |_| {}); // the server dies under it
             }
             let fired = servers[i].1.fired().then(|| t.session.sync_status().expect("status").last_acked_seq);
             let (dead, _) = servers.remove(i);
             dead.kill();
             totals.kills += 1;
             if instances > 1 && rng.random_bool(0.5) {
-                let _ = t.sync(&rt, settings(), 3, &mut |_| {}); // half the requests find it dead
+                let _ = t.sync(&rt, settings(v2), 3, &mut |_| {}); // half the requests find it dead
             }
             // A new process draws new randomness (the same seed would mint the same tokens).
             let (fresh, trip) = start(backend, seed ^ ((i as u64) << 50) ^ (totals.kills << 40));
@@ -161,7 +166,7 @@ fn scenario(seed: u64, backend: &Backend, instances: usize, totals: &mut Totals)
             }
             servers.insert(i, (fresh, trip));
         }
-        match t.sync(&rt, settings(), 200, &mut |_| {}) {
+        match t.sync(&rt, settings(v2), 200, &mut |_| {}) {
             Ok(summary) => totals.retries += summary.retries,
             Err(e) => {
                 totals.stuck += 1;
@@ -178,7 +183,11 @@ fn scenario(seed: u64, backend: &Backend, instances: usize, totals: &mut Totals)
             totals.desk_moves += 1;
         }
         // Replay some earlier pushes, in random order: duplicates and reordering.
-        let mut pushes: Vec<_> = link.recorded().into_iter().filter(|r| r.line.contains("/sync/push")).collect();
+        let mut pushes: Vec<_> = link
+            .recorded()
+            .into_iter()
+            .filter(|r| r.line.contains("/sync/push") || r.line.contains("/sync/v2/push"))
+            .collect();
         for _ in 0..rng.random_range(0..3).min(pushes.len()) {
             let i = rng.random_range(0..pushes.len());
             let r = pushes.swap_remove(i);
@@ -191,7 +200,7 @@ fn scenario(seed: u64, backend: &Backend, instances: usize, totals: &mut Totals)
         }
     }
     // A last clean pass takes in what the desk moved after the round's sync.
-    if let Err(e) = t.sync(&rt, settings(), 200, &mut |_| {}) {
+    if let Err(e) = t.sync(&rt, settings(v2), 200, &mut |_| {}) {
         totals.stuck += 1;
         totals.failed.push((seed, Verdict { problems: vec![format!("last sync failed: {e}")], ..Verdict::default() }));
         return;

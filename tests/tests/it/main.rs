@@ -16,6 +16,7 @@ mod http_layer;
 mod instances;
 mod mediations;
 mod phoned_in;
+mod protocols;
 mod reports;
 mod schemathesis;
 mod tls;

@@ -7,16 +7,26 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use beibao_core::clock::Received;
 use beibao_core::code::Code;
-use beibao_sync::wire::{ErrorBody, LastSeqResponse, PullResponse, PushRequest, PushResponse, Receipt, WireOp};
+use beibao_sync::wire::{
+    ErrorBody, LastSeqResponse, OpResult, PullResponse, PushRequest, PushRequestV2, PushResponse, PushResponseV2,
+    Receipt, WireOp,
+};
 
 use crate::app::AppState;
 use crate::http::{ApiError, DeviceAuth, Json, Wants};
 use crate::plan::{BatchError, Device};
 
 #[utoipa::path(get, path = "/sync/last-seq", tag = "sync", security(("bearer" = [])),
-    responses((status = 200, body = LastSeqResponse), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
+    responses((status = 200, body = LastSeqResponse,
+            headers(("beibao-sync" = String, description = "The sync protocols the server speaks: `1, 2`. A tablet pushes with `POST /sync/v2/push` only when `2` is named here."))),
+        (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
 pub(crate) async fn last_seq(DeviceAuth(device): DeviceAuth, wants: Wants) -> Result<Response, ApiError> {
-    Ok(wants.reply(&LastSeqResponse { device_id: device.id, last_seq: device.last_seq }))
+    let mut resp = wants.reply(&LastSeqResponse { device_id: device.id, last_seq: device.last_seq });
+    resp.headers_mut().insert(
+        beibao_sync::wire::PROTOCOLS_HEADER,
+        axum::http::HeaderValue::from_static(beibao_sync::wire::PROTOCOLS),
+    );
+    Ok(resp)
 }
 
 #[utoipa::path(post, path = "/sync/push", tag = "sync", request_body = PushRequest, security(("bearer" = [])),
@@ -30,18 +40,63 @@ pub(crate) async fn push(
     wants: Wants,
     Json(batch): Json<PushRequest>,
 ) -> Result<Response, ApiError> {
-    if batch.device_id != device.id {
+    let (device_id, batch_id) = (device.id.clone(), batch.batch_id.clone());
+    let (results, last_seq, now) =
+        commit(&state, device, &batch.device_id, &batch.batch_id, batch.ops, batch.sent_at).await?;
+    let receipt = Receipt::sign(state.key(), &device_id, &batch_id, &results, now);
+    Ok(wants.reply(&PushResponse { device_id, batch_id, last_seq, results, receipt }))
+}
+
+#[utoipa::path(post, path = "/sync/v2/push", tag = "sync", request_body = PushRequestV2, security(("bearer" = [])),
+    responses((status = 200, description = "the results as ranges of seqs applied and of duplicates and the rejections one by one, and the signed receipt with the digest of the payloads committed", body = PushResponseV2),
+        (status = 403, description = "`wrong_device`", body = ErrorBody),
+        (status = 409, description = "`seq_gap` with `expect_seq`", body = ErrorBody),
+        (status = 400, description = "`invalid_batch`: no ops, more than 5,000, `first_seq` below 1", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+/// Protocol v2: the same batch without a seq, an op id or a hash per op (see [`PushRequestV2`]);
+/// checked and committed exactly as a v1 batch.
+pub(crate) async fn push_v2(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    wants: Wants,
+    Json(batch): Json<PushRequestV2>,
+) -> Result<Response, ApiError> {
+    if batch.first_seq < 1 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "first_seq starts at 1"));
+    }
+    if batch.ops.iter().any(|o| o.op_id.as_ref().is_some_and(|id| id.is_empty() || id.chars().count() > 100)) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "an op_id must be 1–100 characters"));
+    }
+    let (device_id, batch_id, claimed, sent_at) =
+        (device.id.clone(), batch.batch_id.clone(), batch.device_id.clone(), batch.sent_at);
+    let ops = batch.into_ops().ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "the batch's seqs pass the largest integer")
+    })?;
+    let digest = beibao_sync::wire::ops_digest(&ops);
+    let (results, last_seq, now) = commit(&state, device, &claimed, &batch_id, ops, sent_at).await?;
+    let receipt = Receipt::sign_v2(state.key(), &device_id, &batch_id, &results, &digest, now);
+    Ok(wants.reply(&PushResponseV2::new(device_id, batch_id, last_seq, &results, receipt)))
+}
+
+/// Check a batch (either protocol's, as ops) and commit it: its results, the device's last seq
+/// after it, and the server time of the commit.
+async fn commit(
+    state: &AppState,
+    device: Device,
+    claimed_device: &str,
+    batch_id: &str,
+    ops: Vec<WireOp>,
+    sent_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(Vec<OpResult>, i64, chrono::DateTime<chrono::Utc>), ApiError> {
+    if claimed_device != device.id {
         return Err(ApiError::new(StatusCode::FORBIDDEN, Code::WrongDevice, "the batch names another device"));
     }
-    if batch.batch_id.is_empty() || batch.batch_id.chars().count() > 100 {
+    if batch_id.is_empty() || batch_id.chars().count() > 100 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "batch_id must be 1–100 characters"));
     }
-    if let Err(BatchError::Invalid(m)) = crate::plan::check_shape(&batch.ops) {
+    if let Err(BatchError::Invalid(m)) = crate::plan::check_shape(&ops) {
         // What the schema states (1 to 5,000 ops, seqs from 1) is a malformed body; seqs that
         // are not contiguous are a batch of the right shape the server cannot take.
-        let shape = batch.ops.is_empty()
-            || batch.ops.len() > beibao_sync::wire::MAX_BATCH_OPS
-            || batch.ops.iter().any(|o| o.seq < 1);
+        let shape = ops.is_empty() || ops.len() > beibao_sync::wire::MAX_BATCH_OPS || ops.iter().any(|o| o.seq < 1);
         let status = if shape { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
         return Err(ApiError::new(status, Code::InvalidBatch, m));
     }
@@ -50,38 +105,27 @@ pub(crate) async fn push(
     // rules) is checked outside the storage transaction and off the async workers: up to 5,000
     // ops of CPU work.
     let held = state.catalogs().len();
-    let received = Received { at: now, device_now: batch.sent_at, enrolled_at: device.enrolled_at };
-    let (mut ops, mut checks) = check(&state, &device, batch.ops, received).await?;
+    let received = Received { at: now, device_now: sent_at, enrolled_at: device.enrolled_at };
+    let (mut ops, mut checks) = check(state, &device, ops, received).await?;
     // A refusal by the catalog may only mean this process has not yet looked at a version
     // published a moment ago (through another instance, or `publish-catalog`), one a tablet may
     // already hold: a rejection is final, so look before giving it.
     if checks.iter().any(|c| c.as_ref().is_err_and(|r| crate::plan::by_catalog(r.code)))
         && state.refresh_catalogs().await?.len() > held
     {
-        (ops, checks) = check(&state, &device, ops, received).await?;
+        (ops, checks) = check(state, &device, ops, received).await?;
     }
     let first_seq = ops[0].seq;
-    let pushed = match state.storage().push(&device.id, &batch.batch_id, ops, checks, now).await? {
-        Ok(p) => p,
-        Err(BatchError::Gap { expect_seq }) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                Code::SeqGap,
-                format!("the batch starts at seq {first_seq}; the server expects {expect_seq}"),
-            )
-            .with_expect_seq(expect_seq));
-        }
-        Err(BatchError::Invalid(m)) => return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, m)),
-    };
-    let receipt = Receipt::sign(state.key(), &device.id, &batch.batch_id, &pushed.results, now);
-    let resp = PushResponse {
-        device_id: device.id,
-        batch_id: batch.batch_id,
-        last_seq: pushed.last_seq,
-        results: pushed.results,
-        receipt,
-    };
-    Ok(wants.reply(&resp))
+    match state.storage().push(&device.id, batch_id, ops, checks, now).await? {
+        Ok(p) => Ok((p.results, p.last_seq, now)),
+        Err(BatchError::Gap { expect_seq }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Code::SeqGap,
+            format!("the batch starts at seq {first_seq}; the server expects {expect_seq}"),
+        )
+        .with_expect_seq(expect_seq)),
+        Err(BatchError::Invalid(m)) => Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, m)),
+    }
 }
 
 /// [`crate::plan::check_all`] off the async workers, against the catalogs held now.

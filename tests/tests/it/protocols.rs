@@ -1,0 +1,200 @@
+//! Sync protocol v2 beside v1 on one server: a tablet from before v2 still syncs, the same
+//! tablet on v2 sends no seq, hash or derived op id per op, ops queued under random ids before
+//! the upgrade keep them, and a v2 batch goes through exactly the checks a v1 batch does.
+
+use std::time::Duration;
+
+use beibao_core::code::Code;
+use beibao_sync::wire::{self, OpStatus, PushRequestV2, SeqRange, WireOp};
+use beibao_sync::{Client, Settings, SyncError, Tablet as _};
+use beibao_tests::link::Link;
+use beibao_tests::work;
+use beibao_tests::{OFFICER, Server, Tablet, runtime, server_db};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn settings(v2: bool) -> Settings {
+    Settings {
+        backoff_base: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(5),
+        request_timeout: Duration::from_secs(5),
+        protocol_v2: v2,
+        ..Settings::default()
+    }
+}
+
+/// The push requests recorded from `from` on: (request line, decompressed JSON body).
+fn pushes(link: &Link, from: usize) -> Vec<(String, String)> {
+    link.recorded()[from..]
+        .iter()
+        .filter(|r| r.line.contains("/push "))
+        .map(|r| {
+            let at = r.bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("head") + 4;
+            let body = wire::decompress(&r.bytes[at..], wire::MAX_JSON_BYTES).expect("zstd body");
+            (r.line.clone(), String::from_utf8(body).expect("utf-8"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_tablet_from_before_v2_syncs_with_the_new_server_and_then_on_v2() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 31);
+    let link = Link::start(&rt, server.addr);
+    let mut t = Tablet::new(OFFICER, 31);
+    t.enroll(&rt, &link.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+
+    // A tablet that speaks v1 only: its pushes are v1's, with a seq, an op id and a hash per op.
+    let mut bad = work::day(&mut t, &mut rng, 12);
+    let from = link.recorded().len();
+    t.sync(&rt, settings(false), 0, &mut |_| {}).expect("v1 sync");
+    let v1 = pushes(&link, from);
+    assert!(!v1.is_empty());
+    for (line, body) in &v1 {
+        assert!(line.starts_with("POST /api/v1/sync/push "), "{line}");
+        assert!(body.contains("\"sha256\"") && body.contains("\"seq\""), "{body}");
+    }
+    let v = work::check(&rt, &t, &server, bad);
+    assert!(v.clean(), "after v1: {v:?}");
+
+    // The same tablet on v2 (the server announced it): no seq, hash or op id per op.
+    bad += work::day(&mut t, &mut rng, 12);
+    let from = link.recorded().len();
+    t.sync(&rt, settings(true), 0, &mut |_| {}).expect("v2 sync");
+    let v2 = pushes(&link, from);
+    assert!(!v2.is_empty());
+    for (line, body) in &v2 {
+        assert!(line.starts_with("POST /api/v1/sync/v2/push "), "{line}");
+        for field in ["\"sha256\"", "\"seq\"", "\"op_id\""] {
+            assert!(!body.contains(field), "{field} in {body}");
+        }
+        assert!(body.contains("\"first_seq\""), "{body}");
+    }
+    // Both sides hold the same op ids (derived from the payloads), results and records.
+    let v = work::check(&rt, &t, &server, bad);
+    assert!(v.clean(), "after v2: {v:?}");
+
+    // Ops an older app queued under random ids keep them: v2 sends those ids, and the server
+    // holds them as the tablet does.
+    bad += work::day(&mut t, &mut rng, 8);
+    let queued = t
+        .session
+        .store()
+        .conn()
+        .execute("UPDATE outbox SET op_id = 'legacy-' || seq WHERE state = 'pending'", [])
+        .expect("older ids");
+    assert!(queued > 0);
+    let from = link.recorded().len();
+    t.sync(&rt, settings(true), 0, &mut |_| {}).expect("v2 sync of older ops");
+    let sent = pushes(&link, from);
+    assert_eq!(sent.iter().map(|(_, b)| b.matches("\"op_id\":\"legacy-").count()).sum::<usize>(), queued);
+    let v = work::check(&rt, &t, &server, bad);
+    assert!(v.clean(), "after the older ops: {v:?}");
+}
+
+#[test]
+fn a_v2_batch_is_checked_as_a_v1_batch_and_answered_in_ranges() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 32);
+    let mut t = Tablet::new(OFFICER, 32);
+    let enrolled = t.enroll(&rt, &server.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let mut rng = ChaCha8Rng::seed_from_u64(32);
+    for _ in 0..6 {
+        work::visit(&mut t, &mut rng);
+    }
+    let device = t.session.device_id().to_owned();
+    let key = t.session.syncer().expect("syncer").identity().expect("id").key.expect("key");
+    let mut client = Client::new(&server.url(), Duration::from_secs(5)).expect("client");
+    rt.block_on(client.authenticate(&device, &key)).expect("token");
+    let (last, v2) = rt.block_on(client.last_seq_negotiated()).expect("last seq");
+    assert!(v2 && last.last_seq == 0, "the server names v2 in its last-seq answer");
+    let ops: Vec<WireOp> = beibao_store::outbox::pending(t.session.store().conn(), 100)
+        .expect("outbox")
+        .iter()
+        .map(|o| WireOp::new(o.seq, &o.op_id, &o.kind, &o.sha256, &o.payload).expect("op"))
+        .collect();
+    assert_eq!(ops.len(), 6);
+
+    // One range for six visits applied; the receipt signs the payloads as the tablet holds them.
+    let batch = |id: &str, ops: &[WireOp]| PushRequestV2::new(&device, id, ops, None);
+    let ack = rt.block_on(client.push_v2(&batch("b1", &ops))).expect("push");
+    assert_eq!(ack.applied, vec![SeqRange { first: 1, last: 6 }]);
+    assert!(ack.duplicate.is_empty() && ack.rejected.is_empty());
+    let v1_form =
+        wire::PushRequest { device_id: device.clone(), batch_id: "b1".into(), ops: ops.clone(), sent_at: None };
+    let checked = beibao_sync::engine::check_ack_v2(&v1_form, &ack, &enrolled.server_key).expect("a good ack");
+    assert!(checked.results.iter().all(|r| r.status == OpStatus::Applied));
+    // An answer for other payloads than those sent is not an ack.
+    let mut other = ops.clone();
+    other[2] = WireOp::new(3, &other[2].op_id, "visit", &"0".repeat(64), other[2].payload.get()).expect("op");
+    let v1_other = wire::PushRequest { ops: other, ..v1_form.clone() };
+    assert!(matches!(
+        beibao_sync::engine::check_ack_v2(&v1_other, &ack, &enrolled.server_key),
+        Err(SyncError::Receipt(_))
+    ));
+
+    // Sent again, the batch gets its stored results.
+    let again = rt.block_on(client.push_v2(&batch("b1-again", &ops))).expect("again");
+    assert_eq!(again.applied, ack.applied);
+    assert_eq!(again.receipt.results_sha256, ack.receipt.results_sha256);
+    // A seq sent again with other bytes is refused (the op id derived from them is another).
+    let changed = ops[0].payload.get().replacen("\"outcome\"", " \"outcome\"", 1);
+    let reused = WireOp::new(
+        1,
+        "unused",
+        "visit",
+        &wire::derived_op_id(&beibao_core::canonical::sha256_hex(changed.as_bytes())),
+        &changed,
+    )
+    .expect("op");
+    let mut reused_batch = batch("b2", &[reused]);
+    reused_batch.ops[0].op_id = None;
+    let r = rt.block_on(client.push_v2(&reused_batch)).expect("push");
+    assert_eq!(r.rejected.iter().map(|x| (x.seq, x.code)).collect::<Vec<_>>(), vec![(1, Code::SeqReused)]);
+
+    // The checks of every op are v1's: an op in another device's name is refused, with its
+    // reason, and does not block the op after it.
+    for _ in 0..2 {
+        work::visit(&mut t, &mut rng);
+    }
+    let fresh: Vec<WireOp> = beibao_store::outbox::pending(t.session.store().conn(), 100)
+        .expect("outbox")
+        .iter()
+        .filter(|o| o.seq > 6)
+        .map(|o| WireOp::new(o.seq, &o.op_id, &o.kind, &o.sha256, &o.payload).expect("op"))
+        .collect();
+    let forged_payload = fresh[0].payload.get().replace(&device, "dev-somebody-else");
+    let forged = WireOp::new(7, "x", "visit", "", &forged_payload).expect("op");
+    let mut mixed = batch("b3", &[forged, fresh[1].clone()]);
+    mixed.ops[0].op_id = None;
+    let r = rt.block_on(client.push_v2(&mixed)).expect("push");
+    assert_eq!(r.rejected.iter().map(|x| (x.seq, x.code)).collect::<Vec<_>>(), vec![(7, Code::WrongDevice)]);
+    assert_eq!(r.applied, vec![SeqRange { first: 8, last: 8 }]);
+
+    // Malformed batches: the error shape and code of v1.
+    let refused = |b: &PushRequestV2| match rt.block_on(client.push_v2(b)) {
+        Err(SyncError::Server { status, body }) => (status, body.code, body.expect_seq),
+        other => panic!("refused, got {other:?}"),
+    };
+    let mut gap = batch("b4", &fresh[1..]);
+    gap.first_seq = 20;
+    assert_eq!(refused(&gap), (409, Code::SeqGap, Some(9)));
+    let mut zero = batch("b5", &fresh[1..]);
+    zero.first_seq = 0;
+    assert_eq!(refused(&zero), (400, Code::InvalidBatch, None));
+    let mut far = batch("b6", &fresh);
+    far.first_seq = i64::MAX;
+    assert_eq!(refused(&far), (400, Code::InvalidBatch, None));
+    let mut empty = batch("b7", &fresh);
+    empty.ops.clear();
+    assert_eq!(refused(&empty), (400, Code::InvalidBatch, None));
+    let mut long_id = batch("b8", &fresh[1..]);
+    long_id.ops[0].op_id = Some("x".repeat(101));
+    assert_eq!(refused(&long_id), (400, Code::InvalidBatch, None));
+    let mut stranger = batch("b9", &fresh[1..]);
+    stranger.device_id = "dev-somebody-else".into();
+    assert_eq!(refused(&stranger), (403, Code::WrongDevice, None));
+}
