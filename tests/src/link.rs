@@ -68,6 +68,9 @@ struct Shared {
     connections: u64,
     bytes_up: u64,
     bytes_down: u64,
+    /// Bytes the link delivered to the server (those it had taken from the tablet but not yet
+    /// delivered when a cut came are lost on the way, as on a radio link).
+    delivered_up: u64,
 }
 
 /// The proxy.
@@ -181,6 +184,12 @@ impl Link {
     /// (connections, bytes up, bytes down) so far.
     pub fn counters(&self) -> (u64, u64, u64) {
         self.with(|s| (s.connections, s.bytes_up, s.bytes_down))
+    }
+
+    /// Bytes delivered to the server so far (see [`Link::counters`] for those taken from the
+    /// tablet).
+    pub fn delivered_up(&self) -> u64 {
+        self.with(|s| s.delivered_up)
     }
 
     /// Send a recorded request again, straight to the server; returns the status code.
@@ -310,6 +319,7 @@ async fn balance(mut client: TcpStream, shared: Arc<Mutex<Shared>>, mut cut: tok
         if server.write_all(&request.bytes).await.is_err() {
             return;
         }
+        shared.lock().unwrap_or_else(|p| p.into_inner()).delivered_up += request.bytes.len() as u64;
         // The answer, until the server closes or the tablet starts its next request.
         let mut answer = vec![0u8; 16 * 1024];
         loop {
@@ -354,11 +364,15 @@ async fn pump(
     upstream: bool,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>, bool)>();
+    let delivered = shared.clone();
     let writer = async move {
         while let Some((at, bytes, last)) = rx.recv().await {
             tokio::time::sleep_until(at).await;
             if to.write_all(&bytes).await.is_err() {
                 return;
+            }
+            if upstream {
+                delivered.lock().unwrap_or_else(|p| p.into_inner()).delivered_up += bytes.len() as u64;
             }
             if last {
                 let _ = to.shutdown().await;

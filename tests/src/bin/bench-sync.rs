@@ -22,8 +22,9 @@
 //! payload_floor_bytes=… round_trips=… baseline_seconds=… speedup=… drop_ratio=…`), and for 3G
 //! (1 Mbit/s, 150 ms) and the edge of coverage (20 kbit/s, 800 ms), where the one-per-request
 //! baseline is timed on 200 records and scaled to 1,000 (it is linear in the records: one round
-//! trip each). `BEIBAO_SYNC_LINKS=bytes,v1,synthetic,3g,edge,main` picks the parts (all by
-//! default): `bytes` prints one body of the 1,000 ops in each protocol, `v1` the drain in v1.
+//! trip each). `BEIBAO_SYNC_LINKS=bytes,v1,photo,synthetic,3g,edge,main` picks the parts (all by
+//! default): `bytes` prints one body of the 1,000 ops in each protocol, `v1` the drain in v1,
+//! `photo` a 2 MB photo cut every 20 s (how much of it is sent twice).
 
 use std::time::{Duration, Instant};
 
@@ -263,6 +264,9 @@ struct Drain {
     limit: usize,
     /// Push with protocol v2 (as the server offers it) or v1.
     v2: bool,
+    /// Upload the blob queue too (the drains with drops and the baseline measure the records
+    /// only: their blobs are set aside as if sent before).
+    blobs: bool,
 }
 
 /// A tablet (ids as a phone makes them) enrolled with its own server, its catalog pulled on a
@@ -290,6 +294,9 @@ fn run(rt: &Runtime, d: Drain) -> Run {
         )
         .expect("sample");
     let floor = payload_floor(&t, d.limit);
+    if !d.blobs {
+        t.session.store().conn().execute("UPDATE blobs SET uploaded = 1", []).expect("blobs aside");
+    }
     // The tablet comes back into coverage now: the server's clock is the tablet's.
     server.clock.set(t.clock.now());
     link.shape(d.shape);
@@ -360,15 +367,17 @@ const DROP_PHASES: [u64; 4] = [2, 7, 12, 17];
 /// The batched drain, the drains with drops and the one-per-request baseline on one link.
 fn link_figures(rt: &Runtime, shape: Shape, baseline_records: usize, v2: bool) -> Figures {
     let drain =
-        Drain { seed: 101, max_batch: 1024 * 1024, first_drop: None, shape, make: realistic, limit: RECORDS, v2 };
+        Drain { seed: 101, max_batch: 1024 * 1024, first_drop: None, shape, make: realistic, limit: RECORDS, v2, blobs: true };
     let clean = run(rt, drain);
     let ops = clean.applied as f64;
     let dropped_seconds: Vec<f64> = DROP_PHASES
         .iter()
-        .map(|&first| run(rt, Drain { seed: 103, first_drop: Some(Duration::from_secs(first)), ..drain }).seconds)
+        .map(|&first| {
+            run(rt, Drain { seed: 103, first_drop: Some(Duration::from_secs(first)), blobs: false, ..drain }).seconds
+        })
         .collect();
     let mean_dropped = dropped_seconds.iter().sum::<f64>() / dropped_seconds.len() as f64;
-    let baseline = run(rt, Drain { seed: 102, max_batch: 1, limit: baseline_records, ..drain });
+    let baseline = run(rt, Drain { seed: 102, max_batch: 1, limit: baseline_records, blobs: false, ..drain });
     let baseline_seconds = baseline.seconds * ops / baseline.applied as f64;
     Figures {
         blob_bytes: clean.blob_bytes,
@@ -447,6 +456,51 @@ fn bytes_breakdown(rt: &Runtime) {
     }
 }
 
+/// A 2 MB photo (an application's attachment: a JPEG's bytes are as incompressible as random
+/// ones) over the 100 kbit/s, 300 ms link, every connection cut every 20 s (the first 7 s in):
+/// how long it takes, and how many of its bytes crossed the link twice — counted as the server
+/// received them, and as the link took them from the tablet (those taken but not yet delivered at
+/// a cut are lost on the way).
+fn photo(rt: &Runtime, shape: Shape) {
+    use beibao_field::{AcceptInput, Attachment};
+    use rand::RngCore as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(rt, &server_db(dir.path()), 105);
+    let link = Link::start(rt, server.addr);
+    let mut t = Tablet::with_ids(OFFICER, 105, |clock| Arc::new(PhoneIds::new(clock, 105)));
+    t.enroll(rt, &link.url(), &server.code(rt, OFFICER)).expect("enroll");
+    t.sync(rt, settings(1 << 20), 0, &mut |_| {}).expect("first sync: the catalog");
+    let mut bytes = vec![0u8; 2 * 1024 * 1024];
+    ChaCha8Rng::seed_from_u64(7).fill_bytes(&mut bytes);
+    bytes[..3].copy_from_slice(&[0xff, 0xd8, 0xff]); // a JPEG's start
+    let size = bytes.len() as u64;
+    let h = work::households_of(t.session.officer_id())[0];
+    let with_photo =
+        AcceptInput { attachments: vec![Attachment { mime: "image/jpeg".into(), bytes }], ..work::id_card_for(h) };
+    t.session.accept_service(with_photo).expect("an application with its photo");
+    server.clock.set(t.clock.now());
+    link.shape(shape);
+    link.drop_every(rt, Duration::from_secs(7), Duration::from_secs(20));
+    let (reqs0, (_, up0, _), delivered0) = (link.recorded().len(), link.counters(), link.delivered_up());
+    let start = Instant::now();
+    let s = t.sync(rt, settings(1 << 20), 100_000, &mut |_| {}).expect("drain");
+    let seconds = start.elapsed().as_secs_f64();
+    let (_, up, _) = link.counters();
+    let sent = &link.recorded()[reqs0..];
+    // Everything else the drain sent (authentication, the application's push, blob status
+    // questions) went whole: its bytes are not the photo's.
+    let other: u64 = sent.iter().filter(|r| !r.line.starts_with("PUT /api/v1/blobs/")).map(|r| r.bytes.len() as u64).sum();
+    let chunks = sent.iter().filter(|r| r.line.starts_with("PUT /api/v1/blobs/")).count();
+    let twice = |crossed: u64| 100.0 * (crossed.saturating_sub(other) as f64 / size as f64 - 1.0);
+    println!(
+        "photo: bytes={size} seconds={seconds:.1} cuts={} retries={} chunk_requests={chunks} resent_pct={:.1} (as the server received them; as the link took them from the tablet: {:.1})",
+        (seconds - 7.0).div_euclid(20.0) as i64 + 1,
+        s.retries,
+        twice(link.delivered_up() - delivered0),
+        twice(up - up0)
+    );
+}
+
 fn main() {
     // `BEIBAO_SYNC_LINKS=main` (or any of synthetic,3g,edge,main) runs only those parts.
     let only = std::env::var("BEIBAO_SYNC_LINKS").unwrap_or_default();
@@ -466,6 +520,7 @@ fn main() {
                 make: synthetic,
                 limit: RECORDS,
                 v2: true,
+                blobs: true,
             },
         );
         println!(
@@ -478,6 +533,9 @@ fn main() {
     }
     if part("bytes") {
         bytes_breakdown(&rt);
+    }
+    if part("photo") {
+        photo(&rt, modem(100, 300));
     }
     if part("3g") {
         let g3 = link_figures(&rt, modem(1000, 150), BASELINE_SAMPLE, true);
@@ -504,6 +562,7 @@ fn main() {
             make: realistic,
             limit: RECORDS,
             v2: false,
+            blobs: true,
         };
         let v1 = run(&rt, d);
         println!(

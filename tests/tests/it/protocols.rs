@@ -198,3 +198,64 @@ fn a_v2_batch_is_checked_as_a_v1_batch_and_answered_in_ranges() {
     stranger.device_id = "dev-somebody-else".into();
     assert_eq!(refused(&stranger), (403, Code::WrongDevice, None));
 }
+
+#[test]
+fn a_blob_chunk_cut_half_way_keeps_what_came_and_the_upload_resumes_there() {
+    use beibao_field::{AcceptInput, Attachment};
+    use beibao_tests::link::Fault;
+    use rand::RngCore as _;
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 33);
+    let link = Link::start(&rt, server.addr);
+    let mut t = Tablet::new(OFFICER, 33);
+    t.enroll(&rt, &link.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let mut photo = vec![0u8; 150_000];
+    ChaCha8Rng::seed_from_u64(33).fill_bytes(&mut photo);
+    photo[..3].copy_from_slice(&[0xff, 0xd8, 0xff]); // a JPEG's start
+    let sha = beibao_core::canonical::sha256_hex(&photo);
+    let h = work::households_of(OFFICER)[0];
+    let input = AcceptInput { attachments: vec![Attachment { mime: "image/jpeg".into(), bytes: photo.clone() }], ..work::id_card_for(h) };
+    t.session.accept_service(input).expect("an application with a photo");
+
+    // The first chunk (64 KiB) is cut 40,000 bytes into its request (on a connection of its
+    // own: the one the token came over is closed first).
+    let device = t.session.device_id().to_owned();
+    let key = t.session.syncer().expect("syncer").identity().expect("id").key.expect("key");
+    let mut client = Client::new(&link.url(), Duration::from_secs(5)).expect("client");
+    rt.block_on(client.authenticate(&device, &key)).expect("token");
+    link.cut_all();
+    link.faults([Fault::CutUp(40_000)]);
+    // At 100 kB/s the cut comes 0.4 s into the chunk, as it would on a slow link: long after
+    // the server began reading the body (a cut before a handler runs leaves nothing to keep).
+    link.shape(beibao_tests::link::Shape { one_way: Duration::ZERO, bytes_per_s: 100_000 });
+    let cut = rt.block_on(client.blob_chunk(&sha, photo.len() as u64, 0, &photo[..65_536]));
+    assert!(matches!(cut, Err(SyncError::Transport(_))), "{cut:?}");
+    // The server keeps what came before the cut (its handler's task finishes after the link
+    // is gone: wait for it, bounded).
+    let storage = server.state.storage().clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let held = loop {
+        let row = rt.block_on(storage.blob(&sha, &device)).expect("blob row");
+        if let Some(row) = row.filter(|r| r.offset > 0) {
+            break row.offset;
+        }
+        assert!(std::time::Instant::now() < deadline, "the bytes before the cut were not kept");
+        std::thread::yield_now();
+    };
+    // The 40,000 bytes the link let through, but the request's head.
+    assert!((39_000..40_000).contains(&held), "held {held}");
+
+    // The tablet's next sync resumes at the offset held: the photo crosses once.
+    link.shape(beibao_tests::link::Shape::default());
+    let from = link.recorded().len();
+    t.sync(&rt, settings(true), 0, &mut |_| {}).expect("sync");
+    let resent: usize = link.recorded()[from..]
+        .iter()
+        .filter(|r| r.line.starts_with("PUT /api/v1/blobs/"))
+        .map(|r| r.bytes.len() - r.bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("head") - 4)
+        .sum();
+    assert_eq!(resent as u64, photo.len() as u64 - held, "only what the server did not hold");
+    let stored = rt.block_on(storage.blob_bytes(&sha)).expect("blob");
+    assert_eq!(stored.as_deref(), Some(&photo[..]));
+}

@@ -68,6 +68,20 @@ const DECODE_INLINE_MAX: usize = 64 * 1024;
 /// 408 `body_too_slow` otherwise. A 2 MB batch at the edge of coverage (20 kbit/s) takes 80 s,
 /// within the rule's 20 s + 2,000 s.
 async fn read_body(body: Body, headers: &HeaderMap, limits: crate::app::Limits) -> Result<Bytes, ApiError> {
+    match read_body_partial(body, headers, limits).await {
+        (bytes, None) => Ok(bytes),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+/// A body read as far as it came: its bytes, and why it stopped short if it did — a cut link
+/// (`incomplete_body`) or a client below the least rate (`body_too_slow`), with the bytes that
+/// came before; too large (`payload_too_large`), with none.
+pub(crate) async fn read_body_partial(
+    body: Body,
+    headers: &HeaderMap,
+    limits: crate::app::Limits,
+) -> (Bytes, Option<ApiError>) {
     use http_body_util::BodyExt;
     let limit = limits.max_body;
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
@@ -76,10 +90,11 @@ async fn read_body(body: Body, headers: &HeaderMap, limits: crate::app::Limits) 
     let mut seen = 0usize;
     let started = tokio::time::Instant::now();
     let per_byte = 1.0 / limits.body_min_rate.max(1) as f64;
+    let mut short = None;
     loop {
         let deadline = started + limits.body_grace + std::time::Duration::from_secs_f64(seen as f64 * per_byte);
         let Ok(next) = tokio::time::timeout_at(deadline, body.frame()).await else {
-            return Err(ApiError::new(
+            short = Some(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 Code::BodyTooSlow,
                 format!(
@@ -88,11 +103,20 @@ async fn read_body(body: Body, headers: &HeaderMap, limits: crate::app::Limits) 
                     started.elapsed().as_secs()
                 ),
             ));
+            break;
         };
         let Some(frame) = next else { break };
-        let frame = frame.map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, Code::IncompleteBody, format!("reading the body: {e}"))
-        })?;
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                short = Some(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    Code::IncompleteBody,
+                    format!("reading the body: {e}"),
+                ));
+                break;
+            }
+        };
         let Ok(data) = frame.into_data() else { continue };
         seen += data.len();
         if seen > DRAIN_MAX {
@@ -103,9 +127,9 @@ async fn read_body(body: Body, headers: &HeaderMap, limits: crate::app::Limits) 
         }
     }
     if seen > limit || declared.is_some_and(|d| d > limit) {
-        return Err(ApiError::too_large(limit));
+        return (Bytes::new(), Some(ApiError::too_large(limit)));
     }
-    Ok(Bytes::from(buf))
+    (Bytes::from(buf), short)
 }
 
 fn content_type(headers: &HeaderMap) -> &str {
@@ -193,25 +217,17 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for Json<T> {
     }
 }
 
-/// Raw bytes (`Content-Type: application/octet-stream`), bounded by the server's body limit.
-#[derive(Debug, Clone)]
-pub struct Octets(pub Bytes);
-
-impl FromRequest<AppState> for Octets {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Octets, ApiError> {
-        let (parts, body) = req.into_parts();
-        let ct = content_type(&parts.headers);
-        if !is_media_type(ct, "application/octet-stream") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Code::UnsupportedMediaType,
-                format!("expected application/octet-stream, got `{ct}`"),
-            ));
-        }
-        Ok(Octets(read_body(body, &parts.headers, state.limits()).await?))
+/// Refuse a body that is not `application/octet-stream`.
+pub(crate) fn octet_stream(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = content_type(headers);
+    if !is_media_type(ct, "application/octet-stream") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::UnsupportedMediaType,
+            format!("expected application/octet-stream, got `{ct}`"),
+        ));
     }
+    Ok(())
 }
 
 #[cfg(test)]

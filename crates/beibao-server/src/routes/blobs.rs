@@ -8,7 +8,7 @@ use beibao_core::code::Code;
 use beibao_sync::wire::{self, BlobStatus, ErrorBody};
 
 use crate::app::AppState;
-use crate::http::{ApiError, DeviceAuth, Octets, Wants};
+use crate::http::{ApiError, DeviceAuth, Wants, octet_stream, read_body_partial};
 use crate::storage::Appended;
 
 fn check_sha(sha: &str) -> Result<(), ApiError> {
@@ -76,7 +76,7 @@ pub(crate) async fn blob_put(
     wants: Wants,
     Path(sha): Path<String>,
     query: Result<Query<ChunkQuery>, QueryRejection>,
-    Octets(bytes): Octets,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
     check_sha(&sha)?;
     let Query(q) =
@@ -88,7 +88,27 @@ pub(crate) async fn blob_put(
             format!("blobs are 1 to {} bytes", wire::MAX_BLOB_BYTES),
         ));
     }
-    match state.storage().blob_append(&sha, &device.id, q.size, q.offset, &bytes, state.now()).await? {
+    let (parts, body) = request.into_parts();
+    octet_stream(&parts.headers)?;
+    // The chunk is read and stored by a task of its own: when the link is cut half-way, the
+    // connection (and this handler with it) goes, the task keeps what came before the cut, and
+    // the tablet resumes after it rather than at the chunk's start.
+    let (storage, limits, now, blob) = (state.storage().clone(), state.limits(), state.now(), sha.clone());
+    let appended = tokio::spawn(async move {
+        let (bytes, short) = read_body_partial(body, &parts.headers, limits).await;
+        let append = |bytes| storage.blob_append(&blob, &device.id, q.size, q.offset, bytes, now);
+        if let Some(short) = short {
+            if !bytes.is_empty() {
+                // Kept whatever it answers: a tablet asks the offset held before it resumes.
+                let _ = append(&bytes).await;
+            }
+            return Err(short);
+        }
+        append(&bytes).await.map_err(ApiError::from)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("chunk: {e}")))??;
+    match appended {
         Appended::Stored(row) => {
             Ok(wants.reply(&BlobStatus { sha256: sha, offset: row.offset, complete: row.complete }))
         }
