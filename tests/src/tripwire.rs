@@ -330,6 +330,14 @@ impl Blobs for Tripwire {
         self.inner.blob_bytes(sha256).await
     }
 
+    async fn upload_bytes(&self, sha256: &str, device: &str) -> Result<Vec<u8>, StorageError> {
+        self.inner.upload_bytes(sha256, device).await
+    }
+
+    async fn drop_upload(&self, sha256: &str, device: &str) -> Result<(), StorageError> {
+        self.inner.drop_upload(sha256, device).await
+    }
+
     async fn sweep_uploads(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
         self.inner.sweep_uploads(before).await
     }

@@ -35,6 +35,9 @@ pub struct Syncer {
     officer_id: String,
     device_id: String,
     locked: watch::Receiver<bool>,
+    /// A batch cut on its way in an earlier sync, resumed by the next (see
+    /// [`beibao_sync::Engine::unfinished`]).
+    unfinished: Option<beibao_sync::engine::Unfinished>,
 }
 
 impl std::fmt::Debug for Syncer {
@@ -210,6 +213,7 @@ impl Session {
             officer_id: self.officer_id.clone(),
             device_id: self.device_id.clone(),
             locked: self.locked.subscribe(),
+            unfinished: None,
         })
     }
 
@@ -263,9 +267,12 @@ impl Syncer {
         let enrolled = local::enrollment(self.store.conn())?.ok_or(SyncError::NotEnrolled)?;
         let trust = Trust { pin_sha256: enrolled.tls_pin, ca_pem: enrolled.tls_ca };
         let mut engine = self.engine(&enrolled.server_url, &trust, settings)?;
+        engine.resume(self.unfinished.take());
         let mut locked = self.locked.clone();
         let report =
-            Syncer::until_locked(&mut locked, async { Ok(engine.drain(self, progress, max_failures).await?) }).await?;
+            Syncer::until_locked(&mut locked, async { Ok(engine.drain(self, progress, max_failures).await?) }).await;
+        self.unfinished = engine.unfinished();
+        let report = report?;
         let now = self.clock.now();
         self.store.write(|tx| local::synced(tx, now))?;
         Ok(report.into())

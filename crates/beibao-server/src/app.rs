@@ -473,6 +473,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(sync::last_seq))
         .routes(routes!(sync::push))
         .routes(routes!(sync::push_v2))
+        .routes(routes!(sync::push_v2_resume))
         .routes(routes!(sync::pull))
         .routes(routes!(blobs::blob_status, blobs::blob_put))
         .routes(routes!(desk::login))

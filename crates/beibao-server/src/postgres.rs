@@ -1725,6 +1725,21 @@ impl Blobs for Postgres {
         Ok(n)
     }
 
+    async fn upload_bytes(&self, sha256: &str, device: &str) -> Result<Vec<u8>, StorageError> {
+        let c = self.client().await?;
+        assemble(&c, &crate::storage::upload_key(sha256, device)).await
+    }
+
+    async fn drop_upload(&self, sha256: &str, device: &str) -> Result<(), StorageError> {
+        let key = crate::storage::upload_key(sha256, device);
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute("DELETE FROM blob_chunks WHERE sha256 = $1", &[&key]).await?;
+        tx.execute("DELETE FROM blobs WHERE sha256 = $1 AND NOT complete", &[&key]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let c = self.client().await?;
         match blob_row(&c, sha256).await? {

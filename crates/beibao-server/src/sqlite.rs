@@ -1626,6 +1626,21 @@ impl Blobs for Sqlite {
         .await
     }
 
+    async fn upload_bytes(&self, sha256: &str, device: &str) -> Result<Vec<u8>, StorageError> {
+        let key = crate::storage::upload_key(sha256, device);
+        self.run(move |c| assemble(c, &key)).await
+    }
+
+    async fn drop_upload(&self, sha256: &str, device: &str) -> Result<(), StorageError> {
+        let key = crate::storage::upload_key(sha256, device);
+        self.write(move |tx| {
+            tx.execute("DELETE FROM blob_chunks WHERE sha256 = ?1", [&key])?;
+            tx.execute("DELETE FROM blobs WHERE sha256 = ?1 AND complete = 0", [&key])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
         let sha = sha256.to_owned();
         self.run(move |c| match blob_row(c, &sha)? {

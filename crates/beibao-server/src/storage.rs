@@ -539,6 +539,14 @@ pub trait Blobs: Send + Sync {
     /// A complete blob's bytes.
     async fn blob_bytes(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError>;
 
+    /// The bytes `device`'s unfinished upload of `sha256` holds, in order (none: empty). A push
+    /// body cut half-way is kept as such an upload until it is resumed to its end.
+    async fn upload_bytes(&self, sha256: &str, device: &str) -> Result<Vec<u8>, StorageError>;
+
+    /// Drop `device`'s unfinished upload of `sha256` with its chunks (a push body resumed to its
+    /// end: it is decoded and committed, never kept as a blob).
+    async fn drop_upload(&self, sha256: &str, device: &str) -> Result<(), StorageError>;
+
     /// Delete the unfinished uploads begun before `before`, with their chunks (a device that
     /// never came back to finish one: it would start again from byte 0 anyway). Whole blobs are
     /// never touched. Returns how many were deleted.

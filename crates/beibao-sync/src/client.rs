@@ -191,6 +191,11 @@ impl Client {
         self.token.as_deref()
     }
 
+    /// Use a token obtained elsewhere (by another client of the same device).
+    pub fn set_token(&mut self, token: String) {
+        self.token = Some(token);
+    }
+
     /// Forget the token (after a 401).
     pub fn drop_token(&mut self) {
         self.token = None;
@@ -307,12 +312,39 @@ impl Client {
 
     /// Push a batch in protocol v2 (to a server that announced it).
     pub async fn push_v2(&self, batch: &PushRequestV2) -> Result<PushResponseV2, SyncError> {
+        let body = wire::encode(batch);
+        let sha = beibao_core::canonical::sha256_hex(&body);
+        self.push_v2_body(body, &sha).await
+    }
+
+    /// Push a v2 body already encoded, named by the SHA-256 of its bytes: if the link is cut
+    /// half-way, the server keeps what came and [`Client::push_v2_rest`] sends the rest.
+    pub async fn push_v2_body(&self, body: Vec<u8>, sha256: &str) -> Result<PushResponseV2, SyncError> {
+        let name = HeaderValue::from_str(sha256).map_err(|e| SyncError::Transport(format!("body name: {e}")))?;
         let req = self
             .http
             .post(self.url("/sync/v2/push"))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header(CONTENT_ENCODING, HeaderValue::from_static("zstd"))
-            .body(wire::encode(batch));
+            .header(wire::PUSH_BODY_HEADER, name)
+            .body(body);
+        self.send(req).await
+    }
+
+    /// The rest of a v2 body of `size` bytes that was cut: from `offset`, the bytes the server
+    /// holds (as [`Client::blob_status`] of its SHA-256 says).
+    pub async fn push_v2_rest(
+        &self,
+        sha256: &str,
+        size: u64,
+        offset: u64,
+        rest: &[u8],
+    ) -> Result<PushResponseV2, SyncError> {
+        let req = self
+            .http
+            .put(self.url(&format!("/sync/v2/push/{sha256}?offset={offset}&size={size}")))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))
+            .body(rest.to_vec());
         self.send(req).await
     }
 

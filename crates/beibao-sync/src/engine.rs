@@ -206,9 +206,28 @@ pub struct DrainReport {
     pub failures: u64,
 }
 
+/// A v2 batch whose body was cut on its way: sent again from what the server kept.
+#[derive(Clone)]
+pub struct Unfinished {
+    batch: PushRequest,
+    body: Vec<u8>,
+    sha256: String,
+}
+
+impl std::fmt::Debug for Unfinished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unfinished").field("batch", &self.batch.batch_id).field("bytes", &self.body.len()).finish()
+    }
+}
+
+/// A cut batch is resumed only this soon after it was first sent: its `sent_at` is how the server
+/// reads the tablet's clock, and must stay near the time it arrives.
+const RESUME_WITHIN: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 /// The sync engine of one tablet against one server.
 pub struct Engine {
     client: Client,
+    cut: Option<Unfinished>,
     trust: Trust,
     settings: Settings,
     batch_bytes: usize,
@@ -251,6 +270,7 @@ impl Engine {
     ) -> Result<Engine, SyncError> {
         Ok(Engine {
             client: Client::with_trust(base_url, settings.request_timeout, trust)?,
+            cut: None,
             trust: trust.clone(),
             batch_bytes: settings.batch_bytes,
             settings,
@@ -263,6 +283,18 @@ impl Engine {
     /// The current batch size in bytes (shrinks after failures, grows after successes).
     pub fn batch_bytes(&self) -> usize {
         self.batch_bytes
+    }
+
+    /// The batch a cut left unfinished, if any: a later engine of the same tablet resumes it
+    /// ([`Engine::resume`]) rather than send it again from its first byte.
+    pub fn unfinished(&mut self) -> Option<Unfinished> {
+        self.cut.take()
+    }
+
+    /// Resume a batch an earlier engine left unfinished (it is sent first, from what the server
+    /// holds, if it is still the next to send and was cut minutes ago at most).
+    pub fn resume(&mut self, unfinished: Option<Unfinished>) {
+        self.cut = unfinished;
     }
 
     /// The HTTP client.
@@ -356,16 +388,44 @@ impl Engine {
             if ops.is_empty() {
                 break;
             }
-            let batch = PushRequest {
-                device_id: id.device_id.clone(),
-                batch_id: self.ids.next_id().to_string(),
-                ops,
-                sent_at: Some(self.clock.now()),
+            // A v2 batch cut on its way (the link dropped) goes first, from what the server kept,
+            // when it was first sent a few minutes ago at most.
+            let now = self.clock.now();
+            let resumed = self.cut.take().filter(|c| {
+                v2 && c.batch.device_id == id.device_id
+                    && c.batch.ops.first().map(|o| o.seq) == ops.first().map(|o| o.seq)
+                    && c.batch.sent_at.is_some_and(|at| now - at < RESUME_WITHIN)
+            });
+            let (batch, kept) = match resumed {
+                Some(c) => (c.batch, Some((c.body, c.sha256))),
+                None => (
+                    PushRequest {
+                        device_id: id.device_id.clone(),
+                        batch_id: self.ids.next_id().to_string(),
+                        ops,
+                        sent_at: Some(now),
+                    },
+                    None,
+                ),
             };
             report.pushes += 1;
             let answer = if v2 {
-                let body = PushRequestV2::new(&batch.device_id, &batch.batch_id, &batch.ops, batch.sent_at);
-                self.client.push_v2(&body).await.map(Answer::V2)
+                let resuming = kept.is_some();
+                let (body, sha256) = kept.unwrap_or_else(|| {
+                    let body = crate::wire::encode(&PushRequestV2::new(
+                        &batch.device_id,
+                        &batch.batch_id,
+                        &batch.ops,
+                        batch.sent_at,
+                    ));
+                    let sha = beibao_core::canonical::sha256_hex(&body);
+                    (body, sha)
+                });
+                let sent = self.send_v2(&body, &sha256, resuming).await;
+                if matches!(sent, Err(SyncError::Transport(_))) {
+                    self.cut = Some(Unfinished { batch: batch.clone(), body, sha256 });
+                }
+                sent.map(Answer::V2)
             } else {
                 self.client.push(&batch).await.map(Answer::V1)
             };
@@ -434,6 +494,22 @@ impl Engine {
         }
         report_progress(tablet, Phase::Done);
         Ok(report)
+    }
+
+    /// Send a v2 body: whole, or — resuming a cut one — from the offset the server holds.
+    async fn send_v2(&self, body: &[u8], sha256: &str, resuming: bool) -> Result<PushResponseV2, SyncError> {
+        if resuming {
+            let held = self.client.blob_status(sha256).await?.offset;
+            if held > 0 && held < body.len() as u64 {
+                match self.client.push_v2_rest(sha256, body.len() as u64, held, &body[held as usize..]).await {
+                    // The server holds another offset than it said a moment ago (another
+                    // attempt got in between): the whole body again.
+                    Err(SyncError::Server { status: 409, body: e }) if e.code == Code::BlobOffset => {}
+                    other => return other,
+                }
+            }
+        }
+        self.client.push_v2_body(body.to_vec(), sha256).await
     }
 
     async fn auth(&mut self, tablet: &mut dyn Tablet, device_id: &str, key: &SigningKey) -> Result<(), SyncError> {

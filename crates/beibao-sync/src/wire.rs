@@ -411,6 +411,10 @@ pub struct PushResponse {
 /// (`1, 2`); a tablet uses v2 only when it is named there (a server before v2 says nothing).
 pub const PROTOCOLS_HEADER: &str = "beibao-sync";
 
+/// The header of a v2 push naming its body's SHA-256 (of the bytes as sent): a body cut half-way
+/// is then kept by the server, and the tablet sends only the rest (`PUT /sync/v2/push/{sha256}`).
+pub const PUSH_BODY_HEADER: &str = "beibao-body";
+
 /// What a server that speaks protocol v2 puts in [`PROTOCOLS_HEADER`].
 pub const PROTOCOLS: &str = "1, 2";
 

@@ -331,7 +331,8 @@ fn run(rt: &Runtime, d: Drain) -> Run {
         .query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))
         .expect("pending");
     assert_eq!(pending, 0, "every op drained: {s:?}");
-    if cut == 0 {
+    // (A drain whose blobs were set aside leaves the server without them: not checked.)
+    if cut == 0 && d.blobs {
         let v = work::check(rt, &t, &server, 0);
         assert!(v.clean(), "{v:?}");
     }
@@ -366,8 +367,16 @@ const DROP_PHASES: [u64; 4] = [2, 7, 12, 17];
 
 /// The batched drain, the drains with drops and the one-per-request baseline on one link.
 fn link_figures(rt: &Runtime, shape: Shape, baseline_records: usize, v2: bool) -> Figures {
-    let drain =
-        Drain { seed: 101, max_batch: 1024 * 1024, first_drop: None, shape, make: realistic, limit: RECORDS, v2, blobs: true };
+    let drain = Drain {
+        seed: 101,
+        max_batch: 1024 * 1024,
+        first_drop: None,
+        shape,
+        make: realistic,
+        limit: RECORDS,
+        v2,
+        blobs: true,
+    };
     let clean = run(rt, drain);
     let ops = clean.applied as f64;
     let dropped_seconds: Vec<f64> = DROP_PHASES
@@ -489,7 +498,8 @@ fn photo(rt: &Runtime, shape: Shape) {
     let sent = &link.recorded()[reqs0..];
     // Everything else the drain sent (authentication, the application's push, blob status
     // questions) went whole: its bytes are not the photo's.
-    let other: u64 = sent.iter().filter(|r| !r.line.starts_with("PUT /api/v1/blobs/")).map(|r| r.bytes.len() as u64).sum();
+    let other: u64 =
+        sent.iter().filter(|r| !r.line.starts_with("PUT /api/v1/blobs/")).map(|r| r.bytes.len() as u64).sum();
     let chunks = sent.iter().filter(|r| r.line.starts_with("PUT /api/v1/blobs/")).count();
     let twice = |crossed: u64| 100.0 * (crossed.saturating_sub(other) as f64 / size as f64 - 1.0);
     println!(

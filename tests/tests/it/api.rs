@@ -475,6 +475,7 @@ fn the_openapi_document_is_served_and_describes_every_route() {
             "post /api/v1/sync/push",
             "post /api/v1/sync/v2/push",
             "put /api/v1/blobs/{sha256}",
+            "put /api/v1/sync/v2/push/{sha256}",
         ]
     );
     // Every documented operation is routed: none answers `not_found` or `method_not_allowed`.

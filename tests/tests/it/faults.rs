@@ -193,9 +193,14 @@ fn scenario(seed: u64, backend: &Backend, instances: usize, totals: &mut Totals)
             let r = pushes.swap_remove(i);
             let status = link.replay(&rt, &r);
             totals.replays += 1;
+            // The rest of a cut body, sent again once the body was used: the server holds none
+            // of it (409 `blob_offset`; the tablet would send the whole batch, and get its stored
+            // results).
+            let rest = r.line.starts_with("PUT ") && status == 409;
             assert!(
-                status == 200 || status == 401,
-                "a replayed batch gets its stored results (or an expired token): {status}"
+                status == 200 || status == 401 || rest,
+                "a replayed batch gets its stored results (or an expired token): {status} {}",
+                r.line
             );
         }
     }

@@ -197,6 +197,27 @@ fn a_v2_batch_is_checked_as_a_v1_batch_and_answered_in_ranges() {
     let mut stranger = batch("b9", &fresh[1..]);
     stranger.device_id = "dev-somebody-else".into();
     assert_eq!(refused(&stranger), (403, Code::WrongDevice, None));
+
+    // The rest of a cut body: only from the offset held (none is held here), whole only when
+    // it hashes to its name, at most 4 MiB.
+    let rest = |sha: &str, size: u64, offset: u64, bytes: &[u8]| match rt
+        .block_on(client.push_v2_rest(sha, size, offset, bytes))
+    {
+        Err(SyncError::Server { status, body }) => (status, body.code, body.offset),
+        other => panic!("refused, got {other:?}"),
+    };
+    let name = "ab".repeat(32);
+    assert_eq!(rest(&name, 10, 5, b"12345"), (409, Code::BlobOffset, Some(0)));
+    assert_eq!(rest(&name, 10, 0, b"0123456789"), (422, Code::BlobHashMismatch, None));
+    assert_eq!(rest(&name, 10, 0, b"01234"), (409, Code::BlobOffset, Some(5)), "more to come: held");
+    assert_eq!(rest(&name, 10, 0, b"0123456789ab").1, Code::BlobOffset, "the server holds 5 now");
+    assert_eq!(rest(&name, 10, 5, b"56789ab"), (422, Code::BlobSize, None), "past the size");
+    assert_eq!(rest(&name, 5 * 1024 * 1024, 0, b"x").1, Code::PayloadTooLarge);
+    assert_eq!(rest("not-a-hash", 10, 0, b"x").1, Code::BadSha256);
+    // A whole body that hashes to its name but is not a batch is refused as a body.
+    let junk = b"not zstd at all";
+    let junk_name = beibao_core::canonical::sha256_hex(junk);
+    assert_eq!(rest(&junk_name, junk.len() as u64, 0, junk).1, Code::BadEncoding);
 }
 
 #[test]
@@ -215,16 +236,20 @@ fn a_blob_chunk_cut_half_way_keeps_what_came_and_the_upload_resumes_there() {
     photo[..3].copy_from_slice(&[0xff, 0xd8, 0xff]); // a JPEG's start
     let sha = beibao_core::canonical::sha256_hex(&photo);
     let h = work::households_of(OFFICER)[0];
-    let input = AcceptInput { attachments: vec![Attachment { mime: "image/jpeg".into(), bytes: photo.clone() }], ..work::id_card_for(h) };
+    let input = AcceptInput {
+        attachments: vec![Attachment { mime: "image/jpeg".into(), bytes: photo.clone() }],
+        ..work::id_card_for(h)
+    };
     t.session.accept_service(input).expect("an application with a photo");
 
-    // The first chunk (64 KiB) is cut 40,000 bytes into its request (on a connection of its
-    // own: the one the token came over is closed first).
+    // The first chunk (64 KiB) is cut 40,000 bytes into its request (the connection's first:
+    // the token came from the server directly).
     let device = t.session.device_id().to_owned();
     let key = t.session.syncer().expect("syncer").identity().expect("id").key.expect("key");
+    let mut direct = Client::new(&server.url(), Duration::from_secs(5)).expect("client");
+    rt.block_on(direct.authenticate(&device, &key)).expect("token");
     let mut client = Client::new(&link.url(), Duration::from_secs(5)).expect("client");
-    rt.block_on(client.authenticate(&device, &key)).expect("token");
-    link.cut_all();
+    client.set_token(direct.token().expect("token").to_owned());
     link.faults([Fault::CutUp(40_000)]);
     // At 100 kB/s the cut comes 0.4 s into the chunk, as it would on a slow link: long after
     // the server began reading the body (a cut before a handler runs leaves nothing to keep).
@@ -258,4 +283,71 @@ fn a_blob_chunk_cut_half_way_keeps_what_came_and_the_upload_resumes_there() {
     assert_eq!(resent as u64, photo.len() as u64 - held, "only what the server did not hold");
     let stored = rt.block_on(storage.blob_bytes(&sha)).expect("blob");
     assert_eq!(stored.as_deref(), Some(&photo[..]));
+}
+
+#[test]
+fn a_push_cut_half_way_is_resumed_from_what_the_server_kept() {
+    use beibao_tests::link::{Fault, Shape};
+    let rt = runtime();
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = Server::sqlite(&rt, &server_db(dir.path()), 34);
+    let link = Link::start(&rt, server.addr);
+    let mut t = Tablet::new(OFFICER, 34);
+    t.enroll(&rt, &link.url(), &server.code(&rt, OFFICER)).expect("enroll");
+    let mut rng = ChaCha8Rng::seed_from_u64(34);
+    for _ in 0..300 {
+        work::visit(&mut t, &mut rng);
+    }
+    // One connection carries the pass (token, last-seq, one push of the 300 visits, ~7 kB):
+    // cut it 4,000 bytes in, in the push's body; at 100 kB/s the server is reading the body by
+    // then.
+    link.shape(Shape { one_way: Duration::ZERO, bytes_per_s: 100_000 });
+    link.faults([Fault::CutUp(4_000)]);
+    let mut syncer = t.session.syncer().expect("syncer");
+    let one_batch = Settings { batch_bytes: 1 << 20, max_batch_bytes: 1 << 20, ..settings(true) };
+    let cut = rt.block_on(syncer.sync_now(one_batch, 0, &mut |_| {}));
+    assert!(cut.is_err(), "the pass fails on the cut: {cut:?}");
+    // The server keeps what came of the body (under its hash, the device's own): wait for its
+    // task, bounded.
+    let device = t.session.device_id().to_owned();
+    let first_push = link.recorded().iter().filter(|r| r.line.contains("/push")).count();
+    assert_eq!(first_push, 0, "the cut push never arrived whole");
+    // The same syncer's next sync resumes it: the rest only, then the answer as usual.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let from = link.recorded().len();
+    loop {
+        if unfinished_uploads(&server_db(dir.path()), &device) > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the bytes before the cut were not kept");
+        std::thread::yield_now();
+    }
+    link.shape(Shape::default());
+    rt.block_on(syncer.sync_now(one_batch, 0, &mut |_| {})).expect("the resumed sync");
+    let rest: Vec<_> =
+        link.recorded()[from..].iter().filter(|r| r.line.starts_with("PUT /api/v1/sync/v2/push/")).cloned().collect();
+    assert_eq!(rest.len(), 1, "one request with the rest");
+    let query = |name: &str| -> usize {
+        let line = &rest[0].line;
+        let at = line.find(&format!("{name}=")).expect(name) + name.len() + 1;
+        line[at..].split(|c: char| !c.is_ascii_digit()).next().expect("digits").parse().expect("number")
+    };
+    let (offset, size) = (query("offset"), query("size"));
+    let body = rest[0].bytes.len() - rest[0].bytes.windows(4).position(|w| w == b"\r\n\r\n").expect("head") - 4;
+    assert!(offset > 2_000 && offset < 4_000 && size > 5_000, "the server held {offset} of {size}");
+    assert_eq!(body, size - offset, "only the rest crossed again");
+    assert!(
+        !link.recorded()[from..].iter().any(|r| r.line.starts_with("POST /api/v1/sync/v2/push")),
+        "not the whole again"
+    );
+    let v = work::check(&rt, &t, &server, 0);
+    assert!(v.clean(), "{v:?}");
+    assert_eq!(unfinished_uploads(&server_db(dir.path()), &device), 0, "the kept body is gone once used");
+}
+
+/// The device's unfinished uploads in a server's SQLite file (read beside the server).
+fn unfinished_uploads(path: &std::path::Path, device: &str) -> i64 {
+    let c = rusqlite::Connection::open(path).expect("open by hand");
+    c.query_row("SELECT count(*) FROM blobs WHERE complete = 0 AND sha256 LIKE '%@' || ?1", [device], |r| r.get(0))
+        .expect("count")
 }

@@ -198,23 +198,41 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest<AppState> for Json<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Json<T>, ApiError> {
         let (parts, body) = req.into_parts();
-        let ct = content_type(&parts.headers);
-        if !is_media_type(ct, "application/json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Code::UnsupportedMediaType,
-                format!("expected Content-Type application/json, got `{ct}`"),
-            ));
-        }
-        let encoding = parts.headers.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_owned());
+        json_body(&parts.headers)?;
         let bytes = read_body(body, &parts.headers, state.limits()).await?;
-        if bytes.len() <= DECODE_INLINE_MAX && encoding.is_none() {
-            return decode_json(None, &bytes).map(Json);
-        }
-        tokio::task::spawn_blocking(move || decode_json(encoding.as_deref(), &bytes).map(Json))
-            .await
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("decoder: {e}")))?
+        decode(encoding(&parts.headers), bytes).await.map(Json)
     }
+}
+
+/// Refuse a body that is not `application/json`.
+pub(crate) fn json_body(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = content_type(headers);
+    if !is_media_type(ct, "application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::UnsupportedMediaType,
+            format!("expected Content-Type application/json, got `{ct}`"),
+        ));
+    }
+    Ok(())
+}
+
+/// The `Content-Encoding` a body declares.
+pub(crate) fn encoding(headers: &HeaderMap) -> Option<String> {
+    headers.get(CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").to_owned())
+}
+
+/// [`decode_json`], off the async workers unless the body is small and plain.
+pub(crate) async fn decode<T: DeserializeOwned + Send + 'static>(
+    encoding: Option<String>,
+    bytes: Bytes,
+) -> Result<T, ApiError> {
+    if bytes.len() <= DECODE_INLINE_MAX && encoding.is_none() {
+        return decode_json(None, &bytes);
+    }
+    tokio::task::spawn_blocking(move || decode_json(encoding.as_deref(), &bytes))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("decoder: {e}")))?
 }
 
 /// Refuse a body that is not `application/octet-stream`.

@@ -11,7 +11,7 @@ mod trace;
 
 pub use auth::{AdminAuth, Bearer, DeskAuth, DeviceAuth, SupervisorAuth};
 pub use body::{Json, Wants};
-pub(crate) use body::{octet_stream, read_body_partial};
+pub(crate) use body::{decode, encoding, json_body, octet_stream, read_body_partial};
 pub use conn::{ClientAddr, tls_config};
 pub use error::ApiError;
 pub use trace::{REQUEST_ID, request_id};

@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::http::{ApiError, DeviceAuth, Wants, octet_stream, read_body_partial};
 use crate::storage::Appended;
 
-fn check_sha(sha: &str) -> Result<(), ApiError> {
+pub(crate) fn check_sha(sha: &str) -> Result<(), ApiError> {
     if sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         Ok(())
     } else {

@@ -2,18 +2,18 @@
 //! and the device's last seq.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use beibao_core::clock::Received;
 use beibao_core::code::Code;
 use beibao_sync::wire::{
-    ErrorBody, LastSeqResponse, OpResult, PullResponse, PushRequest, PushRequestV2, PushResponse, PushResponseV2,
+    self, ErrorBody, LastSeqResponse, OpResult, PullResponse, PushRequest, PushRequestV2, PushResponse, PushResponseV2,
     Receipt, WireOp,
 };
 
 use crate::app::AppState;
-use crate::http::{ApiError, DeviceAuth, Json, Wants};
+use crate::http::{ApiError, DeviceAuth, Json, Wants, decode, encoding, json_body, octet_stream, read_body_partial};
 use crate::plan::{BatchError, Device};
 
 #[utoipa::path(get, path = "/sync/last-seq", tag = "sync", security(("bearer" = [])),
@@ -22,10 +22,7 @@ use crate::plan::{BatchError, Device};
         (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody)))]
 pub(crate) async fn last_seq(DeviceAuth(device): DeviceAuth, wants: Wants) -> Result<Response, ApiError> {
     let mut resp = wants.reply(&LastSeqResponse { device_id: device.id, last_seq: device.last_seq });
-    resp.headers_mut().insert(
-        beibao_sync::wire::PROTOCOLS_HEADER,
-        axum::http::HeaderValue::from_static(beibao_sync::wire::PROTOCOLS),
-    );
+    resp.headers_mut().insert(wire::PROTOCOLS_HEADER, axum::http::HeaderValue::from_static(wire::PROTOCOLS));
     Ok(resp)
 }
 
@@ -48,17 +45,151 @@ pub(crate) async fn push(
 }
 
 #[utoipa::path(post, path = "/sync/v2/push", tag = "sync", request_body = PushRequestV2, security(("bearer" = [])),
+    params(("beibao-body" = Option<String>, Header, description = "The SHA-256 (hex) of the body's bytes as sent: a body cut half-way is then kept, and the tablet sends the rest with `PUT /sync/v2/push/{sha256}`.")),
     responses((status = 200, description = "the results as ranges of seqs applied and of duplicates and the rejections one by one, and the signed receipt with the digest of the payloads committed", body = PushResponseV2),
         (status = 403, description = "`wrong_device`", body = ErrorBody),
         (status = 409, description = "`seq_gap` with `expect_seq`", body = ErrorBody),
-        (status = 400, description = "`invalid_batch`: no ops, more than 5,000, `first_seq` below 1", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+        (status = 400, description = "`invalid_batch`: no ops, more than 5,000, `first_seq` below 1", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 400, description = "`malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`, `incomplete_body`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`, `unsupported_encoding`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
 /// Protocol v2: the same batch without a seq, an op id or a hash per op (see [`PushRequestV2`]);
-/// checked and committed exactly as a v1 batch.
+/// checked and committed exactly as a v1 batch. A body named by its hash (`beibao-body`) and cut
+/// half-way is kept as the device's unfinished upload of that hash: the tablet resumes it with
+/// [`push_v2_resume`] instead of sending it again from its first byte.
 pub(crate) async fn push_v2(
     State(state): State<AppState>,
     DeviceAuth(device): DeviceAuth,
     wants: Wants,
-    Json(batch): Json<PushRequestV2>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    json_body(&parts.headers)?;
+    let encoding = encoding(&parts.headers);
+    let named = parts
+        .headers
+        .get(wire::PUSH_BODY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| crate::routes::blobs::check_sha(s).is_ok())
+        .map(str::to_owned);
+    let declared =
+        parts.headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let (storage, limits, now, id) = (state.storage().clone(), state.limits(), state.now(), device.id.clone());
+    // Read by a task of its own: when the link is cut, the connection and this handler go, the
+    // task keeps what came.
+    let bytes = tokio::spawn(async move {
+        let (bytes, short) = read_body_partial(body, &parts.headers, limits).await;
+        if let Some(short) = short {
+            if let (Some(sha), Some(total)) = (named, declared)
+                && !bytes.is_empty()
+                && (bytes.len() as u64) < total
+                && total <= limits.max_body as u64
+            {
+                // Kept whatever it answers: the tablet asks the offset held before it resumes.
+                let _ = storage.blob_append(&sha, &id, total, 0, &bytes, now).await;
+            }
+            return Err(short);
+        }
+        Ok(bytes)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("body: {e}")))??;
+    let batch: PushRequestV2 = decode(encoding, bytes).await?;
+    push_v2_batch(&state, device, wants, batch).await
+}
+
+/// Query of a push body's rest.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RestQuery {
+    /// Where the rest starts: the bytes the server holds (`GET /blobs/{sha256}` says).
+    pub offset: u64,
+    /// The body's whole size (1 byte to 4 MiB).
+    #[param(minimum = 1, maximum = 4_194_304)]
+    pub size: u64,
+}
+
+#[utoipa::path(put, path = "/sync/v2/push/{sha256}", tag = "sync",
+    params(("sha256" = String, Path, description = "SHA-256 (hex) of the whole body as first sent", pattern = "^[0-9a-f]{64}$"), RestQuery),
+    request_body(content = inline(crate::routes::blobs::ChunkBytes), content_type = "application/octet-stream"), security(("bearer" = [])),
+    responses((status = 200, description = "the body is whole: the batch's answer, as `POST /sync/v2/push` gives it", body = PushResponseV2),
+        (status = 409, description = "`blob_offset` with the `offset` held (the rest starts elsewhere, or more is still to come); `seq_gap` with `expect_seq`", body = ErrorBody),
+        (status = 422, description = "`blob_hash_mismatch`: the whole does not hash to its name (send the batch again); `blob_size`: more bytes than the body's size", body = ErrorBody),
+        (status = 403, description = "`wrong_device`", body = ErrorBody),
+        (status = 400, description = "`bad_sha256`, `bad_query`, `invalid_batch`, `malformed_json`, `unknown_field`, `invalid_body`, `bad_encoding`, `incomplete_body`", body = ErrorBody), (status = 401, description = "`unauthenticated`, `token_expired`, `revoked`", body = ErrorBody), (status = 413, description = "`payload_too_large`", body = ErrorBody), (status = 415, description = "`unsupported_media_type`", body = ErrorBody), (status = 429, description = "`rate_limited`", body = ErrorBody)))]
+/// The rest of a v2 push body (zstd JSON) that was cut half-way: appended to what the server
+/// kept; once whole and hashing to its name, decoded and committed as [`push_v2`] does.
+pub(crate) async fn push_v2_resume(
+    State(state): State<AppState>,
+    DeviceAuth(device): DeviceAuth,
+    wants: Wants,
+    Path(sha): Path<String>,
+    query: Result<Query<RestQuery>, QueryRejection>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    crate::routes::blobs::check_sha(&sha)?;
+    let Query(q) = query
+        .map_err(|e| ApiError::bad_query(format!("the rest needs ?offset=<n>&size=<total>: {}", e.body_text())))?;
+    if q.size == 0 || q.size > state.limits().max_body as u64 {
+        return Err(ApiError::too_large(state.limits().max_body));
+    }
+    let (parts, body) = request.into_parts();
+    octet_stream(&parts.headers)?;
+    let storage = state.storage().clone();
+    let held = storage.upload_bytes(&sha, &device.id).await?;
+    if held.len() as u64 != q.offset {
+        return Err(offset_held(held.len() as u64, q.size));
+    }
+    let (limits, now, id) = (state.limits(), state.now(), device.id.clone());
+    let whole = tokio::spawn(async move {
+        let (piece, short) = read_body_partial(body, &parts.headers, limits).await;
+        let reached = q.offset.saturating_add(piece.len() as u64);
+        if reached > q.size {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::BlobSize,
+                format!("{reached} bytes for a body of {}", q.size),
+            ));
+        }
+        if short.is_some() || reached < q.size {
+            if !piece.is_empty() {
+                let _ = storage.blob_append(&sha, &id, q.size, q.offset, &piece, now).await;
+            }
+            return Err(short.unwrap_or_else(|| offset_held(reached, q.size)));
+        }
+        let mut whole = held;
+        whole.extend_from_slice(&piece);
+        // Decoded or refused, the kept bytes go: a body is resumed once.
+        storage.drop_upload(&sha, &id).await?;
+        if beibao_core::canonical::sha256_hex(&whole) != sha {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::BlobHashMismatch,
+                "the body does not hash to its name; send the batch again",
+            ));
+        }
+        Ok(axum::body::Bytes::from(whole))
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("body: {e}")))??;
+    let batch: PushRequestV2 = decode(Some("zstd".to_owned()), whole).await?;
+    push_v2_batch(&state, device, wants, batch).await
+}
+
+/// 409 `blob_offset`: the server holds `held` bytes of a body of `size`.
+fn offset_held(held: u64, size: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        Code::BlobOffset,
+        format!("the server holds {held} of {size} bytes; send from there"),
+    )
+    .with_offset(held)
+}
+
+/// Check, commit and answer a v2 batch.
+async fn push_v2_batch(
+    state: &AppState,
+    device: Device,
+    wants: Wants,
+    batch: PushRequestV2,
 ) -> Result<Response, ApiError> {
     if batch.first_seq < 1 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "first_seq starts at 1"));
@@ -71,8 +202,8 @@ pub(crate) async fn push_v2(
     let ops = batch.into_ops().ok_or_else(|| {
         ApiError::new(StatusCode::BAD_REQUEST, Code::InvalidBatch, "the batch's seqs pass the largest integer")
     })?;
-    let digest = beibao_sync::wire::ops_digest(&ops);
-    let (results, last_seq, now) = commit(&state, device, &claimed, &batch_id, ops, sent_at).await?;
+    let digest = wire::ops_digest(&ops);
+    let (results, last_seq, now) = commit(state, device, &claimed, &batch_id, ops, sent_at).await?;
     let receipt = Receipt::sign_v2(state.key(), &device_id, &batch_id, &results, &digest, now);
     Ok(wants.reply(&PushResponseV2::new(device_id, batch_id, last_seq, &results, receipt)))
 }
