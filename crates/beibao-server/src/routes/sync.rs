@@ -63,11 +63,12 @@ pub(crate) async fn push_v2(
     let (parts, body) = request.into_parts();
     json_body(&parts.headers)?;
     let encoding = encoding(&parts.headers);
+    // Only a zstd body is kept for resuming (the rest route decodes zstd).
     let named = parts
         .headers
         .get(wire::PUSH_BODY_HEADER)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| crate::routes::blobs::check_sha(s).is_ok())
+        .filter(|s| crate::routes::blobs::check_sha(s).is_ok() && encoding.as_deref() == Some("zstd"))
         .map(str::to_owned);
     let declared =
         parts.headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
