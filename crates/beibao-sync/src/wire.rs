@@ -819,20 +819,22 @@ pub fn compress(bytes: &[u8]) -> Vec<u8> {
     let level = level_for(bytes.len());
     COMPRESSOR.with_borrow_mut(|c| {
         if c.is_none() {
-            *c = zstd::bulk::Compressor::new(level).ok().and_then(|mut c| {
-                c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)).ok()?;
-                Some(c)
-            });
+            *c = checksummed(level);
         }
         if let Some(c) = c.as_mut()
             && c.set_compression_level(level).is_ok()
         {
             return c.compress(bytes).unwrap_or_default();
         }
-        let mut c = zstd::bulk::Compressor::new(level).ok();
-        c.as_mut().map(|c| c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)));
-        c.and_then(|mut c| c.compress(bytes).ok()).unwrap_or_default()
+        checksummed(level).and_then(|mut c| c.compress(bytes).ok()).unwrap_or_default()
     })
+}
+
+/// A zstd compressor at `level` whose frames carry their content checksum.
+fn checksummed(level: i32) -> Option<zstd::bulk::Compressor<'static>> {
+    let mut c = zstd::bulk::Compressor::new(level).ok()?;
+    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true)).ok()?;
+    Some(c)
 }
 
 /// Decompress a body, refusing more than `limit` bytes of JSON.

@@ -35,6 +35,42 @@ pub(crate) async fn blob_status(
     Ok(wants.reply(&status))
 }
 
+/// Where the bytes of a body cut half-way are kept: `device`'s unfinished upload of `sha256`, a
+/// whole of `total` bytes, from `offset`.
+pub(crate) struct Kept {
+    pub(crate) sha256: String,
+    pub(crate) total: u64,
+    pub(crate) offset: u64,
+}
+
+/// Read a body (a blob chunk, a push body or its rest) in a task of its own: when the link is
+/// cut half-way, the connection and the handler go, the task keeps what came before the cut as
+/// `kept` says — so the tablet resumes after it rather than from the start — and the cut's
+/// error is the answer. Bytes that would reach or pass `kept.total` are never kept this way.
+pub(crate) async fn read_keeping(
+    state: &AppState,
+    device: &str,
+    kept: Option<Kept>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    let (storage, limits, now, device) = (state.storage().clone(), state.limits(), state.now(), device.to_owned());
+    tokio::spawn(async move {
+        let (bytes, short) = read_body_partial(body, &headers, limits).await;
+        let Some(short) = short else { return Ok(bytes) };
+        if let Some(k) = kept
+            && !bytes.is_empty()
+            && k.offset.saturating_add(bytes.len() as u64) < k.total
+        {
+            // Kept whatever it answers: a tablet asks the offset held before it resumes.
+            let _ = storage.blob_append(&k.sha256, &device, k.total, k.offset, &bytes, now).await;
+        }
+        Err(short)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("body: {e}")))?
+}
+
 /// A chunk's bytes, as the document names them (a string of bytes, not an array of numbers).
 #[derive(Debug)]
 pub struct ChunkBytes;
@@ -90,24 +126,9 @@ pub(crate) async fn blob_put(
     }
     let (parts, body) = request.into_parts();
     octet_stream(&parts.headers)?;
-    // The chunk is read and stored by a task of its own: when the link is cut half-way, the
-    // connection (and this handler with it) goes, the task keeps what came before the cut, and
-    // the tablet resumes after it rather than at the chunk's start.
-    let (storage, limits, now, blob) = (state.storage().clone(), state.limits(), state.now(), sha.clone());
-    let appended = tokio::spawn(async move {
-        let (bytes, short) = read_body_partial(body, &parts.headers, limits).await;
-        let append = |bytes| storage.blob_append(&blob, &device.id, q.size, q.offset, bytes, now);
-        if let Some(short) = short {
-            if !bytes.is_empty() {
-                // Kept whatever it answers: a tablet asks the offset held before it resumes.
-                let _ = append(&bytes).await;
-            }
-            return Err(short);
-        }
-        append(&bytes).await.map_err(ApiError::from)
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("chunk: {e}")))??;
+    let kept = Kept { sha256: sha.clone(), total: q.size, offset: q.offset };
+    let bytes = read_keeping(&state, &device.id, Some(kept), parts.headers, body).await?;
+    let appended = state.storage().blob_append(&sha, &device.id, q.size, q.offset, &bytes, state.now()).await?;
     match appended {
         Appended::Stored(row) => {
             Ok(wants.reply(&BlobStatus { sha256: sha, offset: row.offset, complete: row.complete }))

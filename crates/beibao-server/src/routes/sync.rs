@@ -13,8 +13,9 @@ use beibao_sync::wire::{
 };
 
 use crate::app::AppState;
-use crate::http::{ApiError, DeviceAuth, Json, Wants, decode, encoding, json_body, octet_stream, read_body_partial};
+use crate::http::{ApiError, DeviceAuth, Json, Wants, decode, encoding, json_body, octet_stream};
 use crate::plan::{BatchError, Device};
+use crate::routes::blobs::{Kept, read_keeping};
 
 #[utoipa::path(get, path = "/sync/last-seq", tag = "sync", security(("bearer" = [])),
     responses((status = 200, body = LastSeqResponse,
@@ -72,26 +73,12 @@ pub(crate) async fn push_v2(
         .map(str::to_owned);
     let declared =
         parts.headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let (storage, limits, now, id) = (state.storage().clone(), state.limits(), state.now(), device.id.clone());
-    // Read by a task of its own: when the link is cut, the connection and this handler go, the
-    // task keeps what came.
-    let bytes = tokio::spawn(async move {
-        let (bytes, short) = read_body_partial(body, &parts.headers, limits).await;
-        if let Some(short) = short {
-            if let (Some(sha), Some(total)) = (named, declared)
-                && !bytes.is_empty()
-                && (bytes.len() as u64) < total
-                && total <= limits.max_body as u64
-            {
-                // Kept whatever it answers: the tablet asks the offset held before it resumes.
-                let _ = storage.blob_append(&sha, &id, total, 0, &bytes, now).await;
-            }
-            return Err(short);
-        }
-        Ok(bytes)
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("body: {e}")))??;
+    let kept = named.zip(declared.filter(|&d| d <= state.limits().max_body as u64)).map(|(sha256, total)| Kept {
+        sha256,
+        total,
+        offset: 0,
+    });
+    let bytes = read_keeping(&state, &device.id, kept, parts.headers, body).await?;
     let batch: PushRequestV2 = decode(encoding, bytes).await?;
     push_v2_batch(&state, device, wants, batch).await
 }
@@ -139,38 +126,35 @@ pub(crate) async fn push_v2_resume(
     if held.len() as u64 != q.offset {
         return Err(offset_held(held.len() as u64, q.size));
     }
-    let (limits, now, id) = (state.limits(), state.now(), device.id.clone());
-    let whole = tokio::spawn(async move {
-        let (piece, short) = read_body_partial(body, &parts.headers, limits).await;
-        let reached = q.offset.saturating_add(piece.len() as u64);
-        if reached > q.size {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Code::BlobSize,
-                format!("{reached} bytes for a body of {}", q.size),
-            ));
+    let kept = Kept { sha256: sha.clone(), total: q.size, offset: q.offset };
+    let piece = read_keeping(&state, &device.id, Some(kept), parts.headers, body).await?;
+    let reached = q.offset.saturating_add(piece.len() as u64);
+    if reached > q.size {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::BlobSize,
+            format!("{reached} bytes for a body of {}", q.size),
+        ));
+    }
+    if reached < q.size {
+        // Not cut, but not whole yet: kept, and the tablet told where to go on.
+        if !piece.is_empty() {
+            storage.blob_append(&sha, &device.id, q.size, q.offset, &piece, state.now()).await?;
         }
-        if short.is_some() || reached < q.size {
-            if !piece.is_empty() {
-                let _ = storage.blob_append(&sha, &id, q.size, q.offset, &piece, now).await;
-            }
-            return Err(short.unwrap_or_else(|| offset_held(reached, q.size)));
-        }
-        let mut whole = held;
-        whole.extend_from_slice(&piece);
-        // Decoded or refused, the kept bytes go: a body is resumed once.
-        storage.drop_upload(&sha, &id).await?;
-        if beibao_core::canonical::sha256_hex(&whole) != sha {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Code::BlobHashMismatch,
-                "the body does not hash to its name; send the batch again",
-            ));
-        }
-        Ok(axum::body::Bytes::from(whole))
-    })
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, format!("body: {e}")))??;
+        return Err(offset_held(reached, q.size));
+    }
+    let mut whole = held;
+    whole.extend_from_slice(&piece);
+    // Decoded or refused, the kept bytes go: a body is resumed once.
+    storage.drop_upload(&sha, &device.id).await?;
+    if beibao_core::canonical::sha256_hex(&whole) != sha {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Code::BlobHashMismatch,
+            "the body does not hash to its name; send the batch again",
+        ));
+    }
+    let whole = axum::body::Bytes::from(whole);
     let batch: PushRequestV2 = decode(Some("zstd".to_owned()), whole).await?;
     push_v2_batch(&state, device, wants, batch).await
 }
